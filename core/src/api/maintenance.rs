@@ -1,0 +1,93 @@
+//! Rebuilding read models from the documents, and checking that the
+//! incrementally maintained read models equal a rebuild.
+
+use super::Store;
+use crate::docs;
+use crate::store::read_models;
+use crate::Result;
+use rusqlite::types::Value;
+use rusqlite::Connection;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Outcome of [`Store::check`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckReport {
+    /// Documents read.
+    pub documents: u64,
+    /// Read-model rows compared.
+    pub rows: u64,
+    /// Tables whose rows differ from a rebuild (empty = consistent).
+    pub differences: Vec<String>,
+    /// True when there are no differences.
+    pub ok: bool,
+}
+
+/// All rows of every read-model table, sorted, as comparable text.
+fn dump(conn: &Connection) -> Result<BTreeMap<&'static str, Vec<Vec<String>>>> {
+    let mut out = BTreeMap::new();
+    for table in read_models::all_tables() {
+        let mut stmt = conn.prepare(&format!("SELECT * FROM {table}"))?;
+        let columns = stmt.column_count();
+        let mut rows: Vec<Vec<String>> = stmt
+            .query_map([], |r| {
+                (0..columns)
+                    .map(|i| {
+                        Ok(match r.get::<_, Value>(i)? {
+                            Value::Null => "NULL".to_string(),
+                            Value::Integer(n) => n.to_string(),
+                            Value::Real(f) => format!("{f:?}"),
+                            Value::Text(t) => format!("'{t}'"),
+                            Value::Blob(b) => hex::encode(b),
+                        })
+                    })
+                    .collect()
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        rows.sort();
+        out.insert(table, rows);
+    }
+    Ok(out)
+}
+
+/// Recompute every read model from the documents, inside the caller's transaction.
+fn rebuild_in(tx: &mut crate::store::WriteTx<'_>) -> Result<u64> {
+    for table in read_models::all_tables() {
+        tx.conn().execute(&format!("DELETE FROM {table}"), [])?;
+    }
+    let all = tx.all_docs()?;
+    for (key, id, kind) in &all {
+        let doc = tx.load_stored(*key, id)?;
+        let rows = docs::materialize(id, *kind, &doc)?;
+        read_models::replace(tx.conn(), *key, *kind, &rows)?;
+    }
+    Ok(all.len() as u64)
+}
+
+impl Store {
+    /// Recompute every read model from the documents (one transaction).
+    pub fn rebuild(&self) -> Result<u64> {
+        self.db.write(rebuild_in)
+    }
+
+    /// Rebuild the read models into a scratch transaction that is rolled back,
+    /// and compare with the stored ones. The store is left untouched.
+    pub fn check(&self) -> Result<CheckReport> {
+        self.db.scratch(|tx| {
+            let before = dump(tx.conn())?;
+            let documents = rebuild_in(tx)?;
+            let after = dump(tx.conn())?;
+            let differences: Vec<String> = before
+                .iter()
+                .filter(|(table, rows)| after.get(*table) != Some(rows))
+                .map(|(table, _)| table.to_string())
+                .collect();
+            Ok(CheckReport {
+                documents,
+                rows: before.values().map(|r| r.len() as u64).sum(),
+                ok: differences.is_empty(),
+                differences,
+            })
+        })
+    }
+}

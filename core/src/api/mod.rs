@@ -1,0 +1,181 @@
+//! The public API: one [`Store`] object per phone database. Synchronous,
+//! `&self` everywhere, safe to share between threads (`Send + Sync`): writes
+//! serialise on the writer connection, reads use the reader connection.
+//!
+//! Every method that changes data validates its input first, then makes one
+//! Automerge change and refreshes the read models in one SQLite transaction;
+//! on any error nothing is stored.
+
+mod households;
+mod incidents;
+mod maintenance;
+mod queries;
+mod records;
+mod reports;
+mod visits;
+
+pub use maintenance::CheckReport;
+pub(crate) use households::{add_household_in, add_resident_in};
+pub(crate) use incidents::{append_transition_in, open_case_in, report_hazard_in};
+pub use incidents::{CaseEdit, HazardEdit};
+pub(crate) use records::fill_form_in;
+pub use queries::{DueEntry, HouseholdQuery, HouseholdSummary};
+pub use reports::Figures;
+
+use crate::clock::{Clock, SystemClock};
+use crate::model::{GridCode, Timestamp, WorkerId};
+use crate::store::{CommitMeta, Db, DbKey};
+use crate::{Error, Result};
+use automerge::ActorId;
+use rusqlite::OptionalExtension;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+/// The phone's owner, as set by [`Store::init`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Device {
+    /// Worker id.
+    pub worker_id: WorkerId,
+    /// Worker name.
+    pub worker_name: String,
+    /// The worker's 4th-level grid.
+    pub grid: GridCode,
+    /// This device's Automerge actor id (hex).
+    pub actor: String,
+}
+
+/// Options for [`Store::open_with`].
+#[derive(Clone)]
+pub struct StoreOptions {
+    /// Database key; `None` = plain SQLite.
+    pub key: Option<DbKey>,
+    /// Clock; `None` = system clock.
+    pub clock: Option<Arc<dyn Clock>>,
+    /// IANA time zone for local days and months.
+    pub timezone: String,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            key: None,
+            clock: None,
+            timezone: "Asia/Shanghai".into(),
+        }
+    }
+}
+
+/// A gridworker's offline store.
+pub struct Store {
+    pub(crate) db: Db,
+    clock: Arc<dyn Clock>,
+    tz: jiff::tz::TimeZone,
+    device: RwLock<Option<Device>>,
+}
+
+impl Store {
+    /// Open (or create) the store at `path`. `key` encrypts it with SQLCipher.
+    pub fn open(path: impl AsRef<Path>, key: Option<DbKey>) -> Result<Store> {
+        Store::open_with(
+            path,
+            StoreOptions {
+                key,
+                ..StoreOptions::default()
+            },
+        )
+    }
+
+    /// Open with explicit options.
+    pub fn open_with(path: impl AsRef<Path>, options: StoreOptions) -> Result<Store> {
+        let tz = jiff::tz::TimeZone::get(&options.timezone)
+            .map_err(|_| Error::invalid("timezone", "未知时区 / unknown time zone"))?;
+        let db = Db::open(path.as_ref(), options.key.as_ref())?;
+        let store = Store {
+            db,
+            clock: options.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+            tz,
+            device: RwLock::new(None),
+        };
+        let device = store.db.read(load_device)?;
+        *store.device.write().unwrap_or_else(|e| e.into_inner()) = device;
+        Ok(store)
+    }
+
+    /// Set the phone's owner and grid. Allowed once per store.
+    pub fn init(&self, worker_id: &str, worker_name: &str, grid: &str) -> Result<Device> {
+        let worker_id = crate::model::ids::require_non_empty(worker_id, "worker_id")?;
+        let worker_name = crate::model::ids::require_non_empty(worker_name, "worker_name")?;
+        let grid = crate::model::ids::require_non_empty(grid, "grid")?;
+        let actor = ActorId::random();
+        let now = self.now();
+        self.db.write(|tx| {
+            if tx.conn().query_row("SELECT count(*) FROM device", [], |r| r.get::<_, i64>(0))? > 0 {
+                return Err(Error::AlreadyInitialized);
+            }
+            tx.conn().execute(
+                "INSERT INTO device (singleton, worker_id, worker_name, grid, actor, created_at) VALUES (1, ?1, ?2, ?3, ?4, ?5)",
+                rusqlite::params![worker_id, worker_name, grid, actor.to_bytes(), now.0],
+            )?;
+            Ok(())
+        })?;
+        let device = self.db.read(load_device)?.ok_or(Error::NotInitialized)?;
+        *self.device.write().unwrap_or_else(|e| e.into_inner()) = Some(device.clone());
+        tracing::info!("store initialised");
+        Ok(device)
+    }
+
+    /// The phone's owner.
+    pub fn device(&self) -> Result<Device> {
+        self.device
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .ok_or(Error::NotInitialized)
+    }
+
+    /// Now, per the store's clock.
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// The store's time zone.
+    pub fn timezone(&self) -> &jiff::tz::TimeZone {
+        &self.tz
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        self.db.path()
+    }
+
+    /// Commit metadata for a change made now by this device's worker.
+    fn meta(&self) -> Result<(Device, CommitMeta)> {
+        self.meta_at(self.now())
+    }
+
+    /// Commit metadata for a change stamped `at` (demo data, imports).
+    pub(crate) fn meta_at(&self, at: Timestamp) -> Result<(Device, CommitMeta)> {
+        let device = self.device()?;
+        let actor = ActorId::from(hex::decode(&device.actor).map_err(|_| Error::NotInitialized)?);
+        let meta = CommitMeta {
+            actor,
+            worker: device.worker_id.clone(),
+            at,
+        };
+        Ok((device, meta))
+    }
+}
+
+fn load_device(conn: &rusqlite::Connection) -> Result<Option<Device>> {
+    Ok(conn
+        .query_row("SELECT worker_id, worker_name, grid, actor FROM device WHERE singleton = 1", [], |r| {
+            Ok(Device {
+                worker_id: WorkerId(r.get(0)?),
+                worker_name: r.get(1)?,
+                grid: GridCode(r.get(2)?),
+                actor: hex::encode(r.get::<_, Vec<u8>>(3)?),
+            })
+        })
+        .optional()?)
+}

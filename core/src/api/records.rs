@@ -1,0 +1,126 @@
+//! Twelve-duties form records and the daily work log.
+
+use super::Store;
+use crate::docs::records::{FormRecordDoc, WorkLogDayDoc};
+use crate::docs::{DocId, DocKind};
+use crate::forms::{self, TemplateCategory};
+use crate::model::*;
+use crate::{Error, Result};
+use automerge::transaction::Transactable;
+use automerge::{ReadDoc, ROOT};
+use std::collections::BTreeMap;
+
+impl Store {
+    /// Fill a form with the newest version of `template_id`. Answers are
+    /// validated against that exact version; nothing is stored on error.
+    pub fn fill_form(
+        &self,
+        template_id: &str,
+        household: Option<HouseholdId>,
+        subject: &str,
+        answers: BTreeMap<String, serde_json::Value>,
+    ) -> Result<FormRecord> {
+        let (device, meta) = self.meta()?;
+        let id = FormRecordId::new();
+        self.db
+            .write(|tx| fill_form_in(tx, id, template_id, household, subject, answers, &device.grid, &meta))?;
+        self.form_record(id)
+    }
+}
+
+/// Fill a form inside a write transaction.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn fill_form_in(
+    tx: &mut crate::store::WriteTx<'_>,
+    id: FormRecordId,
+    template_id: &str,
+    household: Option<HouseholdId>,
+    subject: &str,
+    answers: BTreeMap<String, serde_json::Value>,
+    grid: &GridCode,
+    meta: &crate::store::CommitMeta,
+) -> Result<()> {
+        let template = forms::find(template_id, None).ok_or_else(|| Error::not_found("template", template_id))?;
+        if template.category == TemplateCategory::VisitChecklist {
+            return Err(Error::invalid("template", "走访清单请用走访记录 / use record_visit for the visit checklist"));
+        }
+        template.validate_answers(&answers)?;
+        if household.is_none() && subject.trim().is_empty() {
+            return Err(Error::invalid("subject", "须指定户或对象 / a household or a subject is required"));
+        }
+        let record = FormRecord {
+            id,
+            template: TemplateRef {
+                id: template.id.clone(),
+                version: template.version,
+            },
+            household,
+            subject: subject.trim().into(),
+            answers,
+            worker: meta.worker.clone(),
+            filled_at: meta.at,
+        };
+        let doc = FormRecordDoc::from_model(&record, grid);
+        if let Some(h) = household {
+            if !tx.doc_exists(&DocId::household(h))? {
+                return Err(Error::not_found("household", h));
+            }
+        }
+        tx.edit_doc(&DocId::form_record(id), DocKind::FormRecord, grid, meta, |am| Ok(autosurgeon::reconcile(am, &doc)?))
+}
+
+impl Store {
+
+    /// Change some answers of a form record, validated against the template
+    /// version the record was filled with.
+    pub fn edit_form_record(&self, id: FormRecordId, changes: BTreeMap<String, serde_json::Value>) -> Result<FormRecord> {
+        let mut record = self.form_record(id)?;
+        let template = forms::find(&record.template.id, Some(record.template.version))
+            .ok_or_else(|| Error::not_found("template", &record.template.id))?;
+        for (k, v) in &changes {
+            if v.is_null() {
+                record.answers.remove(k);
+            } else {
+                record.answers.insert(k.clone(), v.clone());
+            }
+        }
+        template.validate_answers(&record.answers)?;
+        let (device, meta) = self.meta()?;
+        let doc_id = DocId::form_record(id);
+        self.db.write(|tx| {
+            tx.edit_doc(&doc_id, DocKind::FormRecord, &device.grid, &meta, |am| {
+                let mut doc: FormRecordDoc = autosurgeon::hydrate(am)?;
+                doc.answers = record.answers.iter().map(|(k, v)| (k.clone(), v.to_string())).collect();
+                Ok(autosurgeon::reconcile(am, &doc)?)
+            })
+        })?;
+        self.form_record(id)
+    }
+
+    /// Set one day of this worker's log (local date `YYYY-MM-DD`).
+    pub fn set_work_log_day(&self, date: &str, priorities: Vec<String>, notes: &str) -> Result<WorkLogDay> {
+        let date = validate::date(date, "date")?;
+        let (device, meta) = self.meta()?;
+        let month = &date[..7];
+        let doc_id = DocId::work_log(&device.worker_id, month);
+        let day = WorkLogDayDoc {
+            priorities: priorities.into_iter().map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect(),
+            notes: notes.trim().into(),
+        };
+        self.db.write(|tx| {
+            tx.edit_doc(&doc_id, DocKind::WorkLog, &device.grid, &meta, |am| {
+                if am.get(ROOT, "kind")?.is_none() {
+                    am.put(ROOT, "kind", DocKind::WorkLog.code())?;
+                    am.put(ROOT, "worker", device.worker_id.as_str())?;
+                    am.put(ROOT, "month", month)?;
+                }
+                autosurgeon::reconcile_prop(am, ROOT, date.as_str(), &day)?;
+                Ok(())
+            })
+        })?;
+        self.work_log(month)?
+            .into_iter()
+            .find(|d| d.date == date)
+            .ok_or_else(|| Error::not_found("work log day", &date))
+    }
+}

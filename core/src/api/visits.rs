@@ -1,0 +1,115 @@
+//! Recording door-to-door visits against the visit checklist.
+
+use super::Store;
+use crate::docs::visit_log::VisitDoc;
+use crate::docs::{DocId, DocKind};
+use crate::forms::{self, default_pack::VISIT_CHECKLIST_ID, FieldType};
+use crate::model::*;
+use crate::{Error, Result};
+use automerge::transaction::Transactable;
+use automerge::ROOT;
+
+impl Store {
+    /// Record a visit. Answers must name items of the current visit checklist,
+    /// each at most once; the household must exist.
+    pub fn record_visit(&self, input: NewVisit) -> Result<Visit> {
+        let (device, meta) = self.meta()?;
+        self.db
+            .write(|tx| self.record_visit_in(tx, VisitId::new(), &input, &device.grid, &meta))
+    }
+
+    /// Record a visit inside a write transaction.
+    pub(crate) fn record_visit_in(
+        &self,
+        tx: &mut crate::store::WriteTx<'_>,
+        id: VisitId,
+        input: &NewVisit,
+        grid: &GridCode,
+        meta: &crate::store::CommitMeta,
+    ) -> Result<Visit> {
+        let template = forms::find(VISIT_CHECKLIST_ID, None)
+            .ok_or_else(|| Error::not_found("template", VISIT_CHECKLIST_ID))?;
+        let mut answers = Vec::with_capacity(input.answers.len());
+        for answer in &input.answers {
+            let field = format!("answers.{}", answer.item);
+            if !template
+                .field(&answer.item)
+                .is_some_and(|f| f.field_type == FieldType::ChecklistItem)
+            {
+                return Err(Error::invalid(field, "走访清单中没有此项 / not an item of the visit checklist"));
+            }
+            if answers.iter().any(|a: &ChecklistAnswer| a.item == answer.item) {
+                return Err(Error::invalid(field, "重复回答 / answered more than once"));
+            }
+            answers.push(ChecklistAnswer {
+                item: answer.item.clone(),
+                outcome: answer.outcome,
+                note: answer.note.trim().to_string(),
+            });
+        }
+        answers.sort_by_key(|a| template.position(&a.item));
+        if let Some(l) = input.location {
+            validate::location(l.lat, l.lon, l.accuracy_m)?;
+        }
+        let started_at = input.started_at.unwrap_or(meta.at);
+        let ended_at = input.ended_at.unwrap_or(meta.at.max(started_at));
+        if ended_at < started_at {
+            return Err(Error::invalid("ended_at", "结束时间早于开始时间 / visit ends before it starts"));
+        }
+        let visit = Visit {
+            id,
+            household: input.household,
+            worker: meta.worker.clone(),
+            started_at,
+            ended_at,
+            location: input.location,
+            checklist: TemplateRef {
+                id: template.id.clone(),
+                version: template.version,
+            },
+            answers,
+            note: input.note.trim().to_string(),
+            follow_up_cases: input.follow_up_cases.clone(),
+        };
+        let year = crate::schedule::local_date(started_at, &self.tz).year();
+        let doc_id = DocId::visit_log(input.household, year);
+        let body = VisitDoc::from_model(&visit);
+        if !tx.doc_exists(&DocId::household(input.household))? {
+            return Err(Error::not_found("household", input.household));
+        }
+        tx.edit_doc(&doc_id, DocKind::VisitLog, grid, meta, |am| {
+            // Metadata keys are written with the same values by every
+            // device that creates this doc, so they never truly conflict.
+            if am.get(ROOT, "kind")?.is_none() {
+                am.put(ROOT, "kind", DocKind::VisitLog.code())?;
+                am.put(ROOT, "household", input.household.to_string())?;
+                am.put(ROOT, "year", i64::from(year))?;
+            }
+            autosurgeon::reconcile_prop(am, ROOT, visit.id.to_string().as_str(), &body)?;
+            Ok(())
+        })?;
+        Ok(visit)
+    }
+
+    /// Change a visit's free note.
+    pub fn edit_visit_note(&self, id: VisitId, note: &str) -> Result<Visit> {
+        let visit = self.visit(id)?;
+        let (device, meta) = self.meta()?;
+        let year = crate::schedule::local_date(visit.started_at, &self.tz).year();
+        let doc_id = DocId::visit_log(visit.household, year);
+        let note = note.trim().to_string();
+        self.db.write(|tx| {
+            tx.edit_doc(&doc_id, DocKind::VisitLog, &device.grid, &meta, |am| {
+                let obj = match am.get(ROOT, id.to_string())? {
+                    Some((_, obj)) => obj,
+                    None => return Err(Error::not_found("visit", id)),
+                };
+                am.put(&obj, "note", note.as_str())?;
+                Ok(())
+            })
+        })?;
+        self.visit(id)
+    }
+}
+
+use automerge::ReadDoc;

@@ -1,0 +1,345 @@
+//! The demo grid: a deterministic, realistic 4th-level grid — households with
+//! Chinese names and addresses, special groups, years of monthly visits,
+//! hazards, cases and twelve-duties forms — written through the same code
+//! paths as real edits (one Automerge change per action, read models refreshed
+//! in the same transaction). Content and ids depend only on the seed and the
+//! store's clock; each household is committed in one transaction, so a demo
+//! killed midway leaves whole households only.
+
+mod names;
+
+use crate::api::Store;
+use crate::docs::DocId;
+use crate::model::*;
+use crate::store::CommitMeta;
+use crate::Result;
+use names::*;
+use rand::{Rng, RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// What to generate.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+pub struct DemoOptions {
+    /// Households in the grid.
+    pub households: u32,
+    /// Years of history before now.
+    pub years: u32,
+    /// Seed of the generator.
+    pub seed: u64,
+}
+
+/// What was generated.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DemoSummary {
+    /// Households.
+    pub households: u32,
+    /// Residents.
+    pub residents: u32,
+    /// Visits.
+    pub visits: u32,
+    /// Hazards.
+    pub hazards: u32,
+    /// Cases.
+    pub cases: u32,
+    /// Twelve-duties form records.
+    pub forms: u32,
+}
+
+const DAY_MS: i64 = 86_400_000;
+
+struct Gen {
+    rng: ChaCha8Rng,
+}
+
+impl Gen {
+    fn pick<'a>(&mut self, list: &[&'a str]) -> &'a str {
+        list[self.rng.random_range(0..list.len())]
+    }
+    fn chance(&mut self, p: f64) -> bool {
+        self.rng.random_bool(p)
+    }
+    fn uuid(&mut self, at: Timestamp) -> uuid::Uuid {
+        let mut bytes = [0u8; 10];
+        self.rng.fill_bytes(&mut bytes);
+        uuid::Builder::from_unix_timestamp_millis(at.0.max(0) as u64, &bytes).into_uuid()
+    }
+    fn name(&mut self) -> String {
+        format!("{}{}", self.pick(SURNAMES), self.pick(GIVEN))
+    }
+    fn phone(&mut self) -> String {
+        let second = self.rng.random_range(3..=9);
+        format!("1{second}{:09}", self.rng.random_range(0..1_000_000_000u64))
+    }
+    /// A valid GB 11643 identity number for a birth date and gender.
+    fn id_number(&mut self, birth: jiff::civil::Date, male: bool) -> String {
+        let seq = self.rng.random_range(0..50u32) * 2 + u32::from(male) + 100;
+        let body = format!("{REGION}{:04}{:02}{:02}{seq:03}", birth.year(), birth.month(), birth.day());
+        const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+        let sum: u32 = body.bytes().zip(W).map(|(b, w)| u32::from(b - b'0') * w).sum();
+        let check = b"10X98765432"[(sum % 11) as usize] as char;
+        format!("{body}{check}")
+    }
+}
+
+/// Fill the store with a demo grid. `progress` is called after each household
+/// is committed with (households done, total).
+pub fn generate(store: &Store, options: DemoOptions, mut progress: impl FnMut(u32, u32)) -> Result<DemoSummary> {
+    if options.households == 0 || options.households > 2000 {
+        return Err(crate::Error::invalid("households", "户数应在 1–2000 之间 / households must be 1–2000"));
+    }
+    if options.years > 20 {
+        return Err(crate::Error::invalid("years", "年数应在 0–20 之间 / years must be 0–20"));
+    }
+    let device = store.device()?;
+    let now = store.now();
+    let start = Timestamp(now.0 - i64::from(options.years) * 365 * DAY_MS - 7 * DAY_MS);
+    let mut g = Gen {
+        rng: ChaCha8Rng::seed_from_u64(options.seed),
+    };
+    let mut summary = DemoSummary::default();
+    let meta_at = |at: Timestamp| -> Result<CommitMeta> { Ok(store.meta_at(at)?.1) };
+    let communities = [g.pick(COMMUNITIES), g.pick(COMMUNITIES)];
+    for index in 0..options.households {
+        store.db.write(|tx| {
+            let created = Timestamp(start.0 + g.rng.random_range(0..DAY_MS));
+            let household = HouseholdId(g.uuid(created));
+            let community = communities[(index as usize * 2) / options.households as usize];
+            let building = 1 + index / 12;
+            let unit = 1 + (index / 4) % 3;
+            let room = 100 * (1 + (index % 4) + (index / 36) % 6) + 1 + index % 2;
+            let elderly_alone = g.chance(0.10);
+            let mut tags: Vec<String> = Vec::new();
+            for (p, tag) in [(0.06, "low_income"), (0.08, "floating"), (0.02, "veteran_hardship")] {
+                if g.chance(p) {
+                    tags.push(tag.into());
+                }
+            }
+            let representative = g.name();
+            let input = NewHousehold {
+                community: community.into(),
+                building: building.to_string(),
+                unit: unit.to_string(),
+                room: room.to_string(),
+                address: format!("{community}{building}号楼{unit}单元{room}室"),
+                representative: representative.clone(),
+                phone: g.phone(),
+                tags,
+                risk: if g.chance(0.05) { "red" } else if g.chance(0.1) { "yellow" } else { "none" }.into(),
+                note: String::new(),
+            };
+            crate::api::add_household_in(tx, household, &input, &device.grid, &meta_at(created)?)?;
+            summary.households += 1;
+            // Residents: the representative first, then family.
+            let members = if elderly_alone { 1 } else { g.rng.random_range(1..=4) };
+            for m in 0..members {
+                let age = if elderly_alone { g.rng.random_range(70..92) } else if m == 0 { g.rng.random_range(30..80) } else { g.rng.random_range(1..75) };
+                let birth = jiff::civil::date(2026 - age as i16, g.rng.random_range(1..=12), g.rng.random_range(1..=28));
+                let male = g.chance(0.5);
+                let mut rtags: Vec<String> = Vec::new();
+                if elderly_alone {
+                    rtags.push("elderly_alone".into());
+                }
+                for (p, tag) in [(0.04, "disabled"), (0.04, "serious_illness"), (0.01, "child_in_distress")] {
+                    if g.chance(p) {
+                        rtags.push(tag.into());
+                    }
+                }
+                let resident = NewResident {
+                    name: if m == 0 { representative.clone() } else { g.name() },
+                    gender: if male { "male" } else { "female" }.into(),
+                    birth_date: String::new(),
+                    id_number: g.id_number(birth, male),
+                    phone: if g.chance(0.6) { g.phone() } else { String::new() },
+                    relation: if m == 0 { "户主".into() } else { g.pick(RELATIONS).into() },
+                    tags: rtags,
+                };
+                let rid = ResidentId(g.uuid(created));
+                crate::api::add_resident_in(tx, household, rid, &resident, &device.grid, &meta_at(created)?)?;
+                summary.residents += 1;
+            }
+            // Monthly visits; about one household in five has not been seen
+            // for the last month or two (so the due list is not empty).
+            let lapse = if g.chance(0.2) { g.rng.random_range(1..=2) } else { 0 };
+            let months = i64::from(options.years) * 12;
+            for month in 0..months.saturating_sub(lapse) {
+                let at = Timestamp(start.0 + month * 30 * DAY_MS + g.rng.random_range(1..28) * DAY_MS + g.rng.random_range(9..18) * 3_600_000);
+                if at >= now {
+                    break;
+                }
+                let answers = crate::forms::default_pack::visit_checklist()
+                    .fields
+                    .iter()
+                    .map(|f| {
+                        let problem = g.chance(0.04);
+                        ChecklistAnswer {
+                            item: f.id.clone(),
+                            outcome: if problem { Outcome::Problem } else if g.chance(0.1) { Outcome::NotApplicable } else { Outcome::Ok },
+                            note: if problem { "需跟进".into() } else { String::new() },
+                        }
+                    })
+                    .collect();
+                let visit = NewVisit {
+                    household,
+                    started_at: Some(at),
+                    ended_at: Some(at.plus_minutes(g.rng.random_range(8..30))),
+                    location: Some(Location {
+                        lat: 31.22 + g.rng.random_range(0..1000) as f64 / 100_000.0,
+                        lon: 121.54 + g.rng.random_range(0..1000) as f64 / 100_000.0,
+                        accuracy_m: Some(g.rng.random_range(5..40) as f64),
+                    }),
+                    answers,
+                    note: if g.chance(0.1) { "家中一切正常".into() } else { String::new() },
+                    follow_up_cases: vec![],
+                };
+                let id = VisitId(g.uuid(at));
+                store.record_visit_in(tx, id, &visit, &device.grid, &meta_at(at)?)?;
+                summary.visits += 1;
+            }
+            summary.hazards += demo_hazards(store, tx, &mut g, household, start, now, options.years, &device.grid)?;
+            summary.cases += demo_cases(store, tx, &mut g, household, start, now, options.years, &device.grid)?;
+            Ok(())
+        })?;
+        progress(index + 1, options.households);
+    }
+    summary.forms = demo_forms(store, &mut g, start, now, options.years, &device.grid)?;
+    Ok(summary)
+}
+
+fn random_time(g: &mut Gen, start: Timestamp, now: Timestamp) -> Timestamp {
+    let span = (now.0 - start.0).max(DAY_MS);
+    Timestamp(start.0 + g.rng.random_range(0..span))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn demo_hazards(
+    store: &Store,
+    tx: &mut crate::store::WriteTx<'_>,
+    g: &mut Gen,
+    household: HouseholdId,
+    start: Timestamp,
+    now: Timestamp,
+    years: u32,
+    grid: &GridCode,
+) -> Result<u32> {
+    let mut count = 0;
+    for _ in 0..years {
+        if !g.chance(0.67) {
+            continue;
+        }
+        let at = random_time(g, start, now);
+        let (category, description) = HAZARDS[g.rng.random_range(0..HAZARDS.len())];
+        let id = HazardId(g.uuid(at));
+        let input = NewHazard {
+            category: category.into(),
+            severity: if g.chance(0.1) { "high" } else if g.chance(0.3) { "medium" } else { "low" }.into(),
+            location: None,
+            place: "楼道".into(),
+            description: description.into(),
+            household: Some(household),
+            deadline: Some(Timestamp(at.0 + 14 * DAY_MS)),
+            photos: vec![],
+        };
+        crate::api::report_hazard_in(tx, id, &input, grid, &store.meta_at(at)?.1)?;
+        // Older hazards are rectified and closed; recent ones are still open.
+        let age_days = (now.0 - at.0) / DAY_MS;
+        let steps: &[HazardState] = if age_days > 30 {
+            &[HazardState::Rectifying, HazardState::Rectified, HazardState::Closed]
+        } else if age_days > 7 {
+            &[HazardState::Rectifying]
+        } else {
+            &[]
+        };
+        let mut t = at;
+        for step in steps {
+            t = Timestamp(t.0 + g.rng.random_range(1..5) * DAY_MS);
+            if t >= now {
+                break;
+            }
+            crate::api::append_transition_in(tx, &DocId::hazard(id), crate::docs::DocKind::Hazard, "hazard", *step, "", &store.meta_at(t)?.1)?;
+        }
+        count += 1;
+    }
+    Ok(count)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn demo_cases(
+    store: &Store,
+    tx: &mut crate::store::WriteTx<'_>,
+    g: &mut Gen,
+    household: HouseholdId,
+    start: Timestamp,
+    now: Timestamp,
+    years: u32,
+    grid: &GridCode,
+) -> Result<u32> {
+    use CaseState::*;
+    let mut count = 0;
+    let n = (years as f64 * 2.7 + g.rng.random_range(0.0..1.0)) as u32;
+    for _ in 0..n {
+        let at = random_time(g, start, now);
+        let category = g.rng.random_range(0..CASE_CATEGORIES.len());
+        let id = CaseId(g.uuid(at));
+        let input = NewCase {
+            channel: ["visit", "phone", "wechat", "walk_in"][g.rng.random_range(0..4)].into(),
+            category: CASE_CATEGORIES[category].into(),
+            description: CASE_DESCRIPTIONS[category].into(),
+            urgency: if g.chance(0.1) { "urgent" } else { "normal" }.into(),
+            household: Some(household),
+            resident: None,
+            opened_at: Some(at),
+        };
+        crate::api::open_case_in(tx, id, &input, grid, &store.meta_at(at)?.1)?;
+        let path: &[CaseState] = if g.chance(0.15) {
+            &[Registered, Escalated, Dispatched, Handling, Feedback, Verified, Closed]
+        } else {
+            &[Registered, Handling, Feedback, Verified, Closed]
+        };
+        // First response: usually within 30 minutes, sometimes late.
+        let mut t = Timestamp(at.0 + if g.chance(0.85) { g.rng.random_range(2..30) } else { g.rng.random_range(31..240) } * 60_000);
+        for step in path {
+            if t >= now {
+                break;
+            }
+            crate::api::append_transition_in(tx, &DocId::case(id), crate::docs::DocKind::Case, "case", *step, "", &store.meta_at(t)?.1)?;
+            t = Timestamp(t.0 + g.rng.random_range(1..48) * 3_600_000);
+        }
+        count += 1;
+    }
+    Ok(count)
+}
+
+fn demo_forms(store: &Store, g: &mut Gen, start: Timestamp, now: Timestamp, years: u32, grid: &GridCode) -> Result<u32> {
+    let duties = crate::forms::default_pack::twelve_duties();
+    let mut count = 0;
+    for month in 0..i64::from(years) * 12 {
+        store.db.write(|tx| {
+            for duty in &duties {
+                if !g.chance(0.25) {
+                    continue;
+                }
+                let at = Timestamp(start.0 + month * 30 * DAY_MS + g.rng.random_range(0..28) * DAY_MS);
+                if at >= now {
+                    continue;
+                }
+                let date = crate::schedule::local_date(at, store.timezone()).to_string();
+                let problem = g.chance(0.2);
+                let mut answers = BTreeMap::new();
+                answers.insert("checked_at".to_string(), serde_json::json!(date));
+                answers.insert("place".to_string(), serde_json::json!(g.pick(COMMUNITIES)));
+                answers.insert("problem_found".to_string(), serde_json::json!(problem));
+                answers.insert("people_reached".to_string(), serde_json::json!(g.rng.random_range(1..30)));
+                if problem {
+                    answers.insert("handling".to_string(), serde_json::json!("solved"));
+                }
+                let id = FormRecordId(g.uuid(at));
+                crate::api::fill_form_in(tx, id, &duty.id, None, "网格巡查", answers, grid, &store.meta_at(at)?.1)?;
+                count += 1;
+            }
+            Ok(())
+        })?;
+    }
+    Ok(count)
+}

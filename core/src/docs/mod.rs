@@ -1,0 +1,184 @@
+//! Replicated documents: each record kind and its Automerge document.
+//!
+//! Granularity (DESIGN §2): one household profile doc (household + residents);
+//! one visit-log doc per household per (Asia/Shanghai) year; one doc per hazard,
+//! case and twelve-duties form record; one work-log doc per worker per month.
+//!
+//! Materialisation is a pure function from a document to typed rows
+//! ([`DocRows`]) — no SQL here. The phone's store and the server's store only
+//! write those rows, so local edits, merges on the phone and merges on the
+//! server all refresh read models through the same code.
+//!
+//! Docs that several devices may create independently (visit logs, work logs)
+//! keep their records as keys of the root map, never inside a container
+//! created at init: two devices creating the same container concurrently would
+//! produce two objects of which only one is visible after a merge.
+
+pub mod conflicts;
+pub mod household;
+pub mod incident;
+pub mod records;
+pub mod visit_log;
+
+use crate::model::{Case, FormRecord, Hazard, Household, HouseholdId, Visit, WorkLogDay};
+use crate::{Error, Result};
+use automerge::{Automerge, ReadDoc, ROOT};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+pub use conflicts::{Conflict, ConflictValue};
+
+/// The kind of a replicated document.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocKind {
+    /// Household profile + residents.
+    Household,
+    /// One household's visits in one year.
+    VisitLog,
+    /// One hazard.
+    Hazard,
+    /// One case.
+    Case,
+    /// One twelve-duties form record.
+    FormRecord,
+    /// One worker's log for one month.
+    WorkLog,
+}
+
+impl DocKind {
+    /// Every kind.
+    pub const ALL: [DocKind; 6] = [
+        DocKind::Household,
+        DocKind::VisitLog,
+        DocKind::Hazard,
+        DocKind::Case,
+        DocKind::FormRecord,
+        DocKind::WorkLog,
+    ];
+
+    /// Stable code, also stored in the document's root `kind` key.
+    pub fn code(self) -> &'static str {
+        match self {
+            DocKind::Household => "household",
+            DocKind::VisitLog => "visit_log",
+            DocKind::Hazard => "hazard",
+            DocKind::Case => "case",
+            DocKind::FormRecord => "form_record",
+            DocKind::WorkLog => "work_log",
+        }
+    }
+
+    /// Parse a code.
+    pub fn parse(code: &str) -> Option<DocKind> {
+        DocKind::ALL.into_iter().find(|k| k.code() == code)
+    }
+}
+
+/// A document id: `<kind>/<key>`, stable across devices so that the same
+/// logical document created on two phones merges into one.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct DocId(pub String);
+
+impl DocId {
+    /// Household profile doc.
+    pub fn household(id: HouseholdId) -> DocId {
+        DocId(format!("household/{id}"))
+    }
+    /// Visit log of a household for a local calendar year.
+    pub fn visit_log(household: HouseholdId, year: i16) -> DocId {
+        DocId(format!("visit_log/{household}/{year}"))
+    }
+    /// Hazard doc.
+    pub fn hazard(id: crate::model::HazardId) -> DocId {
+        DocId(format!("hazard/{id}"))
+    }
+    /// Case doc.
+    pub fn case(id: crate::model::CaseId) -> DocId {
+        DocId(format!("case/{id}"))
+    }
+    /// Form record doc.
+    pub fn form_record(id: crate::model::FormRecordId) -> DocId {
+        DocId(format!("form_record/{id}"))
+    }
+    /// Work log of a worker for a local month `YYYY-MM`.
+    pub fn work_log(worker: &crate::model::WorkerId, month: &str) -> DocId {
+        DocId(format!("work_log/{worker}/{month}"))
+    }
+    /// The kind encoded in the id.
+    pub fn kind(&self) -> Option<DocKind> {
+        DocKind::parse(self.0.split('/').next()?)
+    }
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for DocId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The read-model rows one document materialises to.
+#[derive(Clone, Debug, PartialEq)]
+pub enum DocRows {
+    /// A household with its residents and any open field conflicts.
+    Household(Box<Household>, Vec<Conflict>),
+    /// The visits of one household-year.
+    VisitLog(Vec<Visit>),
+    /// One hazard with its transitions.
+    Hazard(Box<Hazard>),
+    /// One case with its transitions.
+    Case(Box<Case>),
+    /// One form record.
+    FormRecord(Box<FormRecord>),
+    /// The days of one worker-month.
+    WorkLog(Vec<WorkLogDay>),
+    /// A document that exists but has no content yet (e.g. only received
+    /// partially); it produces no rows.
+    Empty,
+}
+
+/// Materialise a document into read-model rows. Pure: same doc, same rows.
+pub fn materialize(id: &DocId, kind: DocKind, doc: &Automerge) -> Result<DocRows> {
+    if doc.get_heads().is_empty() {
+        return Ok(DocRows::Empty);
+    }
+    let corrupt = |e: autosurgeon::HydrateError| Error::CorruptDocument {
+        doc_id: id.to_string(),
+        reason: e.to_string(),
+    };
+    Ok(match kind {
+        DocKind::Household => {
+            let (h, c) = household::materialize(doc).map_err(corrupt)?;
+            DocRows::Household(Box::new(h), c)
+        }
+        DocKind::VisitLog => DocRows::VisitLog(visit_log::materialize(doc).map_err(corrupt)?),
+        DocKind::Hazard => DocRows::Hazard(Box::new(incident::materialize_hazard(doc).map_err(corrupt)?)),
+        DocKind::Case => DocRows::Case(Box::new(incident::materialize_case(doc).map_err(corrupt)?)),
+        DocKind::FormRecord => {
+            DocRows::FormRecord(Box::new(records::materialize_form(doc).map_err(corrupt)?))
+        }
+        DocKind::WorkLog => DocRows::WorkLog(records::materialize_work_log(doc).map_err(corrupt)?),
+    })
+}
+
+/// Read the `kind` key of a document's root, if present.
+pub fn root_kind(doc: &Automerge) -> Option<DocKind> {
+    match doc.get(ROOT, "kind").ok()?? {
+        (automerge::Value::Scalar(s), _) => match s.as_ref() {
+            automerge::ScalarValue::Str(k) => DocKind::parse(k),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Parse a uuid-typed id stored as text in a doc, as a hydrate error when bad.
+pub(crate) fn parse_uuid<T: std::str::FromStr>(text: &str, what: &str) -> Result<T, autosurgeon::HydrateError> {
+    text.parse::<T>()
+        .map_err(|_| autosurgeon::HydrateError::unexpected(what, "malformed id".to_string()))
+}

@@ -1,0 +1,118 @@
+//! The core's one error type.
+//!
+//! Every fallible function in `gridwork-core` returns [`Result`]. Variants are
+//! typed so that callers (the CLI, the FFI layer, the server) can map them to
+//! exit codes, exceptions or HTTP statuses without parsing text. Messages never
+//! carry personal data: a validation error names the *field*, never the value.
+
+use thiserror::Error;
+
+/// Result alias used throughout the core.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in the core.
+#[derive(Debug, Error)]
+pub enum Error {
+    /// Input failed validation; nothing was stored. `field` names the input
+    /// field (e.g. `phone`, `answers.sanitation`), `message` says why in
+    /// zh-CN then English, without echoing the value.
+    #[error("{field}: {message}")]
+    Validation {
+        /// The offending field.
+        field: String,
+        /// Why it was rejected (zh-CN / English).
+        message: String,
+    },
+    /// A referenced record does not exist.
+    #[error("{kind} not found / 未找到: {id}")]
+    NotFound {
+        /// What kind of record (household, case, ...).
+        kind: &'static str,
+        /// The id that was looked up (an opaque id, never personal data).
+        id: String,
+    },
+    /// A hazard or case transition that the workflow does not allow from the
+    /// current state.
+    #[error("state: 不允许从 {from} 转到 {to} / transition from {from} to {to} is not allowed")]
+    TransitionNotAllowed {
+        /// Current derived state.
+        from: String,
+        /// Requested state.
+        to: String,
+    },
+    /// The store has not been initialised with a worker and grid yet.
+    #[error("store not initialised / 存储尚未初始化: run `init` first")]
+    NotInitialized,
+    /// `init` on a store that already has a worker.
+    #[error("store already initialised / 存储已初始化")]
+    AlreadyInitialized,
+    /// The database key is wrong, or a key is missing for an encrypted
+    /// database, or the file is not a Gridwork database at all.
+    #[error("wrong database key or not a database / 数据库密钥错误或文件不是数据库")]
+    WrongKey,
+    /// The database was written by a newer version of Gridwork.
+    #[error("database schema v{found} is newer than this build supports (v{supported}) / 数据库版本过新")]
+    SchemaTooNew {
+        /// Version found in the file.
+        found: u32,
+        /// Newest version this build knows.
+        supported: u32,
+    },
+    /// A stored document could not be decoded or does not have the expected shape.
+    #[error("document {doc_id} is corrupt / 文档损坏: {reason}")]
+    CorruptDocument {
+        /// The document id.
+        doc_id: String,
+        /// What was wrong (structural, no personal data).
+        reason: String,
+    },
+    /// SQLite failure.
+    #[error("storage error / 存储错误: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// Automerge failure.
+    #[error("document error / 文档错误: {0}")]
+    Automerge(#[from] automerge::AutomergeError),
+    /// Writing a struct into a document failed.
+    #[error("document error / 文档错误: {0}")]
+    Reconcile(#[from] autosurgeon::ReconcileError),
+    /// Reading a struct from a document failed.
+    #[error("document error / 文档错误: {0}")]
+    Hydrate(#[from] autosurgeon::HydrateError),
+    /// File system failure.
+    #[error("i/o error / 读写错误: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl Error {
+    /// Shorthand for a [`Error::Validation`].
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Validation {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// Shorthand for a [`Error::NotFound`].
+    pub fn not_found(kind: &'static str, id: impl ToString) -> Self {
+        Error::NotFound {
+            kind,
+            id: id.to_string(),
+        }
+    }
+
+    /// True for errors caused by the caller's input (as opposed to storage or
+    /// internal failures). The CLI exits 1 for these, the FFI maps them to
+    /// validation / not-found errors.
+    pub fn is_user_error(&self) -> bool {
+        matches!(
+            self,
+            Error::Validation { .. }
+                | Error::NotFound { .. }
+                | Error::TransitionNotAllowed { .. }
+                | Error::NotInitialized
+                | Error::AlreadyInitialized
+                | Error::WrongKey
+                | Error::SchemaTooNew { .. }
+        )
+    }
+}

@@ -1,0 +1,24 @@
+//! # gridwork-core
+//!
+//! Everything a gridworker's phone does, with no UI and no network code:
+//! the domain model ([`model`]), the replicated Automerge documents
+//! ([`docs`]), the encrypted SQLite store with its read models ([`store`]),
+//! form templates ([`forms`]), schedules ([`schedule`]), and the public API —
+//! one [`Store`] object — that the CLI, the mobile bindings and the sync
+//! server build on. See `docs/ARCHITECTURE.md` at the repository root.
+
+pub mod api;
+pub mod clock;
+pub mod demo;
+pub mod docs;
+mod error;
+pub mod forms;
+pub mod model;
+pub mod schedule;
+pub mod store;
+
+pub use api::{CheckReport, Device, DueEntry, Figures, HouseholdQuery, HouseholdSummary, Store, StoreOptions};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use docs::{Conflict, ConflictValue};
+pub use error::{Error, Result};
+pub use store::DbKey;

@@ -1,0 +1,245 @@
+//! Workflows of hazards and cases. Status is never stored as a bare field: it
+//! is derived from an append-only list of [`Transition`]s, so concurrent
+//! transitions made offline on different devices are all kept and the list is
+//! the audit trail.
+//!
+//! Derivation rule: transitions are ordered by (`at`, `id`); the status is the
+//! `to` of the last one, or the initial state when there is none. A new
+//! transition is validated against the status derived at the moment it is made.
+
+use super::ids::{Timestamp, TransitionId, WorkerId};
+use serde::{Deserialize, Serialize};
+
+/// One recorded step of a workflow.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transition {
+    /// Id (orders equal timestamps deterministically).
+    pub id: TransitionId,
+    /// When.
+    pub at: Timestamp,
+    /// Who made it.
+    pub by: WorkerId,
+    /// State before, as the author saw it.
+    pub from: String,
+    /// State after.
+    pub to: String,
+    /// Free note (e.g. what was done, why it was escalated).
+    pub note: String,
+}
+
+/// Sort transitions into their canonical order.
+pub fn sort_transitions(transitions: &mut [Transition]) {
+    transitions.sort_by(|a, b| (a.at, a.id).cmp(&(b.at, b.id)));
+}
+
+/// A workflow: a set of states and the moves allowed between them.
+pub trait Workflow: Copy + Sized + 'static {
+    /// The state a new record starts in.
+    const INITIAL: Self;
+    /// Every state.
+    const ALL: &'static [Self];
+    /// Stable code.
+    fn code(self) -> &'static str;
+    /// zh-CN label.
+    fn label_zh(self) -> &'static str;
+    /// States reachable in one step.
+    fn next(self) -> &'static [Self];
+    /// True when the record needs no more work.
+    fn is_terminal(self) -> bool;
+
+    /// Parse a code or zh label.
+    fn parse(text: &str) -> crate::Result<Self> {
+        let t = text.trim();
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|s| s.code() == t || s.label_zh() == t)
+            .ok_or_else(|| crate::Error::invalid("to", "未知状态 / unknown state"))
+    }
+
+    /// Status derived from transitions (sorted or not).
+    fn derive(transitions: &[Transition]) -> Self {
+        transitions
+            .iter()
+            .max_by(|a, b| (a.at, a.id).cmp(&(b.at, b.id)))
+            .and_then(|t| Self::ALL.iter().copied().find(|s| s.code() == t.to))
+            .unwrap_or(Self::INITIAL)
+    }
+
+    /// Check that `self → to` is allowed.
+    fn check_move(self, to: Self) -> crate::Result<()> {
+        if self.next().iter().any(|s| s.code() == to.code()) {
+            Ok(())
+        } else {
+            Err(crate::Error::TransitionNotAllowed {
+                from: self.code().to_string(),
+                to: to.code().to_string(),
+            })
+        }
+    }
+}
+
+/// Hazard rectification workflow: 上报 → 整改中 → 已整改 → 已销号.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HazardState {
+    /// 已上报: reported, waiting for rectification.
+    Reported,
+    /// 整改中: rectification under way.
+    Rectifying,
+    /// 已整改: rectified, waiting for verification.
+    Rectified,
+    /// 已销号: verified and closed, or dismissed.
+    Closed,
+}
+
+impl Workflow for HazardState {
+    const INITIAL: Self = HazardState::Reported;
+    const ALL: &'static [Self] = &[
+        HazardState::Reported,
+        HazardState::Rectifying,
+        HazardState::Rectified,
+        HazardState::Closed,
+    ];
+    fn code(self) -> &'static str {
+        match self {
+            HazardState::Reported => "reported",
+            HazardState::Rectifying => "rectifying",
+            HazardState::Rectified => "rectified",
+            HazardState::Closed => "closed",
+        }
+    }
+    fn label_zh(self) -> &'static str {
+        match self {
+            HazardState::Reported => "已上报",
+            HazardState::Rectifying => "整改中",
+            HazardState::Rectified => "已整改",
+            HazardState::Closed => "已销号",
+        }
+    }
+    fn next(self) -> &'static [Self] {
+        match self {
+            // A report may be dismissed (closed) after checking.
+            HazardState::Reported => &[HazardState::Rectifying, HazardState::Closed],
+            HazardState::Rectifying => &[HazardState::Rectified],
+            // Verification either closes it or sends it back.
+            HazardState::Rectified => &[HazardState::Closed, HazardState::Rectifying],
+            HazardState::Closed => &[],
+        }
+    }
+    fn is_terminal(self) -> bool {
+        self == HazardState::Closed
+    }
+}
+
+/// Case workflow after CJJ/T 106: 采集 → 立案 → 派遣 → 处置 → 反馈 → 核查 → 结案,
+/// with escalation to the community (上报社区) from the early stages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseState {
+    /// 已采集: taken from the resident, not yet answered.
+    Collected,
+    /// 已立案 / 已受理: accepted — the first response.
+    Registered,
+    /// 已上报社区: escalated to the community for dispatch.
+    Escalated,
+    /// 已派遣: dispatched to a handler.
+    Dispatched,
+    /// 处置中: being handled.
+    Handling,
+    /// 已反馈: the handler reported back.
+    Feedback,
+    /// 已核查: the result was verified.
+    Verified,
+    /// 已结案.
+    Closed,
+}
+
+impl Workflow for CaseState {
+    const INITIAL: Self = CaseState::Collected;
+    const ALL: &'static [Self] = &[
+        CaseState::Collected,
+        CaseState::Registered,
+        CaseState::Escalated,
+        CaseState::Dispatched,
+        CaseState::Handling,
+        CaseState::Feedback,
+        CaseState::Verified,
+        CaseState::Closed,
+    ];
+    fn code(self) -> &'static str {
+        match self {
+            CaseState::Collected => "collected",
+            CaseState::Registered => "registered",
+            CaseState::Escalated => "escalated",
+            CaseState::Dispatched => "dispatched",
+            CaseState::Handling => "handling",
+            CaseState::Feedback => "feedback",
+            CaseState::Verified => "verified",
+            CaseState::Closed => "closed",
+        }
+    }
+    fn label_zh(self) -> &'static str {
+        match self {
+            CaseState::Collected => "已采集",
+            CaseState::Registered => "已立案",
+            CaseState::Escalated => "已上报社区",
+            CaseState::Dispatched => "已派遣",
+            CaseState::Handling => "处置中",
+            CaseState::Feedback => "已反馈",
+            CaseState::Verified => "已核查",
+            CaseState::Closed => "已结案",
+        }
+    }
+    fn next(self) -> &'static [Self] {
+        use CaseState::*;
+        match self {
+            Collected => &[Registered, Escalated],
+            // A gridworker may handle a simple request directly (即接即办).
+            Registered => &[Dispatched, Handling, Escalated],
+            Escalated => &[Dispatched],
+            Dispatched => &[Handling],
+            Handling => &[Feedback, Escalated],
+            // Verification may send the case back for more handling.
+            Feedback => &[Verified, Handling],
+            Verified => &[Closed],
+            Closed => &[],
+        }
+    }
+    fn is_terminal(self) -> bool {
+        self == CaseState::Closed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(at: i64, to: &str) -> Transition {
+        Transition {
+            id: TransitionId::new(),
+            at: Timestamp(at),
+            by: WorkerId::from("w"),
+            from: String::new(),
+            to: to.into(),
+            note: String::new(),
+        }
+    }
+
+    #[test]
+    fn status_is_the_latest_transition() {
+        assert_eq!(CaseState::derive(&[]), CaseState::Collected);
+        let list = vec![t(30, "dispatched"), t(10, "registered")];
+        assert_eq!(CaseState::derive(&list), CaseState::Dispatched);
+    }
+
+    #[test]
+    fn moves_are_checked() {
+        assert!(CaseState::Collected.check_move(CaseState::Registered).is_ok());
+        let err = CaseState::Collected.check_move(CaseState::Closed).unwrap_err();
+        assert!(matches!(err, crate::Error::TransitionNotAllowed { .. }));
+        assert!(HazardState::Rectified.check_move(HazardState::Rectifying).is_ok());
+        assert!(HazardState::Closed.check_move(HazardState::Reported).is_err());
+        assert_eq!(CaseState::parse("已结案").unwrap(), CaseState::Closed);
+    }
+}

@@ -1,0 +1,298 @@
+//! Document storage inside a write transaction: load a doc (from the cache or
+//! from its snapshot + chunks), change or merge it, append the new changes as
+//! a `save_after` chunk (compacting past a bound), refresh its read-model rows
+//! and mark it dirty for sync — all in the caller's one SQLite transaction.
+
+use super::read_models;
+use crate::docs::{self, DocId, DocKind};
+use crate::model::{GridCode, Timestamp, WorkerId};
+use crate::{Error, Result};
+use automerge::{ActorId, Automerge, ChangeHash};
+use rusqlite::{params, OptionalExtension, Transaction};
+
+/// Past this many chunks, or chunk bytes larger than the snapshot, the chunks
+/// are folded into a fresh snapshot.
+const MAX_CHUNKS: i64 = 32;
+
+/// Who makes a change and when: recorded in the Automerge change (author,
+/// timestamp) so conflicts can say who wrote which value.
+#[derive(Clone, Debug)]
+pub struct CommitMeta {
+    /// This device's actor id.
+    pub actor: ActorId,
+    /// The worker making the change.
+    pub worker: WorkerId,
+    /// The change's time.
+    pub at: Timestamp,
+}
+
+/// Encode heads as concatenated 32-byte hashes.
+pub fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
+    let mut sorted = heads.to_vec();
+    sorted.sort();
+    sorted.iter().flat_map(|h| h.0).collect()
+}
+
+/// Decode heads written by [`encode_heads`].
+pub fn decode_heads(bytes: &[u8]) -> Vec<ChangeHash> {
+    bytes
+        .chunks_exact(32)
+        .filter_map(|c| ChangeHash::try_from(c).ok())
+        .collect()
+}
+
+/// Small LRU of loaded documents, most recent first.
+pub(crate) struct DocCache {
+    capacity: usize,
+    entries: Vec<(DocId, Automerge)>,
+}
+
+impl DocCache {
+    pub(crate) fn new(capacity: usize) -> Self {
+        DocCache {
+            capacity,
+            entries: Vec::new(),
+        }
+    }
+    fn take(&mut self, id: &DocId) -> Option<Automerge> {
+        let pos = self.entries.iter().position(|(k, _)| k == id)?;
+        Some(self.entries.remove(pos).1)
+    }
+    fn put(&mut self, id: DocId, doc: Automerge) {
+        self.entries.insert(0, (id, doc));
+        self.entries.truncate(self.capacity);
+    }
+    fn forget(&mut self, id: &DocId) {
+        self.entries.retain(|(k, _)| k != id);
+    }
+}
+
+/// A write transaction over the store. Created by [`super::Db::write`].
+pub struct WriteTx<'a> {
+    tx: Transaction<'a>,
+    cache: &'a mut DocCache,
+    touched: Vec<DocId>,
+}
+
+/// The stored row of a doc.
+struct DocRow {
+    key: i64,
+    heads: Vec<u8>,
+}
+
+impl<'a> WriteTx<'a> {
+    pub(crate) fn new(tx: Transaction<'a>, cache: &'a mut DocCache) -> Self {
+        WriteTx {
+            tx,
+            cache,
+            touched: Vec::new(),
+        }
+    }
+
+    /// The SQLite transaction, for reads and for non-document tables.
+    pub fn conn(&self) -> &rusqlite::Connection {
+        &self.tx
+    }
+
+    pub(crate) fn commit(self) -> Result<()> {
+        let WriteTx { tx, cache, touched } = self;
+        if let Err(e) = tx.commit() {
+            for id in &touched {
+                cache.forget(id);
+            }
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
+    pub(crate) fn rollback(self) {
+        for id in &self.touched {
+            self.cache.forget(id);
+        }
+        // Dropping the transaction rolls it back.
+    }
+
+    fn doc_row(&self, id: &DocId) -> Result<Option<DocRow>> {
+        Ok(self
+            .tx
+            .query_row("SELECT key, heads FROM docs WHERE id = ?1", [id.as_str()], |r| {
+                Ok(DocRow {
+                    key: r.get(0)?,
+                    heads: r.get(1)?,
+                })
+            })
+            .optional()?)
+    }
+
+    /// Load a stored doc from its snapshot and chunks (no cache).
+    pub fn load_stored(&self, key: i64, id: &DocId) -> Result<Automerge> {
+        load_doc(&self.tx, key, id)
+    }
+
+    /// Take a doc out of the cache if it is current, else load it.
+    fn take_doc(&mut self, id: &DocId) -> Result<Option<(DocRow, Automerge)>> {
+        let Some(row) = self.doc_row(id)? else {
+            self.cache.forget(id);
+            return Ok(None);
+        };
+        if let Some(doc) = self.cache.take(id) {
+            if encode_heads(&doc.get_heads()) == row.heads {
+                return Ok(Some((row, doc)));
+            }
+        }
+        let doc = load_doc(&self.tx, row.key, id)?;
+        Ok(Some((row, doc)))
+    }
+
+    /// True if the doc exists in the store.
+    pub fn doc_exists(&self, id: &DocId) -> Result<bool> {
+        Ok(self.doc_row(id)?.is_some())
+    }
+
+    /// Read a stored doc (loaded or cached) without changing it.
+    pub fn with_doc<R>(&mut self, id: &DocId, f: impl FnOnce(&Automerge) -> Result<R>) -> Result<Option<R>> {
+        let Some((_, doc)) = self.take_doc(id)? else {
+            return Ok(None);
+        };
+        let out = f(&doc);
+        self.cache.put(id.clone(), doc);
+        out.map(Some)
+    }
+
+    /// Change a document (creating it if absent) with `f`, then persist the
+    /// change, refresh its read models and mark it dirty. `f` returning an
+    /// error cancels every op it made and the caller's transaction rolls back.
+    pub fn edit_doc<R>(
+        &mut self,
+        id: &DocId,
+        kind: DocKind,
+        scope: &GridCode,
+        meta: &CommitMeta,
+        f: impl FnOnce(&mut automerge::transaction::Transaction<'_>) -> Result<R>,
+    ) -> Result<R> {
+        self.touched.push(id.clone());
+        let (row, mut doc) = match self.take_doc(id)? {
+            Some((row, doc)) => (Some(row), doc),
+            None => (None, Automerge::new()),
+        };
+        doc.set_actor(meta.actor.clone());
+        doc.set_author(Some(automerge::Author::from(meta.worker.0.as_bytes().to_vec())));
+        let old_heads = doc.get_heads();
+        let at = meta.at.0;
+        let result = doc
+            .transact_with(|_| automerge::transaction::CommitOptions::default().with_time(at), f)
+            .map_err(|failure| failure.error)?;
+        self.persist(id, kind, scope, row.map(|r| r.key), &doc, &old_heads, meta.at, true)?;
+        self.cache.put(id.clone(), doc);
+        Ok(result.result)
+    }
+
+    /// Persist `doc` after a change from `old_heads`: append a chunk (or write
+    /// the first snapshot), compact past the bound, refresh the read models and
+    /// set the dirty flag when `dirty`.
+    #[allow(clippy::too_many_arguments)]
+    fn persist(
+        &mut self,
+        id: &DocId,
+        kind: DocKind,
+        scope: &GridCode,
+        key: Option<i64>,
+        doc: &Automerge,
+        old_heads: &[ChangeHash],
+        at: Timestamp,
+        dirty: bool,
+    ) -> Result<()> {
+        let heads = doc.get_heads();
+        if key.is_some() && heads.len() == old_heads.len() && heads.iter().all(|h| old_heads.contains(h)) {
+            return Ok(()); // Nothing changed.
+        }
+        let heads_bytes = encode_heads(&heads);
+        let key = match key {
+            None => {
+                self.tx.execute(
+                    "INSERT INTO docs (id, kind, scope, snapshot, heads, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![id.as_str(), kind.code(), scope.as_str(), doc.save(), heads_bytes, at.0],
+                )?;
+                let key = self.tx.last_insert_rowid();
+                self.tx.execute("INSERT INTO sync_docs (doc_key, dirty) VALUES (?1, ?2)", params![key, dirty])?;
+                key
+            }
+            Some(key) => {
+                let chunk = doc.save_after(old_heads);
+                let (count, bytes, snapshot_len): (i64, i64, i64) = self.tx.query_row(
+                    "SELECT chunk_count, chunk_bytes, length(snapshot) FROM docs WHERE key = ?1",
+                    [key],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )?;
+                let new_bytes = bytes + chunk.len() as i64;
+                if count + 1 >= MAX_CHUNKS || new_bytes > snapshot_len.max(4096) {
+                    self.tx.execute("DELETE FROM doc_chunks WHERE doc_key = ?1", [key])?;
+                    self.tx.execute(
+                        "UPDATE docs SET snapshot = ?2, heads = ?3, chunk_count = 0, chunk_bytes = 0, updated_at = ?4 WHERE key = ?1",
+                        params![key, doc.save(), heads_bytes, at.0],
+                    )?;
+                } else {
+                    self.tx.execute(
+                        "INSERT INTO doc_chunks (doc_key, seq, bytes) VALUES (?1, ?2, ?3)",
+                        params![key, count, chunk],
+                    )?;
+                    self.tx.execute(
+                        "UPDATE docs SET heads = ?2, chunk_count = ?3, chunk_bytes = ?4, updated_at = ?5 WHERE key = ?1",
+                        params![key, heads_bytes, count + 1, new_bytes, at.0],
+                    )?;
+                }
+                if dirty {
+                    self.tx.execute(
+                        "INSERT INTO sync_docs (doc_key, dirty) VALUES (?1, 1)
+                         ON CONFLICT(doc_key) DO UPDATE SET dirty = 1",
+                        [key],
+                    )?;
+                }
+                key
+            }
+        };
+        let rows = docs::materialize(id, kind, doc)?;
+        read_models::replace(&self.tx, key, kind, &rows)?;
+        Ok(())
+    }
+
+    /// Every stored doc: key, id, kind.
+    pub fn all_docs(&self) -> Result<Vec<(i64, DocId, DocKind)>> {
+        all_docs(&self.tx)
+    }
+}
+
+/// Every stored doc of a connection: key, id, kind.
+pub(crate) fn all_docs(conn: &rusqlite::Connection) -> Result<Vec<(i64, DocId, DocKind)>> {
+    let mut stmt = conn.prepare("SELECT key, id, kind FROM docs ORDER BY key")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
+    rows.map(|row| {
+        let (key, id, kind) = row?;
+        let kind = DocKind::parse(&kind).ok_or_else(|| Error::CorruptDocument {
+            doc_id: id.clone(),
+            reason: "unknown kind".into(),
+        })?;
+        Ok((key, DocId(id), kind))
+    })
+    .collect()
+}
+
+/// Load a doc from its snapshot plus chunks.
+pub(crate) fn load_doc(conn: &rusqlite::Connection, key: i64, id: &DocId) -> Result<Automerge> {
+    let corrupt = |e: automerge::AutomergeError| Error::CorruptDocument {
+        doc_id: id.to_string(),
+        reason: e.to_string(),
+    };
+    let snapshot: Vec<u8> = conn.query_row("SELECT snapshot FROM docs WHERE key = ?1", [key], |r| r.get(0))?;
+    let mut doc = if snapshot.is_empty() {
+        Automerge::new()
+    } else {
+        Automerge::load(&snapshot).map_err(corrupt)?
+    };
+    let mut stmt = conn.prepare_cached("SELECT bytes FROM doc_chunks WHERE doc_key = ?1 ORDER BY seq")?;
+    let chunks = stmt.query_map([key], |r| r.get::<_, Vec<u8>>(0))?;
+    for chunk in chunks {
+        doc.load_incremental(&chunk?).map_err(corrupt)?;
+    }
+    Ok(doc)
+}

@@ -1,0 +1,91 @@
+//! The phone's SQLite store (SQLCipher when a key is given).
+//!
+//! # Concurrency model
+//! One **writer** connection and one **reader** connection, each behind its own
+//! mutex. Every local write — an edit, a merge, a rebuild — takes the writer
+//! and runs in exactly one `BEGIN IMMEDIATE` transaction: the document change,
+//! its saved chunk, the refreshed read-model rows and the dirty flag commit
+//! together or not at all. Reads take the reader connection; with WAL they see
+//! the last committed state and never block the writer. Other processes (the
+//! CLI run twice) are serialised by SQLite's own locks and `busy_timeout`.
+//!
+//! Loaded Automerge documents are cached per writer (small LRU); an entry is
+//! used only if the heads stored in `docs` still equal the cached heads, so a
+//! second process writing the same file never leaves us with a stale doc.
+
+mod doc_store;
+mod open;
+pub mod migrations;
+pub mod read_models;
+
+pub use doc_store::{decode_heads, encode_heads, CommitMeta, WriteTx};
+pub use open::DbKey;
+
+use crate::Result;
+use doc_store::DocCache;
+use rusqlite::Connection;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// An open store: writer + reader connections and the doc cache.
+pub struct Db {
+    path: PathBuf,
+    writer: Mutex<(Connection, DocCache)>,
+    reader: Mutex<Connection>,
+}
+
+impl Db {
+    /// Open (creating and migrating if needed) the database at `path`.
+    pub fn open(path: &Path, key: Option<&DbKey>) -> Result<Db> {
+        let mut writer = open::open_connection(path, key, open::Role::Writer)?;
+        migrations::upgrade(&mut writer)?;
+        let reader = open::open_connection(path, key, open::Role::Reader)?;
+        Ok(Db {
+            path: path.to_path_buf(),
+            writer: Mutex::new((writer, DocCache::new(64))),
+            reader: Mutex::new(reader),
+        })
+    }
+
+    /// The file path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Run `f` on the reader connection.
+    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        f(&conn)
+    }
+
+    /// Run `f` in one immediate write transaction; commit if it returns `Ok`,
+    /// roll back (and forget any doc it touched from the cache) otherwise.
+    pub fn write<T>(&self, f: impl FnOnce(&mut WriteTx<'_>) -> Result<T>) -> Result<T> {
+        let mut guard = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let (conn, cache) = &mut *guard;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut wtx = WriteTx::new(tx, cache);
+        match f(&mut wtx) {
+            Ok(value) => {
+                wtx.commit()?;
+                Ok(value)
+            }
+            Err(e) => {
+                wtx.rollback();
+                Err(e)
+            }
+        }
+    }
+
+    /// Run `f` in a write transaction that is always rolled back: a scratch
+    /// copy of the database for `check`. Docs it touched leave the cache.
+    pub fn scratch<T>(&self, f: impl FnOnce(&mut WriteTx<'_>) -> Result<T>) -> Result<T> {
+        let mut guard = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let (conn, cache) = &mut *guard;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut wtx = WriteTx::new(tx, cache);
+        let out = f(&mut wtx);
+        wtx.rollback();
+        out
+    }
+}
