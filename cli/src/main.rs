@@ -1,1 +1,424 @@
-fn main(){}
+//! `gridwork`: a desktop client that drives the Gridwork core exactly as a
+//! phone does. Every command prints JSON on stdout. A user error (bad input,
+//! unknown id, wrong key, …) exits 1 with one line on stderr; a usage error
+//! exits 2 (clap). The database key is only ever read from the environment
+//! variable named by `--key-env`.
+
+mod args;
+mod input;
+
+use args::*;
+use clap::Parser;
+use gridwork_core::model::*;
+use gridwork_core::{DbKey, Error, ManualClock, Store, StoreOptions};
+use serde::Serialize;
+use serde_json::json;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// A failure of one command: the message printed on stderr (never personal data).
+struct Failure(String);
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure(e.to_string())
+    }
+}
+
+type Outcome = Result<serde_json::Value, Failure>;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(value) => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&value).unwrap_or_default()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(Failure(message)) => {
+            eprintln!("error: {}", message.replace('\n', " "));
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn to_json(value: impl Serialize) -> Outcome {
+    serde_json::to_value(value).map_err(|e| Failure(e.to_string()))
+}
+
+fn open(cli: &Cli) -> Result<Store, Failure> {
+    let key = match &cli.key_env {
+        None => None,
+        Some(var) => match std::env::var(var) {
+            Ok(v) if !v.is_empty() => Some(DbKey::Passphrase(v)),
+            _ => {
+                return Err(Failure(format!(
+                    "key: 环境变量 {var} 未设置 / environment variable {var} is not set"
+                )))
+            }
+        },
+    };
+    let clock = match &cli.now {
+        None => None,
+        Some(text) => {
+            let at: jiff::Timestamp = text
+                .parse()
+                .map_err(|_| Failure("now: 不是 RFC 3339 时间 / not an RFC 3339 instant".into()))?;
+            Some(Arc::new(ManualClock::new(Timestamp::from_jiff(at)))
+                as Arc<dyn gridwork_core::Clock>)
+        }
+    };
+    Ok(Store::open_with(
+        &cli.store,
+        StoreOptions {
+            key,
+            clock,
+            ..StoreOptions::default()
+        },
+    )?)
+}
+
+fn run(cli: Cli) -> Outcome {
+    let store = open(&cli)?;
+    match cli.command {
+        Command::Init {
+            worker_id,
+            worker_name,
+            grid,
+        } => to_json(store.init(&worker_id, &worker_name, &grid)?),
+        Command::Household(cmd) => household(&store, cmd),
+        Command::Resident(cmd) => resident(&store, cmd),
+        Command::Visit(cmd) => visit(&store, cmd),
+        Command::Hazard(cmd) => hazard(&store, cmd),
+        Command::Case(cmd) => case(&store, cmd),
+        Command::Form(cmd) => form(&store, cmd),
+        Command::Worklog(cmd) => worklog(&store, cmd),
+        Command::Due => to_json(store.due_visits()?),
+        Command::Conflicts { action } => match action.unwrap_or(ConflictCmd::List) {
+            ConflictCmd::List => to_json(store.conflicts()?),
+            ConflictCmd::Resolve {
+                household,
+                resident,
+                field,
+                value,
+            } => {
+                let household = HouseholdId::parse_field(&household, "household")?;
+                let resident = resident
+                    .map(|r| ResidentId::parse_field(&r, "resident"))
+                    .transpose()?;
+                to_json(store.resolve_conflict(household, resident, &field, &value)?)
+            }
+        },
+        Command::Report => to_json(store.report()?),
+        Command::Demo {
+            households,
+            years,
+            seed,
+            progress,
+        } => {
+            let options = gridwork_core::demo::DemoOptions {
+                households,
+                years,
+                seed,
+            };
+            let summary = gridwork_core::demo::generate(&store, options, |done, total| {
+                if progress {
+                    eprintln!("{}", json!({"households_committed": done, "total": total}));
+                }
+            })?;
+            to_json(summary)
+        }
+        Command::Check => {
+            let report = store.check()?;
+            if report.ok {
+                to_json(report)
+            } else {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).unwrap_or_default()
+                );
+                Err(Failure(format!(
+                    "check: 读模型与文档不一致 / read models differ from a rebuild in: {}",
+                    report.differences.join(", ")
+                )))
+            }
+        }
+        Command::Rebuild => to_json(json!({"documents": store.rebuild()?})),
+    }
+}
+
+fn household(store: &Store, cmd: HouseholdCmd) -> Outcome {
+    match cmd {
+        HouseholdCmd::Add(f) => {
+            let h = store.add_household(NewHousehold {
+                community: f.community,
+                building: f.building,
+                unit: f.unit,
+                room: f.room,
+                address: f.address,
+                representative: f.representative,
+                phone: f.phone,
+                tags: f.tags,
+                risk: f.risk,
+                note: f.note,
+            })?;
+            Ok(json!({ "id": h.id }))
+        }
+        HouseholdCmd::List { search, tag } => {
+            if search.is_none() && tag.is_none() {
+                to_json(store.list_households()?)
+            } else {
+                to_json(store.search_households(&gridwork_core::HouseholdQuery {
+                    text: search.unwrap_or_default(),
+                    tag,
+                })?)
+            }
+        }
+        HouseholdCmd::Show { id } => {
+            to_json(store.household(HouseholdId::parse_field(&id, "id")?)?)
+        }
+        HouseholdCmd::Edit { id, edit } => {
+            let id = HouseholdId::parse_field(&id, "id")?;
+            to_json(store.edit_household(
+                id,
+                HouseholdEdit {
+                    community: edit.community,
+                    building: edit.building,
+                    unit: edit.unit,
+                    room: edit.room,
+                    address: edit.address,
+                    representative: edit.representative,
+                    phone: edit.phone,
+                    add_tags: edit.add_tags,
+                    remove_tags: edit.remove_tags,
+                    risk: edit.risk,
+                    status: edit.status,
+                    note: edit.note,
+                },
+            )?)
+        }
+    }
+}
+
+fn resident(store: &Store, cmd: ResidentCmd) -> Outcome {
+    match cmd {
+        ResidentCmd::Add {
+            household,
+            name,
+            id_number,
+            birth,
+            phone,
+            gender,
+            relation,
+            tags,
+        } => {
+            let household = HouseholdId::parse_field(&household, "household")?;
+            let r = store.add_resident(
+                household,
+                NewResident {
+                    name,
+                    gender,
+                    birth_date: birth,
+                    id_number,
+                    phone,
+                    relation,
+                    tags,
+                },
+            )?;
+            Ok(json!({ "id": r.id }))
+        }
+        ResidentCmd::Edit {
+            household,
+            resident,
+            name,
+            id_number,
+            birth,
+            phone,
+            relation,
+            add_tags,
+            remove_tags,
+            moved_out,
+        } => {
+            let household = HouseholdId::parse_field(&household, "household")?;
+            let resident = ResidentId::parse_field(&resident, "resident")?;
+            to_json(store.edit_resident(
+                household,
+                resident,
+                ResidentEdit {
+                    name,
+                    gender: None,
+                    birth_date: birth,
+                    id_number,
+                    phone,
+                    relation,
+                    add_tags,
+                    remove_tags,
+                    moved_out,
+                },
+            )?)
+        }
+    }
+}
+
+fn visit(store: &Store, cmd: VisitCmd) -> Outcome {
+    match cmd {
+        VisitCmd::Record {
+            household,
+            answers,
+            note,
+            lat,
+            lon,
+            accuracy,
+        } => {
+            let household = HouseholdId::parse_field(&household, "household")?;
+            let answers = match answers {
+                Some(path) => input::checklist_answers(&path)?,
+                None => vec![],
+            };
+            let v = store.record_visit(NewVisit {
+                household,
+                started_at: None,
+                ended_at: None,
+                location: lat.zip(lon).map(|(lat, lon)| Location {
+                    lat,
+                    lon,
+                    accuracy_m: accuracy,
+                }),
+                answers,
+                note,
+                follow_up_cases: vec![],
+            })?;
+            Ok(json!({ "id": v.id }))
+        }
+        VisitCmd::List { household } => {
+            let household = household
+                .map(|h| HouseholdId::parse_field(&h, "household"))
+                .transpose()?;
+            to_json(store.list_visits(household)?)
+        }
+        VisitCmd::Show { id } => to_json(store.visit(VisitId::parse_field(&id, "id")?)?),
+    }
+}
+
+fn hazard(store: &Store, cmd: HazardCmd) -> Outcome {
+    match cmd {
+        HazardCmd::Report {
+            category,
+            description,
+            severity,
+            household,
+            place,
+            deadline,
+            lat,
+            lon,
+        } => {
+            let household = household
+                .map(|h| HouseholdId::parse_field(&h, "household"))
+                .transpose()?;
+            let deadline = deadline
+                .map(|d| input::end_of_local_day(store, &d))
+                .transpose()?;
+            to_json(store.report_hazard(NewHazard {
+                category,
+                severity,
+                location: lat.zip(lon).map(|(lat, lon)| Location {
+                    lat,
+                    lon,
+                    accuracy_m: None,
+                }),
+                place,
+                description,
+                household,
+                deadline,
+                photos: vec![],
+            })?)
+        }
+        HazardCmd::Transition { id, to, note } => {
+            to_json(store.transition_hazard(HazardId::parse_field(&id, "id")?, &to, &note)?)
+        }
+        HazardCmd::List { open } => to_json(store.list_hazards(open)?),
+        HazardCmd::Show { id } => to_json(store.hazard(HazardId::parse_field(&id, "id")?)?),
+    }
+}
+
+fn case(store: &Store, cmd: CaseCmd) -> Outcome {
+    match cmd {
+        CaseCmd::Open {
+            category,
+            description,
+            channel,
+            urgency,
+            household,
+            resident,
+        } => {
+            let household = household
+                .map(|h| HouseholdId::parse_field(&h, "household"))
+                .transpose()?;
+            let resident = resident
+                .map(|r| ResidentId::parse_field(&r, "resident"))
+                .transpose()?;
+            to_json(store.open_case(NewCase {
+                channel,
+                category,
+                description,
+                urgency,
+                household,
+                resident,
+                opened_at: None,
+            })?)
+        }
+        CaseCmd::Transition { id, to, note } => {
+            to_json(store.transition_case(CaseId::parse_field(&id, "id")?, &to, &note)?)
+        }
+        CaseCmd::List { open } => to_json(store.list_cases(open)?),
+        CaseCmd::Show { id } => to_json(store.case(CaseId::parse_field(&id, "id")?)?),
+    }
+}
+
+fn form(store: &Store, cmd: FormCmd) -> Outcome {
+    match cmd {
+        FormCmd::Templates => {
+            let list: Vec<_> = gridwork_core::forms::default_pack::all()
+                .into_iter()
+                .map(|t| json!({"id": t.id, "version": t.version, "title_zh": t.title_zh, "title_en": t.title_en, "category": t.category}))
+                .collect();
+            Ok(serde_json::Value::Array(list))
+        }
+        FormCmd::Show { id, version } => match gridwork_core::forms::find(&id, version) {
+            Some(t) => to_json(t),
+            None => Err(Error::not_found("template", id).into()),
+        },
+        FormCmd::Fill {
+            template,
+            subject,
+            answers,
+        } => {
+            let answers = input::form_answers(&answers)?;
+            let (household, subject) = match HouseholdId::parse_field(&subject, "subject") {
+                Ok(h) => (Some(h), String::new()),
+                Err(_) => (None, subject),
+            };
+            to_json(store.fill_form(&template, household, &subject, answers)?)
+        }
+        FormCmd::List { template } => to_json(store.list_form_records(template.as_deref())?),
+    }
+}
+
+fn worklog(store: &Store, cmd: WorklogCmd) -> Outcome {
+    match cmd {
+        WorklogCmd::Set {
+            date,
+            priorities,
+            notes,
+        } => to_json(store.set_work_log_day(&date, priorities, &notes)?),
+        WorklogCmd::Show { month } => {
+            let month = month.unwrap_or_else(|| {
+                let today = gridwork_core::schedule::local_date(store.now(), store.timezone());
+                format!("{:04}-{:02}", today.year(), today.month())
+            });
+            to_json(store.work_log(&month)?)
+        }
+    }
+}

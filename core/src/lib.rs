@@ -17,7 +17,9 @@ pub mod model;
 pub mod schedule;
 pub mod store;
 
-pub use api::{CheckReport, Device, DueEntry, Figures, HouseholdQuery, HouseholdSummary, Store, StoreOptions};
+pub use api::{
+    CheckReport, Device, DueEntry, Figures, HouseholdQuery, HouseholdSummary, Store, StoreOptions,
+};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use docs::{Conflict, ConflictValue};
 pub use error::{Error, Result};

@@ -6,8 +6,8 @@ use crate::docs::{DocId, DocKind};
 use crate::model::household::parse_tags;
 use crate::model::ids::require_non_empty;
 use crate::model::*;
-use crate::{Conflict, Error, Result};
 use crate::store::{CommitMeta, WriteTx};
+use crate::{Conflict, Error, Result};
 use automerge::ROOT;
 
 /// Validate an optional phone: empty stays empty.
@@ -19,7 +19,11 @@ fn optional_phone(raw: &str, field: &str) -> Result<String> {
     }
 }
 
-fn apply_tag_edits(set: &mut std::collections::BTreeMap<String, bool>, add: &[String], remove: &[String]) -> Result<()> {
+fn apply_tag_edits(
+    set: &mut std::collections::BTreeMap<String, bool>,
+    add: &[String],
+    remove: &[String],
+) -> Result<()> {
     for t in parse_tags(add)? {
         set.insert(t.code().to_string(), true);
     }
@@ -54,11 +58,18 @@ fn resident_doc(input: &NewResident, at: Timestamp) -> Result<ResidentDoc> {
             ));
         }
         // The 17th digit is odd for men, even for women.
-        let from_id_gender = if (id_number.as_bytes()[16] - b'0') % 2 == 1 { Gender::Male } else { Gender::Female };
+        let from_id_gender = if (id_number.as_bytes()[16] - b'0') % 2 == 1 {
+            Gender::Male
+        } else {
+            Gender::Female
+        };
         if gender == Gender::Unknown {
             gender = from_id_gender;
         } else if gender != from_id_gender {
-            return Err(Error::invalid("gender", "性别与身份证号不一致 / gender does not match the ID number"));
+            return Err(Error::invalid(
+                "gender",
+                "性别与身份证号不一致 / gender does not match the ID number",
+            ));
         }
     }
     Ok(ResidentDoc {
@@ -79,7 +90,8 @@ impl Store {
     pub fn add_household(&self, input: NewHousehold) -> Result<Household> {
         let (device, meta) = self.meta()?;
         let id = HouseholdId::new();
-        self.db.write(|tx| add_household_in(tx, id, &input, &device.grid, &meta))?;
+        self.db
+            .write(|tx| add_household_in(tx, id, &input, &device.grid, &meta))?;
         self.household(id)
     }
 }
@@ -92,37 +104,55 @@ pub(crate) fn add_household_in(
     grid: &GridCode,
     meta: &CommitMeta,
 ) -> Result<()> {
-        let doc = HouseholdDoc {
-            kind: DocKind::Household.code().into(),
-            id: id.to_string(),
-            grid: grid.0.clone(),
-            community: input.community.trim().into(),
-            building: input.building.trim().into(),
-            unit: input.unit.trim().into(),
-            room: input.room.trim().into(),
-            address: require_non_empty(&input.address, "address")?,
-            representative: input.representative.trim().into(),
-            phone: optional_phone(&input.phone, "phone")?,
-            tags: tag_set(&parse_tags(&input.tags)?),
-            risk: RiskLevel::parse(&input.risk)?.code().into(),
-            status: HouseholdStatus::Active.code().into(),
-            note: input.note.trim().into(),
-            created_at: meta.at.0,
-            residents: Default::default(),
-        };
-    tx.edit_doc(&DocId::household(id), DocKind::Household, grid, meta, |am| {
-        autosurgeon::reconcile(am, &doc)?;
-        Ok(())
-    })
+    let doc = HouseholdDoc {
+        kind: DocKind::Household.code().into(),
+        id: id.to_string(),
+        grid: grid.0.clone(),
+        community: input.community.trim().into(),
+        building: input.building.trim().into(),
+        unit: input.unit.trim().into(),
+        room: input.room.trim().into(),
+        address: require_non_empty(&input.address, "address")?,
+        representative: input.representative.trim().into(),
+        phone: optional_phone(&input.phone, "phone")?,
+        tags: tag_set(&parse_tags(&input.tags)?),
+        risk: RiskLevel::parse(&input.risk)?.code().into(),
+        status: HouseholdStatus::Active.code().into(),
+        note: input.note.trim().into(),
+        created_at: meta.at.0,
+        residents: Default::default(),
+    };
+    tx.edit_doc(
+        &DocId::household(id),
+        DocKind::Household,
+        grid,
+        meta,
+        |am| {
+            autosurgeon::reconcile(am, &doc)?;
+            Ok(())
+        },
+    )
 }
 
 impl Store {
     /// Edit household fields; `None` fields stay as they are.
     pub fn edit_household(&self, id: HouseholdId, edit: HouseholdEdit) -> Result<Household> {
-        let address = edit.address.as_deref().map(|a| require_non_empty(a, "address")).transpose()?;
-        let phone = edit.phone.as_deref().map(|p| optional_phone(p, "phone")).transpose()?;
+        let address = edit
+            .address
+            .as_deref()
+            .map(|a| require_non_empty(a, "address"))
+            .transpose()?;
+        let phone = edit
+            .phone
+            .as_deref()
+            .map(|p| optional_phone(p, "phone"))
+            .transpose()?;
         let risk = edit.risk.as_deref().map(RiskLevel::parse).transpose()?;
-        let status = edit.status.as_deref().map(HouseholdStatus::parse).transpose()?;
+        let status = edit
+            .status
+            .as_deref()
+            .map(HouseholdStatus::parse)
+            .transpose()?;
         parse_tags(&edit.add_tags)?;
         parse_tags(&edit.remove_tags)?;
         self.edit_household_doc(id, |doc| {
@@ -164,16 +194,39 @@ impl Store {
     }
 
     /// Edit a resident.
-    pub fn edit_resident(&self, household: HouseholdId, resident: ResidentId, edit: ResidentEdit) -> Result<Household> {
-        let name = edit.name.as_deref().map(|n| require_non_empty(n, "name")).transpose()?;
+    pub fn edit_resident(
+        &self,
+        household: HouseholdId,
+        resident: ResidentId,
+        edit: ResidentEdit,
+    ) -> Result<Household> {
+        let name = edit
+            .name
+            .as_deref()
+            .map(|n| require_non_empty(n, "name"))
+            .transpose()?;
         let gender = edit.gender.as_deref().map(Gender::parse).transpose()?;
-        let birth = edit.birth_date.as_deref().map(|d| validate::date(d, "birth_date")).transpose()?;
+        let birth = edit
+            .birth_date
+            .as_deref()
+            .map(|d| validate::date(d, "birth_date"))
+            .transpose()?;
         let id_number = edit
             .id_number
             .as_deref()
-            .map(|x| if x.trim().is_empty() { Ok(String::new()) } else { validate::id_number(x, "id_number") })
+            .map(|x| {
+                if x.trim().is_empty() {
+                    Ok(String::new())
+                } else {
+                    validate::id_number(x, "id_number")
+                }
+            })
             .transpose()?;
-        let phone = edit.phone.as_deref().map(|p| optional_phone(p, "phone")).transpose()?;
+        let phone = edit
+            .phone
+            .as_deref()
+            .map(|p| optional_phone(p, "phone"))
+            .transpose()?;
         parse_tags(&edit.add_tags)?;
         parse_tags(&edit.remove_tags)?;
         self.edit_household_doc(household, |doc| {
@@ -208,9 +261,14 @@ impl Store {
     }
 
     /// Hydrate the household doc, let `f` change it, reconcile the difference.
-    fn edit_household_doc(&self, id: HouseholdId, f: impl FnOnce(&mut HouseholdDoc) -> Result<()>) -> Result<()> {
+    fn edit_household_doc(
+        &self,
+        id: HouseholdId,
+        f: impl FnOnce(&mut HouseholdDoc) -> Result<()>,
+    ) -> Result<()> {
         let (device, meta) = self.meta()?;
-        self.db.write(|tx| edit_household_doc_in(tx, id, &device.grid, &meta, f))
+        self.db
+            .write(|tx| edit_household_doc_in(tx, id, &device.grid, &meta, f))
     }
 
     /// Fields of households and residents that have several concurrent values.
@@ -250,7 +308,10 @@ impl Store {
             .find(|c| c.household == household && c.resident == resident && c.field == field)
             .ok_or_else(|| Error::not_found("conflict", format!("{household}/{field}")))?;
         if !conflict.values.iter().any(|v| v.value == chosen) {
-            return Err(Error::invalid("value", "不是冲突中的任一值 / not one of the conflicting values"));
+            return Err(Error::invalid(
+                "value",
+                "不是冲突中的任一值 / not one of the conflicting values",
+            ));
         }
         let (device, meta) = self.meta()?;
         let doc_id = DocId::household(household);

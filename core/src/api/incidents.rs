@@ -7,8 +7,8 @@ use crate::docs::incident::{CaseDoc, HazardDoc, TransitionDoc};
 use crate::docs::{DocId, DocKind};
 use crate::model::ids::require_non_empty;
 use crate::model::*;
-use crate::{Error, Result};
 use crate::store::{CommitMeta, WriteTx};
+use crate::{Error, Result};
 use automerge::{ObjType, ReadDoc, ROOT};
 
 /// A partial edit of a hazard.
@@ -40,7 +40,8 @@ impl Store {
     pub fn report_hazard(&self, input: NewHazard) -> Result<Hazard> {
         let (device, meta) = self.meta()?;
         let id = HazardId::new();
-        self.db.write(|tx| report_hazard_in(tx, id, &input, &device.grid, &meta))?;
+        self.db
+            .write(|tx| report_hazard_in(tx, id, &input, &device.grid, &meta))?;
         self.hazard(id)
     }
 }
@@ -53,44 +54,60 @@ pub(crate) fn report_hazard_in(
     grid: &GridCode,
     meta: &CommitMeta,
 ) -> Result<()> {
-        if let Some(l) = input.location {
-            validate::location(l.lat, l.lon, l.accuracy_m)?;
+    if let Some(l) = input.location {
+        validate::location(l.lat, l.lon, l.accuracy_m)?;
+    }
+    for p in &input.photos {
+        if p.len() != 64 || !p.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(Error::invalid(
+                "photos",
+                "照片应为 sha-256 十六进制摘要 / photo must be a sha-256 hex digest",
+            ));
         }
-        for p in &input.photos {
-            if p.len() != 64 || !p.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(Error::invalid("photos", "照片应为 sha-256 十六进制摘要 / photo must be a sha-256 hex digest"));
-            }
+    }
+    let hazard = Hazard {
+        id,
+        grid: grid.clone(),
+        category: require_non_empty(&input.category, "category")?,
+        severity: Severity::parse(if input.severity.is_empty() {
+            "low"
+        } else {
+            &input.severity
+        })?,
+        location: input.location,
+        place: input.place.trim().into(),
+        description: require_non_empty(&input.description, "description")?,
+        household: input.household,
+        deadline: input.deadline,
+        photos: input
+            .photos
+            .iter()
+            .map(|p| p.to_ascii_lowercase())
+            .collect(),
+        reported_by: meta.worker.clone(),
+        reported_at: meta.at,
+        status: HazardState::Reported,
+        transitions: vec![],
+    };
+    let doc = HazardDoc::from_model(&hazard);
+    if let Some(h) = hazard.household {
+        if !tx.doc_exists(&DocId::household(h))? {
+            return Err(Error::not_found("household", h));
         }
-        let hazard = Hazard {
-            id,
-            grid: grid.clone(),
-            category: require_non_empty(&input.category, "category")?,
-            severity: Severity::parse(if input.severity.is_empty() { "low" } else { &input.severity })?,
-            location: input.location,
-            place: input.place.trim().into(),
-            description: require_non_empty(&input.description, "description")?,
-            household: input.household,
-            deadline: input.deadline,
-            photos: input.photos.iter().map(|p| p.to_ascii_lowercase()).collect(),
-            reported_by: meta.worker.clone(),
-            reported_at: meta.at,
-            status: HazardState::Reported,
-            transitions: vec![],
-        };
-        let doc = HazardDoc::from_model(&hazard);
-        if let Some(h) = hazard.household {
-            if !tx.doc_exists(&DocId::household(h))? {
-                return Err(Error::not_found("household", h));
-            }
-        }
-        tx.edit_doc(&DocId::hazard(id), DocKind::Hazard, grid, meta, |am| Ok(autosurgeon::reconcile(am, &doc)?))
+    }
+    tx.edit_doc(&DocId::hazard(id), DocKind::Hazard, grid, meta, |am| {
+        Ok(autosurgeon::reconcile(am, &doc)?)
+    })
 }
 
 impl Store {
-
     /// Edit a hazard's description, severity, place or deadline.
     pub fn edit_hazard(&self, id: HazardId, edit: HazardEdit) -> Result<Hazard> {
-        let description = edit.description.as_deref().map(|d| require_non_empty(d, "description")).transpose()?;
+        let description = edit
+            .description
+            .as_deref()
+            .map(|d| require_non_empty(d, "description"))
+            .transpose()?;
         let severity = edit.severity.as_deref().map(Severity::parse).transpose()?;
         let (device, meta) = self.meta()?;
         let doc_id = DocId::hazard(id);
@@ -122,8 +139,18 @@ impl Store {
     pub fn transition_hazard(&self, id: HazardId, to: &str, note: &str) -> Result<Hazard> {
         let to = HazardState::parse(to)?;
         let (_, meta) = self.meta()?;
-        self.db
-            .write(|tx| append_transition_in(tx, &DocId::hazard(id), DocKind::Hazard, "hazard", to, note, &meta))?;
+        self.db.write(|tx| {
+            append_transition_in(
+                tx,
+                TransitionId::new(),
+                &DocId::hazard(id),
+                DocKind::Hazard,
+                "hazard",
+                to,
+                note,
+                &meta,
+            )
+        })?;
         self.hazard(id)
     }
 
@@ -131,60 +158,83 @@ impl Store {
     pub fn open_case(&self, input: NewCase) -> Result<Case> {
         let (device, meta) = self.meta()?;
         let id = CaseId::new();
-        self.db.write(|tx| open_case_in(tx, id, &input, &device.grid, &meta))?;
+        self.db
+            .write(|tx| open_case_in(tx, id, &input, &device.grid, &meta))?;
         self.case(id)
     }
 }
 
 /// Open a case inside a write transaction.
-pub(crate) fn open_case_in(tx: &mut WriteTx<'_>, id: CaseId, input: &NewCase, grid: &GridCode, meta: &CommitMeta) -> Result<()> {
-        if input.resident.is_some() && input.household.is_none() {
-            return Err(Error::invalid("household", "指定居民时须指定户 / a resident needs its household"));
-        }
-        let case = Case {
-            id,
-            grid: grid.clone(),
-            channel: Channel::parse(if input.channel.is_empty() { "visit" } else { &input.channel })?,
-            category: require_non_empty(&input.category, "category")?,
-            description: require_non_empty(&input.description, "description")?,
-            urgency: Urgency::parse(&input.urgency)?,
-            household: input.household,
-            resident: input.resident,
-            opened_by: meta.worker.clone(),
-            opened_at: input.opened_at.unwrap_or(meta.at),
-            status: CaseState::Collected,
-            first_response_at: None,
-            escalated: false,
-            transitions: vec![],
-        };
-        let doc = CaseDoc::from_model(&case);
-        {
-            if let Some(h) = case.household {
-                let exists = tx.doc_exists(&DocId::household(h))?;
-                if !exists {
-                    return Err(Error::not_found("household", h));
-                }
-                if let Some(r) = case.resident {
-                    let known: i64 = tx.conn().query_row(
-                        "SELECT count(*) FROM residents WHERE id = ?1 AND household_id = ?2",
-                        [r.to_string(), h.to_string()],
-                        |row| row.get(0),
-                    )?;
-                    if known == 0 {
-                        return Err(Error::not_found("resident", r));
-                    }
+pub(crate) fn open_case_in(
+    tx: &mut WriteTx<'_>,
+    id: CaseId,
+    input: &NewCase,
+    grid: &GridCode,
+    meta: &CommitMeta,
+) -> Result<()> {
+    if input.resident.is_some() && input.household.is_none() {
+        return Err(Error::invalid(
+            "household",
+            "指定居民时须指定户 / a resident needs its household",
+        ));
+    }
+    let case = Case {
+        id,
+        grid: grid.clone(),
+        channel: Channel::parse(if input.channel.is_empty() {
+            "visit"
+        } else {
+            &input.channel
+        })?,
+        category: require_non_empty(&input.category, "category")?,
+        description: require_non_empty(&input.description, "description")?,
+        urgency: Urgency::parse(&input.urgency)?,
+        household: input.household,
+        resident: input.resident,
+        opened_by: meta.worker.clone(),
+        opened_at: input.opened_at.unwrap_or(meta.at),
+        status: CaseState::Collected,
+        first_response_at: None,
+        escalated: false,
+        transitions: vec![],
+    };
+    let doc = CaseDoc::from_model(&case);
+    {
+        if let Some(h) = case.household {
+            let exists = tx.doc_exists(&DocId::household(h))?;
+            if !exists {
+                return Err(Error::not_found("household", h));
+            }
+            if let Some(r) = case.resident {
+                let known: i64 = tx.conn().query_row(
+                    "SELECT count(*) FROM residents WHERE id = ?1 AND household_id = ?2",
+                    [r.to_string(), h.to_string()],
+                    |row| row.get(0),
+                )?;
+                if known == 0 {
+                    return Err(Error::not_found("resident", r));
                 }
             }
         }
-        tx.edit_doc(&DocId::case(id), DocKind::Case, grid, meta, |am| Ok(autosurgeon::reconcile(am, &doc)?))
+    }
+    tx.edit_doc(&DocId::case(id), DocKind::Case, grid, meta, |am| {
+        Ok(autosurgeon::reconcile(am, &doc)?)
+    })
 }
 
 impl Store {
-
     /// Edit a case's description, category or urgency.
     pub fn edit_case(&self, id: CaseId, edit: CaseEdit) -> Result<Case> {
-        let description = edit.description.as_deref().map(|d| require_non_empty(d, "description")).transpose()?;
-        let category = edit.category.as_deref().map(|d| require_non_empty(d, "category")).transpose()?;
+        let description = edit
+            .description
+            .as_deref()
+            .map(|d| require_non_empty(d, "description"))
+            .transpose()?;
+        let category = edit
+            .category
+            .as_deref()
+            .map(|d| require_non_empty(d, "category"))
+            .transpose()?;
         let urgency = edit.urgency.as_deref().map(Urgency::parse).transpose()?;
         let (device, meta) = self.meta()?;
         let doc_id = DocId::case(id);
@@ -213,16 +263,28 @@ impl Store {
     pub fn transition_case(&self, id: CaseId, to: &str, note: &str) -> Result<Case> {
         let to = CaseState::parse(to)?;
         let (_, meta) = self.meta()?;
-        self.db
-            .write(|tx| append_transition_in(tx, &DocId::case(id), DocKind::Case, "case", to, note, &meta))?;
+        self.db.write(|tx| {
+            append_transition_in(
+                tx,
+                TransitionId::new(),
+                &DocId::case(id),
+                DocKind::Case,
+                "case",
+                to,
+                note,
+                &meta,
+            )
+        })?;
         self.case(id)
     }
 }
 
 /// Append a transition after checking it against the status derived from
 /// the document (not the read model), inside the write transaction.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn append_transition_in<W: Workflow>(
     tx: &mut WriteTx<'_>,
+    id: TransitionId,
     doc_id: &DocId,
     kind: DocKind,
     what: &'static str,
@@ -230,18 +292,25 @@ pub(crate) fn append_transition_in<W: Workflow>(
     note: &str,
     meta: &CommitMeta,
 ) -> Result<()> {
-    let id = TransitionId::new();
     let note = note.trim().to_string();
     {
         if !tx.doc_exists(doc_id)? {
-            let key = doc_id.as_str().split('/').nth(1).unwrap_or_default().to_string();
+            let key = doc_id
+                .as_str()
+                .split('/')
+                .nth(1)
+                .unwrap_or_default()
+                .to_string();
             return Err(Error::not_found(what, key));
         }
         let scope = tx
             .conn()
-            .query_row("SELECT scope FROM docs WHERE id = ?1", [doc_id.as_str()], |r| r.get::<_, String>(0))
-            .map(GridCode)
-            ?;
+            .query_row(
+                "SELECT scope FROM docs WHERE id = ?1",
+                [doc_id.as_str()],
+                |r| r.get::<_, String>(0),
+            )
+            .map(GridCode)?;
         tx.edit_doc(doc_id, kind, &scope, meta, |am| {
             let list: std::collections::BTreeMap<String, TransitionDoc> =
                 autosurgeon::hydrate_prop(am, ROOT, "transitions")?;

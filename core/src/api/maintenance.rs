@@ -90,4 +90,33 @@ impl Store {
             })
         })
     }
+
+    /// The whole saved document `id` (for sync and tests).
+    pub fn export_doc(&self, id: &docs::DocId) -> Result<Vec<u8>> {
+        self.db
+            .write(|tx| tx.with_doc(id, |doc| Ok(doc.save())))?
+            .ok_or_else(|| crate::Error::not_found("document", id))
+    }
+
+    /// Merge a saved document or changes into `id` in this device's scope and
+    /// refresh its read models; returns true if anything changed.
+    pub fn merge_doc(&self, id: &docs::DocId, bytes: &[u8]) -> Result<bool> {
+        let kind = id.kind().ok_or_else(|| {
+            crate::Error::invalid("doc_id", "未知文档类型 / unknown document kind")
+        })?;
+        let grid = self.device()?.grid;
+        let now = self.now();
+        self.db
+            .write(|tx| tx.merge_doc(id, kind, &grid, bytes, now))
+    }
+
+    /// Ids of every stored document.
+    pub fn doc_ids(&self) -> Result<Vec<docs::DocId>> {
+        self.db.read(|conn| {
+            Ok(crate::store::all_docs(conn)?
+                .into_iter()
+                .map(|(_, id, _)| id)
+                .collect())
+        })
+    }
 }

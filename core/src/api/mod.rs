@@ -14,12 +14,15 @@ mod records;
 mod reports;
 mod visits;
 
-pub use maintenance::CheckReport;
+#[cfg(test)]
+mod tests;
+
 pub(crate) use households::{add_household_in, add_resident_in};
 pub(crate) use incidents::{append_transition_in, open_case_in, report_hazard_in};
 pub use incidents::{CaseEdit, HazardEdit};
-pub(crate) use records::fill_form_in;
+pub use maintenance::CheckReport;
 pub use queries::{DueEntry, HouseholdQuery, HouseholdSummary};
+pub(crate) use records::fill_form_in;
 pub use reports::Figures;
 
 use crate::clock::{Clock, SystemClock};
@@ -169,13 +172,17 @@ impl Store {
 
 fn load_device(conn: &rusqlite::Connection) -> Result<Option<Device>> {
     Ok(conn
-        .query_row("SELECT worker_id, worker_name, grid, actor FROM device WHERE singleton = 1", [], |r| {
-            Ok(Device {
-                worker_id: WorkerId(r.get(0)?),
-                worker_name: r.get(1)?,
-                grid: GridCode(r.get(2)?),
-                actor: hex::encode(r.get::<_, Vec<u8>>(3)?),
-            })
-        })
+        .query_row(
+            "SELECT worker_id, worker_name, grid, actor FROM device WHERE singleton = 1",
+            [],
+            |r| {
+                Ok(Device {
+                    worker_id: WorkerId(r.get(0)?),
+                    worker_name: r.get(1)?,
+                    grid: GridCode(r.get(2)?),
+                    actor: hex::encode(r.get::<_, Vec<u8>>(3)?),
+                })
+            },
+        )
         .optional()?)
 }

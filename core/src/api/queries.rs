@@ -80,7 +80,11 @@ const SUMMARY_ORDER: &str = " ORDER BY h.community, CAST(h.building AS INTEGER),
        CAST(h.unit AS INTEGER), h.unit, CAST(h.room AS INTEGER), h.room, h.address, h.id";
 
 impl Store {
-    fn summary_from_row(&self, row: &Row<'_>, today: jiff::civil::Date) -> rusqlite::Result<HouseholdSummary> {
+    fn summary_from_row(
+        &self,
+        row: &Row<'_>,
+        today: jiff::civil::Date,
+    ) -> rusqlite::Result<HouseholdSummary> {
         let tags = parse_tag_list(row.get(6)?);
         let mut all_tags = tags.clone();
         all_tags.extend(parse_tag_list(row.get(7)?));
@@ -158,8 +162,18 @@ impl Store {
             })
             .collect();
         due.sort_by(|a, b| {
-            (a.household.due_status, a.household.all_tags.is_empty(), std::cmp::Reverse(a.days_overdue), &a.household.next_visit_due)
-                .cmp(&(b.household.due_status, b.household.all_tags.is_empty(), std::cmp::Reverse(b.days_overdue), &b.household.next_visit_due))
+            (
+                a.household.due_status,
+                a.household.all_tags.is_empty(),
+                std::cmp::Reverse(a.days_overdue),
+                &a.household.next_visit_due,
+            )
+                .cmp(&(
+                    b.household.due_status,
+                    b.household.all_tags.is_empty(),
+                    std::cmp::Reverse(b.days_overdue),
+                    &b.household.next_visit_due,
+                ))
         });
         Ok(due)
     }
@@ -198,7 +212,11 @@ impl Store {
     /// Hazards, newest first; `open_only` hides closed ones.
     pub fn list_hazards(&self, open_only: bool) -> Result<Vec<Hazard>> {
         self.db.read(|conn| {
-            let filter = if open_only { "WHERE status != 'closed' AND ?1 = ?1" } else { "WHERE ?1 = ?1" };
+            let filter = if open_only {
+                "WHERE status != 'closed' AND ?1 = ?1"
+            } else {
+                "WHERE ?1 = ?1"
+            };
             read_hazards(conn, filter, "")
         })
     }
@@ -215,7 +233,11 @@ impl Store {
     /// Cases, newest first; `open_only` hides closed ones.
     pub fn list_cases(&self, open_only: bool) -> Result<Vec<Case>> {
         self.db.read(|conn| {
-            let filter = if open_only { "WHERE status != 'closed' AND ?1 = ?1" } else { "WHERE ?1 = ?1" };
+            let filter = if open_only {
+                "WHERE status != 'closed' AND ?1 = ?1"
+            } else {
+                "WHERE ?1 = ?1"
+            };
             read_cases(conn, filter, "")
         })
     }
@@ -299,7 +321,11 @@ pub(crate) fn read_household(conn: &Connection, id: HouseholdId) -> Result<House
         )
         .optional()?
         .ok_or_else(|| Error::not_found("household", id))?;
-    household.tags = tags_of(conn, "SELECT tag FROM household_tags WHERE household_id = ?1", &hid)?;
+    household.tags = tags_of(
+        conn,
+        "SELECT tag FROM household_tags WHERE household_id = ?1",
+        &hid,
+    )?;
     let mut stmt = conn.prepare_cached(
         "SELECT id, name, gender, birth_date, id_number, phone, relation, moved_out, created_at
          FROM residents WHERE household_id = ?1 ORDER BY created_at, id",
@@ -321,7 +347,11 @@ pub(crate) fn read_household(conn: &Connection, id: HouseholdId) -> Result<House
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     for mut r in residents {
-        r.tags = tags_of(conn, "SELECT tag FROM resident_tags WHERE resident_id = ?1", &r.id.to_string())?;
+        r.tags = tags_of(
+            conn,
+            "SELECT tag FROM resident_tags WHERE resident_id = ?1",
+            &r.id.to_string(),
+        )?;
         household.residents.push(r);
     }
     Ok(household)
@@ -356,20 +386,23 @@ fn read_visits(conn: &Connection, filter: &str, arg: &str) -> Result<Vec<Visit>>
                     },
                     answers: vec![],
                     note: r.get(11)?,
-                    follow_up_cases: serde_json::from_str(&r.get::<_, String>(12)?).unwrap_or_default(),
+                    follow_up_cases: serde_json::from_str(&r.get::<_, String>(12)?)
+                        .unwrap_or_default(),
                 },
                 r.get::<_, String>(10)?,
             ))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    let mut findings = conn.prepare_cached("SELECT item, outcome, note FROM visit_answers WHERE visit_id = ?1")?;
+    let mut findings =
+        conn.prepare_cached("SELECT item, outcome, note FROM visit_answers WHERE visit_id = ?1")?;
     let mut out = Vec::with_capacity(visits.len());
     for (mut visit, outcomes) in visits.drain(..) {
         let found: Vec<ChecklistAnswer> = findings
             .query_map([visit.id.to_string()], |r| {
                 Ok(ChecklistAnswer {
                     item: r.get(0)?,
-                    outcome: Outcome::parse(&r.get::<_, String>(1)?, "outcome").unwrap_or(Outcome::NotApplicable),
+                    outcome: Outcome::parse(&r.get::<_, String>(1)?, "outcome")
+                        .unwrap_or(Outcome::NotApplicable),
                     note: r.get(2)?,
                 })
             })?
@@ -395,7 +428,12 @@ fn read_visits(conn: &Connection, filter: &str, arg: &str) -> Result<Vec<Visit>>
     Ok(out)
 }
 
-fn read_transitions(conn: &Connection, table: &str, parent_col: &str, parent: &str) -> Result<Vec<Transition>> {
+fn read_transitions(
+    conn: &Connection,
+    table: &str,
+    parent_col: &str,
+    parent: &str,
+) -> Result<Vec<Transition>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT id, at, by_worker, from_state, to_state, note FROM {table} WHERE {parent_col} = ?1 ORDER BY at, id"
     ))?;
@@ -440,7 +478,8 @@ fn read_hazards(conn: &Connection, filter: &str, arg: &str) -> Result<Vec<Hazard
                 photos: serde_json::from_str(&r.get::<_, String>(11)?).unwrap_or_default(),
                 reported_by: WorkerId(r.get(12)?),
                 reported_at: Timestamp(r.get(13)?),
-                status: HazardState::parse(&r.get::<_, String>(14)?).unwrap_or(HazardState::Reported),
+                status: HazardState::parse(&r.get::<_, String>(14)?)
+                    .unwrap_or(HazardState::Reported),
                 transitions: vec![],
             })
         })?
@@ -448,7 +487,8 @@ fn read_hazards(conn: &Connection, filter: &str, arg: &str) -> Result<Vec<Hazard
     hazards
         .into_iter()
         .map(|mut h| {
-            h.transitions = read_transitions(conn, "hazard_transitions", "hazard_id", &h.id.to_string())?;
+            h.transitions =
+                read_transitions(conn, "hazard_transitions", "hazard_id", &h.id.to_string())?;
             Ok(h)
         })
         .collect()
@@ -484,7 +524,8 @@ fn read_cases(conn: &Connection, filter: &str, arg: &str) -> Result<Vec<Case>> {
     cases
         .into_iter()
         .map(|mut c| {
-            c.transitions = read_transitions(conn, "case_transitions", "case_id", &c.id.to_string())?;
+            c.transitions =
+                read_transitions(conn, "case_transitions", "case_id", &c.id.to_string())?;
             Ok(c)
         })
         .collect()

@@ -22,8 +22,18 @@ impl Store {
     ) -> Result<FormRecord> {
         let (device, meta) = self.meta()?;
         let id = FormRecordId::new();
-        self.db
-            .write(|tx| fill_form_in(tx, id, template_id, household, subject, answers, &device.grid, &meta))?;
+        self.db.write(|tx| {
+            fill_form_in(
+                tx,
+                id,
+                template_id,
+                household,
+                subject,
+                answers,
+                &device.grid,
+                &meta,
+            )
+        })?;
         self.form_record(id)
     }
 }
@@ -40,40 +50,56 @@ pub(crate) fn fill_form_in(
     grid: &GridCode,
     meta: &crate::store::CommitMeta,
 ) -> Result<()> {
-        let template = forms::find(template_id, None).ok_or_else(|| Error::not_found("template", template_id))?;
-        if template.category == TemplateCategory::VisitChecklist {
-            return Err(Error::invalid("template", "走访清单请用走访记录 / use record_visit for the visit checklist"));
+    let template =
+        forms::find(template_id, None).ok_or_else(|| Error::not_found("template", template_id))?;
+    if template.category == TemplateCategory::VisitChecklist {
+        return Err(Error::invalid(
+            "template",
+            "走访清单请用走访记录 / use record_visit for the visit checklist",
+        ));
+    }
+    template.validate_answers(&answers)?;
+    if household.is_none() && subject.trim().is_empty() {
+        return Err(Error::invalid(
+            "subject",
+            "须指定户或对象 / a household or a subject is required",
+        ));
+    }
+    let record = FormRecord {
+        id,
+        template: TemplateRef {
+            id: template.id.clone(),
+            version: template.version,
+        },
+        household,
+        subject: subject.trim().into(),
+        answers,
+        worker: meta.worker.clone(),
+        filled_at: meta.at,
+    };
+    let doc = FormRecordDoc::from_model(&record, grid);
+    if let Some(h) = household {
+        if !tx.doc_exists(&DocId::household(h))? {
+            return Err(Error::not_found("household", h));
         }
-        template.validate_answers(&answers)?;
-        if household.is_none() && subject.trim().is_empty() {
-            return Err(Error::invalid("subject", "须指定户或对象 / a household or a subject is required"));
-        }
-        let record = FormRecord {
-            id,
-            template: TemplateRef {
-                id: template.id.clone(),
-                version: template.version,
-            },
-            household,
-            subject: subject.trim().into(),
-            answers,
-            worker: meta.worker.clone(),
-            filled_at: meta.at,
-        };
-        let doc = FormRecordDoc::from_model(&record, grid);
-        if let Some(h) = household {
-            if !tx.doc_exists(&DocId::household(h))? {
-                return Err(Error::not_found("household", h));
-            }
-        }
-        tx.edit_doc(&DocId::form_record(id), DocKind::FormRecord, grid, meta, |am| Ok(autosurgeon::reconcile(am, &doc)?))
+    }
+    tx.edit_doc(
+        &DocId::form_record(id),
+        DocKind::FormRecord,
+        grid,
+        meta,
+        |am| Ok(autosurgeon::reconcile(am, &doc)?),
+    )
 }
 
 impl Store {
-
     /// Change some answers of a form record, validated against the template
     /// version the record was filled with.
-    pub fn edit_form_record(&self, id: FormRecordId, changes: BTreeMap<String, serde_json::Value>) -> Result<FormRecord> {
+    pub fn edit_form_record(
+        &self,
+        id: FormRecordId,
+        changes: BTreeMap<String, serde_json::Value>,
+    ) -> Result<FormRecord> {
         let mut record = self.form_record(id)?;
         let template = forms::find(&record.template.id, Some(record.template.version))
             .ok_or_else(|| Error::not_found("template", &record.template.id))?;
@@ -90,7 +116,11 @@ impl Store {
         self.db.write(|tx| {
             tx.edit_doc(&doc_id, DocKind::FormRecord, &device.grid, &meta, |am| {
                 let mut doc: FormRecordDoc = autosurgeon::hydrate(am)?;
-                doc.answers = record.answers.iter().map(|(k, v)| (k.clone(), v.to_string())).collect();
+                doc.answers = record
+                    .answers
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.to_string()))
+                    .collect();
                 Ok(autosurgeon::reconcile(am, &doc)?)
             })
         })?;
@@ -98,13 +128,22 @@ impl Store {
     }
 
     /// Set one day of this worker's log (local date `YYYY-MM-DD`).
-    pub fn set_work_log_day(&self, date: &str, priorities: Vec<String>, notes: &str) -> Result<WorkLogDay> {
+    pub fn set_work_log_day(
+        &self,
+        date: &str,
+        priorities: Vec<String>,
+        notes: &str,
+    ) -> Result<WorkLogDay> {
         let date = validate::date(date, "date")?;
         let (device, meta) = self.meta()?;
         let month = &date[..7];
         let doc_id = DocId::work_log(&device.worker_id, month);
         let day = WorkLogDayDoc {
-            priorities: priorities.into_iter().map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect(),
+            priorities: priorities
+                .into_iter()
+                .map(|p| p.trim().to_string())
+                .filter(|p| !p.is_empty())
+                .collect(),
             notes: notes.trim().into(),
         };
         self.db.write(|tx| {

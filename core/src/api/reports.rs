@@ -45,9 +45,17 @@ impl Store {
         let now = self.now();
         let today = schedule::local_date(now, &self.tz);
         let month_start = today.first_of_month();
-        let next_month = month_start.checked_add(jiff::Span::new().months(1)).unwrap_or(month_start);
-        let start = month_start.to_zoned_datetime(self.tz.clone()).map(|z| z.timestamp().as_millisecond()).unwrap_or(0);
-        let end = next_month.to_zoned_datetime(self.tz.clone()).map(|z| z.timestamp().as_millisecond()).unwrap_or(i64::MAX);
+        let next_month = month_start
+            .checked_add(jiff::Span::new().months(1))
+            .unwrap_or(month_start);
+        let start = month_start
+            .to_zoned_datetime(self.tz.clone())
+            .map(|z| z.timestamp().as_millisecond())
+            .unwrap_or(0);
+        let end = next_month
+            .to_zoned_datetime(self.tz.clone())
+            .map(|z| z.timestamp().as_millisecond())
+            .unwrap_or(i64::MAX);
         let households = self.list_households()?;
         let active: Vec<_> = households
             .iter()

@@ -36,9 +36,15 @@ impl Store {
                 .field(&answer.item)
                 .is_some_and(|f| f.field_type == FieldType::ChecklistItem)
             {
-                return Err(Error::invalid(field, "走访清单中没有此项 / not an item of the visit checklist"));
+                return Err(Error::invalid(
+                    field,
+                    "走访清单中没有此项 / not an item of the visit checklist",
+                ));
             }
-            if answers.iter().any(|a: &ChecklistAnswer| a.item == answer.item) {
+            if answers
+                .iter()
+                .any(|a: &ChecklistAnswer| a.item == answer.item)
+            {
                 return Err(Error::invalid(field, "重复回答 / answered more than once"));
             }
             answers.push(ChecklistAnswer {
@@ -54,7 +60,10 @@ impl Store {
         let started_at = input.started_at.unwrap_or(meta.at);
         let ended_at = input.ended_at.unwrap_or(meta.at.max(started_at));
         if ended_at < started_at {
-            return Err(Error::invalid("ended_at", "结束时间早于开始时间 / visit ends before it starts"));
+            return Err(Error::invalid(
+                "ended_at",
+                "结束时间早于开始时间 / visit ends before it starts",
+            ));
         }
         let visit = Visit {
             id,

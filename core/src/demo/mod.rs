@@ -75,9 +75,18 @@ impl Gen {
     /// A valid GB 11643 identity number for a birth date and gender.
     fn id_number(&mut self, birth: jiff::civil::Date, male: bool) -> String {
         let seq = self.rng.random_range(0..50u32) * 2 + u32::from(male) + 100;
-        let body = format!("{REGION}{:04}{:02}{:02}{seq:03}", birth.year(), birth.month(), birth.day());
+        let body = format!(
+            "{REGION}{:04}{:02}{:02}{seq:03}",
+            birth.year(),
+            birth.month(),
+            birth.day()
+        );
         const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-        let sum: u32 = body.bytes().zip(W).map(|(b, w)| u32::from(b - b'0') * w).sum();
+        let sum: u32 = body
+            .bytes()
+            .zip(W)
+            .map(|(b, w)| u32::from(b - b'0') * w)
+            .sum();
         let check = b"10X98765432"[(sum % 11) as usize] as char;
         format!("{body}{check}")
     }
@@ -85,12 +94,22 @@ impl Gen {
 
 /// Fill the store with a demo grid. `progress` is called after each household
 /// is committed with (households done, total).
-pub fn generate(store: &Store, options: DemoOptions, mut progress: impl FnMut(u32, u32)) -> Result<DemoSummary> {
+pub fn generate(
+    store: &Store,
+    options: DemoOptions,
+    mut progress: impl FnMut(u32, u32),
+) -> Result<DemoSummary> {
     if options.households == 0 || options.households > 2000 {
-        return Err(crate::Error::invalid("households", "户数应在 1–2000 之间 / households must be 1–2000"));
+        return Err(crate::Error::invalid(
+            "households",
+            "户数应在 1–2000 之间 / households must be 1–2000",
+        ));
     }
     if options.years > 20 {
-        return Err(crate::Error::invalid("years", "年数应在 0–20 之间 / years must be 0–20"));
+        return Err(crate::Error::invalid(
+            "years",
+            "年数应在 0–20 之间 / years must be 0–20",
+        ));
     }
     let device = store.device()?;
     let now = store.now();
@@ -111,7 +130,11 @@ pub fn generate(store: &Store, options: DemoOptions, mut progress: impl FnMut(u3
             let room = 100 * (1 + (index % 4) + (index / 36) % 6) + 1 + index % 2;
             let elderly_alone = g.chance(0.10);
             let mut tags: Vec<String> = Vec::new();
-            for (p, tag) in [(0.06, "low_income"), (0.08, "floating"), (0.02, "veteran_hardship")] {
+            for (p, tag) in [
+                (0.06, "low_income"),
+                (0.08, "floating"),
+                (0.02, "veteran_hardship"),
+            ] {
                 if g.chance(p) {
                     tags.push(tag.into());
                 }
@@ -126,45 +149,98 @@ pub fn generate(store: &Store, options: DemoOptions, mut progress: impl FnMut(u3
                 representative: representative.clone(),
                 phone: g.phone(),
                 tags,
-                risk: if g.chance(0.05) { "red" } else if g.chance(0.1) { "yellow" } else { "none" }.into(),
+                risk: if g.chance(0.05) {
+                    "red"
+                } else if g.chance(0.1) {
+                    "yellow"
+                } else {
+                    "none"
+                }
+                .into(),
                 note: String::new(),
             };
             crate::api::add_household_in(tx, household, &input, &device.grid, &meta_at(created)?)?;
             summary.households += 1;
             // Residents: the representative first, then family.
-            let members = if elderly_alone { 1 } else { g.rng.random_range(1..=4) };
+            let members = if elderly_alone {
+                1
+            } else {
+                g.rng.random_range(1..=4)
+            };
             for m in 0..members {
-                let age = if elderly_alone { g.rng.random_range(70..92) } else if m == 0 { g.rng.random_range(30..80) } else { g.rng.random_range(1..75) };
-                let birth = jiff::civil::date(2026 - age as i16, g.rng.random_range(1..=12), g.rng.random_range(1..=28));
+                let age = if elderly_alone {
+                    g.rng.random_range(70..92)
+                } else if m == 0 {
+                    g.rng.random_range(30..80)
+                } else {
+                    g.rng.random_range(1..75)
+                };
+                let birth = jiff::civil::date(
+                    2026 - age as i16,
+                    g.rng.random_range(1..=12),
+                    g.rng.random_range(1..=28),
+                );
                 let male = g.chance(0.5);
                 let mut rtags: Vec<String> = Vec::new();
                 if elderly_alone {
                     rtags.push("elderly_alone".into());
                 }
-                for (p, tag) in [(0.04, "disabled"), (0.04, "serious_illness"), (0.01, "child_in_distress")] {
+                for (p, tag) in [
+                    (0.04, "disabled"),
+                    (0.04, "serious_illness"),
+                    (0.01, "child_in_distress"),
+                ] {
                     if g.chance(p) {
                         rtags.push(tag.into());
                     }
                 }
                 let resident = NewResident {
-                    name: if m == 0 { representative.clone() } else { g.name() },
+                    name: if m == 0 {
+                        representative.clone()
+                    } else {
+                        g.name()
+                    },
                     gender: if male { "male" } else { "female" }.into(),
                     birth_date: String::new(),
                     id_number: g.id_number(birth, male),
-                    phone: if g.chance(0.6) { g.phone() } else { String::new() },
-                    relation: if m == 0 { "户主".into() } else { g.pick(RELATIONS).into() },
+                    phone: if g.chance(0.6) {
+                        g.phone()
+                    } else {
+                        String::new()
+                    },
+                    relation: if m == 0 {
+                        "户主".into()
+                    } else {
+                        g.pick(RELATIONS).into()
+                    },
                     tags: rtags,
                 };
                 let rid = ResidentId(g.uuid(created));
-                crate::api::add_resident_in(tx, household, rid, &resident, &device.grid, &meta_at(created)?)?;
+                crate::api::add_resident_in(
+                    tx,
+                    household,
+                    rid,
+                    &resident,
+                    &device.grid,
+                    &meta_at(created)?,
+                )?;
                 summary.residents += 1;
             }
             // Monthly visits; about one household in five has not been seen
             // for the last month or two (so the due list is not empty).
-            let lapse = if g.chance(0.2) { g.rng.random_range(1..=2) } else { 0 };
+            let lapse = if g.chance(0.2) {
+                g.rng.random_range(1..=2)
+            } else {
+                0
+            };
             let months = i64::from(options.years) * 12;
             for month in 0..months.saturating_sub(lapse) {
-                let at = Timestamp(start.0 + month * 30 * DAY_MS + g.rng.random_range(1..28) * DAY_MS + g.rng.random_range(9..18) * 3_600_000);
+                let at = Timestamp(
+                    start.0
+                        + month * 30 * DAY_MS
+                        + g.rng.random_range(1..28) * DAY_MS
+                        + g.rng.random_range(9..18) * 3_600_000,
+                );
                 if at >= now {
                     break;
                 }
@@ -175,8 +251,18 @@ pub fn generate(store: &Store, options: DemoOptions, mut progress: impl FnMut(u3
                         let problem = g.chance(0.04);
                         ChecklistAnswer {
                             item: f.id.clone(),
-                            outcome: if problem { Outcome::Problem } else if g.chance(0.1) { Outcome::NotApplicable } else { Outcome::Ok },
-                            note: if problem { "需跟进".into() } else { String::new() },
+                            outcome: if problem {
+                                Outcome::Problem
+                            } else if g.chance(0.1) {
+                                Outcome::NotApplicable
+                            } else {
+                                Outcome::Ok
+                            },
+                            note: if problem {
+                                "需跟进".into()
+                            } else {
+                                String::new()
+                            },
                         }
                     })
                     .collect();
@@ -190,15 +276,37 @@ pub fn generate(store: &Store, options: DemoOptions, mut progress: impl FnMut(u3
                         accuracy_m: Some(g.rng.random_range(5..40) as f64),
                     }),
                     answers,
-                    note: if g.chance(0.1) { "家中一切正常".into() } else { String::new() },
+                    note: if g.chance(0.1) {
+                        "家中一切正常".into()
+                    } else {
+                        String::new()
+                    },
                     follow_up_cases: vec![],
                 };
                 let id = VisitId(g.uuid(at));
                 store.record_visit_in(tx, id, &visit, &device.grid, &meta_at(at)?)?;
                 summary.visits += 1;
             }
-            summary.hazards += demo_hazards(store, tx, &mut g, household, start, now, options.years, &device.grid)?;
-            summary.cases += demo_cases(store, tx, &mut g, household, start, now, options.years, &device.grid)?;
+            summary.hazards += demo_hazards(
+                store,
+                tx,
+                &mut g,
+                household,
+                start,
+                now,
+                options.years,
+                &device.grid,
+            )?;
+            summary.cases += demo_cases(
+                store,
+                tx,
+                &mut g,
+                household,
+                start,
+                now,
+                options.years,
+                &device.grid,
+            )?;
             Ok(())
         })?;
         progress(index + 1, options.households);
@@ -233,7 +341,14 @@ fn demo_hazards(
         let id = HazardId(g.uuid(at));
         let input = NewHazard {
             category: category.into(),
-            severity: if g.chance(0.1) { "high" } else if g.chance(0.3) { "medium" } else { "low" }.into(),
+            severity: if g.chance(0.1) {
+                "high"
+            } else if g.chance(0.3) {
+                "medium"
+            } else {
+                "low"
+            }
+            .into(),
             location: None,
             place: "楼道".into(),
             description: description.into(),
@@ -245,7 +360,11 @@ fn demo_hazards(
         // Older hazards are rectified and closed; recent ones are still open.
         let age_days = (now.0 - at.0) / DAY_MS;
         let steps: &[HazardState] = if age_days > 30 {
-            &[HazardState::Rectifying, HazardState::Rectified, HazardState::Closed]
+            &[
+                HazardState::Rectifying,
+                HazardState::Rectified,
+                HazardState::Closed,
+            ]
         } else if age_days > 7 {
             &[HazardState::Rectifying]
         } else {
@@ -257,7 +376,16 @@ fn demo_hazards(
             if t >= now {
                 break;
             }
-            crate::api::append_transition_in(tx, &DocId::hazard(id), crate::docs::DocKind::Hazard, "hazard", *step, "", &store.meta_at(t)?.1)?;
+            crate::api::append_transition_in(
+                tx,
+                TransitionId(g.uuid(t)),
+                &DocId::hazard(id),
+                crate::docs::DocKind::Hazard,
+                "hazard",
+                *step,
+                "",
+                &store.meta_at(t)?.1,
+            )?;
         }
         count += 1;
     }
@@ -293,17 +421,34 @@ fn demo_cases(
         };
         crate::api::open_case_in(tx, id, &input, grid, &store.meta_at(at)?.1)?;
         let path: &[CaseState] = if g.chance(0.15) {
-            &[Registered, Escalated, Dispatched, Handling, Feedback, Verified, Closed]
+            &[
+                Registered, Escalated, Dispatched, Handling, Feedback, Verified, Closed,
+            ]
         } else {
             &[Registered, Handling, Feedback, Verified, Closed]
         };
         // First response: usually within 30 minutes, sometimes late.
-        let mut t = Timestamp(at.0 + if g.chance(0.85) { g.rng.random_range(2..30) } else { g.rng.random_range(31..240) } * 60_000);
+        let mut t = Timestamp(
+            at.0 + if g.chance(0.85) {
+                g.rng.random_range(2..30)
+            } else {
+                g.rng.random_range(31..240)
+            } * 60_000,
+        );
         for step in path {
             if t >= now {
                 break;
             }
-            crate::api::append_transition_in(tx, &DocId::case(id), crate::docs::DocKind::Case, "case", *step, "", &store.meta_at(t)?.1)?;
+            crate::api::append_transition_in(
+                tx,
+                TransitionId(g.uuid(t)),
+                &DocId::case(id),
+                crate::docs::DocKind::Case,
+                "case",
+                *step,
+                "",
+                &store.meta_at(t)?.1,
+            )?;
             t = Timestamp(t.0 + g.rng.random_range(1..48) * 3_600_000);
         }
         count += 1;
@@ -311,7 +456,14 @@ fn demo_cases(
     Ok(count)
 }
 
-fn demo_forms(store: &Store, g: &mut Gen, start: Timestamp, now: Timestamp, years: u32, grid: &GridCode) -> Result<u32> {
+fn demo_forms(
+    store: &Store,
+    g: &mut Gen,
+    start: Timestamp,
+    now: Timestamp,
+    years: u32,
+    grid: &GridCode,
+) -> Result<u32> {
     let duties = crate::forms::default_pack::twelve_duties();
     let mut count = 0;
     for month in 0..i64::from(years) * 12 {
@@ -320,7 +472,8 @@ fn demo_forms(store: &Store, g: &mut Gen, start: Timestamp, now: Timestamp, year
                 if !g.chance(0.25) {
                     continue;
                 }
-                let at = Timestamp(start.0 + month * 30 * DAY_MS + g.rng.random_range(0..28) * DAY_MS);
+                let at =
+                    Timestamp(start.0 + month * 30 * DAY_MS + g.rng.random_range(0..28) * DAY_MS);
                 if at >= now {
                     continue;
                 }
@@ -330,12 +483,24 @@ fn demo_forms(store: &Store, g: &mut Gen, start: Timestamp, now: Timestamp, year
                 answers.insert("checked_at".to_string(), serde_json::json!(date));
                 answers.insert("place".to_string(), serde_json::json!(g.pick(COMMUNITIES)));
                 answers.insert("problem_found".to_string(), serde_json::json!(problem));
-                answers.insert("people_reached".to_string(), serde_json::json!(g.rng.random_range(1..30)));
+                answers.insert(
+                    "people_reached".to_string(),
+                    serde_json::json!(g.rng.random_range(1..30)),
+                );
                 if problem {
                     answers.insert("handling".to_string(), serde_json::json!("solved"));
                 }
                 let id = FormRecordId(g.uuid(at));
-                crate::api::fill_form_in(tx, id, &duty.id, None, "网格巡查", answers, grid, &store.meta_at(at)?.1)?;
+                crate::api::fill_form_in(
+                    tx,
+                    id,
+                    &duty.id,
+                    None,
+                    "网格巡查",
+                    answers,
+                    grid,
+                    &store.meta_at(at)?.1,
+                )?;
                 count += 1;
             }
             Ok(())

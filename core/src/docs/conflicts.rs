@@ -51,10 +51,16 @@ pub fn scalar_text(value: &ScalarValue) -> String {
 
 /// The conflicting fields of `obj` among `fields`, each with its values.
 /// Concurrent writes of the same value are not a conflict.
-pub fn field_conflicts(doc: &Automerge, obj: &ObjId, fields: &[&str]) -> Vec<(String, Vec<ConflictValue>)> {
+pub fn field_conflicts(
+    doc: &Automerge,
+    obj: &ObjId,
+    fields: &[&str],
+) -> Vec<(String, Vec<ConflictValue>)> {
     let mut out = Vec::new();
     for field in fields {
-        let Ok(all) = doc.get_all(obj, *field) else { continue };
+        let Ok(all) = doc.get_all(obj, *field) else {
+            continue;
+        };
         if all.len() < 2 {
             continue;
         }
@@ -88,7 +94,9 @@ fn author_and_time(doc: &Automerge, opid: &automerge::ObjId) -> (String, Timesta
         return (String::new(), Timestamp(0));
     };
     let by = match &meta.author {
-        Some(author) => String::from_utf8(author.as_bytes().to_vec()).unwrap_or_else(|_| author.to_hex_string()),
+        Some(author) => {
+            String::from_utf8(author.as_bytes().to_vec()).unwrap_or_else(|_| author.to_hex_string())
+        }
         None => meta.actor.to_hex_string(),
     };
     (by, Timestamp(meta.timestamp))

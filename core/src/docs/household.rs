@@ -167,7 +167,9 @@ pub fn materialize(doc: &automerge::Automerge) -> Result<(Household, Vec<Conflic
             values,
         });
     }
-    if let Ok(Some((automerge::Value::Object(ObjType::Map), residents))) = doc.get(ROOT, "residents") {
+    if let Ok(Some((automerge::Value::Object(ObjType::Map), residents))) =
+        doc.get(ROOT, "residents")
+    {
         for resident in &household.residents {
             let Ok(Some((automerge::Value::Object(ObjType::Map), obj))) =
                 doc.get(&residents, resident.id.to_string())

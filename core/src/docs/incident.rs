@@ -64,7 +64,10 @@ fn location(lat: Option<f64>, lon: Option<f64>, accuracy: Option<f64>) -> Option
     }
 }
 
-fn optional_uuid<T: std::str::FromStr>(text: &Option<String>, what: &str) -> Result<Option<T>, HydrateError> {
+fn optional_uuid<T: std::str::FromStr>(
+    text: &Option<String>,
+    what: &str,
+) -> Result<Option<T>, HydrateError> {
     text.as_deref().map(|t| parse_uuid(t, what)).transpose()
 }
 
@@ -225,7 +228,9 @@ pub fn materialize_case(doc: &automerge::Automerge) -> Result<Case, HydrateError
         opened_at: Timestamp(d.opened_at),
         status: CaseState::derive(&transitions),
         first_response_at: transitions.first().map(|t| t.at),
-        escalated: transitions.iter().any(|t| t.to == CaseState::Escalated.code()),
+        escalated: transitions
+            .iter()
+            .any(|t| t.to == CaseState::Escalated.code()),
         transitions,
     })
 }

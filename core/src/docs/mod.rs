@@ -157,7 +157,9 @@ pub fn materialize(id: &DocId, kind: DocKind, doc: &Automerge) -> Result<DocRows
             DocRows::Household(Box::new(h), c)
         }
         DocKind::VisitLog => DocRows::VisitLog(visit_log::materialize(doc).map_err(corrupt)?),
-        DocKind::Hazard => DocRows::Hazard(Box::new(incident::materialize_hazard(doc).map_err(corrupt)?)),
+        DocKind::Hazard => DocRows::Hazard(Box::new(
+            incident::materialize_hazard(doc).map_err(corrupt)?,
+        )),
         DocKind::Case => DocRows::Case(Box::new(incident::materialize_case(doc).map_err(corrupt)?)),
         DocKind::FormRecord => {
             DocRows::FormRecord(Box::new(records::materialize_form(doc).map_err(corrupt)?))
@@ -178,7 +180,10 @@ pub fn root_kind(doc: &Automerge) -> Option<DocKind> {
 }
 
 /// Parse a uuid-typed id stored as text in a doc, as a hydrate error when bad.
-pub(crate) fn parse_uuid<T: std::str::FromStr>(text: &str, what: &str) -> Result<T, autosurgeon::HydrateError> {
+pub(crate) fn parse_uuid<T: std::str::FromStr>(
+    text: &str,
+    what: &str,
+) -> Result<T, autosurgeon::HydrateError> {
     text.parse::<T>()
         .map_err(|_| autosurgeon::HydrateError::unexpected(what, "malformed id".to_string()))
 }

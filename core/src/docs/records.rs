@@ -46,7 +46,11 @@ impl FormRecordDoc {
             template_version: r.template.version,
             household: r.household.map(|h| h.to_string()),
             subject: r.subject.clone(),
-            answers: r.answers.iter().map(|(k, v)| (k.clone(), v.to_string())).collect(),
+            answers: r
+                .answers
+                .iter()
+                .map(|(k, v)| (k.clone(), v.to_string()))
+                .collect(),
             worker: r.worker.0.clone(),
             filled_at: r.filled_at.0,
         }
@@ -71,7 +75,11 @@ pub fn materialize_form(doc: &automerge::Automerge) -> Result<FormRecord, Hydrat
             id: d.template,
             version: d.template_version,
         },
-        household: d.household.as_deref().map(|h| parse_uuid(h, "household id")).transpose()?,
+        household: d
+            .household
+            .as_deref()
+            .map(|h| parse_uuid(h, "household id"))
+            .transpose()?,
         subject: d.subject,
         answers,
         worker: WorkerId(d.worker),

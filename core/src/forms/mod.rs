@@ -45,7 +45,11 @@ mod tests {
         assert!(t.validate_answers(&a).is_err());
         a.remove("people_reached");
         a.remove("place");
-        assert!(t.validate_answers(&a).unwrap_err().to_string().starts_with("answers.place"));
+        assert!(t
+            .validate_answers(&a)
+            .unwrap_err()
+            .to_string()
+            .starts_with("answers.place"));
         a.insert("place".into(), json!("x"));
         a.insert("unknown".into(), json!("x"));
         assert!(t.validate_answers(&a).is_err());

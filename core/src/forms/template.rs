@@ -109,7 +109,10 @@ impl Template {
     /// answered. Errors name `answers.<field>`; values are never echoed.
     pub fn validate_answers(&self, answers: &BTreeMap<String, serde_json::Value>) -> Result<()> {
         for key in answers.keys() {
-            if self.field(key).is_none_or(|f| f.field_type == FieldType::Note) {
+            if self
+                .field(key)
+                .is_none_or(|f| f.field_type == FieldType::Note)
+            {
                 return Err(Error::invalid(
                     format!("answers.{key}"),
                     "表单中没有此字段 / no such field in this template version",

@@ -82,7 +82,9 @@ impl SpecialGroup {
     pub fn parse(text: &str) -> crate::Result<SpecialGroup> {
         let t = text.trim();
         let alias = match t {
-            "独居老人" | "空巢老人" | "独居" | "空巢" => Some(SpecialGroup::ElderlyAlone),
+            "独居老人" | "空巢老人" | "独居" | "空巢" => {
+                Some(SpecialGroup::ElderlyAlone)
+            }
             "失能老人" | "高龄老人" => Some(SpecialGroup::ElderlyDisabled),
             "残疾" => Some(SpecialGroup::Disabled),
             "低保" | "低保户" => Some(SpecialGroup::LowIncome),
@@ -98,7 +100,9 @@ impl SpecialGroup {
                     .into_iter()
                     .find(|g| g.code() == t || g.label_zh() == t)
             })
-            .ok_or_else(|| crate::Error::invalid("tag", "未知的重点人群标签 / unknown special-group tag"))
+            .ok_or_else(|| {
+                crate::Error::invalid("tag", "未知的重点人群标签 / unknown special-group tag")
+            })
     }
 }
 
@@ -134,7 +138,10 @@ impl RiskLevel {
             "blue" | "蓝" => Ok(RiskLevel::Blue),
             "yellow" | "黄" => Ok(RiskLevel::Yellow),
             "red" | "红" => Ok(RiskLevel::Red),
-            _ => Err(crate::Error::invalid("risk", "风险等级应为 red/yellow/blue/none / risk must be red, yellow, blue or none")),
+            _ => Err(crate::Error::invalid(
+                "risk",
+                "风险等级应为 red/yellow/blue/none / risk must be red, yellow, blue or none",
+            )),
         }
     }
 }
@@ -163,7 +170,10 @@ impl HouseholdStatus {
         match text.trim() {
             "active" => Ok(HouseholdStatus::Active),
             "moved_out" => Ok(HouseholdStatus::MovedOut),
-            _ => Err(crate::Error::invalid("status", "状态应为 active/moved_out / status must be active or moved_out")),
+            _ => Err(crate::Error::invalid(
+                "status",
+                "状态应为 active/moved_out / status must be active or moved_out",
+            )),
         }
     }
 }
@@ -196,7 +206,10 @@ impl Gender {
             "unknown" | "" => Ok(Gender::Unknown),
             "male" | "m" | "男" => Ok(Gender::Male),
             "female" | "f" | "女" => Ok(Gender::Female),
-            _ => Err(crate::Error::invalid("gender", "性别应为 male/female / gender must be male or female")),
+            _ => Err(crate::Error::invalid(
+                "gender",
+                "性别应为 male/female / gender must be male or female",
+            )),
         }
     }
 }
@@ -374,9 +387,18 @@ mod tests {
 
     #[test]
     fn tags_parse_codes_labels_and_aliases() {
-        assert_eq!(SpecialGroup::parse("low_income").unwrap(), SpecialGroup::LowIncome);
-        assert_eq!(SpecialGroup::parse("低保").unwrap(), SpecialGroup::LowIncome);
-        assert_eq!(SpecialGroup::parse("独居/空巢老人").unwrap(), SpecialGroup::ElderlyAlone);
+        assert_eq!(
+            SpecialGroup::parse("low_income").unwrap(),
+            SpecialGroup::LowIncome
+        );
+        assert_eq!(
+            SpecialGroup::parse("低保").unwrap(),
+            SpecialGroup::LowIncome
+        );
+        assert_eq!(
+            SpecialGroup::parse("独居/空巢老人").unwrap(),
+            SpecialGroup::ElderlyAlone
+        );
         for g in SpecialGroup::ALL {
             assert_eq!(SpecialGroup::parse(g.code()).unwrap(), g);
             assert_eq!(SpecialGroup::parse(g.label_zh()).unwrap(), g);

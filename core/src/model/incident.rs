@@ -33,7 +33,10 @@ impl Severity {
             "low" | "一般" => Ok(Severity::Low),
             "medium" | "较大" => Ok(Severity::Medium),
             "high" | "重大" => Ok(Severity::High),
-            _ => Err(crate::Error::invalid("severity", "严重程度应为 low/medium/high / severity must be low, medium or high")),
+            _ => Err(crate::Error::invalid(
+                "severity",
+                "严重程度应为 low/medium/high / severity must be low, medium or high",
+            )),
         }
     }
 }
@@ -151,7 +154,10 @@ impl Urgency {
         match text.trim() {
             "normal" | "" | "一般" => Ok(Urgency::Normal),
             "urgent" | "紧急" => Ok(Urgency::Urgent),
-            _ => Err(crate::Error::invalid("urgency", "紧急程度应为 normal/urgent / urgency must be normal or urgent")),
+            _ => Err(crate::Error::invalid(
+                "urgency",
+                "紧急程度应为 normal/urgent / urgency must be normal or urgent",
+            )),
         }
     }
 }

@@ -16,7 +16,10 @@ pub fn id_number(raw: &str, field: &str) -> Result<String> {
     let value = raw.trim().to_ascii_uppercase();
     let bytes = value.as_bytes();
     if bytes.len() != 18 || !bytes[..17].iter().all(u8::is_ascii_digit) {
-        return Err(Error::invalid(field, "身份证号应为18位 / ID number must have 18 characters"));
+        return Err(Error::invalid(
+            field,
+            "身份证号应为18位 / ID number must have 18 characters",
+        ));
     }
     let sum: u32 = bytes[..17]
         .iter()
@@ -24,10 +27,16 @@ pub fn id_number(raw: &str, field: &str) -> Result<String> {
         .map(|(b, w)| u32::from(b - b'0') * w)
         .sum();
     if bytes[17] != ID_CHECK[(sum % 11) as usize] {
-        return Err(Error::invalid(field, "身份证号校验位错误 / ID number check digit is wrong"));
+        return Err(Error::invalid(
+            field,
+            "身份证号校验位错误 / ID number check digit is wrong",
+        ));
     }
     if birth_date_of_id(&value).is_none() {
-        return Err(Error::invalid(field, "身份证号中的出生日期无效 / ID number has an invalid birth date"));
+        return Err(Error::invalid(
+            field,
+            "身份证号中的出生日期无效 / ID number has an invalid birth date",
+        ));
     }
     Ok(value)
 }
@@ -49,7 +58,11 @@ pub fn phone(raw: &str, field: &str) -> Result<String> {
         .strip_prefix("+86")
         .or_else(|| compact.strip_prefix("0086"))
         .unwrap_or(&compact);
-    let rest = if rest.len() == 13 && rest.starts_with("86") { &rest[2..] } else { rest };
+    let rest = if rest.len() == 13 && rest.starts_with("86") {
+        &rest[2..]
+    } else {
+        rest
+    };
     let is_mobile = rest.len() == 11
         && rest.starts_with('1')
         && matches!(rest.as_bytes()[1], b'3'..=b'9')
@@ -57,17 +70,26 @@ pub fn phone(raw: &str, field: &str) -> Result<String> {
     let is_landline = {
         let (area, number) = match rest.split_once('-') {
             Some((a, n)) => (a, n),
-            None => (rest.get(..rest.len().saturating_sub(8)).unwrap_or(""), rest.get(rest.len().saturating_sub(8)..).unwrap_or("")),
+            None => (
+                rest.get(..rest.len().saturating_sub(8)).unwrap_or(""),
+                rest.get(rest.len().saturating_sub(8)..).unwrap_or(""),
+            ),
         };
         area.starts_with('0')
             && (3..=4).contains(&area.len())
             && (7..=8).contains(&number.len())
-            && area.bytes().chain(number.bytes()).all(|b| b.is_ascii_digit())
+            && area
+                .bytes()
+                .chain(number.bytes())
+                .all(|b| b.is_ascii_digit())
     };
     if is_mobile || is_landline {
         Ok(rest.to_string())
     } else {
-        Err(Error::invalid(field, "电话号码格式不正确 / malformed phone number"))
+        Err(Error::invalid(
+            field,
+            "电话号码格式不正确 / malformed phone number",
+        ))
     }
 }
 
@@ -82,14 +104,23 @@ pub fn date(raw: &str, field: &str) -> Result<String> {
 /// Validate a WGS-84 latitude/longitude pair and a non-negative accuracy (m).
 pub fn location(lat: f64, lon: f64, accuracy_m: Option<f64>) -> Result<()> {
     if !(lat.is_finite() && (-90.0..=90.0).contains(&lat)) {
-        return Err(Error::invalid("lat", "纬度超出范围 / latitude out of range"));
+        return Err(Error::invalid(
+            "lat",
+            "纬度超出范围 / latitude out of range",
+        ));
     }
     if !(lon.is_finite() && (-180.0..=180.0).contains(&lon)) {
-        return Err(Error::invalid("lon", "经度超出范围 / longitude out of range"));
+        return Err(Error::invalid(
+            "lon",
+            "经度超出范围 / longitude out of range",
+        ));
     }
     if let Some(a) = accuracy_m {
         if !(a.is_finite() && a >= 0.0) {
-            return Err(Error::invalid("accuracy", "精度必须为非负数 / accuracy must be non-negative"));
+            return Err(Error::invalid(
+                "accuracy",
+                "精度必须为非负数 / accuracy must be non-negative",
+            ));
         }
     }
     Ok(())
@@ -102,13 +133,19 @@ mod tests {
     #[test]
     fn id_number_check_digit() {
         // Example from GB 11643 commentary: 11010519491231002X.
-        assert_eq!(id_number("11010519491231002x", "id").unwrap(), "11010519491231002X");
+        assert_eq!(
+            id_number("11010519491231002x", "id").unwrap(),
+            "11010519491231002X"
+        );
         assert!(id_number("110105194912310021", "id").is_err());
         assert!(id_number("1101051949123100", "id").is_err());
         // Valid check digit but impossible date (Feb 30).
         let err = id_number("110105194902300027", "id_number");
         assert!(err.is_err());
-        assert_eq!(birth_date_of_id("11010519491231002X").as_deref(), Some("1949-12-31"));
+        assert_eq!(
+            birth_date_of_id("11010519491231002X").as_deref(),
+            Some("1949-12-31")
+        );
     }
 
     #[test]

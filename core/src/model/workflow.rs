@@ -235,11 +235,19 @@ mod tests {
 
     #[test]
     fn moves_are_checked() {
-        assert!(CaseState::Collected.check_move(CaseState::Registered).is_ok());
-        let err = CaseState::Collected.check_move(CaseState::Closed).unwrap_err();
+        assert!(CaseState::Collected
+            .check_move(CaseState::Registered)
+            .is_ok());
+        let err = CaseState::Collected
+            .check_move(CaseState::Closed)
+            .unwrap_err();
         assert!(matches!(err, crate::Error::TransitionNotAllowed { .. }));
-        assert!(HazardState::Rectified.check_move(HazardState::Rectifying).is_ok());
-        assert!(HazardState::Closed.check_move(HazardState::Reported).is_err());
+        assert!(HazardState::Rectified
+            .check_move(HazardState::Rectifying)
+            .is_ok());
+        assert!(HazardState::Closed
+            .check_move(HazardState::Reported)
+            .is_err());
         assert_eq!(CaseState::parse("已结案").unwrap(), CaseState::Closed);
     }
 }

@@ -80,7 +80,12 @@ pub fn local_date(at: Timestamp, tz: &TimeZone) -> Date {
 
 /// Next due date: one interval after the last visit, or the registration day
 /// when never visited.
-pub fn next_due(last_visit: Option<Timestamp>, created_at: Timestamp, tags: &[SpecialGroup], tz: &TimeZone) -> Date {
+pub fn next_due(
+    last_visit: Option<Timestamp>,
+    created_at: Timestamp,
+    tags: &[SpecialGroup],
+    tz: &TimeZone,
+) -> Date {
     match last_visit {
         Some(at) => interval_for(tags).after(local_date(at, tz)),
         None => local_date(created_at, tz),
@@ -91,7 +96,10 @@ pub fn next_due(last_visit: Option<Timestamp>, created_at: Timestamp, tags: &[Sp
 pub fn due_status(due: Date, today: Date) -> DueStatus {
     if due < today {
         DueStatus::Overdue
-    } else if today.checked_add(jiff::Span::new().days(DUE_SOON_DAYS)).is_ok_and(|soon| due <= soon) {
+    } else if today
+        .checked_add(jiff::Span::new().days(DUE_SOON_DAYS))
+        .is_ok_and(|soon| due <= soon)
+    {
         DueStatus::Due
     } else {
         DueStatus::NotDue
@@ -103,7 +111,9 @@ pub fn days_overdue(due: Date, today: Date) -> i64 {
     if due >= today {
         return 0;
     }
-    due.until(today).map(|s| i64::from(s.get_days())).unwrap_or(0)
+    due.until(today)
+        .map(|s| i64::from(s.get_days()))
+        .unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -114,7 +124,10 @@ mod tests {
     #[test]
     fn policy_picks_the_most_frequent_interval() {
         assert_eq!(interval_for(&[]), VisitInterval::Quarterly);
-        assert_eq!(interval_for(&[SpecialGroup::LowIncome]), VisitInterval::Monthly);
+        assert_eq!(
+            interval_for(&[SpecialGroup::LowIncome]),
+            VisitInterval::Monthly
+        );
         assert_eq!(
             interval_for(&[SpecialGroup::LowIncome, SpecialGroup::ElderlyAlone]),
             VisitInterval::Weekly
@@ -128,7 +141,10 @@ mod tests {
         let at = Timestamp::from_jiff("2026-01-31T17:00:00Z".parse().unwrap());
         assert_eq!(local_date(at, &tz), date(2026, 2, 1));
         assert_eq!(next_due(Some(at), at, &[], &tz), date(2026, 5, 1));
-        assert_eq!(next_due(Some(at), at, &[SpecialGroup::Disabled], &tz), date(2026, 3, 1));
+        assert_eq!(
+            next_due(Some(at), at, &[SpecialGroup::Disabled], &tz),
+            date(2026, 3, 1)
+        );
         assert_eq!(next_due(None, at, &[], &tz), date(2026, 2, 1));
     }
 

@@ -10,8 +10,9 @@ use crate::{Error, Result};
 use automerge::{ActorId, Automerge, ChangeHash};
 use rusqlite::{params, OptionalExtension, Transaction};
 
-/// Past this many chunks, or chunk bytes larger than the snapshot, the chunks
-/// are folded into a fresh snapshot.
+/// Past this many chunks, or once the chunks outweigh the snapshot, they are
+/// folded into a fresh snapshot: the stored size stays under twice the
+/// compacted size, and a load replays at most this many chunks.
 const MAX_CHUNKS: i64 = 32;
 
 /// Who makes a change and when: recorded in the Automerge change (author,
@@ -115,12 +116,16 @@ impl<'a> WriteTx<'a> {
     fn doc_row(&self, id: &DocId) -> Result<Option<DocRow>> {
         Ok(self
             .tx
-            .query_row("SELECT key, heads FROM docs WHERE id = ?1", [id.as_str()], |r| {
-                Ok(DocRow {
-                    key: r.get(0)?,
-                    heads: r.get(1)?,
-                })
-            })
+            .query_row(
+                "SELECT key, heads FROM docs WHERE id = ?1",
+                [id.as_str()],
+                |r| {
+                    Ok(DocRow {
+                        key: r.get(0)?,
+                        heads: r.get(1)?,
+                    })
+                },
+            )
             .optional()?)
     }
 
@@ -150,7 +155,11 @@ impl<'a> WriteTx<'a> {
     }
 
     /// Read a stored doc (loaded or cached) without changing it.
-    pub fn with_doc<R>(&mut self, id: &DocId, f: impl FnOnce(&Automerge) -> Result<R>) -> Result<Option<R>> {
+    pub fn with_doc<R>(
+        &mut self,
+        id: &DocId,
+        f: impl FnOnce(&Automerge) -> Result<R>,
+    ) -> Result<Option<R>> {
         let Some((_, doc)) = self.take_doc(id)? else {
             return Ok(None);
         };
@@ -176,15 +185,70 @@ impl<'a> WriteTx<'a> {
             None => (None, Automerge::new()),
         };
         doc.set_actor(meta.actor.clone());
-        doc.set_author(Some(automerge::Author::from(meta.worker.0.as_bytes().to_vec())));
+        doc.set_author(Some(automerge::Author::from(
+            meta.worker.0.as_bytes().to_vec(),
+        )));
         let old_heads = doc.get_heads();
         let at = meta.at.0;
         let result = doc
-            .transact_with(|_| automerge::transaction::CommitOptions::default().with_time(at), f)
+            .transact_with(
+                |_| automerge::transaction::CommitOptions::default().with_time(at),
+                f,
+            )
             .map_err(|failure| failure.error)?;
-        self.persist(id, kind, scope, row.map(|r| r.key), &doc, &old_heads, meta.at, true)?;
+        self.persist(
+            id,
+            kind,
+            scope,
+            row.map(|r| r.key),
+            &doc,
+            &old_heads,
+            meta.at,
+            true,
+        )?;
         self.cache.put(id.clone(), doc);
         Ok(result.result)
+    }
+
+    /// Merge `bytes` (a saved document, or changes from `save_after`) into the
+    /// doc `id`, creating it if absent, then persist and refresh its read
+    /// models exactly as a local edit does. Idempotent: merging the same bytes
+    /// twice changes nothing. Returns true if the doc changed. The dirty flag
+    /// is left as it is (a merge is not local work to upload).
+    pub fn merge_doc(
+        &mut self,
+        id: &DocId,
+        kind: DocKind,
+        scope: &GridCode,
+        bytes: &[u8],
+        at: Timestamp,
+    ) -> Result<bool> {
+        self.touched.push(id.clone());
+        let (row, mut doc) = match self.take_doc(id)? {
+            Some((row, doc)) => (Some(row), doc),
+            None => (None, Automerge::new()),
+        };
+        let old_heads = doc.get_heads();
+        doc.load_incremental(bytes)
+            .map_err(|e| Error::CorruptDocument {
+                doc_id: id.to_string(),
+                reason: e.to_string(),
+            })?;
+        let changed = doc.get_heads() != old_heads;
+        if changed || row.is_none() {
+            self.persist(
+                id,
+                kind,
+                scope,
+                row.map(|r| r.key),
+                &doc,
+                &old_heads,
+                at,
+                false,
+            )?;
+        }
+        self.cache.put(id.clone(), doc);
+        Ok(changed)
     }
 
     /// Persist `doc` after a change from `old_heads`: append a chunk (or write
@@ -203,7 +267,10 @@ impl<'a> WriteTx<'a> {
         dirty: bool,
     ) -> Result<()> {
         let heads = doc.get_heads();
-        if key.is_some() && heads.len() == old_heads.len() && heads.iter().all(|h| old_heads.contains(h)) {
+        if key.is_some()
+            && heads.len() == old_heads.len()
+            && heads.iter().all(|h| old_heads.contains(h))
+        {
             return Ok(()); // Nothing changed.
         }
         let heads_bytes = encode_heads(&heads);
@@ -214,7 +281,10 @@ impl<'a> WriteTx<'a> {
                     params![id.as_str(), kind.code(), scope.as_str(), doc.save(), heads_bytes, at.0],
                 )?;
                 let key = self.tx.last_insert_rowid();
-                self.tx.execute("INSERT INTO sync_docs (doc_key, dirty) VALUES (?1, ?2)", params![key, dirty])?;
+                self.tx.execute(
+                    "INSERT INTO sync_docs (doc_key, dirty) VALUES (?1, ?2)",
+                    params![key, dirty],
+                )?;
                 key
             }
             Some(key) => {
@@ -225,8 +295,9 @@ impl<'a> WriteTx<'a> {
                     |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                 )?;
                 let new_bytes = bytes + chunk.len() as i64;
-                if count + 1 >= MAX_CHUNKS || new_bytes > snapshot_len.max(4096) {
-                    self.tx.execute("DELETE FROM doc_chunks WHERE doc_key = ?1", [key])?;
+                if count + 1 >= MAX_CHUNKS || new_bytes > snapshot_len {
+                    self.tx
+                        .execute("DELETE FROM doc_chunks WHERE doc_key = ?1", [key])?;
                     self.tx.execute(
                         "UPDATE docs SET snapshot = ?2, heads = ?3, chunk_count = 0, chunk_bytes = 0, updated_at = ?4 WHERE key = ?1",
                         params![key, doc.save(), heads_bytes, at.0],
@@ -263,9 +334,15 @@ impl<'a> WriteTx<'a> {
 }
 
 /// Every stored doc of a connection: key, id, kind.
-pub(crate) fn all_docs(conn: &rusqlite::Connection) -> Result<Vec<(i64, DocId, DocKind)>> {
+pub fn all_docs(conn: &rusqlite::Connection) -> Result<Vec<(i64, DocId, DocKind)>> {
     let mut stmt = conn.prepare("SELECT key, id, kind FROM docs ORDER BY key")?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+        ))
+    })?;
     rows.map(|row| {
         let (key, id, kind) = row?;
         let kind = DocKind::parse(&kind).ok_or_else(|| Error::CorruptDocument {
@@ -283,13 +360,17 @@ pub(crate) fn load_doc(conn: &rusqlite::Connection, key: i64, id: &DocId) -> Res
         doc_id: id.to_string(),
         reason: e.to_string(),
     };
-    let snapshot: Vec<u8> = conn.query_row("SELECT snapshot FROM docs WHERE key = ?1", [key], |r| r.get(0))?;
+    let snapshot: Vec<u8> =
+        conn.query_row("SELECT snapshot FROM docs WHERE key = ?1", [key], |r| {
+            r.get(0)
+        })?;
     let mut doc = if snapshot.is_empty() {
         Automerge::new()
     } else {
         Automerge::load(&snapshot).map_err(corrupt)?
     };
-    let mut stmt = conn.prepare_cached("SELECT bytes FROM doc_chunks WHERE doc_key = ?1 ORDER BY seq")?;
+    let mut stmt =
+        conn.prepare_cached("SELECT bytes FROM doc_chunks WHERE doc_key = ?1 ORDER BY seq")?;
     let chunks = stmt.query_map([key], |r| r.get::<_, Vec<u8>>(0))?;
     for chunk in chunks {
         doc.load_incremental(&chunk?).map_err(corrupt)?;

@@ -54,7 +54,9 @@ mod tests {
         for (kind, name, table, sql) in rows {
             let mut lines = vec![format!("{kind} on {table}")];
             if kind == "table" {
-                let mut info = conn.prepare(&format!("PRAGMA table_xinfo({name})")).unwrap();
+                let mut info = conn
+                    .prepare(&format!("PRAGMA table_xinfo({name})"))
+                    .unwrap();
                 let cols = info
                     .query_map([], |r| {
                         Ok(format!(
@@ -68,12 +70,23 @@ mod tests {
                     })
                     .unwrap();
                 lines.extend(cols.map(|c| c.unwrap()));
-                let without_rowid = sql.unwrap_or_default().to_uppercase().contains("WITHOUT ROWID");
+                let without_rowid = sql
+                    .unwrap_or_default()
+                    .to_uppercase()
+                    .contains("WITHOUT ROWID");
                 lines.push(format!("without_rowid={without_rowid}"));
             } else {
-                let mut info = conn.prepare(&format!("PRAGMA index_xinfo({name})")).unwrap();
+                let mut info = conn
+                    .prepare(&format!("PRAGMA index_xinfo({name})"))
+                    .unwrap();
                 let cols = info
-                    .query_map([], |r| Ok(format!("{:?} desc={}", r.get::<_, Option<String>>(2)?, r.get::<_, i64>(3)?)))
+                    .query_map([], |r| {
+                        Ok(format!(
+                            "{:?} desc={}",
+                            r.get::<_, Option<String>>(2)?,
+                            r.get::<_, i64>(3)?
+                        ))
+                    })
                     .unwrap();
                 lines.extend(cols.map(|c| c.unwrap()));
                 // Partial-index predicates matter.
@@ -97,16 +110,23 @@ mod tests {
 
         let mut old = Connection::open_in_memory().unwrap();
         old.execute_batch(MIGRATIONS[0]).unwrap();
-        old.execute_batch(include_str!("../../sql/tests/v1_data.sql")).unwrap();
-        let v: u32 = old.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        old.execute_batch(include_str!("../../sql/tests/v1_data.sql"))
+            .unwrap();
+        let v: u32 = old
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(v, 1);
         assert_eq!(upgrade(&mut old).unwrap(), 1);
 
         assert_eq!(describe(&old), describe(&fresh));
-        let version: u32 = old.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        let version: u32 = old
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(version, CURRENT_VERSION);
         // Data in the fixture survived the upgrade.
-        let households: i64 = old.query_row("SELECT count(*) FROM households", [], |r| r.get(0)).unwrap();
+        let households: i64 = old
+            .query_row("SELECT count(*) FROM households", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(households, 1);
     }
 
@@ -115,7 +135,11 @@ mod tests {
         let mut conn = Connection::open_in_memory().unwrap();
         upgrade(&mut conn).unwrap();
         assert_eq!(upgrade(&mut conn).unwrap(), CURRENT_VERSION);
-        conn.pragma_update(None, "user_version", CURRENT_VERSION + 1).unwrap();
-        assert!(matches!(upgrade(&mut conn), Err(Error::SchemaTooNew { .. })));
+        conn.pragma_update(None, "user_version", CURRENT_VERSION + 1)
+            .unwrap();
+        assert!(matches!(
+            upgrade(&mut conn),
+            Err(Error::SchemaTooNew { .. })
+        ));
     }
 }

@@ -14,11 +14,11 @@
 //! second process writing the same file never leaves us with a stale doc.
 
 mod doc_store;
-mod open;
 pub mod migrations;
+mod open;
 pub mod read_models;
 
-pub use doc_store::{decode_heads, encode_heads, CommitMeta, WriteTx};
+pub use doc_store::{all_docs, decode_heads, encode_heads, CommitMeta, WriteTx};
 pub use open::DbKey;
 
 use crate::Result;

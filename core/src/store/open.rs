@@ -39,6 +39,9 @@ pub(crate) fn open_connection(path: &Path, key: Option<&DbKey>, role: Role) -> R
     } | OpenFlags::SQLITE_OPEN_NO_MUTEX
         | OpenFlags::SQLITE_OPEN_URI;
     let conn = Connection::open_with_flags(path, flags)?;
+    // SQLCipher logs decryption failures to stderr by default; a wrong key
+    // is reported to the caller as a typed error instead.
+    conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
     match key {
         Some(DbKey::Passphrase(p)) => conn.pragma_update(None, "key", p)?,
         Some(DbKey::Raw(bytes)) => {
@@ -47,9 +50,13 @@ pub(crate) fn open_connection(path: &Path, key: Option<&DbKey>, role: Role) -> R
         None => {}
     }
     // The first read decrypts page 1: this is where a wrong key shows.
-    match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)) {
+    match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    }) {
         Ok(_) => {}
-        Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::NotADatabase => {
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::NotADatabase =>
+        {
             return Err(Error::WrongKey)
         }
         Err(e) => return Err(e.into()),

@@ -10,7 +10,13 @@ use rusqlite::{params, Connection};
 /// Read-model tables per doc kind (children first).
 pub fn tables_of(kind: DocKind) -> &'static [&'static str] {
     match kind {
-        DocKind::Household => &["conflicts", "resident_tags", "residents", "household_tags", "households"],
+        DocKind::Household => &[
+            "conflicts",
+            "resident_tags",
+            "residents",
+            "household_tags",
+            "households",
+        ],
         DocKind::VisitLog => &["visit_answers", "visits"],
         DocKind::Hazard => &["hazard_transitions", "hazards"],
         DocKind::Case => &["case_transitions", "cases"],
@@ -21,7 +27,10 @@ pub fn tables_of(kind: DocKind) -> &'static [&'static str] {
 
 /// Every read-model table.
 pub fn all_tables() -> Vec<&'static str> {
-    DocKind::ALL.iter().flat_map(|k| tables_of(*k).iter().copied()).collect()
+    DocKind::ALL
+        .iter()
+        .flat_map(|k| tables_of(*k).iter().copied())
+        .collect()
 }
 
 /// Replace the read-model rows of doc `key` with `rows`.
@@ -41,7 +50,12 @@ pub fn replace(conn: &Connection, key: i64, kind: DocKind, rows: &DocRows) -> Re
     }
 }
 
-fn write_household(conn: &Connection, key: i64, h: &Household, conflicts: &[crate::docs::Conflict]) -> Result<()> {
+fn write_household(
+    conn: &Connection,
+    key: i64,
+    h: &Household,
+    conflicts: &[crate::docs::Conflict],
+) -> Result<()> {
     let id = h.id.to_string();
     conn.prepare_cached(
         "INSERT INTO households (id, doc_key, grid, community, building, unit, room, address, representative,
@@ -64,7 +78,9 @@ fn write_household(conn: &Connection, key: i64, h: &Household, conflicts: &[crat
         h.note,
         h.created_at.0
     ])?;
-    let mut tag = conn.prepare_cached("INSERT INTO household_tags (household_id, tag, doc_key) VALUES (?1, ?2, ?3)")?;
+    let mut tag = conn.prepare_cached(
+        "INSERT INTO household_tags (household_id, tag, doc_key) VALUES (?1, ?2, ?3)",
+    )?;
     for t in &h.tags {
         tag.execute(params![id, t.code(), key])?;
     }
@@ -161,13 +177,29 @@ fn write_visit(conn: &Connection, key: i64, v: &Visit) -> Result<()> {
     Ok(())
 }
 
-fn write_transitions(conn: &Connection, table: &str, parent_col: &str, parent: &str, key: i64, list: &[Transition]) -> Result<()> {
+fn write_transitions(
+    conn: &Connection,
+    table: &str,
+    parent_col: &str,
+    parent: &str,
+    key: i64,
+    list: &[Transition],
+) -> Result<()> {
     let mut stmt = conn.prepare_cached(&format!(
         "INSERT INTO {table} (id, {parent_col}, doc_key, at, by_worker, from_state, to_state, note)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
     ))?;
     for t in list {
-        stmt.execute(params![t.id.to_string(), parent, key, t.at.0, t.by.as_str(), t.from, t.to, t.note])?;
+        stmt.execute(params![
+            t.id.to_string(),
+            parent,
+            key,
+            t.at.0,
+            t.by.as_str(),
+            t.from,
+            t.to,
+            t.note
+        ])?;
     }
     Ok(())
 }
@@ -197,7 +229,14 @@ fn write_hazard(conn: &Connection, key: i64, h: &Hazard) -> Result<()> {
         h.reported_at.0,
         h.status.code()
     ])?;
-    write_transitions(conn, "hazard_transitions", "hazard_id", &id, key, &h.transitions)
+    write_transitions(
+        conn,
+        "hazard_transitions",
+        "hazard_id",
+        &id,
+        key,
+        &h.transitions,
+    )
 }
 
 fn write_case(conn: &Connection, key: i64, c: &Case) -> Result<()> {
@@ -223,7 +262,14 @@ fn write_case(conn: &Connection, key: i64, c: &Case) -> Result<()> {
         c.first_response_at.map(|t| t.0),
         c.escalated
     ])?;
-    write_transitions(conn, "case_transitions", "case_id", &id, key, &c.transitions)
+    write_transitions(
+        conn,
+        "case_transitions",
+        "case_id",
+        &id,
+        key,
+        &c.transitions,
+    )
 }
 
 fn write_form(conn: &Connection, key: i64, r: &FormRecord) -> Result<()> {

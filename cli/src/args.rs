@@ -1,0 +1,474 @@
+//! Command-line grammar of `gridwork` (clap derive). Names and flags here are
+//! a contract other people's scripts rely on: add freely, rename only with an
+//! alias.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// gridwork — drives the Gridwork core exactly as a phone does; prints JSON.
+#[derive(Parser, Debug)]
+#[command(name = "gridwork", version, about)]
+pub struct Cli {
+    /// Path of the store (SQLite file; created if missing).
+    #[arg(long, global = true, default_value = "gridwork.db")]
+    pub store: PathBuf,
+    /// Name of the environment variable that holds the database key. The key
+    /// is never accepted on the command line.
+    #[arg(long, global = true, value_name = "VAR")]
+    pub key_env: Option<String>,
+    /// Pretend the current time is this RFC 3339 instant (tests, demos).
+    #[arg(long, global = true, hide = true, value_name = "INSTANT")]
+    pub now: Option<String>,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level commands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Set the phone's owner and grid (once per store).
+    Init {
+        /// Worker id as assigned by the office.
+        #[arg(long)]
+        worker_id: String,
+        /// Worker name.
+        #[arg(long)]
+        worker_name: String,
+        /// The worker's 4th-level grid code.
+        #[arg(long)]
+        grid: String,
+    },
+    /// Households.
+    #[command(subcommand)]
+    Household(HouseholdCmd),
+    /// Residents.
+    #[command(subcommand)]
+    Resident(ResidentCmd),
+    /// Door-to-door visits.
+    #[command(subcommand)]
+    Visit(VisitCmd),
+    /// Safety hazards.
+    #[command(subcommand)]
+    Hazard(HazardCmd),
+    /// Residents' requests and events.
+    #[command(subcommand)]
+    Case(CaseCmd),
+    /// Form templates and twelve-duties records.
+    #[command(subcommand)]
+    Form(FormCmd),
+    /// The daily work log.
+    #[command(subcommand)]
+    Worklog(WorklogCmd),
+    /// Households due or overdue a visit, most urgent first.
+    Due,
+    /// Fields edited concurrently on several devices.
+    Conflicts {
+        /// Optional action (default: list).
+        #[command(subcommand)]
+        action: Option<ConflictCmd>,
+    },
+    /// Local figures: coverage, special groups due, open hazards, response times.
+    Report,
+    /// Fill the store with a deterministic demo grid.
+    Demo {
+        /// Households.
+        #[arg(long, default_value_t = 150)]
+        households: u32,
+        /// Years of history.
+        #[arg(long, default_value_t = 5)]
+        years: u32,
+        /// Seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Print one JSON line per committed household on stderr.
+        #[arg(long)]
+        progress: bool,
+    },
+    /// Rebuild the read models into a scratch copy and compare; exit 1 on any difference.
+    Check,
+    /// Recompute every read model from the documents.
+    Rebuild,
+}
+
+/// `household …`
+#[derive(Subcommand, Debug)]
+pub enum HouseholdCmd {
+    /// Register a household; prints {"id": …}.
+    Add(HouseholdFields),
+    /// List households with their next due visit.
+    List {
+        /// Search address, representative and resident names.
+        #[arg(long)]
+        search: Option<String>,
+        /// Only households with this special-group tag.
+        #[arg(long)]
+        tag: Option<String>,
+    },
+    /// Show one household with its residents.
+    Show {
+        /// Household id.
+        id: String,
+    },
+    /// Edit a household.
+    Edit {
+        /// Household id.
+        id: String,
+        /// Fields to change.
+        #[command(flatten)]
+        edit: HouseholdEditArgs,
+    },
+}
+
+/// Fields of a new household.
+#[derive(Args, Debug)]
+pub struct HouseholdFields {
+    /// Full address (required).
+    #[arg(long)]
+    pub address: String,
+    /// Representative (户主/联系人).
+    #[arg(long, default_value = "")]
+    pub representative: String,
+    /// Contact phone.
+    #[arg(long, default_value = "")]
+    pub phone: String,
+    /// Special-group tag (repeatable): code or zh label.
+    #[arg(long = "tag")]
+    pub tags: Vec<String>,
+    /// Community / compound.
+    #[arg(long, default_value = "")]
+    pub community: String,
+    /// Building.
+    #[arg(long, default_value = "")]
+    pub building: String,
+    /// Unit.
+    #[arg(long, default_value = "")]
+    pub unit: String,
+    /// Room.
+    #[arg(long, default_value = "")]
+    pub room: String,
+    /// Risk: red, yellow, blue or none.
+    #[arg(long, default_value = "")]
+    pub risk: String,
+    /// Note.
+    #[arg(long, default_value = "")]
+    pub note: String,
+}
+
+/// Changes to a household.
+#[derive(Args, Debug)]
+pub struct HouseholdEditArgs {
+    /// New phone.
+    #[arg(long)]
+    pub phone: Option<String>,
+    /// New address.
+    #[arg(long)]
+    pub address: Option<String>,
+    /// New representative.
+    #[arg(long)]
+    pub representative: Option<String>,
+    /// Tag to add (repeatable).
+    #[arg(long = "add-tag")]
+    pub add_tags: Vec<String>,
+    /// Tag to remove (repeatable).
+    #[arg(long = "remove-tag")]
+    pub remove_tags: Vec<String>,
+    /// New community.
+    #[arg(long)]
+    pub community: Option<String>,
+    /// New building.
+    #[arg(long)]
+    pub building: Option<String>,
+    /// New unit.
+    #[arg(long)]
+    pub unit: Option<String>,
+    /// New room.
+    #[arg(long)]
+    pub room: Option<String>,
+    /// New risk level.
+    #[arg(long)]
+    pub risk: Option<String>,
+    /// New status: active or moved_out.
+    #[arg(long)]
+    pub status: Option<String>,
+    /// New note.
+    #[arg(long)]
+    pub note: Option<String>,
+}
+
+/// `resident …`
+#[derive(Subcommand, Debug)]
+pub enum ResidentCmd {
+    /// Add a resident to a household; prints {"id": …}.
+    Add {
+        /// Household id.
+        household: String,
+        /// Name.
+        #[arg(long)]
+        name: String,
+        /// GB 11643 identity number.
+        #[arg(long, default_value = "")]
+        id_number: String,
+        /// Birth date YYYY-MM-DD.
+        #[arg(long, default_value = "")]
+        birth: String,
+        /// Phone.
+        #[arg(long, default_value = "")]
+        phone: String,
+        /// Gender: male or female.
+        #[arg(long, default_value = "")]
+        gender: String,
+        /// Relation to the representative.
+        #[arg(long, default_value = "")]
+        relation: String,
+        /// Special-group tag (repeatable).
+        #[arg(long = "tag")]
+        tags: Vec<String>,
+    },
+    /// Edit a resident.
+    Edit {
+        /// Household id.
+        household: String,
+        /// Resident id.
+        resident: String,
+        /// New name.
+        #[arg(long)]
+        name: Option<String>,
+        /// New identity number.
+        #[arg(long)]
+        id_number: Option<String>,
+        /// New birth date.
+        #[arg(long)]
+        birth: Option<String>,
+        /// New phone.
+        #[arg(long)]
+        phone: Option<String>,
+        /// New relation.
+        #[arg(long)]
+        relation: Option<String>,
+        /// Tag to add.
+        #[arg(long = "add-tag")]
+        add_tags: Vec<String>,
+        /// Tag to remove.
+        #[arg(long = "remove-tag")]
+        remove_tags: Vec<String>,
+        /// Mark as moved out.
+        #[arg(long)]
+        moved_out: Option<bool>,
+    },
+}
+
+/// `visit …`
+#[derive(Subcommand, Debug)]
+pub enum VisitCmd {
+    /// Record a visit; prints {"id": …}.
+    Record {
+        /// Household id.
+        household: String,
+        /// JSON file of checklist answers: {"item": "ok"} or {"item": {"outcome": "problem", "note": "…"}}, or a list of {item, outcome, note}.
+        #[arg(long)]
+        answers: Option<PathBuf>,
+        /// Free note.
+        #[arg(long, default_value = "")]
+        note: String,
+        /// Latitude.
+        #[arg(long, requires = "lon", allow_negative_numbers = true)]
+        lat: Option<f64>,
+        /// Longitude.
+        #[arg(long, requires = "lat", allow_negative_numbers = true)]
+        lon: Option<f64>,
+        /// Location accuracy in metres.
+        #[arg(long)]
+        accuracy: Option<f64>,
+    },
+    /// List visits (newest first).
+    List {
+        /// Only this household.
+        #[arg(long)]
+        household: Option<String>,
+    },
+    /// Show one visit.
+    Show {
+        /// Visit id.
+        id: String,
+    },
+}
+
+/// `hazard …`
+#[derive(Subcommand, Debug)]
+pub enum HazardCmd {
+    /// Report a hazard.
+    Report {
+        /// Category (消防安全, 燃气安全, …).
+        #[arg(long)]
+        category: String,
+        /// What is wrong.
+        #[arg(long)]
+        description: String,
+        /// low, medium or high.
+        #[arg(long, default_value = "low")]
+        severity: String,
+        /// Related household id.
+        #[arg(long)]
+        household: Option<String>,
+        /// Place description.
+        #[arg(long, default_value = "")]
+        place: String,
+        /// Rectification deadline YYYY-MM-DD (end of that local day).
+        #[arg(long)]
+        deadline: Option<String>,
+        /// Latitude.
+        #[arg(long, requires = "lon", allow_negative_numbers = true)]
+        lat: Option<f64>,
+        /// Longitude.
+        #[arg(long, requires = "lat", allow_negative_numbers = true)]
+        lon: Option<f64>,
+    },
+    /// Move a hazard to a new state.
+    Transition {
+        /// Hazard id.
+        id: String,
+        /// reported, rectifying, rectified or closed.
+        #[arg(long)]
+        to: String,
+        /// Note.
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// List hazards.
+    List {
+        /// Only open ones.
+        #[arg(long)]
+        open: bool,
+    },
+    /// Show one hazard.
+    Show {
+        /// Hazard id.
+        id: String,
+    },
+}
+
+/// `case …`
+#[derive(Subcommand, Debug)]
+pub enum CaseCmd {
+    /// Open a case (the 30-minute first-response clock starts).
+    Open {
+        /// Category (环境卫生, 邻里纠纷, …).
+        #[arg(long)]
+        category: String,
+        /// What was asked.
+        #[arg(long)]
+        description: String,
+        /// visit, phone, wechat or walk_in.
+        #[arg(long, default_value = "visit")]
+        channel: String,
+        /// normal or urgent.
+        #[arg(long, default_value = "normal")]
+        urgency: String,
+        /// Related household id.
+        #[arg(long)]
+        household: Option<String>,
+        /// Related resident id.
+        #[arg(long)]
+        resident: Option<String>,
+    },
+    /// Move a case to a new state.
+    Transition {
+        /// Case id.
+        id: String,
+        /// registered, escalated, dispatched, handling, feedback, verified or closed.
+        #[arg(long)]
+        to: String,
+        /// Note.
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// List cases.
+    List {
+        /// Only open ones.
+        #[arg(long)]
+        open: bool,
+    },
+    /// Show one case.
+    Show {
+        /// Case id.
+        id: String,
+    },
+}
+
+/// `form …`
+#[derive(Subcommand, Debug)]
+pub enum FormCmd {
+    /// List the available templates.
+    Templates,
+    /// Show one template.
+    Show {
+        /// Template id.
+        id: String,
+        /// Version (default: newest).
+        #[arg(long)]
+        version: Option<u32>,
+    },
+    /// Fill a form; prints the record.
+    Fill {
+        /// Template id.
+        template: String,
+        /// Household id, or a free subject text.
+        #[arg(long)]
+        subject: String,
+        /// JSON file with answers by field id.
+        #[arg(long)]
+        answers: PathBuf,
+    },
+    /// List filled records.
+    List {
+        /// Only this template.
+        #[arg(long)]
+        template: Option<String>,
+    },
+}
+
+/// `worklog …`
+#[derive(Subcommand, Debug)]
+pub enum WorklogCmd {
+    /// Set one day's priorities and notes.
+    Set {
+        /// Local date YYYY-MM-DD.
+        #[arg(long)]
+        date: String,
+        /// A priority (repeatable).
+        #[arg(long = "priority")]
+        priorities: Vec<String>,
+        /// Notes.
+        #[arg(long, default_value = "")]
+        notes: String,
+    },
+    /// Show a month's log.
+    Show {
+        /// Month YYYY-MM (default: this month).
+        #[arg(long)]
+        month: Option<String>,
+    },
+}
+
+/// `conflicts …`
+#[derive(Subcommand, Debug)]
+pub enum ConflictCmd {
+    /// List conflicts (the default).
+    List,
+    /// Resolve a conflict by choosing one of its values.
+    Resolve {
+        /// Household id.
+        #[arg(long)]
+        household: String,
+        /// Resident id, for a resident's field.
+        #[arg(long)]
+        resident: Option<String>,
+        /// Field name.
+        #[arg(long)]
+        field: String,
+        /// The chosen value (one of the listed values).
+        #[arg(long)]
+        value: String,
+    },
+}
