@@ -70,7 +70,8 @@ pub enum Command {
     },
     /// Local figures: coverage, special groups due, open hazards, response times.
     Report,
-    /// Fill the store with a deterministic demo grid.
+    /// Fill the store with a deterministic demo grid (initialising a fresh
+    /// store with a demo gridworker first).
     Demo {
         /// Households.
         #[arg(long, default_value_t = 150)]
