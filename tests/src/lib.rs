@@ -1,1 +1,3 @@
+//! Shared helpers for the end-to-end scenarios and the benchmark harness.
 
+pub mod cli;
