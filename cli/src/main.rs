@@ -118,6 +118,10 @@ fn run(cli: Cli) -> Outcome {
             seed,
             progress,
         } => {
+            // A fresh store gets a demo gridworker so that one command is enough.
+            if matches!(store.device(), Err(Error::NotInitialized)) {
+                store.init("gw-demo", "演示网格员", "DEMO-G01")?;
+            }
             let options = gridwork_core::demo::DemoOptions {
                 households,
                 years,

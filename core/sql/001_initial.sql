@@ -123,14 +123,15 @@ CREATE INDEX visits_household ON visits(household_id, started_at);
 CREATE INDEX visits_doc ON visits(doc_key);
 
 -- Checklist answers that are findings: not `ok`, or carrying a note. Plain
--- `ok` answers are only in `visits.outcomes`.
+-- `ok` answers are only in `visits.outcomes`. Keyed by doc first: refreshing
+-- a doc deletes its rows by key prefix, with no second index.
 CREATE TABLE visit_answers (
+    doc_key  INTEGER NOT NULL,
     visit_id TEXT NOT NULL,
     item     TEXT NOT NULL,
     outcome  TEXT NOT NULL,
     note     TEXT NOT NULL,
-    doc_key  INTEGER NOT NULL,
-    PRIMARY KEY (visit_id, item)
+    PRIMARY KEY (doc_key, visit_id, item)
 ) WITHOUT ROWID;
 
 CREATE TABLE form_records (
@@ -166,17 +167,18 @@ CREATE TABLE hazards (
 );
 CREATE INDEX hazards_doc ON hazards(doc_key);
 
+-- Transitions of a hazard, clustered by its doc (one hazard per doc).
 CREATE TABLE hazard_transitions (
-    id         TEXT PRIMARY KEY,
-    hazard_id  TEXT NOT NULL,
     doc_key    INTEGER NOT NULL,
     at         INTEGER NOT NULL,
+    id         TEXT NOT NULL,
+    hazard_id  TEXT NOT NULL,
     by_worker  TEXT NOT NULL,
     from_state TEXT NOT NULL,
     to_state   TEXT NOT NULL,
-    note       TEXT NOT NULL
-);
-CREATE INDEX hazard_transitions_doc ON hazard_transitions(doc_key);
+    note       TEXT NOT NULL,
+    PRIMARY KEY (doc_key, at, id)
+) WITHOUT ROWID;
 
 CREATE TABLE cases (
     id                TEXT PRIMARY KEY,
@@ -196,17 +198,18 @@ CREATE TABLE cases (
 );
 CREATE INDEX cases_doc ON cases(doc_key);
 
+-- Transitions of a case, clustered by its doc (one case per doc).
 CREATE TABLE case_transitions (
-    id         TEXT PRIMARY KEY,
-    case_id    TEXT NOT NULL,
     doc_key    INTEGER NOT NULL,
     at         INTEGER NOT NULL,
+    id         TEXT NOT NULL,
+    case_id    TEXT NOT NULL,
     by_worker  TEXT NOT NULL,
     from_state TEXT NOT NULL,
     to_state   TEXT NOT NULL,
-    note       TEXT NOT NULL
-);
-CREATE INDEX case_transitions_doc ON case_transitions(doc_key);
+    note       TEXT NOT NULL,
+    PRIMARY KEY (doc_key, at, id)
+) WITHOUT ROWID;
 
 CREATE TABLE work_log_days (
     worker_id  TEXT NOT NULL,

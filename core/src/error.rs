@@ -68,16 +68,16 @@ pub enum Error {
     },
     /// SQLite failure.
     #[error("storage error / 存储错误: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(Box<rusqlite::Error>),
     /// Automerge failure.
     #[error("document error / 文档错误: {0}")]
-    Automerge(#[from] automerge::AutomergeError),
+    Automerge(Box<automerge::AutomergeError>),
     /// Writing a struct into a document failed.
     #[error("document error / 文档错误: {0}")]
-    Reconcile(#[from] autosurgeon::ReconcileError),
+    Reconcile(Box<autosurgeon::ReconcileError>),
     /// Reading a struct from a document failed.
     #[error("document error / 文档错误: {0}")]
-    Hydrate(#[from] autosurgeon::HydrateError),
+    Hydrate(Box<autosurgeon::HydrateError>),
     /// File system failure.
     #[error("i/o error / 读写错误: {0}")]
     Io(#[from] std::io::Error),
@@ -116,3 +116,21 @@ impl Error {
         )
     }
 }
+
+// External errors are boxed to keep `Result<T>` small on the happy path.
+macro_rules! boxed_from {
+    ($($variant:ident($ty:ty)),*) => {$(
+        impl From<$ty> for Error {
+            fn from(e: $ty) -> Self {
+                Error::$variant(Box::new(e))
+            }
+        }
+    )*};
+}
+
+boxed_from!(
+    Sqlite(rusqlite::Error),
+    Automerge(automerge::AutomergeError),
+    Reconcile(autosurgeon::ReconcileError),
+    Hydrate(autosurgeon::HydrateError)
+);

@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
-/// Path of the `gridwork` binary of this build profile, building it once if
-/// it is missing (e.g. when only this crate's tests were asked for).
+/// Path of the `gridwork` binary of this build profile. The first call in a
+/// test process runs `cargo build -p gridwork-cli` for the same profile (a
+/// no-op when it is up to date), so a test never drives a stale binary.
 pub fn gridwork_bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
@@ -18,18 +19,15 @@ pub fn gridwork_bin() -> PathBuf {
             .and_then(Path::parent)
             .expect("profile dir")
             .to_path_buf();
-        let bin = profile_dir.join(format!("gridwork{}", std::env::consts::EXE_SUFFIX));
-        if !bin.exists() {
-            let release = profile_dir.file_name().is_some_and(|n| n == "release");
-            let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-            cargo.args(["build", "-p", "gridwork-cli"]);
-            if release {
-                cargo.arg("--release");
-            }
-            let status = cargo.status().expect("run cargo build");
-            assert!(status.success(), "building gridwork failed");
+        let release = profile_dir.file_name().is_some_and(|n| n == "release");
+        let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        cargo.args(["build", "--quiet", "-p", "gridwork-cli"]);
+        if release {
+            cargo.arg("--release");
         }
-        bin
+        let status = cargo.status().expect("run cargo build");
+        assert!(status.success(), "building gridwork failed");
+        profile_dir.join(format!("gridwork{}", std::env::consts::EXE_SUFFIX))
     })
     .clone()
 }

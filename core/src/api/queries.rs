@@ -360,7 +360,7 @@ pub(crate) fn read_household(conn: &Connection, id: HouseholdId) -> Result<House
 fn read_visits(conn: &Connection, filter: &str, arg: &str) -> Result<Vec<Visit>> {
     let sql = format!(
         "SELECT v.id, v.household_id, v.worker_id, v.started_at, v.ended_at, v.lat, v.lon, v.accuracy,
-                v.template_id, v.template_version, v.outcomes, v.note, v.follow_ups
+                v.template_id, v.template_version, v.outcomes, v.note, v.follow_ups, v.doc_key
          FROM visits v {filter} ORDER BY v.started_at DESC, v.id DESC"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
@@ -390,15 +390,17 @@ fn read_visits(conn: &Connection, filter: &str, arg: &str) -> Result<Vec<Visit>>
                         .unwrap_or_default(),
                 },
                 r.get::<_, String>(10)?,
+                r.get::<_, i64>(13)?,
             ))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    let mut findings =
-        conn.prepare_cached("SELECT item, outcome, note FROM visit_answers WHERE visit_id = ?1")?;
+    let mut findings = conn.prepare_cached(
+        "SELECT item, outcome, note FROM visit_answers WHERE doc_key = ?1 AND visit_id = ?2",
+    )?;
     let mut out = Vec::with_capacity(visits.len());
-    for (mut visit, outcomes) in visits.drain(..) {
+    for (mut visit, outcomes, doc_key) in visits.drain(..) {
         let found: Vec<ChecklistAnswer> = findings
-            .query_map([visit.id.to_string()], |r| {
+            .query_map(params![doc_key, visit.id.to_string()], |r| {
                 Ok(ChecklistAnswer {
                     item: r.get(0)?,
                     outcome: Outcome::parse(&r.get::<_, String>(1)?, "outcome")
@@ -431,11 +433,12 @@ fn read_visits(conn: &Connection, filter: &str, arg: &str) -> Result<Vec<Visit>>
 fn read_transitions(
     conn: &Connection,
     table: &str,
-    parent_col: &str,
+    parent_table: &str,
     parent: &str,
 ) -> Result<Vec<Transition>> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT id, at, by_worker, from_state, to_state, note FROM {table} WHERE {parent_col} = ?1 ORDER BY at, id"
+        "SELECT id, at, by_worker, from_state, to_state, note FROM {table}
+         WHERE doc_key = (SELECT doc_key FROM {parent_table} WHERE id = ?1) ORDER BY at, id"
     ))?;
     let rows = stmt.query_map([parent], |r| {
         Ok(Transition {
@@ -488,7 +491,7 @@ fn read_hazards(conn: &Connection, filter: &str, arg: &str) -> Result<Vec<Hazard
         .into_iter()
         .map(|mut h| {
             h.transitions =
-                read_transitions(conn, "hazard_transitions", "hazard_id", &h.id.to_string())?;
+                read_transitions(conn, "hazard_transitions", "hazards", &h.id.to_string())?;
             Ok(h)
         })
         .collect()
@@ -524,8 +527,7 @@ fn read_cases(conn: &Connection, filter: &str, arg: &str) -> Result<Vec<Case>> {
     cases
         .into_iter()
         .map(|mut c| {
-            c.transitions =
-                read_transitions(conn, "case_transitions", "case_id", &c.id.to_string())?;
+            c.transitions = read_transitions(conn, "case_transitions", "cases", &c.id.to_string())?;
             Ok(c)
         })
         .collect()

@@ -29,7 +29,7 @@ pub struct Transition {
 
 /// Sort transitions into their canonical order.
 pub fn sort_transitions(transitions: &mut [Transition]) {
-    transitions.sort_by(|a, b| (a.at, a.id).cmp(&(b.at, b.id)));
+    transitions.sort_by_key(|t| (t.at, t.id));
 }
 
 /// A workflow: a set of states and the moves allowed between them.

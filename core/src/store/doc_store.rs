@@ -10,9 +10,12 @@ use crate::{Error, Result};
 use automerge::{ActorId, Automerge, ChangeHash};
 use rusqlite::{params, OptionalExtension, Transaction};
 
-/// Past this many chunks, or once the chunks outweigh the snapshot, they are
-/// folded into a fresh snapshot: the stored size stays under twice the
-/// compacted size, and a load replays at most this many chunks.
+/// Past this many chunks, or once the chunks outweigh a quarter of the
+/// snapshot, they are folded into a fresh snapshot. An incremental chunk
+/// repeats every change's header and dependency hashes, which a snapshot
+/// stores once, so small documents (most of ours: one hazard, one case, one
+/// household-year of visits) are in effect re-saved whole on every write —
+/// cheap at their size — while large ones append and compact now and then.
 const MAX_CHUNKS: i64 = 32;
 
 /// Who makes a change and when: recorded in the Automerge change (author,
@@ -295,7 +298,7 @@ impl<'a> WriteTx<'a> {
                     |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                 )?;
                 let new_bytes = bytes + chunk.len() as i64;
-                if count + 1 >= MAX_CHUNKS || new_bytes > snapshot_len {
+                if count + 1 >= MAX_CHUNKS || new_bytes * 4 > snapshot_len {
                     self.tx
                         .execute("DELETE FROM doc_chunks WHERE doc_key = ?1", [key])?;
                     self.tx.execute(

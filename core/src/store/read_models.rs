@@ -167,7 +167,7 @@ fn write_visit(conn: &Connection, key: i64, v: &Visit) -> Result<()> {
         follow_ups
     ])?;
     let mut answer = conn.prepare_cached(
-        "INSERT INTO visit_answers (visit_id, item, outcome, note, doc_key) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO visit_answers (doc_key, visit_id, item, outcome, note) VALUES (?5, ?1, ?2, ?3, ?4)",
     )?;
     for a in &v.answers {
         if template.is_none() || a.outcome != Outcome::Ok || !a.note.is_empty() {
