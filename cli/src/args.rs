@@ -336,6 +336,23 @@ pub enum HazardCmd {
         #[arg(long, default_value = "")]
         note: String,
     },
+    /// Edit a hazard's description, severity, place or deadline.
+    Edit {
+        /// Hazard id.
+        id: String,
+        /// New description.
+        #[arg(long)]
+        description: Option<String>,
+        /// New severity.
+        #[arg(long)]
+        severity: Option<String>,
+        /// New place.
+        #[arg(long)]
+        place: Option<String>,
+        /// New deadline YYYY-MM-DD.
+        #[arg(long)]
+        deadline: Option<String>,
+    },
     /// List hazards.
     List {
         /// Only open ones.
@@ -383,6 +400,20 @@ pub enum CaseCmd {
         /// Note.
         #[arg(long, default_value = "")]
         note: String,
+    },
+    /// Edit a case's description, category or urgency.
+    Edit {
+        /// Case id.
+        id: String,
+        /// New description.
+        #[arg(long)]
+        description: Option<String>,
+        /// New category.
+        #[arg(long)]
+        category: Option<String>,
+        /// New urgency.
+        #[arg(long)]
+        urgency: Option<String>,
     },
     /// List cases.
     List {

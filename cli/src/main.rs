@@ -342,6 +342,24 @@ fn hazard(store: &Store, cmd: HazardCmd) -> Outcome {
         HazardCmd::Transition { id, to, note } => {
             to_json(store.transition_hazard(HazardId::parse_field(&id, "id")?, &to, &note)?)
         }
+        HazardCmd::Edit {
+            id,
+            description,
+            severity,
+            place,
+            deadline,
+        } => {
+            let deadline = deadline
+                .map(|d| input::end_of_local_day(store, &d))
+                .transpose()?;
+            let edit = gridwork_core::api::HazardEdit {
+                description,
+                severity,
+                deadline,
+                place,
+            };
+            to_json(store.edit_hazard(HazardId::parse_field(&id, "id")?, edit)?)
+        }
         HazardCmd::List { open } => to_json(store.list_hazards(open)?),
         HazardCmd::Show { id } => to_json(store.hazard(HazardId::parse_field(&id, "id")?)?),
     }
@@ -375,6 +393,19 @@ fn case(store: &Store, cmd: CaseCmd) -> Outcome {
         }
         CaseCmd::Transition { id, to, note } => {
             to_json(store.transition_case(CaseId::parse_field(&id, "id")?, &to, &note)?)
+        }
+        CaseCmd::Edit {
+            id,
+            description,
+            category,
+            urgency,
+        } => {
+            let edit = gridwork_core::api::CaseEdit {
+                description,
+                category,
+                urgency,
+            };
+            to_json(store.edit_case(CaseId::parse_field(&id, "id")?, edit)?)
         }
         CaseCmd::List { open } => to_json(store.list_cases(open)?),
         CaseCmd::Show { id } => to_json(store.case(CaseId::parse_field(&id, "id")?)?),

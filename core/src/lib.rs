@@ -7,6 +7,8 @@
 //! one [`Store`] object — that the CLI, the mobile bindings and the sync
 //! server build on. See `docs/ARCHITECTURE.md` at the repository root.
 
+#![warn(missing_docs)]
+
 pub mod api;
 pub mod clock;
 pub mod demo;

@@ -173,6 +173,16 @@ fn hazards_cases_forms_due_conflicts_and_report() {
     assert_eq!(moved["status"], "registered");
     assert_eq!(moved["transitions"][0]["note"], "已受理");
     assert_eq!(p.json(&["case", "list"]).as_array().unwrap().len(), 1);
+    assert_eq!(
+        p.json(&["case", "edit", cid, "--urgency", "urgent"])["urgency"],
+        "urgent"
+    );
+    assert_eq!(
+        p.run(&["case", "edit", cid, "--urgency", "whenever"])
+            .status
+            .code(),
+        Some(1)
+    );
 
     let form = dir.path().join("form.json");
     std::fs::write(

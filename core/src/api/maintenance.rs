@@ -119,4 +119,16 @@ impl Store {
                 .collect())
         })
     }
+
+    /// Documents changed locally since they were last acknowledged by the
+    /// server (the sync client's upload set). Merges do not mark docs dirty.
+    pub fn dirty_docs(&self) -> Result<Vec<docs::DocId>> {
+        self.db.read(|conn| {
+            let mut stmt = conn.prepare(
+                "SELECT d.id FROM sync_docs s JOIN docs d ON d.key = s.doc_key WHERE s.dirty = 1 ORDER BY d.key",
+            )?;
+            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            Ok(rows.map(|r| r.map(docs::DocId)).collect::<rusqlite::Result<_>>()?)
+        })
+    }
 }

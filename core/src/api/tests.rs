@@ -434,6 +434,15 @@ fn concurrent_edits_surface_as_conflicts_and_resolve_by_choosing() {
     let doc = DocId::household(h.id);
     b.merge_doc(&doc, &a.export_doc(&doc).unwrap()).unwrap();
     assert_eq!(b.household(h.id).unwrap(), a.household(h.id).unwrap());
+    assert_eq!(
+        a.dirty_docs().unwrap(),
+        vec![doc.clone()],
+        "a local edit is dirty"
+    );
+    assert!(
+        b.dirty_docs().unwrap().is_empty(),
+        "a merge is not local work"
+    );
 
     clock_a.advance_minutes(10);
     clock_b.advance_minutes(20);
