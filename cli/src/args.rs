@@ -70,6 +70,15 @@ pub enum Command {
     },
     /// Local figures: coverage, special groups due, open hazards, response times.
     Report,
+    /// Exchange changes with the sync server; prints a summary.
+    Sync {
+        /// Server base URL, e.g. http://127.0.0.1:8080.
+        #[arg(long)]
+        server: String,
+        /// Name of the environment variable that holds the device token.
+        #[arg(long, value_name = "VAR")]
+        token_env: String,
+    },
     /// Fill the store with a deterministic demo grid (initialising a fresh
     /// store with a demo gridworker first).
     Demo {
@@ -90,6 +99,8 @@ pub enum Command {
     Check,
     /// Recompute every read model from the documents.
     Rebuild,
+    /// List every stored document with its heads (to compare replicas).
+    Docs,
 }
 
 /// `household …`

@@ -112,6 +112,21 @@ fn run(cli: Cli) -> Outcome {
             }
         },
         Command::Report => to_json(store.report()?),
+        Command::Sync { server, token_env } => {
+            let token = match std::env::var(&token_env) {
+                Ok(t) if !t.is_empty() => t,
+                _ => {
+                    return Err(Failure(format!(
+                        "token: 环境变量 {token_env} 未设置 / environment variable {token_env} is not set"
+                    )))
+                }
+            };
+            to_json(store.sync(
+                &server,
+                &token,
+                &gridwork_core::sync::SyncOptions::default(),
+            )?)
+        }
         Command::Demo {
             households,
             years,
@@ -149,6 +164,7 @@ fn run(cli: Cli) -> Outcome {
                 )))
             }
         }
+        Command::Docs => to_json(store.doc_heads()?),
         Command::Rebuild => to_json(json!({"documents": store.rebuild()?})),
     }
 }

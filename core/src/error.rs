@@ -66,6 +66,36 @@ pub enum Error {
         /// What was wrong (structural, no personal data).
         reason: String,
     },
+    /// The sync server refused the device token (unknown or revoked).
+    #[error("unauthorized / 未授权: the device token is unknown or revoked")]
+    Unauthorized,
+    /// The network failed or the server could not be reached.
+    #[error("network error / 网络错误: {0}")]
+    Network(String),
+    /// The server answered with an error status.
+    #[error("server error / 服务器错误: HTTP {status}: {message}")]
+    Server {
+        /// HTTP status.
+        status: u16,
+        /// The server's message.
+        message: String,
+    },
+    /// A sync body could not be decoded.
+    #[error("protocol error / 协议错误: {0}")]
+    Protocol(String),
+    /// The peer speaks a protocol version this build does not.
+    #[error(
+        "unsupported protocol version {found} (this build speaks {supported}) / 协议版本不受支持"
+    )]
+    UnsupportedProtocol {
+        /// Version received.
+        found: u16,
+        /// Version spoken here.
+        supported: u16,
+    },
+    /// The operation was cancelled by the caller.
+    #[error("cancelled / 已取消")]
+    Cancelled,
     /// SQLite failure.
     #[error("storage error / 存储错误: {0}")]
     Sqlite(Box<rusqlite::Error>),
@@ -113,6 +143,11 @@ impl Error {
                 | Error::AlreadyInitialized
                 | Error::WrongKey
                 | Error::SchemaTooNew { .. }
+                | Error::Unauthorized
+                | Error::Network(_)
+                | Error::Server { .. }
+                | Error::UnsupportedProtocol { .. }
+                | Error::Cancelled
         )
     }
 }

@@ -18,6 +18,7 @@ pub mod forms;
 pub mod model;
 pub mod schedule;
 pub mod store;
+pub mod sync;
 
 pub use api::{
     CheckReport, Device, DueEntry, Figures, HouseholdQuery, HouseholdSummary, Store, StoreOptions,

@@ -1,3 +1,4 @@
 //! Shared helpers for the end-to-end scenarios and the benchmark harness.
 
 pub mod cli;
+pub mod server;

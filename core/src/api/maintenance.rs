@@ -131,4 +131,35 @@ impl Store {
             Ok(rows.map(|r| r.map(docs::DocId)).collect::<rusqlite::Result<_>>()?)
         })
     }
+
+    /// Every stored document with its kind, scope and heads (hex), ordered by
+    /// id — what two replicas compare to prove they converged.
+    pub fn doc_heads(&self) -> Result<Vec<DocHeads>> {
+        self.db.read(|conn| {
+            let mut stmt = conn.prepare("SELECT id, kind, scope, heads FROM docs ORDER BY id")?;
+            let rows = stmt.query_map([], |r| {
+                let heads: Vec<u8> = r.get(3)?;
+                Ok(DocHeads {
+                    id: r.get(0)?,
+                    kind: r.get(1)?,
+                    scope: r.get(2)?,
+                    heads: heads.chunks(32).map(hex::encode).collect(),
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+}
+
+/// A document's identity and heads (see [`Store::doc_heads`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocHeads {
+    /// Document id.
+    pub id: String,
+    /// Kind code.
+    pub kind: String,
+    /// Grid it is filed under.
+    pub scope: String,
+    /// Heads, hex, sorted.
+    pub heads: Vec<String>,
 }

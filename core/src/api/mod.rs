@@ -20,7 +20,7 @@ mod tests;
 pub(crate) use households::{add_household_in, add_resident_in};
 pub(crate) use incidents::{append_transition_in, open_case_in, report_hazard_in};
 pub use incidents::{CaseEdit, HazardEdit};
-pub use maintenance::CheckReport;
+pub use maintenance::{CheckReport, DocHeads};
 pub use queries::{DueEntry, HouseholdQuery, HouseholdSummary};
 pub(crate) use records::fill_form_in;
 pub use reports::Figures;

@@ -92,10 +92,24 @@ impl Gen {
     }
 }
 
-/// Fill the store with a demo grid. `progress` is called after each household
-/// is committed with (households done, total).
+/// Fill the store with a demo grid in the phone's own grid, authored by the
+/// phone's worker. `progress` is called after each household is committed
+/// with (households done, total).
 pub fn generate(
     store: &Store,
+    options: DemoOptions,
+    progress: impl FnMut(u32, u32),
+) -> Result<DemoSummary> {
+    let device = store.device()?;
+    generate_for(store, &device.grid, &device.worker_id, options, progress)
+}
+
+/// Fill the store with a demo grid for `grid`, authored by `worker` (the sync
+/// server seeds several grids into one database this way).
+pub fn generate_for(
+    store: &Store,
+    grid: &GridCode,
+    worker: &WorkerId,
     options: DemoOptions,
     mut progress: impl FnMut(u32, u32),
 ) -> Result<DemoSummary> {
@@ -111,14 +125,17 @@ pub fn generate(
             "年数应在 0–20 之间 / years must be 0–20",
         ));
     }
-    let device = store.device()?;
     let now = store.now();
     let start = Timestamp(now.0 - i64::from(options.years) * 365 * DAY_MS - 7 * DAY_MS);
     let mut g = Gen {
         rng: ChaCha8Rng::seed_from_u64(options.seed),
     };
     let mut summary = DemoSummary::default();
-    let meta_at = |at: Timestamp| -> Result<CommitMeta> { Ok(store.meta_at(at)?.1) };
+    let meta_at = |at: Timestamp| -> Result<CommitMeta> {
+        let mut meta = store.meta_at(at)?.1;
+        meta.worker = worker.clone();
+        Ok(meta)
+    };
     let communities = [g.pick(COMMUNITIES), g.pick(COMMUNITIES)];
     for index in 0..options.households {
         store.db.write(|tx| {
@@ -159,7 +176,7 @@ pub fn generate(
                 .into(),
                 note: String::new(),
             };
-            crate::api::add_household_in(tx, household, &input, &device.grid, &meta_at(created)?)?;
+            crate::api::add_household_in(tx, household, &input, grid, &meta_at(created)?)?;
             summary.households += 1;
             // Residents: the representative first, then family.
             let members = if elderly_alone {
@@ -221,7 +238,7 @@ pub fn generate(
                     household,
                     rid,
                     &resident,
-                    &device.grid,
+                    grid,
                     &meta_at(created)?,
                 )?;
                 summary.residents += 1;
@@ -284,34 +301,34 @@ pub fn generate(
                     follow_up_cases: vec![],
                 };
                 let id = VisitId(g.uuid(at));
-                store.record_visit_in(tx, id, &visit, &device.grid, &meta_at(at)?)?;
+                store.record_visit_in(tx, id, &visit, grid, &meta_at(at)?)?;
                 summary.visits += 1;
             }
             summary.hazards += demo_hazards(
-                store,
+                &meta_at,
                 tx,
                 &mut g,
                 household,
                 start,
                 now,
                 options.years,
-                &device.grid,
+                grid,
             )?;
             summary.cases += demo_cases(
-                store,
+                &meta_at,
                 tx,
                 &mut g,
                 household,
                 start,
                 now,
                 options.years,
-                &device.grid,
+                grid,
             )?;
             Ok(())
         })?;
         progress(index + 1, options.households);
     }
-    summary.forms = demo_forms(store, &mut g, start, now, options.years, &device.grid)?;
+    summary.forms = demo_forms(store, &meta_at, &mut g, start, now, options.years, grid)?;
     Ok(summary)
 }
 
@@ -322,7 +339,7 @@ fn random_time(g: &mut Gen, start: Timestamp, now: Timestamp) -> Timestamp {
 
 #[allow(clippy::too_many_arguments)]
 fn demo_hazards(
-    store: &Store,
+    meta_at: &dyn Fn(Timestamp) -> Result<CommitMeta>,
     tx: &mut crate::store::WriteTx<'_>,
     g: &mut Gen,
     household: HouseholdId,
@@ -356,7 +373,7 @@ fn demo_hazards(
             deadline: Some(Timestamp(at.0 + 14 * DAY_MS)),
             photos: vec![],
         };
-        crate::api::report_hazard_in(tx, id, &input, grid, &store.meta_at(at)?.1)?;
+        crate::api::report_hazard_in(tx, id, &input, grid, &meta_at(at)?)?;
         // Older hazards are rectified and closed; recent ones are still open.
         let age_days = (now.0 - at.0) / DAY_MS;
         let steps: &[HazardState] = if age_days > 30 {
@@ -384,7 +401,7 @@ fn demo_hazards(
                 "hazard",
                 *step,
                 "",
-                &store.meta_at(t)?.1,
+                &meta_at(t)?,
             )?;
         }
         count += 1;
@@ -394,7 +411,7 @@ fn demo_hazards(
 
 #[allow(clippy::too_many_arguments)]
 fn demo_cases(
-    store: &Store,
+    meta_at: &dyn Fn(Timestamp) -> Result<CommitMeta>,
     tx: &mut crate::store::WriteTx<'_>,
     g: &mut Gen,
     household: HouseholdId,
@@ -419,7 +436,7 @@ fn demo_cases(
             resident: None,
             opened_at: Some(at),
         };
-        crate::api::open_case_in(tx, id, &input, grid, &store.meta_at(at)?.1)?;
+        crate::api::open_case_in(tx, id, &input, grid, &meta_at(at)?)?;
         let path: &[CaseState] = if g.chance(0.15) {
             &[
                 Registered, Escalated, Dispatched, Handling, Feedback, Verified, Closed,
@@ -447,7 +464,7 @@ fn demo_cases(
                 "case",
                 *step,
                 "",
-                &store.meta_at(t)?.1,
+                &meta_at(t)?,
             )?;
             t = Timestamp(t.0 + g.rng.random_range(1..48) * 3_600_000);
         }
@@ -458,6 +475,7 @@ fn demo_cases(
 
 fn demo_forms(
     store: &Store,
+    meta_at: &dyn Fn(Timestamp) -> Result<CommitMeta>,
     g: &mut Gen,
     start: Timestamp,
     now: Timestamp,
@@ -499,7 +517,7 @@ fn demo_forms(
                     "网格巡查",
                     answers,
                     grid,
-                    &store.meta_at(at)?.1,
+                    &meta_at(at)?,
                 )?;
                 count += 1;
             }

@@ -179,6 +179,19 @@ pub fn root_kind(doc: &Automerge) -> Option<DocKind> {
     }
 }
 
+/// The grid a document declares in its root `grid` key (households, hazards,
+/// cases, form records). Visit logs and work logs carry none: their scope is
+/// their household's, or their worker's.
+pub fn declared_grid(doc: &Automerge) -> Option<crate::model::GridCode> {
+    match doc.get(ROOT, "grid").ok()?? {
+        (automerge::Value::Scalar(s), _) => match s.as_ref() {
+            automerge::ScalarValue::Str(g) => Some(crate::model::GridCode(g.to_string())),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// Parse a uuid-typed id stored as text in a doc, as a hydrate error when bad.
 pub(crate) fn parse_uuid<T: std::str::FromStr>(
     text: &str,

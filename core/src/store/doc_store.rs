@@ -30,6 +30,19 @@ pub struct CommitMeta {
     pub at: Timestamp,
 }
 
+/// What a [`WriteTx::change_doc`] did to the document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChangeOutcome {
+    /// The heads moved.
+    pub changed: bool,
+    /// The doc did not exist before.
+    pub created: bool,
+    /// Heads before.
+    pub old_heads: Vec<ChangeHash>,
+    /// Heads after.
+    pub new_heads: Vec<ChangeHash>,
+}
+
 /// Encode heads as concatenated 32-byte hashes.
 pub fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
     let mut sorted = heads.to_vec();
@@ -226,23 +239,53 @@ impl<'a> WriteTx<'a> {
         bytes: &[u8],
         at: Timestamp,
     ) -> Result<bool> {
+        let (_, outcome) = self.change_doc(
+            id,
+            kind,
+            at,
+            |doc| {
+                doc.load_incremental(bytes)
+                    .map_err(|e| Error::CorruptDocument {
+                        doc_id: id.to_string(),
+                        reason: e.to_string(),
+                    })?;
+                Ok(())
+            },
+            |_| Ok(scope.clone()),
+        )?;
+        Ok(outcome.changed)
+    }
+
+    /// The general form of every non-local change (merges, Automerge sync
+    /// messages): `apply` mutates the loaded (or new) document, then `decide`
+    /// inspects the result and returns the scope the doc belongs to — or an
+    /// error, in which case nothing is persisted and the doc leaves the cache.
+    /// Persists (chunk or snapshot, read models) only if the heads moved or the
+    /// doc is new; never touches the dirty flag.
+    pub fn change_doc<R>(
+        &mut self,
+        id: &DocId,
+        kind: DocKind,
+        at: Timestamp,
+        apply: impl FnOnce(&mut Automerge) -> Result<R>,
+        decide: impl FnOnce(&Automerge) -> Result<GridCode>,
+    ) -> Result<(R, ChangeOutcome)> {
         self.touched.push(id.clone());
         let (row, mut doc) = match self.take_doc(id)? {
             Some((row, doc)) => (Some(row), doc),
             None => (None, Automerge::new()),
         };
         let old_heads = doc.get_heads();
-        doc.load_incremental(bytes)
-            .map_err(|e| Error::CorruptDocument {
-                doc_id: id.to_string(),
-                reason: e.to_string(),
-            })?;
-        let changed = doc.get_heads() != old_heads;
-        if changed || row.is_none() {
+        let result = apply(&mut doc)?;
+        let scope = decide(&doc)?;
+        let new_heads = doc.get_heads();
+        let changed = new_heads != old_heads;
+        let created = row.is_none() && !new_heads.is_empty();
+        if changed || created {
             self.persist(
                 id,
                 kind,
-                scope,
+                &scope,
                 row.map(|r| r.key),
                 &doc,
                 &old_heads,
@@ -251,7 +294,48 @@ impl<'a> WriteTx<'a> {
             )?;
         }
         self.cache.put(id.clone(), doc);
-        Ok(changed)
+        Ok((
+            result,
+            ChangeOutcome {
+                changed,
+                created,
+                old_heads,
+                new_heads,
+            },
+        ))
+    }
+
+    /// Run `f` inside a SAVEPOINT: on error its writes are undone (and the
+    /// docs it touched leave the cache) while the enclosing transaction goes
+    /// on — how a server rejects one document of a request and applies the rest.
+    pub fn savepoint<R>(&mut self, f: impl FnOnce(&mut WriteTx<'a>) -> Result<R>) -> Result<R> {
+        let mark = self.touched.len();
+        self.tx.execute_batch("SAVEPOINT doc_step")?;
+        match f(self) {
+            Ok(r) => {
+                self.tx.execute_batch("RELEASE doc_step")?;
+                Ok(r)
+            }
+            Err(e) => {
+                self.tx
+                    .execute_batch("ROLLBACK TO doc_step; RELEASE doc_step")?;
+                for id in self.touched.drain(mark..).collect::<Vec<_>>() {
+                    self.cache.forget(&id);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// The stored scope of a doc, if the doc exists.
+    pub fn doc_scope(&self, id: &DocId) -> Result<Option<GridCode>> {
+        Ok(self
+            .tx
+            .query_row("SELECT scope FROM docs WHERE id = ?1", [id.as_str()], |r| {
+                r.get::<_, String>(0)
+            })
+            .optional()?
+            .map(GridCode))
     }
 
     /// Persist `doc` after a change from `old_heads`: append a chunk (or write

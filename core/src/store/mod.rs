@@ -18,7 +18,7 @@ pub mod migrations;
 mod open;
 pub mod read_models;
 
-pub use doc_store::{all_docs, decode_heads, encode_heads, CommitMeta, WriteTx};
+pub use doc_store::{all_docs, decode_heads, encode_heads, ChangeOutcome, CommitMeta, WriteTx};
 pub use open::DbKey;
 
 use crate::Result;

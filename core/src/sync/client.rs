@@ -1,0 +1,460 @@
+//! The phone's sync client: `Store::sync`.
+//!
+//! Each round trip builds a request from the store (dirty docs with their
+//! changes since the heads shared with the server, the feed cursor, the last
+//! applied round, slow-path messages), posts it, and applies the response in
+//! ONE write transaction: merged docs and their read models, shared heads,
+//! dirty flags, cursor and round move together. A lost response or a killed
+//! process therefore only means the next sync repeats harmlessly.
+
+use super::protocol::{self, DocMessage, DocPush, Rejection, SyncRequest, SyncResponse};
+use super::transport::Transport;
+use crate::docs::{self, DocId};
+use crate::model::GridCode;
+use crate::store::{decode_heads, encode_heads, WriteTx};
+use crate::{Error, Result, Store};
+use automerge::sync::SyncDoc;
+use automerge::{Automerge, ChangeHash};
+use rusqlite::{params, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// Most round trips one `sync` call makes (pages + slow-path exchanges).
+const MAX_ROUND_TRIPS: u32 = 1000;
+
+/// What a sync did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncSummary {
+    /// Docs pushed (dirty docs sent), counted once per round trip.
+    pub docs_up: u32,
+    /// Docs received with changes.
+    pub docs_down: u32,
+    /// Compressed request bytes.
+    pub bytes_up: u64,
+    /// Compressed response bytes.
+    pub bytes_down: u64,
+    /// HTTP round trips.
+    pub round_trips: u32,
+    /// Conflicts that did not exist before this sync.
+    pub new_conflicts: u32,
+    /// Docs the server refused (nothing of them was applied there).
+    pub rejected: Vec<Rejection>,
+    /// Docs reconciled through the slow path.
+    pub slow_path_docs: u32,
+}
+
+/// Progress reported after each applied round trip.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncProgress {
+    /// Round trips so far.
+    pub round_trips: u32,
+    /// Docs received so far.
+    pub docs_down: u32,
+    /// True while the server has more pages.
+    pub more: bool,
+}
+
+/// A progress callback.
+pub type ProgressFn = Arc<dyn Fn(&SyncProgress) + Send + Sync>;
+
+/// Options of [`Store::sync_with`].
+#[derive(Clone, Default)]
+pub struct SyncOptions {
+    /// Called after each applied round trip.
+    pub progress: Option<ProgressFn>,
+    /// Set to true to stop before the next round trip ([`Error::Cancelled`]).
+    pub cancel: Option<Arc<AtomicBool>>,
+}
+
+impl SyncOptions {
+    fn cancelled(&self) -> bool {
+        self.cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::SeqCst))
+    }
+}
+
+fn meta_get(conn: &rusqlite::Connection, key: &str) -> Result<Option<String>> {
+    Ok(conn
+        .query_row("SELECT value FROM sync_meta WHERE key = ?1", [key], |r| {
+            r.get(0)
+        })
+        .optional()?)
+}
+
+fn meta_set(conn: &rusqlite::Connection, key: &str, value: &str) -> Result<()> {
+    conn.execute(
+        "INSERT INTO sync_meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        params![key, value],
+    )?;
+    Ok(())
+}
+
+fn meta_u64(conn: &rusqlite::Connection, key: &str) -> Result<u64> {
+    Ok(meta_get(conn, key)?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0))
+}
+
+/// In-flight slow-path state of one doc (this sync call only).
+struct Slow {
+    state: automerge::sync::State,
+    /// The server said it has nothing more for this doc.
+    peer_done: bool,
+}
+
+impl Store {
+    /// Sync with `server_url` (e.g. `http://127.0.0.1:8080`) using the
+    /// production HTTP transport.
+    #[cfg(feature = "http")]
+    pub fn sync(
+        &self,
+        server_url: &str,
+        token: &str,
+        options: &SyncOptions,
+    ) -> Result<SyncSummary> {
+        let transport = super::transport::HttpTransport::new()?;
+        self.sync_with(&transport, server_url, token, options)
+    }
+
+    /// Sync through any [`Transport`].
+    pub fn sync_with(
+        &self,
+        transport: &dyn Transport,
+        server_url: &str,
+        token: &str,
+        options: &SyncOptions,
+    ) -> Result<SyncSummary> {
+        let device = self.device()?;
+        let url = format!("{}/v1/sync", server_url.trim_end_matches('/'));
+        let conflicts_before: BTreeSet<String> =
+            self.conflicts()?.iter().map(conflict_key).collect();
+        let mut summary = SyncSummary::default();
+        let mut slow: BTreeMap<DocId, Slow> = BTreeMap::new();
+        loop {
+            if options.cancelled() {
+                return Err(Error::Cancelled);
+            }
+            if summary.round_trips >= MAX_ROUND_TRIPS {
+                return Err(Error::Protocol("too many round trips".into()));
+            }
+            let request = self
+                .db
+                .write(|tx| build_request(tx, &device.actor, &mut slow))?;
+            let pushed: BTreeMap<String, Vec<ChangeHash>> = request
+                .pushes
+                .iter()
+                .map(|p| (p.id.clone(), protocol::from_hashes(&p.heads)))
+                .collect();
+            let sent_messages = !request.sync_messages.is_empty();
+            let body = protocol::encode(&request)?;
+            summary.bytes_up += body.len() as u64;
+            let reply = transport.post(&url, token, body)?;
+            summary.round_trips += 1;
+            summary.bytes_down += reply.len() as u64;
+            let response: SyncResponse = protocol::decode(&reply)?;
+            if options.cancelled() {
+                return Err(Error::Cancelled);
+            }
+            summary.docs_up += pushed.len() as u32;
+            let now = self.now();
+            let grid = device.grid.clone();
+            let outcome = self
+                .db
+                .write(|tx| apply_response(tx, &response, &pushed, &mut slow, &grid, now))?;
+            if outcome.server_changed {
+                // A different server (new or restored): start over from scratch.
+                continue;
+            }
+            summary.docs_down += outcome.docs_down;
+            summary.slow_path_docs += outcome.slow_started;
+            summary.rejected.extend(response.rejected.iter().cloned());
+            if let Some(progress) = &options.progress {
+                progress(&SyncProgress {
+                    round_trips: summary.round_trips,
+                    docs_down: summary.docs_down,
+                    more: response.more,
+                });
+            }
+            let slow_pending = !slow.is_empty()
+                && (sent_messages
+                    || !response.sync_messages.is_empty()
+                    || outcome.slow_started > 0);
+            if !response.more && !slow_pending {
+                break;
+            }
+        }
+        // Docs still unreconciled through the slow path will push whole next time.
+        if !slow.is_empty() {
+            let ids: Vec<DocId> = slow.keys().cloned().collect();
+            self.db.write(|tx| {
+                for id in &ids {
+                    reset_shared(tx, id)?;
+                }
+                Ok(())
+            })?;
+        }
+        summary.new_conflicts = self
+            .conflicts()?
+            .iter()
+            .map(conflict_key)
+            .filter(|k| !conflicts_before.contains(k))
+            .count() as u32;
+        tracing::info!(
+            round_trips = summary.round_trips,
+            docs_up = summary.docs_up,
+            docs_down = summary.docs_down,
+            "sync done"
+        );
+        Ok(summary)
+    }
+}
+
+fn conflict_key(c: &crate::Conflict) -> String {
+    format!(
+        "{}/{:?}/{}/{}",
+        c.household,
+        c.resident,
+        c.field,
+        c.values.len()
+    )
+}
+
+fn build_request(
+    tx: &mut WriteTx<'_>,
+    device: &str,
+    slow: &mut BTreeMap<DocId, Slow>,
+) -> Result<SyncRequest> {
+    let conn = tx.conn();
+    let mut request = SyncRequest {
+        device: device.to_string(),
+        server_id: meta_get(conn, "server_id")?.unwrap_or_default(),
+        cursor: meta_u64(conn, "cursor")?,
+        acked_round: meta_u64(conn, "acked_round")?,
+        ..Default::default()
+    };
+    let dirty: Vec<(String, Vec<u8>)> = {
+        let mut stmt = conn.prepare(
+            "SELECT d.id, s.shared_heads FROM sync_docs s JOIN docs d ON d.key = s.doc_key WHERE s.dirty = 1 ORDER BY d.key",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    for (id, shared) in dirty {
+        let id = DocId(id);
+        if slow.contains_key(&id) {
+            continue;
+        }
+        let shared = decode_heads(&shared);
+        let push = tx.with_doc(&id, |doc| {
+            // Whole doc when nothing is shared (or what is shared is unknown here).
+            let changes = if shared.is_empty()
+                || shared
+                    .iter()
+                    .any(|h| doc.get_change_meta_by_hash(h).is_none())
+            {
+                doc.save()
+            } else {
+                doc.save_after(&shared)
+            };
+            Ok(DocPush {
+                id: id.to_string(),
+                heads: protocol::to_hashes(&doc.get_heads()),
+                changes,
+            })
+        })?;
+        request.pushes.extend(push);
+    }
+    for (id, entry) in slow.iter_mut() {
+        let message = tx
+            .with_doc(id, |doc| {
+                Ok(doc
+                    .generate_sync_message(&mut entry.state)
+                    .map(|m| m.encode()))
+            })?
+            .flatten()
+            .or_else(|| {
+                // A doc we do not have yet: ask for it with an empty-state message.
+                Automerge::new()
+                    .generate_sync_message(&mut entry.state)
+                    .map(|m| m.encode())
+            });
+        if let Some(message) = message {
+            request.sync_messages.push(DocMessage {
+                id: id.to_string(),
+                message,
+            });
+        }
+    }
+    Ok(request)
+}
+
+struct Applied {
+    docs_down: u32,
+    slow_started: u32,
+    server_changed: bool,
+}
+
+/// The scope a doc received from the server is filed under on the phone.
+fn scope_on_phone(doc: &Automerge, grid: &GridCode) -> GridCode {
+    docs::declared_grid(doc).unwrap_or_else(|| grid.clone())
+}
+
+fn set_shared(tx: &WriteTx<'_>, id: &DocId, heads: &[ChangeHash], clear_dirty: bool) -> Result<()> {
+    tx.conn().execute(
+        "UPDATE sync_docs SET shared_heads = ?2, dirty = CASE WHEN ?3 THEN 0 ELSE dirty END
+         WHERE doc_key = (SELECT key FROM docs WHERE id = ?1)",
+        params![id.as_str(), encode_heads(heads), clear_dirty],
+    )?;
+    Ok(())
+}
+
+fn reset_shared(tx: &WriteTx<'_>, id: &DocId) -> Result<()> {
+    tx.conn().execute(
+        "UPDATE sync_docs SET shared_heads = x'', dirty = 1 WHERE doc_key = (SELECT key FROM docs WHERE id = ?1)",
+        [id.as_str()],
+    )?;
+    Ok(())
+}
+
+fn same_heads(a: &[ChangeHash], b: &[ChangeHash]) -> bool {
+    a.len() == b.len() && a.iter().all(|h| b.contains(h))
+}
+
+/// Start the slow path for a doc; false if it is already under way.
+fn start_slow(slow: &mut BTreeMap<DocId, Slow>, id: DocId) -> bool {
+    match slow.entry(id) {
+        std::collections::btree_map::Entry::Occupied(_) => false,
+        std::collections::btree_map::Entry::Vacant(v) => {
+            v.insert(Slow {
+                state: automerge::sync::State::new(),
+                peer_done: false,
+            });
+            true
+        }
+    }
+}
+
+fn apply_response(
+    tx: &mut WriteTx<'_>,
+    response: &SyncResponse,
+    pushed: &BTreeMap<String, Vec<ChangeHash>>,
+    slow: &mut BTreeMap<DocId, Slow>,
+    grid: &GridCode,
+    now: crate::model::Timestamp,
+) -> Result<Applied> {
+    let mut applied = Applied {
+        docs_down: 0,
+        slow_started: 0,
+        server_changed: false,
+    };
+    let known_server = meta_get(tx.conn(), "server_id")?.unwrap_or_default();
+    if !known_server.is_empty() && known_server != response.server_id {
+        // Everything must be offered again to the new server.
+        tx.conn()
+            .execute("UPDATE sync_docs SET shared_heads = x'', dirty = 1", [])?;
+        tx.conn().execute(
+            "DELETE FROM sync_meta WHERE key IN ('cursor', 'acked_round')",
+            [],
+        )?;
+        meta_set(tx.conn(), "server_id", &response.server_id)?;
+        slow.clear();
+        applied.server_changed = true;
+        return Ok(applied);
+    }
+    for pull in &response.docs {
+        let id = DocId(pull.id.clone());
+        let Some(kind) = id.kind() else { continue };
+        let server_heads = protocol::from_hashes(&pull.heads);
+        let (complete, outcome) = tx.change_doc(
+            &id,
+            kind,
+            now,
+            |doc| {
+                if !pull.data.is_empty() {
+                    doc.load_incremental(&pull.data)
+                        .map_err(|e| Error::CorruptDocument {
+                            doc_id: id.to_string(),
+                            reason: e.to_string(),
+                        })?;
+                }
+                Ok(server_heads
+                    .iter()
+                    .all(|h| doc.get_change_meta_by_hash(h).is_some()))
+            },
+            |doc| Ok(scope_on_phone(doc, grid)),
+        )?;
+        if !pull.data.is_empty() && outcome.changed {
+            applied.docs_down += 1;
+        }
+        if complete {
+            let clear =
+                pushed.contains_key(&pull.id) && same_heads(&outcome.new_heads, &server_heads);
+            set_shared(tx, &id, &server_heads, clear)?;
+        } else if start_slow(slow, id) {
+            // We lack dependencies of what the server sent: reconcile by sync messages.
+            applied.slow_started += 1;
+        }
+    }
+    for id in &response.need_slow_path {
+        if start_slow(slow, DocId(id.clone())) {
+            applied.slow_started += 1;
+        }
+    }
+    for message in &response.sync_messages {
+        let id = DocId(message.id.clone());
+        let Some(kind) = id.kind() else { continue };
+        let Some(entry) = slow.get_mut(&id) else {
+            continue;
+        };
+        if message.message.is_empty() {
+            entry.peer_done = true;
+            continue;
+        }
+        let decoded = automerge::sync::Message::decode(&message.message)
+            .map_err(|e| Error::Protocol(format!("sync message: {e}")))?;
+        let state = &mut entry.state;
+        tx.change_doc(
+            &id,
+            kind,
+            now,
+            |doc| Ok(doc.receive_sync_message(state, decoded)?),
+            |doc| Ok(scope_on_phone(doc, grid)),
+        )?;
+    }
+    // Slow-path docs are done once the server has nothing more and its heads
+    // equal ours: then they are shared and clean.
+    let mut finished = Vec::new();
+    for (id, entry) in slow.iter_mut() {
+        let their = entry.state.their_heads.clone();
+        let ours = tx
+            .with_doc(id, |doc| Ok(doc.get_heads()))?
+            .unwrap_or_default();
+        if let Some(their) = their {
+            if same_heads(&their, &ours) && !ours.is_empty() {
+                set_shared(tx, id, &ours, true)?;
+                finished.push(id.clone());
+                continue;
+            }
+        }
+        if entry.peer_done
+            && response
+                .sync_messages
+                .iter()
+                .all(|m| m.id != id.as_str() || m.message.is_empty())
+        {
+            // The server has nothing more; keep the doc dirty so a whole push follows.
+            reset_shared(tx, id)?;
+            finished.push(id.clone());
+        }
+    }
+    for id in finished {
+        slow.remove(&id);
+    }
+    meta_set(tx.conn(), "server_id", &response.server_id)?;
+    meta_set(tx.conn(), "cursor", &response.cursor.to_string())?;
+    meta_set(tx.conn(), "acked_round", &response.round.to_string())?;
+    Ok(applied)
+}

@@ -1,0 +1,12 @@
+//! Sync: the wire protocol shared with the server ([`protocol`]), the
+//! transport trait ([`transport`]) and the phone's sync client ([`client`]).
+//! See `protocol.rs` for the exchange.
+
+pub mod client;
+pub mod protocol;
+pub mod transport;
+
+pub use client::{SyncOptions, SyncProgress, SyncSummary};
+#[cfg(feature = "http")]
+pub use transport::HttpTransport;
+pub use transport::Transport;

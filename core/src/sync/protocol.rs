@@ -1,0 +1,216 @@
+//! The wire format of `POST /v1/sync`.
+//!
+//! A body is `b"GWS"`, a protocol version (u16, big endian) and a
+//! deflate-compressed [postcard] encoding of [`SyncRequest`] or
+//! [`SyncResponse`]. The version sits outside the compressed part so a peer
+//! can refuse an unknown version before decoding anything.
+//!
+//! Fast path, one round trip: the phone sends its feed cursor, the round it
+//! last applied and, for each dirty doc, its heads and the changes since the
+//! heads it shares with the server. The server applies, then answers with
+//! what the phone lacks: for each pushed doc the changes since the phone's
+//! heads, for each doc of the phone's scope changed since the cursor the
+//! changes since the heads the server knows this device has (the whole doc
+//! when it knows none), and a new cursor. Large catch-ups are paged (`more`).
+//!
+//! Slow path: when either side lacks the dependencies of what it received
+//! (a restored server, a phone restored from a backup), the doc is listed in
+//! `need_slow_path` and both sides exchange Automerge sync messages for it,
+//! batched across docs, until neither has anything to send.
+
+use crate::{Error, Result};
+use flate2::read::DeflateDecoder;
+use flate2::write::DeflateEncoder;
+use serde::{Deserialize, Serialize};
+use std::io::{Read, Write};
+
+/// The protocol version this build speaks.
+pub const PROTOCOL_VERSION: u16 = 1;
+/// Magic prefix of every body.
+pub const MAGIC: &[u8; 3] = b"GWS";
+/// Largest compressed request body a server accepts (HTTP 413 above).
+pub const MAX_REQUEST_BYTES: usize = 16 * 1024 * 1024;
+/// Largest decompressed body either side decodes (guards against zip bombs).
+pub const MAX_DECODED_BYTES: u64 = 128 * 1024 * 1024;
+/// Media type of sync bodies.
+pub const CONTENT_TYPE: &str = "application/x-gridwork-sync";
+
+/// A change hash (Automerge's 32-byte sha-256).
+pub type Hash = [u8; 32];
+
+/// What the phone sends.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncRequest {
+    /// This device's id (its Automerge actor, hex). The server keeps what each
+    /// device has per device, not per worker.
+    pub device: String,
+    /// The server this phone last synced with (empty on a new phone).
+    pub server_id: String,
+    /// Feed position the phone has applied everything up to.
+    pub cursor: u64,
+    /// The last response round the phone applied.
+    pub acked_round: u64,
+    /// Dirty docs: heads and changes since the heads shared with the server.
+    pub pushes: Vec<DocPush>,
+    /// Slow-path Automerge sync messages.
+    pub sync_messages: Vec<DocMessage>,
+}
+
+/// One dirty doc.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocPush {
+    /// Document id.
+    pub id: String,
+    /// The phone's heads for this doc.
+    pub heads: Vec<Hash>,
+    /// `save_after(shared heads)` — changes the server may lack.
+    pub changes: Vec<u8>,
+}
+
+/// An Automerge sync message for one doc (slow path).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocMessage {
+    /// Document id.
+    pub id: String,
+    /// The encoded `automerge::sync::Message`; empty means "I have nothing
+    /// more to say for this doc".
+    pub message: Vec<u8>,
+}
+
+/// What the server answers.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncResponse {
+    /// The server's identity; a phone seeing a new one re-pushes everything.
+    pub server_id: String,
+    /// This response's round; the phone echoes it as `acked_round` once applied.
+    pub round: u64,
+    /// The new feed cursor.
+    pub cursor: u64,
+    /// More feed entries wait: sync again (same round trip budget applies).
+    pub more: bool,
+    /// Docs the phone lacks changes of, and acknowledgements of pushed docs.
+    pub docs: Vec<DocPull>,
+    /// Pushed docs refused, with nothing applied.
+    pub rejected: Vec<Rejection>,
+    /// Docs whose pushed changes lack dependencies here: use the slow path.
+    pub need_slow_path: Vec<String>,
+    /// Slow-path replies.
+    pub sync_messages: Vec<DocMessage>,
+}
+
+/// Changes of one doc for the phone.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocPull {
+    /// Document id.
+    pub id: String,
+    /// The server's heads for the doc after this request.
+    pub heads: Vec<Hash>,
+    /// Changes the phone lacks (`save_after`), or the whole saved doc; may be
+    /// empty when a push only needs acknowledging.
+    pub data: Vec<u8>,
+}
+
+/// Why a pushed doc was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RejectReason {
+    /// The doc belongs (or would belong) to a grid outside the worker's scope.
+    OutOfScope,
+    /// The worker may read but not write this doc (e.g. form templates).
+    ReadOnly,
+    /// The doc id or its content is not a Gridwork document.
+    Malformed,
+}
+
+/// A refused doc.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejection {
+    /// Document id.
+    pub id: String,
+    /// Why.
+    pub reason: RejectReason,
+}
+
+/// Encode a message as a sync body.
+pub fn encode<T: Serialize>(message: &T) -> Result<Vec<u8>> {
+    let raw = postcard::to_stdvec(message).map_err(|e| Error::Protocol(format!("encode: {e}")))?;
+    let mut out = Vec::with_capacity(raw.len() / 2 + 8);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&PROTOCOL_VERSION.to_be_bytes());
+    let mut encoder = DeflateEncoder::new(out, flate2::Compression::default());
+    encoder.write_all(&raw)?;
+    Ok(encoder.finish()?)
+}
+
+/// The protocol version of a body, without decoding it.
+pub fn version_of(body: &[u8]) -> Result<u16> {
+    if body.len() < 5 || &body[..3] != MAGIC {
+        return Err(Error::Protocol("not a Gridwork sync body".into()));
+    }
+    Ok(u16::from_be_bytes([body[3], body[4]]))
+}
+
+/// Decode a sync body of this protocol version.
+pub fn decode<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T> {
+    let version = version_of(body)?;
+    if version != PROTOCOL_VERSION {
+        return Err(Error::UnsupportedProtocol {
+            found: version,
+            supported: PROTOCOL_VERSION,
+        });
+    }
+    let mut raw = Vec::new();
+    DeflateDecoder::new(&body[5..])
+        .take(MAX_DECODED_BYTES + 1)
+        .read_to_end(&mut raw)
+        .map_err(|_| Error::Protocol("body is not valid deflate data".into()))?;
+    if raw.len() as u64 > MAX_DECODED_BYTES {
+        return Err(Error::Protocol("body too large once decompressed".into()));
+    }
+    postcard::from_bytes(&raw).map_err(|e| Error::Protocol(format!("decode: {e}")))
+}
+
+/// Heads as wire hashes.
+pub fn to_hashes(heads: &[automerge::ChangeHash]) -> Vec<Hash> {
+    heads.iter().map(|h| h.0).collect()
+}
+
+/// Wire hashes as heads.
+pub fn from_hashes(hashes: &[Hash]) -> Vec<automerge::ChangeHash> {
+    hashes.iter().map(|h| automerge::ChangeHash(*h)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_version_checks() {
+        let request = SyncRequest {
+            device: "ab".into(),
+            cursor: 7,
+            pushes: vec![DocPush {
+                id: "case/x".into(),
+                heads: vec![[1; 32]],
+                changes: vec![1, 2, 3],
+            }],
+            ..Default::default()
+        };
+        let body = encode(&request).unwrap();
+        assert_eq!(version_of(&body).unwrap(), PROTOCOL_VERSION);
+        assert_eq!(decode::<SyncRequest>(&body).unwrap(), request);
+        let mut future = body.clone();
+        future[4] = 99;
+        assert!(matches!(
+            decode::<SyncRequest>(&future),
+            Err(Error::UnsupportedProtocol { found: 99, .. })
+        ));
+        assert!(matches!(
+            decode::<SyncRequest>(b"GWS\0\x01garbage"),
+            Err(Error::Protocol(_))
+        ));
+        assert!(matches!(
+            decode::<SyncRequest>(b"hello"),
+            Err(Error::Protocol(_))
+        ));
+    }
+}

@@ -1,0 +1,23 @@
+//! # gridwork-server
+//!
+//! The server side of Gridwork: a sync peer that keeps the same documents as
+//! the phones (its database is a core store, so documents are stored and
+//! materialised by `gridwork-core`), plus accounts ([`accounts`]: grid tree,
+//! workers, device tokens), the doc feed ([`feed`]), demo seeding
+//! ([`demo`]), the admin commands ([`admin`]) and the HTTP service
+//! ([`serve`], [`sync`]). See DESIGN §5 and `docs/ARCHITECTURE.md`.
+
+#![warn(missing_docs)]
+
+pub mod accounts;
+pub mod admin;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod feed;
+pub mod serve;
+pub mod state;
+pub mod sync;
+
+pub use error::Error;
+pub use state::AppState;

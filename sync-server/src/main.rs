@@ -1,0 +1,80 @@
+//! `gridwork-server`: the Gridwork sync server and its admin commands.
+//!
+//! `serve` runs the HTTP service; `admin` manages grids, workers and tokens
+//! and prints JSON on stdout. Exit codes: 0 success, 1 a runtime or user
+//! error (one line on stderr), 2 a usage error (clap) or an unsupported
+//! `--database`. Logs (tracing, `RUST_LOG`) go to stderr.
+
+use clap::{Parser, Subcommand};
+use gridwork_server::admin::AdminArgs;
+use gridwork_server::serve::ServeArgs;
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+/// Gridwork 同步服务器 / Gridwork sync server
+#[derive(Debug, Parser)]
+#[command(name = "gridwork-server", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// 启动服务 / run the HTTP server
+    Serve(ServeArgs),
+    /// 管理网格、工作人员与令牌 / manage grids, workers and tokens
+    Admin(AdminArgs),
+}
+
+fn init_tracing(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}
+
+/// Print one error line on stderr and exit 1.
+fn fail(error: &gridwork_server::Error) -> ExitCode {
+    eprintln!("error: {}", error.to_string().replace('\n', " "));
+    ExitCode::from(1)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => {
+            if let Err(message) = gridwork_server::serve::check_database(args.database.as_deref()) {
+                eprintln!("error: {message}");
+                return ExitCode::from(2);
+            }
+            init_tracing("info");
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => return fail(&e.into()),
+            };
+            match runtime.block_on(gridwork_server::serve::run(args)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(&e),
+            }
+        }
+        Command::Admin(args) => {
+            init_tracing("warn");
+            match gridwork_server::admin::run(&args) {
+                Ok(value) => {
+                    let text = serde_json::to_string_pretty(&value).unwrap_or_default();
+                    // A closed pipe (`| head`) is not an error worth a panic.
+                    let _ = writeln!(std::io::stdout(), "{text}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            }
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! `gridwork-server serve`: open (or create) the data directory's database,
+//! optionally seed the demo town, then serve HTTP until SIGTERM or Ctrl-C.
+//!
+//! Stdout carries only machine-readable lines: with `--demo`, one
+//! `{"demo_token": …}` JSON line per demo worker, then exactly one
+//! `listening on http://ADDR` line once the port is bound (tests parse it;
+//! `--listen 127.0.0.1:0` picks a free port). Logs go to stderr.
+
+use crate::error::Error;
+use crate::state::AppState;
+use axum::routing::get;
+use axum::{Json, Router};
+use clap::Args;
+use serde_json::{json, Value};
+use std::io::Write;
+use std::path::PathBuf;
+
+/// Printed (exit 2) for `--database postgres://…`.
+pub const POSTGRES_UNSUPPORTED: &str =
+    "PostgreSQL 尚未支持 / PostgreSQL is not yet supported; use the embedded SQLite data directory (--data-dir)";
+
+/// Printed (exit 2) for any other `--database` value.
+pub const DATABASE_UNSUPPORTED: &str =
+    "不支持的数据库地址 / unsupported --database URL; omit it to use the embedded SQLite data directory (--data-dir)";
+
+/// Arguments of `serve`.
+#[derive(Clone, Debug, Args)]
+pub struct ServeArgs {
+    /// 监听地址 / address to listen on (port 0 = any free port)
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// 数据目录 / data directory holding gridwork.db
+    #[arg(long, default_value = "gridwork-data")]
+    pub data_dir: PathBuf,
+    /// 外部数据库地址 / external database URL (PostgreSQL: not yet supported)
+    #[arg(long)]
+    pub database: Option<String>,
+    /// 首次启动时生成演示数据 / seed a demo town on a data directory without grids
+    #[arg(long)]
+    pub demo: bool,
+}
+
+/// Check `--database`: `Ok` when absent, else the message to print before
+/// exiting 2 (PostgreSQL is not supported yet; nothing else ever is).
+pub fn check_database(url: Option<&str>) -> Result<(), &'static str> {
+    match url {
+        None => Ok(()),
+        Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => {
+            Err(POSTGRES_UNSUPPORTED)
+        }
+        Some(_) => Err(DATABASE_UNSUPPORTED),
+    }
+}
+
+/// The HTTP routes over `state`: `GET /healthz`, the sync routes, and a
+/// JSON 404 for anything else.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .merge(crate::sync::routes())
+        .fallback(not_found)
+        .with_state(state)
+}
+
+async fn healthz() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+async fn not_found() -> Error {
+    Error::not_found("route", "")
+}
+
+/// Prepare the data directory (blocking): demo seeding when asked, then the
+/// serving database with every doc on the feed.
+fn prepare(args: &ServeArgs) -> Result<(AppState, Vec<crate::demo::DemoToken>), Error> {
+    let mut tokens = Vec::new();
+    if args.demo {
+        match crate::demo::seed(&args.data_dir)? {
+            Some(seeded) => {
+                for (grid, summary) in &seeded.data {
+                    tracing::info!(grid = %grid, households = summary.households, visits = summary.visits, "demo grid seeded");
+                }
+                tokens = seeded.tokens;
+            }
+            None => tracing::info!("data directory already has grids; demo not seeded"),
+        }
+    }
+    let db = crate::db::open(&args.data_dir)?;
+    let added = crate::feed::backfill(&db)?;
+    if added > 0 {
+        tracing::info!(added, "docs added to the feed");
+    }
+    Ok((AppState::new(db, args.data_dir.clone()), tokens))
+}
+
+/// Run the server until SIGTERM or Ctrl-C; in-flight requests finish first.
+pub async fn run(args: ServeArgs) -> Result<(), Error> {
+    let prepared = args.clone();
+    let (state, tokens) = tokio::task::spawn_blocking(move || prepare(&prepared)).await??;
+    let listener = tokio::net::TcpListener::bind(&args.listen).await?;
+    let local = listener.local_addr()?;
+    // Handlers are installed before we announce the port, so a signal sent
+    // right after the announcement already shuts down gracefully.
+    let shutdown = shutdown_signal()?;
+    {
+        let mut out = std::io::stdout().lock();
+        for token in &tokens {
+            writeln!(out, "{}", json!({ "demo_token": token }))?;
+        }
+        writeln!(out, "listening on http://{local}")?;
+        out.flush()?;
+    }
+    tracing::info!(addr = %local, "serving");
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// A future that completes on SIGTERM or SIGINT (Ctrl-C). The handlers are
+/// registered when this is called, not when it is first polled.
+#[cfg(unix)]
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, Error> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+            _ = int.recv() => tracing::info!("interrupt: shutting down"),
+        }
+    })
+}
+
+/// A future that completes on Ctrl-C.
+#[cfg(not(unix))]
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, Error> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("interrupt: shutting down");
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_urls() {
+        assert_eq!(check_database(None), Ok(()));
+        assert_eq!(
+            check_database(Some("postgres://x")),
+            Err(POSTGRES_UNSUPPORTED)
+        );
+        assert_eq!(
+            check_database(Some("postgresql://u@h/db")),
+            Err(POSTGRES_UNSUPPORTED)
+        );
+        assert_eq!(check_database(Some("mysql://x")), Err(DATABASE_UNSUPPORTED));
+    }
+}

@@ -1,0 +1,25 @@
+//! The state every request handler shares: the open database and where it lives.
+
+use gridwork_core::store::Db;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Shared by all handlers (cheap to clone). SQLite calls on `db` block:
+/// run them in `tokio::task::spawn_blocking`.
+#[derive(Clone)]
+pub struct AppState {
+    /// The server's database (a core store plus the server's tables).
+    pub db: Arc<Db>,
+    /// The data directory holding `gridwork.db`.
+    pub data_dir: PathBuf,
+}
+
+impl AppState {
+    /// State over an open database in `data_dir`.
+    pub fn new(db: Db, data_dir: PathBuf) -> Self {
+        AppState {
+            db: Arc::new(db),
+            data_dir,
+        }
+    }
+}

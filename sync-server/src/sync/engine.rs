@@ -1,0 +1,414 @@
+//! The sync engine: one request in, one response out, all inside one
+//! storage transaction. Pure logic over [`SyncTx`]; the HTTP layer only
+//! decodes, authenticates and encodes.
+//!
+//! Per device the server remembers which heads the device has of each doc
+//! (confirmed when the device declares them in a push, or when it echoes a
+//! response round it applied) and which it will have once it applies the
+//! response being built (pending under that round). A response that never
+//! arrives is simply never confirmed, so the next request is answered from
+//! what the device provably has: replays and lost responses are harmless.
+
+use super::storage::SyncTx;
+use crate::accounts::Account;
+use crate::error::Error;
+use automerge::sync::SyncDoc;
+use automerge::{Automerge, ChangeHash};
+use gridwork_core::docs::{self, DocId, DocKind};
+use gridwork_core::model::{GridCode, Role, Timestamp};
+use gridwork_core::sync::protocol::{
+    from_hashes, to_hashes, DocMessage, DocPull, DocPush, RejectReason, Rejection, SyncRequest,
+    SyncResponse,
+};
+use std::collections::BTreeSet;
+
+/// Most docs in one response page.
+pub const PAGE_DOCS: usize = 400;
+/// Response page budget in (uncompressed) document bytes.
+pub const PAGE_BYTES: usize = 1024 * 1024;
+
+/// Why one pushed doc was not applied.
+enum Refusal {
+    Rejected(RejectReason),
+    NeedSlowPath,
+    Failed(Error),
+}
+
+impl From<Error> for Refusal {
+    fn from(e: Error) -> Self {
+        Refusal::Failed(e)
+    }
+}
+
+/// The key of a device's state: a device belongs to the worker whose token it uses.
+fn device_key(account: &Account, device: &str) -> String {
+    format!("{}/{}", account.worker_id, device)
+}
+
+/// May this account write a doc of this kind at all?
+fn writable(account: &Account, id: &DocId, kind: DocKind) -> Result<(), RejectReason> {
+    if kind == DocKind::WorkLog {
+        // work_log/<worker>/<month>: only the worker's own log.
+        let owner = id.as_str().split('/').nth(1).unwrap_or_default();
+        if owner != account.worker_id.as_str() {
+            return Err(RejectReason::OutOfScope);
+        }
+    }
+    if account.role == Role::Admin {
+        return Ok(());
+    }
+    Ok(())
+}
+
+/// The scope a doc must have after a change, checked against the account.
+fn check_scope(
+    account: &Account,
+    kind: DocKind,
+    doc: &Automerge,
+    existing: Option<&GridCode>,
+    household_scope: Option<&GridCode>,
+) -> Result<GridCode, Error> {
+    let scope = match kind {
+        DocKind::VisitLog => household_scope.cloned(),
+        DocKind::WorkLog => Some(account.grid.clone()),
+        _ => docs::declared_grid(doc),
+    };
+    let scope = scope.ok_or(Error::Rejected(RejectReason::Malformed))?;
+    if !account.scope.contains(&scope) {
+        return Err(Error::Rejected(RejectReason::OutOfScope));
+    }
+    if existing.is_some_and(|e| *e != scope) {
+        // A push may not move a doc to another grid.
+        return Err(Error::Rejected(RejectReason::OutOfScope));
+    }
+    Ok(scope)
+}
+
+/// For a visit log, the scope of its household (which must be known here).
+fn household_scope_of(
+    tx: &mut dyn SyncTx,
+    id: &DocId,
+    kind: DocKind,
+) -> Result<Option<GridCode>, Error> {
+    if kind != DocKind::VisitLog {
+        return Ok(None);
+    }
+    let household = id.as_str().split('/').nth(1).unwrap_or_default();
+    tx.doc_scope(&DocId(format!("household/{household}")))
+}
+
+fn apply_push(
+    tx: &mut dyn SyncTx,
+    account: &Account,
+    device: &str,
+    push: &DocPush,
+    now: Timestamp,
+) -> Result<DocPull, Refusal> {
+    let id = DocId(push.id.clone());
+    let kind = id
+        .kind()
+        .ok_or(Refusal::Rejected(RejectReason::Malformed))?;
+    writable(account, &id, kind).map_err(Refusal::Rejected)?;
+    let existing = tx.doc_scope(&id)?;
+    if let Some(scope) = &existing {
+        if !account.scope.contains(scope) {
+            return Err(Refusal::Rejected(RejectReason::OutOfScope));
+        }
+    }
+    let household_scope = household_scope_of(tx, &id, kind)?;
+    let pushed_heads = from_hashes(&push.heads);
+    let mut outcome_slot: Option<Result<(), Refusal>> = None;
+    tx.savepoint(&mut |tx| {
+        let mut new_changes: Vec<(ChangeHash, Vec<u8>)> = Vec::new();
+        let mut scope_slot = None;
+        let result = tx.change_doc(
+            &id,
+            kind,
+            now,
+            &mut |doc| {
+                let before = doc.get_heads();
+                doc.load_incremental(&push.changes)
+                    .map_err(|_| Error::Rejected(RejectReason::Malformed))?;
+                if pushed_heads
+                    .iter()
+                    .any(|h| doc.get_change_meta_by_hash(h).is_none())
+                {
+                    return Err(Error::NeedSlowPath);
+                }
+                new_changes = doc
+                    .get_changes(&before)
+                    .into_iter()
+                    .map(|c| (c.hash(), c.raw_bytes().to_vec()))
+                    .collect();
+                Ok(())
+            },
+            &mut |doc| {
+                let scope = check_scope(
+                    account,
+                    kind,
+                    doc,
+                    existing.as_ref(),
+                    household_scope.as_ref(),
+                )?;
+                scope_slot = Some(scope.clone());
+                Ok(scope)
+            },
+        );
+        match result {
+            Ok(outcome) => {
+                if outcome.changed {
+                    let scope = scope_slot.clone().expect("decided");
+                    tx.record_changes(&id, &new_changes)?;
+                    tx.feed_touch(&id, &scope)?;
+                }
+                outcome_slot = Some(Ok(()));
+                Ok(())
+            }
+            Err(Error::NeedSlowPath) => {
+                outcome_slot = Some(Err(Refusal::NeedSlowPath));
+                Err(Error::NeedSlowPath)
+            }
+            Err(Error::Rejected(reason)) => {
+                outcome_slot = Some(Err(Refusal::Rejected(reason)));
+                Err(Error::Rejected(reason))
+            }
+            Err(e) => Err(e),
+        }
+    })
+    .map_err(|e| match outcome_slot.take() {
+        Some(Err(refusal)) => refusal,
+        _ => Refusal::Failed(e),
+    })?;
+    // The device has what it pushed; send back what it lacks.
+    tx.set_device_heads(device, &id, &pushed_heads)?;
+    let heads = tx.doc_heads(&id)?.unwrap_or_default();
+    let data = tx
+        .read_doc(&id, &mut |doc| {
+            if same(&doc.get_heads(), &pushed_heads) {
+                Vec::new()
+            } else {
+                doc.save_after(&pushed_heads)
+            }
+        })?
+        .unwrap_or_default();
+    Ok(DocPull {
+        id: push.id.clone(),
+        heads: to_hashes(&heads),
+        data,
+    })
+}
+
+fn same(a: &[ChangeHash], b: &[ChangeHash]) -> bool {
+    a.len() == b.len() && a.iter().all(|h| b.contains(h))
+}
+
+/// Slow path: one Automerge sync message for one doc.
+fn apply_message(
+    tx: &mut dyn SyncTx,
+    account: &Account,
+    device: &str,
+    message: &DocMessage,
+    now: Timestamp,
+) -> Result<DocMessage, Refusal> {
+    let id = DocId(message.id.clone());
+    let kind = id
+        .kind()
+        .ok_or(Refusal::Rejected(RejectReason::Malformed))?;
+    writable(account, &id, kind).map_err(Refusal::Rejected)?;
+    let existing = tx.doc_scope(&id)?;
+    if let Some(scope) = &existing {
+        if !account.scope.contains(scope) {
+            return Err(Refusal::Rejected(RejectReason::OutOfScope));
+        }
+    }
+    let household_scope = household_scope_of(tx, &id, kind)?;
+    let mut state = match tx.sync_state(device, &id)? {
+        Some(bytes) => automerge::sync::State::decode(&bytes).unwrap_or_default(),
+        None => automerge::sync::State::new(),
+    };
+    let decoded = automerge::sync::Message::decode(&message.message)
+        .map_err(|_| Refusal::Rejected(RejectReason::Malformed))?;
+    let mut reply = Vec::new();
+    let mut refusal = None;
+    tx.savepoint(&mut |tx| {
+        let mut new_changes: Vec<(ChangeHash, Vec<u8>)> = Vec::new();
+        let mut scope_slot = None;
+        let decoded = decoded.clone();
+        let state_ref = &mut state;
+        let result = tx.change_doc(
+            &id,
+            kind,
+            now,
+            &mut |doc| {
+                let before = doc.get_heads();
+                doc.receive_sync_message(state_ref, decoded.clone())
+                    .map_err(|_| Error::Rejected(RejectReason::Malformed))?;
+                new_changes = doc
+                    .get_changes(&before)
+                    .into_iter()
+                    .map(|c| (c.hash(), c.raw_bytes().to_vec()))
+                    .collect();
+                reply = doc
+                    .generate_sync_message(state_ref)
+                    .map(|m| m.encode())
+                    .unwrap_or_default();
+                Ok(())
+            },
+            &mut |doc| {
+                if doc.get_heads().is_empty() {
+                    // Nothing applied yet (the phone only asked): no scope to check.
+                    return Ok(existing.clone().unwrap_or_else(|| account.grid.clone()));
+                }
+                let scope = check_scope(
+                    account,
+                    kind,
+                    doc,
+                    existing.as_ref(),
+                    household_scope.as_ref(),
+                )?;
+                scope_slot = Some(scope.clone());
+                Ok(scope)
+            },
+        );
+        match result {
+            Ok(outcome) => {
+                if outcome.changed {
+                    if let Some(scope) = scope_slot.clone() {
+                        tx.record_changes(&id, &new_changes)?;
+                        tx.feed_touch(&id, &scope)?;
+                    }
+                }
+                Ok(())
+            }
+            Err(Error::Rejected(reason)) => {
+                refusal = Some(Refusal::Rejected(reason));
+                Err(Error::Rejected(reason))
+            }
+            Err(e) => Err(e),
+        }
+    })
+    .map_err(|e| refusal.take().unwrap_or(Refusal::Failed(e)))?;
+    tx.set_sync_state(device, &id, &state.encode())?;
+    Ok(DocMessage {
+        id: message.id.clone(),
+        message: reply,
+    })
+}
+
+/// Answer one sync request.
+pub fn process(
+    tx: &mut dyn SyncTx,
+    account: &Account,
+    request: &SyncRequest,
+    now: Timestamp,
+) -> Result<SyncResponse, Error> {
+    let server_id = tx.server_id()?;
+    let device = device_key(account, &request.device);
+    let last_round = tx.last_round(&device)?;
+    let mut response = SyncResponse {
+        server_id: server_id.clone(),
+        round: last_round + 1,
+        ..Default::default()
+    };
+    if !request.server_id.is_empty() && request.server_id != server_id {
+        // The phone synced with another server (or this one before a restore):
+        // it will reset and offer everything again; apply nothing now.
+        tx.forget_device(&device)?;
+        tx.set_last_round(&device, account.worker_id.as_str(), response.round)?;
+        return Ok(response);
+    }
+    let max_before = tx.feed_max()?;
+    let mut cursor = request.cursor;
+    if request.cursor > max_before || request.acked_round > last_round {
+        // The device knows more than we do: we were restored. Start it over.
+        tx.forget_device(&device)?;
+        cursor = 0;
+    } else {
+        tx.confirm_rounds(&device, request.acked_round)?;
+    }
+
+    let mut pushed = BTreeSet::new();
+    for push in &request.pushes {
+        match apply_push(tx, account, &device, push, now) {
+            Ok(pull) => {
+                tx.set_pending(
+                    &device,
+                    response.round,
+                    &DocId(pull.id.clone()),
+                    &from_hashes(&pull.heads),
+                )?;
+                pushed.insert(pull.id.clone());
+                response.docs.push(pull);
+            }
+            Err(Refusal::Rejected(reason)) => response.rejected.push(Rejection {
+                id: push.id.clone(),
+                reason,
+            }),
+            Err(Refusal::NeedSlowPath) => response.need_slow_path.push(push.id.clone()),
+            Err(Refusal::Failed(e)) => return Err(e),
+        }
+    }
+    for message in &request.sync_messages {
+        match apply_message(tx, account, &device, message, now) {
+            Ok(reply) => response.sync_messages.push(reply),
+            Err(Refusal::Rejected(reason)) => response.rejected.push(Rejection {
+                id: message.id.clone(),
+                reason,
+            }),
+            Err(Refusal::NeedSlowPath) => {}
+            Err(Refusal::Failed(e)) => return Err(e),
+        }
+    }
+
+    // The feed: what changed in the device's scope since its cursor.
+    let entries = tx.feed_since(&account.scope, cursor, PAGE_DOCS + 1)?;
+    let mut bytes = 0usize;
+    let mut last_seq = cursor;
+    let mut count = 0usize;
+    for (id, seq) in entries {
+        if count >= PAGE_DOCS || bytes >= PAGE_BYTES {
+            response.more = true;
+            break;
+        }
+        last_seq = seq;
+        if pushed.contains(id.as_str()) {
+            continue;
+        }
+        let base = tx.device_heads(&device, &id)?;
+        let mut heads = Vec::new();
+        let data = tx
+            .read_doc(&id, &mut |doc| {
+                heads = doc.get_heads();
+                if same(&heads, &base) {
+                    Vec::new()
+                } else if !base.is_empty()
+                    && base
+                        .iter()
+                        .all(|h| doc.get_change_meta_by_hash(h).is_some())
+                {
+                    doc.save_after(&base)
+                } else {
+                    doc.save()
+                }
+            })?
+            .unwrap_or_default();
+        if data.is_empty() {
+            continue;
+        }
+        bytes += data.len();
+        count += 1;
+        tx.set_pending(&device, response.round, &id, &heads)?;
+        response.docs.push(DocPull {
+            id: id.to_string(),
+            heads: to_hashes(&heads),
+            data,
+        });
+    }
+    response.cursor = if response.more {
+        last_seq
+    } else {
+        tx.feed_max()?.max(cursor)
+    };
+    tx.set_last_round(&device, account.worker_id.as_str(), response.round)?;
+    Ok(response)
+}

@@ -1,0 +1,69 @@
+//! `POST /v1/sync`: decode, authenticate, run the [`engine`] in one storage
+//! transaction on a blocking thread, encode. Bodies over
+//! [`MAX_REQUEST_BYTES`] get 413, malformed bodies 400 with nothing changed,
+//! unknown protocol versions 400 `unsupported_protocol`, bad tokens 401.
+
+pub mod engine;
+pub mod sqlite;
+pub mod storage;
+
+use crate::accounts::Authenticated;
+use crate::error::Error;
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use gridwork_core::model::Timestamp;
+use gridwork_core::sync::protocol::{self, SyncRequest, MAX_REQUEST_BYTES};
+
+/// The sync routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/sync", post(sync))
+        .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
+}
+
+async fn sync(
+    State(state): State<AppState>,
+    Authenticated(account): Authenticated,
+    body: Bytes,
+) -> Result<Response, Error> {
+    let request: SyncRequest = protocol::decode(&body).map_err(|e| match e {
+        gridwork_core::Error::UnsupportedProtocol { found, supported } => {
+            Error::UnsupportedProtocol { found, supported }
+        }
+        other => Error::BadRequest(other.to_string()),
+    })?;
+    let db = state.db.clone();
+    let started = std::time::Instant::now();
+    let (response, pushes) = tokio::task::spawn_blocking(move || {
+        let now = Timestamp(jiff::Timestamp::now().as_millisecond());
+        let mut failure = None;
+        let result = db.write(|tx| {
+            let mut storage = sqlite::SqliteTx::new(tx);
+            engine::process(&mut storage, &account, &request, now).map_err(|e| {
+                failure = Some(e);
+                gridwork_core::Error::Cancelled
+            })
+        });
+        match result {
+            Ok(response) => Ok((response, request.pushes.len())),
+            Err(e) => Err(failure.unwrap_or(Error::Core(e))),
+        }
+    })
+    .await
+    .map_err(|e| Error::Internal(e.to_string()))??;
+    let body = protocol::encode(&response).map_err(Error::Core)?;
+    tracing::info!(
+        pushes,
+        docs = response.docs.len(),
+        rejected = response.rejected.len(),
+        bytes = body.len(),
+        micros = started.elapsed().as_micros() as u64,
+        "sync"
+    );
+    Ok(([(header::CONTENT_TYPE, protocol::CONTENT_TYPE)], body).into_response())
+}

@@ -1,0 +1,94 @@
+//! The storage the sync engine needs, as a trait: documents (apply, read),
+//! the content-addressed change log, the change feed, and per-device state
+//! (heads each device is known to have, heads it will have once it applies a
+//! response, slow-path sync states). [`super::sqlite`] implements it on the
+//! embedded SQLite database; a PostgreSQL implementation can follow and be run
+//! against the same engine tests.
+
+use crate::error::Error;
+use automerge::{Automerge, ChangeHash};
+use gridwork_core::docs::{DocId, DocKind};
+use gridwork_core::model::{GridCode, Timestamp};
+use gridwork_core::store::ChangeOutcome;
+
+/// A closure that changes a document.
+pub type Apply<'f> = &'f mut dyn FnMut(&mut Automerge) -> Result<(), Error>;
+/// A closure that decides (and checks) the scope of a changed document.
+pub type Decide<'f> = &'f mut dyn FnMut(&Automerge) -> Result<GridCode, Error>;
+
+/// One storage transaction of a sync request.
+pub trait SyncTx {
+    /// This server's identity (random, created with the database).
+    fn server_id(&mut self) -> Result<String, Error>;
+    /// The scope (grid) of a stored doc.
+    fn doc_scope(&mut self, id: &DocId) -> Result<Option<GridCode>, Error>;
+    /// Change a doc (see `WriteTx::change_doc`); `apply` and `decide` errors
+    /// leave nothing behind.
+    fn change_doc(
+        &mut self,
+        id: &DocId,
+        kind: DocKind,
+        at: Timestamp,
+        apply: Apply<'_>,
+        decide: Decide<'_>,
+    ) -> Result<ChangeOutcome, Error>;
+    /// Read a stored doc.
+    fn read_doc(
+        &mut self,
+        id: &DocId,
+        read: &mut dyn FnMut(&Automerge) -> Vec<u8>,
+    ) -> Result<Option<Vec<u8>>, Error>;
+    /// Heads of a stored doc.
+    fn doc_heads(&mut self, id: &DocId) -> Result<Option<Vec<ChangeHash>>, Error>;
+    /// Run `f` so that its writes are undone if it fails.
+    fn savepoint(
+        &mut self,
+        f: &mut dyn FnMut(&mut dyn SyncTx) -> Result<(), Error>,
+    ) -> Result<(), Error>;
+    /// Record changes in the content-addressed log (idempotent).
+    fn record_changes(
+        &mut self,
+        doc: &DocId,
+        changes: &[(ChangeHash, Vec<u8>)],
+    ) -> Result<(), Error>;
+    /// Move a doc to the head of the change feed.
+    fn feed_touch(&mut self, doc: &DocId, scope: &GridCode) -> Result<u64, Error>;
+    /// The highest feed position.
+    fn feed_max(&mut self) -> Result<u64, Error>;
+    /// Docs of these scopes changed after `cursor`, oldest first, at most `limit`.
+    fn feed_since(
+        &mut self,
+        scopes: &[GridCode],
+        cursor: u64,
+        limit: usize,
+    ) -> Result<Vec<(DocId, u64)>, Error>;
+    /// The last round answered to a device (0 if unknown).
+    fn last_round(&mut self, device: &str) -> Result<u64, Error>;
+    /// Remember the last round answered to a device.
+    fn set_last_round(&mut self, device: &str, worker: &str, round: u64) -> Result<(), Error>;
+    /// Forget everything known about a device (it lost its state, or we did).
+    fn forget_device(&mut self, device: &str) -> Result<(), Error>;
+    /// Confirm the pending heads of rounds up to `acked`, drop later ones.
+    fn confirm_rounds(&mut self, device: &str, acked: u64) -> Result<(), Error>;
+    /// Heads a device is known to have for a doc.
+    fn device_heads(&mut self, device: &str, doc: &DocId) -> Result<Vec<ChangeHash>, Error>;
+    /// Record heads a device has (confirmed).
+    fn set_device_heads(
+        &mut self,
+        device: &str,
+        doc: &DocId,
+        heads: &[ChangeHash],
+    ) -> Result<(), Error>;
+    /// Record heads a device will have once it applies `round`.
+    fn set_pending(
+        &mut self,
+        device: &str,
+        round: u64,
+        doc: &DocId,
+        heads: &[ChangeHash],
+    ) -> Result<(), Error>;
+    /// The slow-path sync state of a device for a doc.
+    fn sync_state(&mut self, device: &str, doc: &DocId) -> Result<Option<Vec<u8>>, Error>;
+    /// Store the slow-path sync state (encoded).
+    fn set_sync_state(&mut self, device: &str, doc: &DocId, state: &[u8]) -> Result<(), Error>;
+}

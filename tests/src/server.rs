@@ -1,0 +1,137 @@
+//! Running the real `gridwork-server` from tests: build it once, start it on
+//! a random 127.0.0.1 port with its own data directory, run admin commands,
+//! stop it with SIGTERM.
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// Path of the `gridwork-server` binary of this build profile (built once).
+pub fn server_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let exe = std::env::current_exe().expect("current exe");
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("profile dir")
+            .to_path_buf();
+        let release = profile_dir.file_name().is_some_and(|n| n == "release");
+        let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        cargo.args(["build", "--quiet", "-p", "gridwork-server"]);
+        if release {
+            cargo.arg("--release");
+        }
+        assert!(
+            cargo.status().expect("run cargo build").success(),
+            "building gridwork-server failed"
+        );
+        profile_dir.join(format!("gridwork-server{}", std::env::consts::EXE_SUFFIX))
+    })
+    .clone()
+}
+
+/// A running server.
+pub struct Server {
+    /// Base URL, e.g. `http://127.0.0.1:41234`.
+    pub url: String,
+    /// Its data directory.
+    pub data_dir: PathBuf,
+    /// Lines it printed before `listening on` (demo tokens).
+    pub preamble: Vec<Value>,
+    child: Option<Child>,
+}
+
+impl Server {
+    /// Start `gridwork-server serve` on a random port over `data_dir`.
+    pub fn start(data_dir: &Path, extra: &[&str]) -> Server {
+        let mut child = Command::new(server_bin())
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start gridwork-server");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut reader = BufReader::new(stdout);
+        let mut preamble = Vec::new();
+        let url = loop {
+            let mut line = String::new();
+            let n = reader.read_line(&mut line).expect("read server stdout");
+            assert!(n > 0, "gridwork-server exited before listening");
+            if let Some(addr) = line.trim().strip_prefix("listening on ") {
+                break addr.to_string();
+            }
+            if let Ok(v) = serde_json::from_str::<Value>(line.trim()) {
+                preamble.push(v);
+            }
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in reader.lines() {});
+        Server {
+            url,
+            data_dir: data_dir.to_path_buf(),
+            preamble,
+            child: Some(child),
+        }
+    }
+
+    /// Run `gridwork-server admin --data-dir DIR args…` and parse its JSON.
+    pub fn admin(&self, args: &[&str]) -> Value {
+        admin(&self.data_dir, args)
+    }
+
+    /// Stop with SIGTERM and wait; returns the exit code.
+    pub fn stop(&mut self) -> Option<i32> {
+        let mut child = self.child.take()?;
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status();
+        for _ in 0..200 {
+            if let Some(status) = child.try_wait().expect("wait") {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        let _ = child.kill();
+        child.wait().ok().and_then(|s| s.code())
+    }
+
+    /// The server process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// `gridwork-server admin --data-dir DIR args…`, requiring success.
+pub fn admin(data_dir: &Path, args: &[&str]) -> Value {
+    let out = Command::new(server_bin())
+        .arg("admin")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .output()
+        .expect("run gridwork-server admin");
+    assert!(
+        out.status.success(),
+        "admin {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+}

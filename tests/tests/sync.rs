@@ -1,0 +1,417 @@
+//! Convergence of several phones through the real `gridwork-server` on
+//! 127.0.0.1: two gridworkers sharing a grid and one of another grid, offline
+//! edits of the same household field and the same case, syncs in several
+//! orders, scope enforcement, a server restart, a lost response, a revoked
+//! token.
+
+use gridwork_core::docs::DocId;
+use gridwork_core::model::{HouseholdEdit, HouseholdId, NewVisit};
+use gridwork_core::sync::{SyncOptions, Transport};
+use gridwork_core::Store;
+use gridwork_tests::cli::{stderr_lines, Phone};
+use gridwork_tests::server::Server;
+use serde_json::Value;
+use tempfile::TempDir;
+
+struct Town {
+    _dir: TempDir,
+    server: Server,
+    a: Phone,
+    b: Phone,
+    c: Phone,
+    tokens: [String; 3],
+}
+
+fn token(server: &Server, worker: &str) -> String {
+    server.admin(&["token", "issue", worker])["token"]
+        .as_str()
+        .expect("token")
+        .to_string()
+}
+
+fn town() -> Town {
+    let dir = TempDir::new().unwrap();
+    let data = dir.path().join("server");
+    let server = Server::start(&data, &[]);
+    server.admin(&["grid", "add", "T1", "--name", "演示镇"]);
+    server.admin(&["grid", "add", "C1", "--name", "幸福社区", "--parent", "T1"]);
+    server.admin(&["grid", "add", "C1-1", "--name", "片区一", "--parent", "C1"]);
+    server.admin(&[
+        "grid",
+        "add",
+        "G1",
+        "--name",
+        "第一网格",
+        "--parent",
+        "C1-1",
+    ]);
+    server.admin(&[
+        "grid",
+        "add",
+        "G2",
+        "--name",
+        "第二网格",
+        "--parent",
+        "C1-1",
+    ]);
+    for (id, grid) in [("gw-a", "G1"), ("gw-b", "G1"), ("gw-c", "G2")] {
+        server.admin(&[
+            "worker",
+            "add",
+            id,
+            "--name",
+            "网格员",
+            "--role",
+            "gridworker",
+            "--grid",
+            grid,
+        ]);
+    }
+    let tokens = [
+        token(&server, "gw-a"),
+        token(&server, "gw-b"),
+        token(&server, "gw-c"),
+    ];
+    let phone = |name: &str, worker: &str, grid: &str| {
+        let p = Phone::new(dir.path().join(format!("{name}.db")));
+        p.init(worker, grid);
+        p
+    };
+    let a = phone("a", "gw-a", "G1");
+    let b = phone("b", "gw-b", "G1");
+    let c = phone("c", "gw-c", "G2");
+    Town {
+        _dir: dir,
+        server,
+        a,
+        b,
+        c,
+        tokens,
+    }
+}
+
+fn sync(p: &Phone, url: &str, token: &str) -> Value {
+    let mut cmd = p.command(&["sync", "--server", url, "--token-env", "GRIDWORK_TOKEN"]);
+    cmd.env("GRIDWORK_TOKEN", token);
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "sync failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Everything two converged replicas must agree on.
+fn state(p: &Phone) -> (Value, Value, Value, Value) {
+    let docs: Vec<Value> = p.json(&["docs"]).as_array().unwrap().clone();
+    (
+        p.json(&["household", "list"]),
+        p.json(&["case", "list"]),
+        p.json(&["conflicts"]),
+        Value::Array(docs),
+    )
+}
+
+fn server_store(server: &Server) -> Phone {
+    Phone::new(server.data_dir.join("gridwork.db"))
+}
+
+#[test]
+fn phones_converge_merge_conflicts_and_stay_in_scope() {
+    let mut t = town();
+    let url = t.server.url.clone();
+    let h = t.a.add_household(
+        "幸福里1号楼101室",
+        &["--phone", "13800138000", "--tag", "独居老人"],
+    );
+    t.a.json(&["resident", "add", &h, "--name", "王五"]);
+    let case = t.a.json(&[
+        "case",
+        "open",
+        "--category",
+        "环境卫生",
+        "--description",
+        "楼道垃圾",
+        "--household",
+        &h,
+    ]);
+    let case_id = case["id"].as_str().unwrap().to_string();
+    let first = sync(&t.a, &url, &t.tokens[0]);
+    assert_eq!(first["round_trips"], 1, "one round trip for a day's work");
+    assert!(first["docs_up"].as_u64().unwrap() >= 2);
+    sync(&t.b, &url, &t.tokens[1]);
+    assert_eq!(
+        t.b.json(&["household", "show", &h])["residents"][0]["name"],
+        "王五"
+    );
+
+    // The other grid's gridworker receives nothing of this grid.
+    let c_first = sync(&t.c, &url, &t.tokens[2]);
+    assert_eq!(c_first["docs_down"], 0);
+    assert!(t.c.json(&["docs"]).as_array().unwrap().is_empty());
+
+    // Offline on both phones: the same field, the same case, other work.
+    t.a.json(&[
+        "household",
+        "edit",
+        &h,
+        "--phone",
+        "13900000001",
+        "--add-tag",
+        "低保",
+    ]);
+    t.b.json(&[
+        "household",
+        "edit",
+        &h,
+        "--phone",
+        "13900000002",
+        "--add-tag",
+        "残疾人",
+    ]);
+    t.a.json(&[
+        "case",
+        "transition",
+        &case_id,
+        "--to",
+        "registered",
+        "--note",
+        "A 受理",
+    ]);
+    t.b.json(&[
+        "case",
+        "transition",
+        &case_id,
+        "--to",
+        "escalated",
+        "--note",
+        "B 上报社区",
+    ]);
+    t.a.json(&["visit", "record", &h, "--note", "A 走访"]);
+    t.b.json(&["resident", "add", &h, "--name", "赵六"]);
+    let h2 = t.b.add_household("幸福里1号楼102室", &[]);
+
+    // Several orders: B, A, B.
+    sync(&t.b, &url, &t.tokens[1]);
+    let a_sync = sync(&t.a, &url, &t.tokens[0]);
+    assert_eq!(a_sync["new_conflicts"], 1);
+    sync(&t.b, &url, &t.tokens[1]);
+    assert_eq!(state(&t.a), state(&t.b), "A and B converged");
+    let conflicts = t.a.json(&["conflicts"]);
+    assert_eq!(conflicts.as_array().unwrap().len(), 1);
+    assert_eq!(conflicts[0]["field"], "phone");
+    let shown = t.a.json(&["household", "show", &h]);
+    assert_eq!(
+        shown["tags"],
+        serde_json::json!(["elderly_alone", "disabled", "low_income"])
+    );
+    assert_eq!(shown["residents"].as_array().unwrap().len(), 2);
+    let c = t.a.json(&["case", "show", &case_id]);
+    assert_eq!(
+        c["transitions"].as_array().unwrap().len(),
+        2,
+        "both concurrent transitions kept"
+    );
+    assert!(t.a.json(&["household", "show", &h2])["id"].is_string());
+
+    // The server's own replica agrees too.
+    let server_docs = server_store(&t.server).json(&["docs"]);
+    let g1_docs: Vec<Value> = server_docs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["scope"] == "G1")
+        .cloned()
+        .collect();
+    let a_docs = t.a.json(&["docs"]);
+    let strip = |v: &Value| -> Vec<(Value, Value)> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|d| (d["id"].clone(), d["heads"].clone()))
+            .collect()
+    };
+    assert_eq!(strip(&Value::Array(g1_docs)), strip(&a_docs));
+
+    // C still has nothing of G1 after everything.
+    let c_again = sync(&t.c, &url, &t.tokens[2]);
+    assert_eq!(c_again["docs_down"], 0);
+    assert!(t.c.json(&["docs"]).as_array().unwrap().is_empty());
+
+    // Resolve on A; it reaches B.
+    t.a.json(&[
+        "conflicts",
+        "resolve",
+        "--household",
+        &h,
+        "--field",
+        "phone",
+        "--value",
+        "13900000002",
+    ]);
+    sync(&t.a, &url, &t.tokens[0]);
+    sync(&t.b, &url, &t.tokens[1]);
+    assert_eq!(t.b.json(&["conflicts"]), serde_json::json!([]));
+    assert_eq!(t.b.json(&["household", "show", &h])["phone"], "13900000002");
+
+    // A restart of the server loses nothing.
+    assert_eq!(t.server.stop(), Some(0));
+    let server = Server::start(&t.server.data_dir, &[]);
+    let url = server.url.clone();
+    t.a.json(&["visit", "record", &h, "--note", "重启后走访"]);
+    sync(&t.a, &url, &t.tokens[0]);
+    sync(&t.b, &url, &t.tokens[1]);
+    assert_eq!(state(&t.a), state(&t.b));
+    assert_eq!(
+        t.b.json(&["visit", "list", "--household", &h])
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    for p in [&t.a, &t.b, &t.c] {
+        assert_eq!(p.json(&["check"])["ok"], true);
+    }
+
+    // A revoked token gets 401: the CLI exits 1 with one line.
+    server.admin(&["token", "revoke", "gw-b"]);
+    let mut cmd =
+        t.b.command(&["sync", "--server", &url, "--token-env", "GRIDWORK_TOKEN"]);
+    cmd.env("GRIDWORK_TOKEN", &t.tokens[1]);
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let lines = stderr_lines(&out);
+    assert_eq!(lines.len(), 1);
+    assert!(lines[0].contains("unauthorized"), "{lines:?}");
+}
+
+/// Forwards to HTTP, then loses the response on the first `drop` calls.
+struct LossyTransport {
+    inner: gridwork_core::sync::HttpTransport,
+    drop_next: std::sync::atomic::AtomicU32,
+}
+
+impl Transport for LossyTransport {
+    fn post(&self, url: &str, token: &str, body: Vec<u8>) -> gridwork_core::Result<Vec<u8>> {
+        let reply = self.inner.post(url, token, body)?;
+        if self.drop_next.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+            self.drop_next
+                .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            return Err(gridwork_core::Error::Network("response lost (test)".into()));
+        }
+        Ok(reply)
+    }
+}
+
+#[test]
+fn lost_responses_and_foreign_pushes_are_harmless() {
+    let t = town();
+    let url = t.server.url.clone();
+    let h = t.a.add_household("和平苑2号楼201室", &[]);
+    sync(&t.a, &url, &t.tokens[0]);
+    sync(&t.b, &url, &t.tokens[1]);
+
+    // B records a visit; the server applies it but B never hears back.
+    let household: HouseholdId = h.parse().unwrap();
+    {
+        let b = Store::open(&t.b.store, None).unwrap();
+        b.record_visit(NewVisit {
+            household,
+            note: "响应丢失".into(),
+            ..Default::default()
+        })
+        .unwrap();
+        let lossy = LossyTransport {
+            inner: gridwork_core::sync::HttpTransport::new().unwrap(),
+            drop_next: 1.into(),
+        };
+        let lost = b.sync_with(&lossy, &url, &t.tokens[1], &SyncOptions::default());
+        assert!(matches!(lost, Err(gridwork_core::Error::Network(_))));
+        assert_eq!(
+            b.dirty_docs().unwrap().len(),
+            1,
+            "still dirty: nothing moved on the phone"
+        );
+        // The next sync repeats harmlessly.
+        let summary = b
+            .sync_with(&lossy, &url, &t.tokens[1], &SyncOptions::default())
+            .unwrap();
+        assert_eq!(summary.round_trips, 1);
+        assert!(b.dirty_docs().unwrap().is_empty());
+    }
+    sync(&t.a, &url, &t.tokens[0]);
+    let visits = t.a.json(&["visit", "list", "--household", &h]);
+    assert_eq!(
+        visits.as_array().unwrap().len(),
+        1,
+        "exactly one visit, no duplicate"
+    );
+    let server_visits = server_store(&t.server).json(&["visit", "list", "--household", &h]);
+    assert_eq!(server_visits.as_array().unwrap().len(), 1);
+    assert_eq!(state(&t.a), state(&t.b));
+
+    // C (grid G2) gets hold of G1's household doc and pushes an edit: refused.
+    let doc = DocId::household(household);
+    let before = server_store(&t.server).json(&["docs"]);
+    {
+        let a = Store::open(&t.a.store, None).unwrap();
+        let bytes = a.export_doc(&doc).unwrap();
+        let c = Store::open(&t.c.store, None).unwrap();
+        c.merge_doc(&doc, &bytes).unwrap();
+        c.edit_household(
+            household,
+            HouseholdEdit {
+                phone: Some("13700000000".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let summary = c.sync(&url, &t.tokens[2], &SyncOptions::default()).unwrap();
+        assert_eq!(summary.rejected.len(), 1);
+        assert_eq!(summary.rejected[0].id, doc.to_string());
+        assert_eq!(summary.docs_down, 0);
+    }
+    assert_eq!(
+        server_store(&t.server).json(&["docs"]),
+        before,
+        "nothing of the foreign push was applied"
+    );
+    sync(&t.a, &url, &t.tokens[0]);
+    assert_ne!(t.a.json(&["household", "show", &h])["phone"], "13700000000");
+}
+
+#[test]
+fn demo_server_serves_two_converging_phones() {
+    let dir = TempDir::new().unwrap();
+    let server = Server::start(&dir.path().join("server"), &["--demo"]);
+    let token_of = |worker: &str| -> String {
+        server
+            .preamble
+            .iter()
+            .find(|v| v["demo_token"]["worker"] == worker)
+            .and_then(|v| v["demo_token"]["token"].as_str())
+            .unwrap_or_else(|| panic!("no demo token for {worker}: {:?}", server.preamble))
+            .to_string()
+    };
+    let one = Phone::new(dir.path().join("one.db"));
+    one.init("gw-demo-1", "DEMO-G01");
+    let two = Phone::new(dir.path().join("two.db"));
+    two.init("gw-demo-2", "DEMO-G01");
+    let first = sync(&one, &server.url, &token_of("gw-demo-1"));
+    assert!(first["docs_down"].as_u64().unwrap() > 40);
+    sync(&two, &server.url, &token_of("gw-demo-2"));
+    let h = one.json(&["household", "list"]);
+    assert!(h.as_array().unwrap().len() >= 40);
+    let id = h[0]["id"].as_str().unwrap().to_string();
+    two.json(&["visit", "record", &id, "--note", "第二台手机"]);
+    sync(&two, &server.url, &token_of("gw-demo-2"));
+    sync(&one, &server.url, &token_of("gw-demo-1"));
+    assert_eq!(
+        one.json(&["household", "list"]),
+        two.json(&["household", "list"])
+    );
+    assert_eq!(one.json(&["docs"]), two.json(&["docs"]));
+    assert_eq!(one.json(&["check"])["ok"], true);
+    assert_eq!(two.json(&["check"])["ok"], true);
+}
