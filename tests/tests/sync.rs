@@ -415,3 +415,37 @@ fn demo_server_serves_two_converging_phones() {
     assert_eq!(one.json(&["check"])["ok"], true);
     assert_eq!(two.json(&["check"])["ok"], true);
 }
+
+#[test]
+fn bad_bodies_get_clear_statuses_and_change_nothing() {
+    let t = town();
+    let url = format!("{}/v1/sync", t.server.url);
+    t.a.add_household("幸福里1号楼101室", &[]);
+    sync(&t.a, &t.server.url, &t.tokens[0]);
+    let before = server_store(&t.server).json(&["docs"]);
+    let http = gridwork_core::sync::HttpTransport::new().unwrap();
+    let status = |body: Vec<u8>, token: &str| match http.post(&url, token, body) {
+        Err(gridwork_core::Error::Server { status, message }) => (status, message),
+        Err(gridwork_core::Error::Unauthorized) => (401, String::new()),
+        other => panic!("expected an error status, got {other:?}"),
+    };
+    // Malformed: not a sync body, and a sync header over garbage.
+    assert_eq!(status(b"hello".to_vec(), &t.tokens[0]).0, 400);
+    assert_eq!(status(b"GWS\x00\x01garbage".to_vec(), &t.tokens[0]).0, 400);
+    // A protocol version from the future.
+    let mut future = gridwork_core::sync::protocol::encode(
+        &gridwork_core::sync::protocol::SyncRequest::default(),
+    )
+    .unwrap();
+    future[3] = 0;
+    future[4] = 99;
+    let (code, message) = status(future, &t.tokens[0]);
+    assert_eq!(code, 400);
+    assert!(message.contains("99"), "{message}");
+    // Over the size cap.
+    let huge = vec![0u8; gridwork_core::sync::protocol::MAX_REQUEST_BYTES + 1024];
+    assert_eq!(status(huge, &t.tokens[0]).0, 413);
+    // Unknown token.
+    assert_eq!(status(b"hello".to_vec(), "not-a-token").0, 401);
+    assert_eq!(server_store(&t.server).json(&["docs"]), before);
+}

@@ -70,8 +70,8 @@ fn parse_tag_list(text: Option<String>) -> Vec<SpecialGroup> {
 const SUMMARY_SQL: &str = "
 SELECT h.id, h.address, h.representative, h.risk, h.status, h.created_at,
        (SELECT group_concat(tag) FROM household_tags t WHERE t.household_id = h.id),
-       (SELECT group_concat(rt.tag) FROM resident_tags rt JOIN residents r ON r.id = rt.resident_id
-         WHERE rt.household_id = h.id AND r.moved_out = 0),
+       (SELECT group_concat(rt.tag) FROM residents r JOIN resident_tags rt ON rt.resident_id = r.id
+         WHERE r.household_id = h.id AND r.moved_out = 0),
        (SELECT count(*) FROM residents r WHERE r.household_id = h.id AND r.moved_out = 0),
        (SELECT max(started_at) FROM visits v WHERE v.household_id = h.id)
 FROM households h";

@@ -135,3 +135,53 @@ pub fn materialize(doc: &automerge::Automerge) -> Result<Vec<Visit>, HydrateErro
     visits.sort_by_key(|v| (v.started_at, v.id));
     Ok(visits)
 }
+
+/// The visit ids whose content changed between two sets of heads, or `None`
+/// when something else changed (metadata keys) and the whole log must be
+/// re-materialised. Used to refresh only the rows of the visits a change touched.
+pub fn touched_visits(
+    doc: &automerge::Automerge,
+    before: &[automerge::ChangeHash],
+    after: &[automerge::ChangeHash],
+) -> Option<std::collections::BTreeSet<String>> {
+    use automerge::{PatchAction, Prop};
+    let mut touched = std::collections::BTreeSet::new();
+    for patch in doc.diff(before, after) {
+        let key = match patch.path.first() {
+            Some((_, Prop::Map(key))) => key.clone(),
+            Some(_) => return None,
+            None => match &patch.action {
+                PatchAction::PutMap { key, .. } | PatchAction::DeleteMap { key } => key.clone(),
+                PatchAction::Conflict {
+                    prop: Prop::Map(key),
+                } => key.clone(),
+                _ => return None,
+            },
+        };
+        if META_KEYS.contains(&key.as_str()) {
+            return None;
+        }
+        touched.insert(key);
+    }
+    Some(touched)
+}
+
+/// Materialise only the given visits (those still present), by start time.
+pub fn materialize_some(
+    doc: &automerge::Automerge,
+    ids: &std::collections::BTreeSet<String>,
+) -> Result<Vec<Visit>, HydrateError> {
+    let household: String = autosurgeon::hydrate_prop(doc, ROOT, "household")?;
+    let household: HouseholdId = parse_uuid(&household, "household id")?;
+    let mut visits = Vec::new();
+    for key in ids {
+        if doc.get(ROOT, key.as_str()).ok().flatten().is_none() {
+            continue;
+        }
+        let id: VisitId = parse_uuid(key, "visit id")?;
+        let visit: VisitDoc = autosurgeon::hydrate_prop(doc, ROOT, key.as_str())?;
+        visits.push(visit.to_model(id, household)?);
+    }
+    visits.sort_by_key(|v| (v.started_at, v.id));
+    Ok(visits)
+}

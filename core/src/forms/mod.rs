@@ -9,10 +9,12 @@ pub use template::{Choice, Field, FieldType, Template, TemplateCategory};
 /// Look up a template by id and version in the built-in pack; `None` version
 /// means the newest.
 pub fn find(id: &str, version: Option<u32>) -> Option<Template> {
-    default_pack::all()
-        .into_iter()
+    static PACK: std::sync::OnceLock<Vec<Template>> = std::sync::OnceLock::new();
+    PACK.get_or_init(default_pack::all)
+        .iter()
         .filter(|t| t.id == id && version.is_none_or(|v| v == t.version))
         .max_by_key(|t| t.version)
+        .cloned()
 }
 
 #[cfg(test)]

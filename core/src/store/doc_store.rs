@@ -409,6 +409,20 @@ impl<'a> WriteTx<'a> {
                 key
             }
         };
+        // A visit log grows all year: refresh only the visits this change
+        // touched (the same per-visit materialisation a rebuild uses).
+        if kind == DocKind::VisitLog && !old_heads.is_empty() {
+            if let Some(touched) = docs::visit_log::touched_visits(doc, old_heads, &heads) {
+                let visits = docs::visit_log::materialize_some(doc, &touched).map_err(|e| {
+                    Error::CorruptDocument {
+                        doc_id: id.to_string(),
+                        reason: e.to_string(),
+                    }
+                })?;
+                read_models::replace_visits(&self.tx, key, &touched, &visits)?;
+                return Ok(());
+            }
+        }
         let rows = docs::materialize(id, kind, doc)?;
         read_models::replace(&self.tx, key, kind, &rows)?;
         Ok(())

@@ -17,6 +17,12 @@ pub const CURRENT_VERSION: u32 = MIGRATIONS.len() as u32;
 
 /// Bring the schema up to [`CURRENT_VERSION`] in one transaction.
 pub fn upgrade(conn: &mut Connection) -> Result<u32> {
+    // The common case — already current — costs one read and no write (and
+    // so no fsync) when a store is opened.
+    let current: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if current == CURRENT_VERSION {
+        return Ok(current);
+    }
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let found: u32 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if found > CURRENT_VERSION {

@@ -121,6 +121,25 @@ fn write_household(
     Ok(())
 }
 
+/// Replace the rows of some visits of visit-log doc `key`: those in `ids`
+/// are deleted, then `visits` (the ones still present) are inserted.
+pub fn replace_visits(
+    conn: &Connection,
+    key: i64,
+    ids: &std::collections::BTreeSet<String>,
+    visits: &[Visit],
+) -> Result<()> {
+    let mut delete_answers =
+        conn.prepare_cached("DELETE FROM visit_answers WHERE doc_key = ?1 AND visit_id = ?2")?;
+    let mut delete_visit =
+        conn.prepare_cached("DELETE FROM visits WHERE doc_key = ?1 AND id = ?2")?;
+    for id in ids {
+        delete_answers.execute(params![key, id])?;
+        delete_visit.execute(params![key, id])?;
+    }
+    visits.iter().try_for_each(|v| write_visit(conn, key, v))
+}
+
 /// One character per checklist item in template order.
 pub fn outcome_char(outcome: Option<Outcome>) -> char {
     match outcome {

@@ -458,3 +458,113 @@ fn apply_response(
     meta_set(tx.conn(), "acked_round", &response.round.to_string())?;
     Ok(applied)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sync::protocol::{decode, encode, SyncResponse};
+    use std::sync::Mutex;
+
+    /// A server stand-in answering every request with an empty response.
+    struct Echo {
+        requests: Mutex<Vec<SyncRequest>>,
+        fail: bool,
+    }
+
+    impl Transport for Echo {
+        fn post(&self, _url: &str, _token: &str, body: Vec<u8>) -> Result<Vec<u8>> {
+            let request: SyncRequest = decode(&body)?;
+            self.requests.lock().unwrap().push(request.clone());
+            if self.fail {
+                return Err(Error::Network("offline".into()));
+            }
+            let response = SyncResponse {
+                server_id: "srv".into(),
+                round: request.acked_round + 1,
+                cursor: request.cursor,
+                docs: request
+                    .pushes
+                    .iter()
+                    .map(|p| protocol::DocPull {
+                        id: p.id.clone(),
+                        heads: p.heads.clone(),
+                        data: vec![],
+                    })
+                    .collect(),
+                ..Default::default()
+            };
+            encode(&response)
+        }
+    }
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::TempDir::new().unwrap();
+        let store = Store::open(dir.path().join("p.db"), None).unwrap();
+        store.init("gw-1", "张三", "G1").unwrap();
+        store
+            .add_household(crate::model::NewHousehold {
+                address: "1号楼".into(),
+                ..Default::default()
+            })
+            .unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn acknowledged_pushes_clear_dirty_flags_and_report_progress() {
+        let (_dir, store) = store();
+        let echo = Echo {
+            requests: Mutex::new(vec![]),
+            fail: false,
+        };
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        let options = SyncOptions {
+            progress: Some(Arc::new(move |p: &SyncProgress| {
+                sink.lock().unwrap().push(p.clone())
+            })),
+            cancel: None,
+        };
+        let summary = store.sync_with(&echo, "http://x", "t", &options).unwrap();
+        assert_eq!(summary.round_trips, 1);
+        assert_eq!(summary.docs_up, 1);
+        assert!(store.dirty_docs().unwrap().is_empty());
+        assert_eq!(seen.lock().unwrap().len(), 1);
+        // The next sync pushes nothing and echoes the applied round.
+        store.sync_with(&echo, "http://x", "t", &options).unwrap();
+        let requests = echo.requests.lock().unwrap();
+        assert!(requests[1].pushes.is_empty());
+        assert_eq!(requests[1].acked_round, 1);
+        assert_eq!(requests[1].server_id, "srv");
+    }
+
+    #[test]
+    fn failures_and_cancellation_move_nothing() {
+        let (_dir, store) = store();
+        let offline = Echo {
+            requests: Mutex::new(vec![]),
+            fail: true,
+        };
+        let err = store.sync_with(&offline, "http://x", "t", &SyncOptions::default());
+        assert!(matches!(err, Err(Error::Network(_))));
+        assert_eq!(store.dirty_docs().unwrap().len(), 1);
+        let cancel = Arc::new(AtomicBool::new(true));
+        let options = SyncOptions {
+            progress: None,
+            cancel: Some(cancel),
+        };
+        let echo = Echo {
+            requests: Mutex::new(vec![]),
+            fail: false,
+        };
+        assert!(matches!(
+            store.sync_with(&echo, "http://x", "t", &options),
+            Err(Error::Cancelled)
+        ));
+        assert!(
+            echo.requests.lock().unwrap().is_empty(),
+            "cancelled before the first request"
+        );
+        assert_eq!(store.dirty_docs().unwrap().len(), 1);
+    }
+}
