@@ -30,21 +30,44 @@ use std::sync::Mutex;
 /// An open store: writer + reader connections and the doc cache.
 pub struct Db {
     path: PathBuf,
-    writer: Mutex<(Connection, DocCache)>,
+    key: Option<DbKey>,
+    /// Opened on the first write (or at once when the schema needs migrating):
+    /// opening a store to show a list costs one connection, not two.
+    writer: Mutex<Option<(Connection, DocCache)>>,
     reader: Mutex<Connection>,
 }
 
 impl Db {
     /// Open (creating and migrating if needed) the database at `path`.
     pub fn open(path: &Path, key: Option<&DbKey>) -> Result<Db> {
-        let mut writer = open::open_connection(path, key, open::Role::Writer)?;
-        migrations::upgrade(&mut writer)?;
         let reader = open::open_connection(path, key, open::Role::Reader)?;
+        let version: u32 = reader.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let writer = if version == migrations::CURRENT_VERSION {
+            None
+        } else {
+            let mut writer = open::open_connection(path, key, open::Role::Writer)?;
+            migrations::upgrade(&mut writer)?;
+            Some((writer, DocCache::new(64)))
+        };
         Ok(Db {
             path: path.to_path_buf(),
-            writer: Mutex::new((writer, DocCache::new(64))),
+            key: key.cloned(),
+            writer: Mutex::new(writer),
             reader: Mutex::new(reader),
         })
+    }
+
+    /// The writer connection, opened on first use.
+    fn writer(&self) -> Result<std::sync::MutexGuard<'_, Option<(Connection, DocCache)>>> {
+        let mut guard = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        if guard.is_none() {
+            let mut writer =
+                open::open_connection(&self.path, self.key.as_ref(), open::Role::Writer)?;
+            // Another process may have created the store since we looked.
+            migrations::upgrade(&mut writer)?;
+            *guard = Some((writer, DocCache::new(64)));
+        }
+        Ok(guard)
     }
 
     /// The file path.
@@ -61,8 +84,8 @@ impl Db {
     /// Run `f` in one immediate write transaction; commit if it returns `Ok`,
     /// roll back (and forget any doc it touched from the cache) otherwise.
     pub fn write<T>(&self, f: impl FnOnce(&mut WriteTx<'_>) -> Result<T>) -> Result<T> {
-        let mut guard = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        let (conn, cache) = &mut *guard;
+        let mut guard = self.writer()?;
+        let (conn, cache) = guard.as_mut().expect("writer opened");
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut wtx = WriteTx::new(tx, cache);
         match f(&mut wtx) {
@@ -80,8 +103,8 @@ impl Db {
     /// Run `f` in a write transaction that is always rolled back: a scratch
     /// copy of the database for `check`. Docs it touched leave the cache.
     pub fn scratch<T>(&self, f: impl FnOnce(&mut WriteTx<'_>) -> Result<T>) -> Result<T> {
-        let mut guard = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        let (conn, cache) = &mut *guard;
+        let mut guard = self.writer()?;
+        let (conn, cache) = guard.as_mut().expect("writer opened");
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut wtx = WriteTx::new(tx, cache);
         let out = f(&mut wtx);

@@ -33,10 +33,11 @@ pub(crate) enum Role {
 /// reading the schema. A wrong key (or a key for a plain file, or no key for an
 /// encrypted one) is [`Error::WrongKey`].
 pub(crate) fn open_connection(path: &Path, key: Option<&DbKey>, role: Role) -> Result<Connection> {
-    let flags = match role {
-        Role::Writer => OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
-        Role::Reader => OpenFlags::SQLITE_OPEN_READ_ONLY,
-    } | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    // The reader opens read-write (so it can create the WAL index of a store
+    // no writer has opened yet) and is then made query-only.
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX
         | OpenFlags::SQLITE_OPEN_URI;
     let conn = Connection::open_with_flags(path, flags)?;
     // SQLCipher logs decryption failures to stderr by default; a wrong key
@@ -76,7 +77,8 @@ fn apply_pragmas(conn: &Connection, role: Role) -> Result<()> {
     // system temp directory for SQLite, and they are small here.
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     if role == Role::Writer {
-        // WAL: readers never block the writer and a commit is one append.
+        // WAL (persistent in the file): readers never block the writer and a
+        // commit is one append.
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // FULL: every acknowledged commit is fsynced, so it survives the
         // process being killed *and* the phone losing power.

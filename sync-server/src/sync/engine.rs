@@ -97,6 +97,36 @@ fn household_scope_of(
     tx.doc_scope(&DocId(format!("household/{household}")))
 }
 
+/// What is known about a doc before a change to it is applied.
+struct Target {
+    kind: DocKind,
+    /// Its stored scope, if it exists here.
+    existing: Option<GridCode>,
+    /// For a visit log, its household's scope.
+    household_scope: Option<GridCode>,
+}
+
+/// Check that the account may write doc `id` as it is stored now.
+fn authorize(tx: &mut dyn SyncTx, account: &Account, id: &DocId) -> Result<Target, Refusal> {
+    let kind = id
+        .kind()
+        .ok_or(Refusal::Rejected(RejectReason::Malformed))?;
+    writable(account, id, kind).map_err(Refusal::Rejected)?;
+    let existing = tx.doc_scope(id)?;
+    if existing
+        .as_ref()
+        .is_some_and(|scope| !account.scope.contains(scope))
+    {
+        return Err(Refusal::Rejected(RejectReason::OutOfScope));
+    }
+    let household_scope = household_scope_of(tx, id, kind)?;
+    Ok(Target {
+        kind,
+        existing,
+        household_scope,
+    })
+}
+
 fn apply_push(
     tx: &mut dyn SyncTx,
     account: &Account,
@@ -105,17 +135,11 @@ fn apply_push(
     now: Timestamp,
 ) -> Result<DocPull, Refusal> {
     let id = DocId(push.id.clone());
-    let kind = id
-        .kind()
-        .ok_or(Refusal::Rejected(RejectReason::Malformed))?;
-    writable(account, &id, kind).map_err(Refusal::Rejected)?;
-    let existing = tx.doc_scope(&id)?;
-    if let Some(scope) = &existing {
-        if !account.scope.contains(scope) {
-            return Err(Refusal::Rejected(RejectReason::OutOfScope));
-        }
-    }
-    let household_scope = household_scope_of(tx, &id, kind)?;
+    let Target {
+        kind,
+        existing,
+        household_scope,
+    } = authorize(tx, account, &id)?;
     let pushed_heads = from_hashes(&push.heads);
     let mut outcome_slot: Option<Result<(), Refusal>> = None;
     tx.savepoint(&mut |tx| {
@@ -211,17 +235,11 @@ fn apply_message(
     now: Timestamp,
 ) -> Result<DocMessage, Refusal> {
     let id = DocId(message.id.clone());
-    let kind = id
-        .kind()
-        .ok_or(Refusal::Rejected(RejectReason::Malformed))?;
-    writable(account, &id, kind).map_err(Refusal::Rejected)?;
-    let existing = tx.doc_scope(&id)?;
-    if let Some(scope) = &existing {
-        if !account.scope.contains(scope) {
-            return Err(Refusal::Rejected(RejectReason::OutOfScope));
-        }
-    }
-    let household_scope = household_scope_of(tx, &id, kind)?;
+    let Target {
+        kind,
+        existing,
+        household_scope,
+    } = authorize(tx, account, &id)?;
     let mut state = match tx.sync_state(device, &id)? {
         Some(bytes) => automerge::sync::State::decode(&bytes).unwrap_or_default(),
         None => automerge::sync::State::new(),
