@@ -14,11 +14,12 @@ pub fn server_bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         let exe = std::env::current_exe().expect("current exe");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("profile dir")
-            .to_path_buf();
+        // Test binaries live in target/<profile>/deps, binaries (the bench)
+        // in target/<profile>.
+        let mut profile_dir = exe.parent().expect("profile dir").to_path_buf();
+        if profile_dir.file_name().is_some_and(|n| n == "deps") {
+            profile_dir.pop();
+        }
         let release = profile_dir.file_name().is_some_and(|n| n == "release");
         let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
         cargo.args(["build", "--quiet", "-p", "gridwork-server"]);

@@ -24,6 +24,11 @@ use std::sync::Arc;
 /// Most round trips one `sync` call makes (pages + slow-path exchanges).
 const MAX_ROUND_TRIPS: u32 = 1000;
 
+/// Raw document bytes pushed per request; more dirty docs wait for the next
+/// round trip of the same sync (a new phone of a big grid, a changed server),
+/// so a request stays far below the server's size cap.
+const PUSH_BUDGET: usize = 4 * 1024 * 1024;
+
 /// What a sync did.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncSummary {
@@ -66,6 +71,9 @@ pub struct SyncOptions {
     pub progress: Option<ProgressFn>,
     /// Set to true to stop before the next round trip ([`Error::Cancelled`]).
     pub cancel: Option<Arc<AtomicBool>>,
+    /// Raw document bytes to push per request (default 4 MiB); the rest of
+    /// the dirty docs go in further round trips of the same sync.
+    pub push_budget: Option<usize>,
 }
 
 impl SyncOptions {
@@ -133,6 +141,8 @@ impl Store {
             self.conflicts()?.iter().map(conflict_key).collect();
         let mut summary = SyncSummary::default();
         let mut slow: BTreeMap<DocId, Slow> = BTreeMap::new();
+        let mut offered: BTreeSet<DocId> = BTreeSet::new();
+        let budget = options.push_budget.unwrap_or(PUSH_BUDGET).max(1);
         loop {
             if options.cancelled() {
                 return Err(Error::Cancelled);
@@ -140,9 +150,9 @@ impl Store {
             if summary.round_trips >= MAX_ROUND_TRIPS {
                 return Err(Error::Protocol("too many round trips".into()));
             }
-            let request = self
+            let (request, more_pushes) = self
                 .db
-                .write(|tx| build_request(tx, &device.actor, &mut slow))?;
+                .write(|tx| build_request(tx, &device.actor, &mut slow, &mut offered, budget))?;
             let pushed: BTreeMap<String, Vec<ChangeHash>> = request
                 .pushes
                 .iter()
@@ -166,6 +176,7 @@ impl Store {
                 .write(|tx| apply_response(tx, &response, &pushed, &mut slow, &grid, now))?;
             if outcome.server_changed {
                 // A different server (new or restored): start over from scratch.
+                offered.clear();
                 continue;
             }
             summary.docs_down += outcome.docs_down;
@@ -182,7 +193,7 @@ impl Store {
                 && (sent_messages
                     || !response.sync_messages.is_empty()
                     || outcome.slow_started > 0);
-            if !response.more && !slow_pending {
+            if !response.more && !slow_pending && !more_pushes {
                 break;
             }
         }
@@ -222,11 +233,17 @@ fn conflict_key(c: &crate::Conflict) -> String {
     )
 }
 
+/// Build the next request. Dirty docs already offered during this sync call
+/// (`offered`) are skipped — a refused doc is not offered again and again —
+/// and pushes stop at [`PUSH_BUDGET`]; the returned flag says dirty docs are
+/// left for another round trip.
 fn build_request(
     tx: &mut WriteTx<'_>,
     device: &str,
     slow: &mut BTreeMap<DocId, Slow>,
-) -> Result<SyncRequest> {
+    offered: &mut BTreeSet<DocId>,
+    budget: usize,
+) -> Result<(SyncRequest, bool)> {
     let conn = tx.conn();
     let mut request = SyncRequest {
         device: device.to_string(),
@@ -242,20 +259,27 @@ fn build_request(
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         rows.collect::<rusqlite::Result<_>>()?
     };
+    let mut budget = budget;
+    let mut left_over = false;
     for (id, shared) in dirty {
         let id = DocId(id);
-        if slow.contains_key(&id) {
+        if slow.contains_key(&id) || offered.contains(&id) {
             continue;
+        }
+        if budget == 0 {
+            left_over = true;
+            break;
         }
         let shared = decode_heads(&shared);
         let push = tx.with_doc(&id, |doc| {
-            // Whole doc when nothing is shared (or what is shared is unknown here).
+            // Whole doc when nothing is shared (or what is shared is unknown
+            // here), uncompressed: the body's deflate compresses across docs.
             let changes = if shared.is_empty()
                 || shared
                     .iter()
                     .any(|h| doc.get_change_meta_by_hash(h).is_none())
             {
-                doc.save()
+                doc.save_nocompress()
             } else {
                 doc.save_after(&shared)
             };
@@ -265,7 +289,11 @@ fn build_request(
                 changes,
             })
         })?;
-        request.pushes.extend(push);
+        if let Some(push) = push {
+            budget = budget.saturating_sub(push.changes.len());
+            offered.insert(id);
+            request.pushes.push(push);
+        }
     }
     for (id, entry) in slow.iter_mut() {
         let message = tx
@@ -288,7 +316,7 @@ fn build_request(
             });
         }
     }
-    Ok(request)
+    Ok((request, left_over))
 }
 
 struct Applied {
@@ -367,7 +395,12 @@ fn apply_response(
     for pull in &response.docs {
         let id = DocId(pull.id.clone());
         let Some(kind) = id.kind() else { continue };
-        let server_heads = protocol::from_hashes(&pull.heads);
+        // A bare acknowledgement (no heads, no data) means the server has
+        // exactly the heads the phone pushed.
+        let server_heads = match pushed.get(&pull.id) {
+            Some(heads) if pull.heads.is_empty() && pull.data.is_empty() => heads.clone(),
+            _ => protocol::from_hashes(&pull.heads),
+        };
         let (complete, outcome) = tx.change_doc(
             &id,
             kind,
@@ -523,7 +556,7 @@ mod tests {
             progress: Some(Arc::new(move |p: &SyncProgress| {
                 sink.lock().unwrap().push(p.clone())
             })),
-            cancel: None,
+            ..Default::default()
         };
         let summary = store.sync_with(&echo, "http://x", "t", &options).unwrap();
         assert_eq!(summary.round_trips, 1);
@@ -550,8 +583,8 @@ mod tests {
         assert_eq!(store.dirty_docs().unwrap().len(), 1);
         let cancel = Arc::new(AtomicBool::new(true));
         let options = SyncOptions {
-            progress: None,
             cancel: Some(cancel),
+            ..Default::default()
         };
         let echo = Echo {
             requests: Mutex::new(vec![]),
@@ -566,5 +599,32 @@ mod tests {
             "cancelled before the first request"
         );
         assert_eq!(store.dirty_docs().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn pushes_are_paged_by_budget_and_each_doc_is_offered_once() {
+        let (_dir, store) = store();
+        for n in 2..=3 {
+            store
+                .add_household(crate::model::NewHousehold {
+                    address: format!("{n}号楼"),
+                    ..Default::default()
+                })
+                .unwrap();
+        }
+        let echo = Echo {
+            requests: Mutex::new(vec![]),
+            fail: false,
+        };
+        let options = SyncOptions {
+            push_budget: Some(1),
+            ..Default::default()
+        };
+        let summary = store.sync_with(&echo, "http://x", "t", &options).unwrap();
+        assert_eq!(summary.round_trips, 3);
+        assert_eq!(summary.docs_up, 3);
+        let requests = echo.requests.lock().unwrap();
+        assert!(requests.iter().all(|r| r.pushes.len() == 1));
+        assert!(store.dirty_docs().unwrap().is_empty());
     }
 }

@@ -103,7 +103,8 @@ pub struct SyncResponse {
 pub struct DocPull {
     /// Document id.
     pub id: String,
-    /// The server's heads for the doc after this request.
+    /// The server's heads for the doc after this request; empty (with empty
+    /// `data`) for a pushed doc of which the server has exactly the pushed heads.
     pub heads: Vec<Hash>,
     /// Changes the phone lacks (`save_after`), or the whole saved doc; may be
     /// empty when a push only needs acknowledging.

@@ -206,6 +206,14 @@ fn apply_push(
     // The device has what it pushed; send back what it lacks.
     tx.set_device_heads(device, &id, &pushed_heads)?;
     let heads = tx.doc_heads(&id)?.unwrap_or_default();
+    if same(&heads, &pushed_heads) {
+        // A bare acknowledgement: the phone knows these heads already.
+        return Ok(DocPull {
+            id: push.id.clone(),
+            heads: Vec::new(),
+            data: Vec::new(),
+        });
+    }
     let data = tx
         .read_doc(&id, &mut |doc| {
             if same(&doc.get_heads(), &pushed_heads) {
@@ -349,12 +357,15 @@ pub fn process(
     for push in &request.pushes {
         match apply_push(tx, account, &device, push, now) {
             Ok(pull) => {
-                tx.set_pending(
-                    &device,
-                    response.round,
-                    &DocId(pull.id.clone()),
-                    &from_hashes(&pull.heads),
-                )?;
+                // A bare ack: the device already has (and declared) these heads.
+                if !pull.heads.is_empty() {
+                    tx.set_pending(
+                        &device,
+                        response.round,
+                        &DocId(pull.id.clone()),
+                        &from_hashes(&pull.heads),
+                    )?;
+                }
                 pushed.insert(pull.id.clone());
                 response.docs.push(pull);
             }
@@ -406,7 +417,9 @@ pub fn process(
                 {
                     doc.save_after(&base)
                 } else {
-                    doc.save()
+                    // Uncompressed: the response body's deflate compresses
+                    // across docs, far better than per-doc column deflate.
+                    doc.save_nocompress()
                 }
             })?
             .unwrap_or_default();

@@ -14,9 +14,16 @@
 //! Timings are reported, never asserted. The last line is a JSON summary of
 //! every figure. Options: `--households N --years Y --seed S --encrypted
 //! --list-iters N --visit-iters N`.
+//!
+//! `--sync` runs the sync benchmark instead (see `src/bench/sync.rs`): the
+//! real `gridwork-server`, a first sync of the whole grid to an empty phone
+//! and one offline day, against gzip'd JSON and the stock Automerge sync
+//! protocol; `--households`, `--years` and `--seed` apply.
 
 #[path = "../bench/mod.rs"]
 mod bench;
+#[path = "../bench/sync.rs"]
+mod sync_bench;
 
 use bench::report::{self, Row};
 use bench::{baseline, rss, size, store_key, timed, timing, Export, Res};
@@ -35,7 +42,7 @@ const SIZE_TARGET: f64 = 2.0;
 const RSS_TARGET_MIB: f64 = 40.0;
 
 const USAGE: &str = "usage: bench [--households N] [--years Y] [--seed S] [--encrypted] \
-[--list-iters N] [--visit-iters N]";
+[--list-iters N] [--visit-iters N] [--sync]";
 
 /// What one benchmark run does.
 struct Options {
@@ -45,6 +52,7 @@ struct Options {
     encrypted: bool,
     list_iters: usize,
     visit_iters: usize,
+    sync: bool,
 }
 
 /// What this process was started for.
@@ -63,6 +71,7 @@ fn parse_args(args: &[String]) -> Res<Mode> {
         encrypted: false,
         list_iters: 30,
         visit_iters: 50,
+        sync: false,
     };
     let mut probe = None;
     let mut it = args.iter();
@@ -78,6 +87,7 @@ fn parse_args(args: &[String]) -> Res<Mode> {
             "--list-iters" => o.list_iters = value()?.parse::<usize>()?.max(1),
             "--visit-iters" => o.visit_iters = value()?.parse::<usize>()?.max(1),
             "--encrypted" => o.encrypted = true,
+            "--sync" => o.sync = true,
             "--help" | "-h" => return Ok(Mode::Help),
             rss::IDLE_ARG => return Ok(Mode::Idle),
             rss::PROBE_ARG => probe = Some(PathBuf::from(value()?)),
@@ -93,6 +103,7 @@ fn parse_args(args: &[String]) -> Res<Mode> {
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = parse_args(&args).and_then(|mode| match mode {
+        Mode::Bench(o) if o.sync => sync_bench::run(o.households, o.years, o.seed),
         Mode::Bench(o) => run(&o),
         Mode::Probe(path, encrypted) => rss::probe(&path, encrypted),
         Mode::Idle => rss::idle(),
