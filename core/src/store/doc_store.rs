@@ -10,8 +10,8 @@ use crate::{Error, Result};
 use automerge::{ActorId, Automerge, ChangeHash};
 use rusqlite::{params, OptionalExtension, Transaction};
 
-/// Past this many chunks, or once the chunks outweigh a quarter of the
-/// snapshot, they are folded into a fresh snapshot. An incremental chunk
+/// Past this many chunks, or once the chunks outweigh half the snapshot,
+/// they are folded into a fresh snapshot. An incremental chunk
 /// repeats every change's header and dependency hashes, which a snapshot
 /// stores once, so small documents (most of ours: one hazard, one case, one
 /// household-year of visits) are in effect re-saved whole on every write —
@@ -382,7 +382,7 @@ impl<'a> WriteTx<'a> {
                     |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                 )?;
                 let new_bytes = bytes + chunk.len() as i64;
-                if count + 1 >= MAX_CHUNKS || new_bytes * 4 > snapshot_len {
+                if count + 1 >= MAX_CHUNKS || new_bytes * 2 > snapshot_len {
                     self.tx
                         .execute("DELETE FROM doc_chunks WHERE doc_key = ?1", [key])?;
                     self.tx.execute(
