@@ -159,11 +159,7 @@ fn apply_push(
                 {
                     return Err(Error::NeedSlowPath);
                 }
-                new_changes = doc
-                    .get_changes(&before)
-                    .into_iter()
-                    .map(|c| (c.hash(), c.raw_bytes().to_vec()))
-                    .collect();
+                new_changes = changes_since(doc, &before);
                 Ok(())
             },
             &mut |doc| {
@@ -180,11 +176,7 @@ fn apply_push(
         );
         match result {
             Ok(outcome) => {
-                if outcome.changed {
-                    let scope = scope_slot.clone().expect("decided");
-                    tx.record_changes(&id, &new_changes)?;
-                    tx.feed_touch(&id, &scope)?;
-                }
+                publish(tx, &id, outcome.changed, scope_slot.as_ref(), &new_changes)?;
                 outcome_slot = Some(Ok(()));
                 Ok(())
             }
@@ -230,6 +222,29 @@ fn apply_push(
     })
 }
 
+/// The changes a doc gained since `before`, by hash, for the change log.
+fn changes_since(doc: &Automerge, before: &[ChangeHash]) -> Vec<(ChangeHash, Vec<u8>)> {
+    doc.get_changes(before)
+        .into_iter()
+        .map(|c| (c.hash(), c.raw_bytes().to_vec()))
+        .collect()
+}
+
+/// After a doc changed: log its new changes and move it up the feed.
+fn publish(
+    tx: &mut dyn SyncTx,
+    id: &DocId,
+    changed: bool,
+    scope: Option<&GridCode>,
+    changes: &[(ChangeHash, Vec<u8>)],
+) -> Result<(), Error> {
+    if let (true, Some(scope)) = (changed, scope) {
+        tx.record_changes(id, changes)?;
+        tx.feed_touch(id, scope)?;
+    }
+    Ok(())
+}
+
 fn same(a: &[ChangeHash], b: &[ChangeHash]) -> bool {
     a.len() == b.len() && a.iter().all(|h| b.contains(h))
 }
@@ -269,11 +284,7 @@ fn apply_message(
                 let before = doc.get_heads();
                 doc.receive_sync_message(state_ref, decoded.clone())
                     .map_err(|_| Error::Rejected(RejectReason::Malformed))?;
-                new_changes = doc
-                    .get_changes(&before)
-                    .into_iter()
-                    .map(|c| (c.hash(), c.raw_bytes().to_vec()))
-                    .collect();
+                new_changes = changes_since(doc, &before);
                 reply = doc
                     .generate_sync_message(state_ref)
                     .map(|m| m.encode())
@@ -298,12 +309,7 @@ fn apply_message(
         );
         match result {
             Ok(outcome) => {
-                if outcome.changed {
-                    if let Some(scope) = scope_slot.clone() {
-                        tx.record_changes(&id, &new_changes)?;
-                        tx.feed_touch(&id, &scope)?;
-                    }
-                }
+                publish(tx, &id, outcome.changed, scope_slot.as_ref(), &new_changes)?;
                 Ok(())
             }
             Err(Error::Rejected(reason)) => {

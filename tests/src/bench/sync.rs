@@ -14,6 +14,7 @@
 //!   same documents with sync states persisted from before the day.
 
 use crate::bench::report::{self, Row};
+use crate::bench::timing::answers;
 use crate::bench::{size, thread_cpu_ns, timed, Export, Res};
 use automerge::sync::{Message, State, SyncDoc};
 use automerge::Automerge;
@@ -22,10 +23,9 @@ use flate2::write::{DeflateEncoder, GzEncoder};
 use flate2::Compression;
 use gridwork_core::demo::{self, DemoOptions};
 use gridwork_core::docs::DocId;
-use gridwork_core::forms::default_pack::visit_checklist;
 use gridwork_core::model::{
-    Case, CaseId, ChecklistAnswer, HouseholdEdit, HouseholdId, Location, NewCase, NewVisit,
-    Outcome, Transition, Visit, Workflow,
+    Case, CaseId, HouseholdEdit, HouseholdId, Location, NewCase, NewVisit, Transition, Visit,
+    Workflow,
 };
 use gridwork_core::sync::protocol::{self, SyncRequest, SyncResponse};
 use gridwork_core::sync::{HttpTransport, SyncOptions, SyncSummary, Transport};
@@ -201,28 +201,6 @@ fn deflate_len<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> Res<u64> {
     } else {
         0
     })
-}
-
-/// The twelve answers of every visit of the day: one problem with a note.
-fn answers() -> Vec<ChecklistAnswer> {
-    visit_checklist()
-        .fields
-        .iter()
-        .enumerate()
-        .map(|(i, f)| ChecklistAnswer {
-            item: f.id.clone(),
-            outcome: if i == 2 {
-                Outcome::Problem
-            } else {
-                Outcome::Ok
-            },
-            note: if i == 2 {
-                "楼道堆放杂物".into()
-            } else {
-                String::new()
-            },
-        })
-        .collect()
 }
 
 /// Each doc's heads (hex), by id.

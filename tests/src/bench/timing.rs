@@ -104,7 +104,7 @@ pub fn list(
 
 /// The twelve answers of every benchmarked visit: one problem with a note,
 /// eleven plain "ok".
-fn answers() -> Vec<ChecklistAnswer> {
+pub fn answers() -> Vec<ChecklistAnswer> {
     visit_checklist()
         .fields
         .iter()
