@@ -2,6 +2,7 @@
 //! validation of answers against the exact template version a record uses.
 
 pub mod default_pack;
+pub mod expr;
 pub mod template;
 
 pub use template::{Choice, Field, FieldType, Template, TemplateCategory};
