@@ -22,6 +22,7 @@ impl Store {
     ) -> Result<FormRecord> {
         let (device, meta) = self.meta()?;
         let id = FormRecordId::new();
+        let today = crate::schedule::local_date(meta.at, &self.tz).to_string();
         self.db.write(|tx| {
             fill_form_in(
                 tx,
@@ -30,7 +31,7 @@ impl Store {
                 household,
                 subject,
                 answers,
-                &device.grid,
+                (&device.grid, &today),
                 &meta,
             )
         })?;
@@ -47,7 +48,7 @@ pub(crate) fn fill_form_in(
     household: Option<HouseholdId>,
     subject: &str,
     answers: BTreeMap<String, serde_json::Value>,
-    grid: &GridCode,
+    (grid, today): (&GridCode, &str),
     meta: &crate::store::CommitMeta,
 ) -> Result<()> {
     let template =
@@ -58,7 +59,7 @@ pub(crate) fn fill_form_in(
             "走访清单请用走访记录 / use record_visit for the visit checklist",
         ));
     }
-    template.validate_answers(&answers)?;
+    template.validate_answers_on(&answers, today)?;
     if household.is_none() && subject.trim().is_empty() {
         return Err(Error::invalid(
             "subject",
@@ -110,7 +111,8 @@ impl Store {
                 record.answers.insert(k.clone(), v.clone());
             }
         }
-        template.validate_answers(&record.answers)?;
+        let today = crate::schedule::local_date(self.now(), &self.tz).to_string();
+        template.validate_answers_on(&record.answers, &today)?;
         let (device, meta) = self.meta()?;
         let doc_id = DocId::form_record(id);
         self.db.write(|tx| {

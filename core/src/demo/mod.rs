@@ -516,7 +516,7 @@ fn demo_forms(
                     None,
                     "网格巡查",
                     answers,
-                    grid,
+                    (grid, &date),
                     &meta_at(at)?,
                 )?;
                 count += 1;

@@ -18,6 +18,9 @@ fn field(id: &str, section: &str, zh: &str, en: &str, t: FieldType, required: bo
         field_type: t,
         required,
         choices: vec![],
+        relevant: None,
+        constraint: None,
+        constraint_message: None,
     }
 }
 

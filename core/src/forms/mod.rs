@@ -57,4 +57,88 @@ mod tests {
         a.insert("unknown".into(), json!("x"));
         assert!(t.validate_answers(&a).is_err());
     }
+
+    fn care_form() -> Template {
+        let mut t = find("duty-special-group-care", None).unwrap();
+        t.fields.push(Field {
+            id: "meals_per_week".into(),
+            section: String::new(),
+            label_zh: "每周送餐次数".into(),
+            label_en: "Meals per week".into(),
+            field_type: FieldType::Integer,
+            required: true,
+            choices: vec![],
+            relevant: Some("${problem_found} and ${place} != ''".into()),
+            constraint: Some(". >= 1 and . <= 21".into()),
+            constraint_message: Some("每周 1–21 次 / 1 to 21 a week".into()),
+        });
+        t.fields.push(Field {
+            id: "next_visit".into(),
+            section: String::new(),
+            label_zh: "下次走访".into(),
+            label_en: "Next visit".into(),
+            field_type: FieldType::Date,
+            required: false,
+            choices: vec![],
+            relevant: None,
+            constraint: Some(". >= today()".into()),
+            constraint_message: None,
+        });
+        t
+    }
+
+    #[test]
+    fn relevance_and_constraints() {
+        let t = care_form();
+        let mut a: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+        a.insert("checked_at".into(), json!("2026-11-29"));
+        a.insert("place".into(), json!("3栋"));
+        a.insert("problem_found".into(), json!(false));
+        // Hidden: must be left empty, and is not required.
+        assert!(t.validate_answers_on(&a, "2026-11-29").is_ok());
+        a.insert("meals_per_week".into(), json!(3));
+        let err = t
+            .validate_answers_on(&a, "2026-11-29")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("answers.meals_per_week") && err.contains("每周送餐次数"),
+            "{err}"
+        );
+        // Shown: required, and constrained.
+        a.insert("problem_found".into(), json!(true));
+        assert!(t.validate_answers_on(&a, "2026-11-29").is_ok());
+        a.insert("meals_per_week".into(), json!(40));
+        let err = t
+            .validate_answers_on(&a, "2026-11-29")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("1 to 21"), "{err}");
+        a.remove("meals_per_week");
+        assert!(t
+            .validate_answers_on(&a, "2026-11-29")
+            .unwrap_err()
+            .to_string()
+            .contains("required"));
+        a.insert("meals_per_week".into(), json!(7));
+        a.insert("next_visit".into(), json!("2026-11-01"));
+        assert!(
+            t.validate_answers_on(&a, "2026-11-29").is_err(),
+            "a past date fails . >= today()"
+        );
+        a.insert("next_visit".into(), json!("2026-12-06"));
+        assert!(t.validate_answers_on(&a, "2026-11-29").is_ok());
+    }
+
+    #[test]
+    fn expression_errors_name_template_field_and_position() {
+        let mut t = care_form();
+        t.fields[6].constraint = Some(". >= ".into());
+        let err = t.check_expressions().unwrap_err().to_string();
+        assert!(
+            err.starts_with("template.duty-special-group-care.v1.meals_per_week.constraint"),
+            "{err}"
+        );
+        assert!(err.contains("at 5"), "{err}");
+    }
 }

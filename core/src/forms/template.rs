@@ -74,6 +74,15 @@ pub struct Field {
     /// Choices for select fields.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub choices: Vec<Choice>,
+    /// Show-if expression (see [`super::expr`]); the field is asked only when true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relevant: Option<String>,
+    /// Constraint expression on the answer (`.`); must be true when answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub constraint: Option<String>,
+    /// Message shown when the constraint fails (zh-CN / English).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub constraint_message: Option<String>,
 }
 
 /// A versioned form template.
@@ -104,10 +113,46 @@ impl Template {
         self.fields.iter().position(|f| f.id == id)
     }
 
-    /// Validate form answers against this exact version: every key must be a
-    /// field, each value must match the field's type, required fields must be
-    /// answered. Errors name `answers.<field>`; values are never echoed.
+    /// Parse every `relevant` and `constraint` expression; a parse error names
+    /// the template, version, field and position.
+    pub fn check_expressions(&self) -> Result<()> {
+        for field in &self.fields {
+            for (kind, source) in [
+                ("relevant", &field.relevant),
+                ("constraint", &field.constraint),
+            ] {
+                if let Some(source) = source {
+                    super::expr::parse(source).map_err(|e| {
+                        Error::invalid(
+                            format!("template.{}.v{}.{}.{kind}", self.id, self.version, field.id),
+                            format!("表达式错误 / expression error {e}"),
+                        )
+                    })?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Template::validate_answers_on`] for the default (built-in) pack,
+    /// whose expressions do not use `today()`.
     pub fn validate_answers(&self, answers: &BTreeMap<String, serde_json::Value>) -> Result<()> {
+        self.validate_answers_on(answers, "")
+    }
+
+    /// Validate form answers against this exact version on local date
+    /// `today`: every key must be a field, each value must match the field's
+    /// type; a field whose `relevant` is false must be left unanswered
+    /// (answers to hidden fields are rejected, not silently dropped); relevant
+    /// required fields must be answered; answered fields must meet their
+    /// `constraint`. Errors name `answers.<field>` and the field's label; values
+    /// are never echoed.
+    pub fn validate_answers_on(
+        &self,
+        answers: &BTreeMap<String, serde_json::Value>,
+        today: &str,
+    ) -> Result<()> {
+        self.check_expressions()?;
         for key in answers.keys() {
             if self
                 .field(key)
@@ -121,16 +166,89 @@ impl Template {
         }
         for field in &self.fields {
             let name = format!("answers.{}", field.id);
-            match answers.get(&field.id) {
-                None | Some(serde_json::Value::Null) => {
+            let label = format!("{} / {}", field.label_zh, field.label_en);
+            let answer = answers.get(&field.id).filter(|v| !v.is_null());
+            let ctx = Answers {
+                answers,
+                dot: answer,
+                today,
+            };
+            let holds = |source: &Option<String>| {
+                source.as_deref().is_none_or(|s| {
+                    super::expr::parse(s).is_ok_and(|e| super::expr::eval(&e, &ctx).truthy())
+                })
+            };
+            if !holds(&field.relevant) {
+                if answer.is_some() {
+                    return Err(Error::invalid(
+                        name,
+                        format!(
+                            "{label}: 此字段当前不适用，应留空 / not relevant here, leave it empty"
+                        ),
+                    ));
+                }
+                continue;
+            }
+            match answer {
+                None => {
                     if field.required {
-                        return Err(Error::invalid(name, "必填 / required"));
+                        return Err(Error::invalid(name, format!("{label}: 必填 / required")));
                     }
                 }
-                Some(value) => check_value(field, value, &name)?,
+                Some(value) => {
+                    check_value(field, value, &name)?;
+                    if !holds(&field.constraint) {
+                        let message = field
+                            .constraint_message
+                            .clone()
+                            .unwrap_or_else(|| "不符合约束 / does not meet the constraint".into());
+                        return Err(Error::invalid(name, format!("{label}: {message}")));
+                    }
+                }
             }
         }
         Ok(())
+    }
+}
+
+/// Answers seen by expressions.
+struct Answers<'a> {
+    answers: &'a BTreeMap<String, serde_json::Value>,
+    dot: Option<&'a serde_json::Value>,
+    today: &'a str,
+}
+
+/// A JSON answer as an expression value.
+fn to_value(value: Option<&serde_json::Value>) -> super::expr::Value {
+    use super::expr::Value as V;
+    match value {
+        None | Some(serde_json::Value::Null) => V::Null,
+        Some(serde_json::Value::Bool(b)) => V::Bool(*b),
+        Some(serde_json::Value::Number(n)) => n.as_f64().map_or(V::Null, V::Num),
+        Some(serde_json::Value::String(s)) => V::Text(s.clone()),
+        Some(serde_json::Value::Array(items)) => V::List(
+            items
+                .iter()
+                .map(|i| {
+                    i.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| i.to_string())
+                })
+                .collect(),
+        ),
+        Some(other) => V::Text(other.to_string()),
+    }
+}
+
+impl super::expr::Context for Answers<'_> {
+    fn field(&self, name: &str) -> super::expr::Value {
+        to_value(self.answers.get(name))
+    }
+    fn dot(&self) -> super::expr::Value {
+        to_value(self.dot)
+    }
+    fn today(&self) -> String {
+        self.today.to_string()
     }
 }
 
