@@ -93,9 +93,15 @@ impl Store {
 
     /// The whole saved document `id` (for sync and tests).
     pub fn export_doc(&self, id: &docs::DocId) -> Result<Vec<u8>> {
-        self.db
-            .write(|tx| tx.with_doc(id, |doc| Ok(doc.save())))?
-            .ok_or_else(|| crate::Error::not_found("document", id))
+        // A read: the reader connection, no write lock.
+        self.db.read(|conn| {
+            let key: i64 = conn
+                .query_row("SELECT key FROM docs WHERE id = ?1", [id.as_str()], |r| {
+                    r.get(0)
+                })
+                .map_err(|_| crate::Error::not_found("document", id))?;
+            Ok(crate::store::load_doc(conn, key, id)?.save())
+        })
     }
 
     /// Merge a saved document or changes into `id` in this device's scope and

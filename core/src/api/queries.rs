@@ -409,7 +409,7 @@ fn read_visits(conn: &Connection, filter: &str, arg: &str) -> Result<Vec<Visit>>
                 })
             })?
             .collect::<rusqlite::Result<_>>()?;
-        match crate::forms::find(&visit.checklist.id, Some(visit.checklist.version)) {
+        match crate::forms::find_ref(&visit.checklist.id, Some(visit.checklist.version)) {
             Some(template) => {
                 for (field, code) in template.fields.iter().zip(outcomes.chars()) {
                     if let Some(a) = found.iter().find(|a| a.item == field.id) {

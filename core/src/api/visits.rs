@@ -27,7 +27,7 @@ impl Store {
         grid: &GridCode,
         meta: &crate::store::CommitMeta,
     ) -> Result<Visit> {
-        let template = forms::find(VISIT_CHECKLIST_ID, None)
+        let template = forms::find_ref(VISIT_CHECKLIST_ID, None)
             .ok_or_else(|| Error::not_found("template", VISIT_CHECKLIST_ID))?;
         let mut answers = Vec::with_capacity(input.answers.len());
         for answer in &input.answers {

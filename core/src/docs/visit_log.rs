@@ -73,7 +73,7 @@ impl VisitDoc {
 
     /// To the domain type.
     pub fn to_model(&self, id: VisitId, household: HouseholdId) -> Result<Visit, HydrateError> {
-        let template = crate::forms::find(&self.template, Some(self.template_version));
+        let template = crate::forms::find_ref(&self.template, Some(self.template_version));
         let mut answers: Vec<ChecklistAnswer> = self
             .answers
             .iter()

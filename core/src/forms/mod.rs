@@ -10,12 +10,16 @@ pub use template::{Choice, Field, FieldType, Template, TemplateCategory};
 /// Look up a template by id and version in the built-in pack; `None` version
 /// means the newest.
 pub fn find(id: &str, version: Option<u32>) -> Option<Template> {
+    find_ref(id, version).cloned()
+}
+
+/// [`find`] without the copy, for hot paths (materialising and reading visits).
+pub fn find_ref(id: &str, version: Option<u32>) -> Option<&'static Template> {
     static PACK: std::sync::OnceLock<Vec<Template>> = std::sync::OnceLock::new();
     PACK.get_or_init(default_pack::all)
         .iter()
         .filter(|t| t.id == id && version.is_none_or(|v| v == t.version))
         .max_by_key(|t| t.version)
-        .cloned()
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ pub mod migrations;
 mod open;
 pub mod read_models;
 
+pub(crate) use doc_store::load_doc;
 pub use doc_store::{all_docs, decode_heads, encode_heads, ChangeOutcome, CommitMeta, WriteTx};
 pub use open::DbKey;
 

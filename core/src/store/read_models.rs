@@ -151,7 +151,7 @@ pub fn outcome_char(outcome: Option<Outcome>) -> char {
 }
 
 fn write_visit(conn: &Connection, key: i64, v: &Visit) -> Result<()> {
-    let template = crate::forms::find(&v.checklist.id, Some(v.checklist.version));
+    let template = crate::forms::find_ref(&v.checklist.id, Some(v.checklist.version));
     // With a known template, plain "ok" answers live only in `outcomes`;
     // without one, every answer is kept as a row so nothing is lost.
     let outcomes: String = match &template {

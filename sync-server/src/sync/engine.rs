@@ -15,7 +15,7 @@ use crate::error::Error;
 use automerge::sync::SyncDoc;
 use automerge::{Automerge, ChangeHash};
 use gridwork_core::docs::{self, DocId, DocKind};
-use gridwork_core::model::{GridCode, Role, Timestamp};
+use gridwork_core::model::{GridCode, Timestamp};
 use gridwork_core::sync::protocol::{
     from_hashes, to_hashes, DocMessage, DocPull, DocPush, RejectReason, Rejection, SyncRequest,
     SyncResponse,
@@ -53,9 +53,6 @@ fn writable(account: &Account, id: &DocId, kind: DocKind) -> Result<(), RejectRe
         if owner != account.worker_id.as_str() {
             return Err(RejectReason::OutOfScope);
         }
-    }
-    if account.role == Role::Admin {
-        return Ok(());
     }
     Ok(())
 }
@@ -207,13 +204,7 @@ fn apply_push(
         });
     }
     let data = tx
-        .read_doc(&id, &mut |doc| {
-            if same(&doc.get_heads(), &pushed_heads) {
-                Vec::new()
-            } else {
-                doc.save_after(&pushed_heads)
-            }
-        })?
+        .read_doc(&id, &mut |doc| doc.save_after(&pushed_heads))?
         .unwrap_or_default();
     Ok(DocPull {
         id: push.id.clone(),
