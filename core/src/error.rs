@@ -23,6 +23,16 @@ pub enum Error {
         /// Why it was rejected (zh-CN / English).
         message: String,
     },
+    /// Form answers failed validation against their template version; one
+    /// entry per failing field, in the template's field order. Nothing was
+    /// stored.
+    #[error("{}", FieldError::join(errors))]
+    FormInvalid {
+        /// `<template id> v<version>`.
+        template: String,
+        /// One error per failing field.
+        errors: Vec<FieldError>,
+    },
     /// A referenced record does not exist.
     #[error("{kind} not found / 未找到: {id}")]
     NotFound {
@@ -113,6 +123,34 @@ pub enum Error {
     Io(#[from] std::io::Error),
 }
 
+/// Why one form field's answer was rejected. Never carries the answer.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FieldError {
+    /// `answers.<field id>`.
+    pub field: String,
+    /// The field's label, `"<zh-CN> / <English>"` (empty for unknown fields).
+    pub label: String,
+    /// Why (zh-CN / English).
+    pub message: String,
+}
+
+impl FieldError {
+    /// One line: `answers.a (标签 / Label): why; answers.b (…): why`.
+    pub fn join(errors: &[FieldError]) -> String {
+        errors
+            .iter()
+            .map(|e| {
+                if e.label.is_empty() {
+                    format!("{}: {}", e.field, e.message)
+                } else {
+                    format!("{} ({}): {}", e.field, e.label, e.message)
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
 impl Error {
     /// Shorthand for a [`Error::Validation`].
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
@@ -137,6 +175,7 @@ impl Error {
         matches!(
             self,
             Error::Validation { .. }
+                | Error::FormInvalid { .. }
                 | Error::NotFound { .. }
                 | Error::TransitionNotAllowed { .. }
                 | Error::NotInitialized

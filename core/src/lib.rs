@@ -25,5 +25,5 @@ pub use api::{
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use docs::{Conflict, ConflictValue};
-pub use error::{Error, Result};
+pub use error::{Error, FieldError, Result};
 pub use store::DbKey;

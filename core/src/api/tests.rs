@@ -48,6 +48,7 @@ fn household(store: &Store, address: &str, tags: &[&str]) -> Household {
 fn field_of(err: Error) -> String {
     match err {
         Error::Validation { field, .. } => field,
+        Error::FormInvalid { mut errors, .. } if !errors.is_empty() => errors.remove(0).field,
         other => panic!("expected a validation error, got {other:?}"),
     }
 }

@@ -2,7 +2,15 @@
 //! twelve duties (十二个管一管) and the hazard inspection form, zh-CN and English.
 //! Staff may publish their own versions later; records keep the version used.
 
-use super::template::{Choice, Field, FieldType, Template, TemplateCategory};
+use super::template::{Choice, Field, FieldType, Section, Template, TemplateCategory};
+
+fn section(id: &str, zh: &str, en: &str) -> Section {
+    Section {
+        id: id.into(),
+        title_zh: zh.into(),
+        title_en: en.into(),
+    }
+}
 
 /// Id of the built-in visit checklist.
 pub const VISIT_CHECKLIST_ID: &str = "visit-checklist";
@@ -87,6 +95,11 @@ pub fn visit_checklist() -> Template {
         title_zh: "入户走访清单（必看·必访·必清）".into(),
         title_en: "Door-to-door visit checklist (must look, visit, clear)".into(),
         category: TemplateCategory::VisitChecklist,
+        sections: vec![
+            section("must_look", "必看", "Must look"),
+            section("must_visit", "必访", "Must visit"),
+            section("must_clear", "必清", "Must clear"),
+        ],
         fields: items
             .iter()
             .map(|(id, s, zh, en)| field(id, s, zh, en, C, false))
@@ -135,6 +148,7 @@ pub fn twelve_duties() -> Vec<Template> {
             title_zh: format!("管一管：{zh}"),
             title_en: format!("Duty: {en}"),
             category: TemplateCategory::Duty,
+            sections: vec![],
             fields: vec![
                 field(
                     "checked_at",
@@ -190,6 +204,7 @@ pub fn hazard_inspection() -> Template {
         title_zh: "安全隐患排查".into(),
         title_en: "Hazard inspection".into(),
         category: TemplateCategory::Hazard,
+        sections: vec![],
         fields: vec![
             Field {
                 choices: choices(&[

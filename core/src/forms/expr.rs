@@ -106,6 +106,28 @@ pub enum Expr {
     Call(Func, Vec<Expr>),
 }
 
+impl Expr {
+    /// Every `${field}` the expression refers to, in order of appearance.
+    pub fn fields(&self) -> Vec<&str> {
+        let mut out = Vec::new();
+        self.collect_fields(&mut out);
+        out
+    }
+
+    fn collect_fields<'a>(&'a self, out: &mut Vec<&'a str>) {
+        match self {
+            Expr::Field(name) => out.push(name),
+            Expr::Neg(inner) => inner.collect_fields(out),
+            Expr::Binary(_, a, b) => {
+                a.collect_fields(out);
+                b.collect_fields(out);
+            }
+            Expr::Call(_, args) => args.iter().for_each(|a| a.collect_fields(out)),
+            Expr::Num(_) | Expr::Text(_) | Expr::Dot => {}
+        }
+    }
+}
+
 /// A runtime value.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Value {

@@ -1,10 +1,12 @@
 //! Form templates: the data that defines a visit checklist, a twelve-duties
-//! form or a hazard inspection, and validation of answers against one exact
-//! template version. Records keep the version they were filled with.
+//! form or a hazard inspection. A template is identified by `id` and
+//! `version`; a version never changes once published, and records keep the
+//! version they were filled with. The JSON format is documented in
+//! `docs/forms.md`; [`Template::check`] enforces its rules. Answers are
+//! validated in [`super::answers`].
 
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 /// What a template is used for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -18,57 +20,131 @@ pub enum TemplateCategory {
     Hazard,
 }
 
-/// The type of a field's answer.
+impl TemplateCategory {
+    /// Stable code (`visit_checklist`, `duty`, `hazard`).
+    pub fn code(self) -> &'static str {
+        match self {
+            TemplateCategory::VisitChecklist => "visit_checklist",
+            TemplateCategory::Duty => "duty",
+            TemplateCategory::Hazard => "hazard",
+        }
+    }
+
+    /// Parse a code.
+    pub fn parse(code: &str) -> Result<TemplateCategory> {
+        match code.trim() {
+            "visit_checklist" => Ok(TemplateCategory::VisitChecklist),
+            "duty" | "" => Ok(TemplateCategory::Duty),
+            "hazard" => Ok(TemplateCategory::Hazard),
+            _ => Err(Error::invalid(
+                "category",
+                "类别应为 visit_checklist/duty/hazard / category must be visit_checklist, duty or hazard",
+            )),
+        }
+    }
+}
+
+/// The type of a field's answer, and the JSON an answer of it takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FieldType {
-    /// Free text.
+    /// Free text: a JSON string.
     Text,
-    /// Whole number.
+    /// Whole number: a JSON integer.
     Integer,
-    /// Decimal number.
+    /// Decimal number: a JSON number.
     Decimal,
-    /// `YYYY-MM-DD`.
+    /// Local date: `"YYYY-MM-DD"`.
     Date,
-    /// One of `choices`.
+    /// Local time of day: `"HH:MM"` or `"HH:MM:SS"`.
+    Time,
+    /// One of `choices`: the choice's value as a string.
     SelectOne,
-    /// Several of `choices`.
+    /// Several of `choices`: an array of distinct choice values.
     SelectMultiple,
     /// true / false.
     YesNo,
-    /// A checklist item: ok / problem / not_applicable (visit checklists).
-    ChecklistItem,
+    /// A photo: the SHA-256 of the image as 64 lowercase hex digits (the
+    /// blob itself is stored and synced separately).
+    Photo,
+    /// A position: `{"lat": .., "lon": .., "accuracy_m": ..}` (WGS-84 degrees,
+    /// accuracy optional).
+    Location,
     /// Display-only text; takes no answer.
     Note,
+    /// A checklist item: `"ok"`, `"problem"` or `"not_applicable"` (visit
+    /// checklists).
+    ChecklistItem,
+}
+
+impl FieldType {
+    /// Every type.
+    pub const ALL: [FieldType; 12] = [
+        FieldType::Text,
+        FieldType::Integer,
+        FieldType::Decimal,
+        FieldType::Date,
+        FieldType::Time,
+        FieldType::SelectOne,
+        FieldType::SelectMultiple,
+        FieldType::YesNo,
+        FieldType::Photo,
+        FieldType::Location,
+        FieldType::Note,
+        FieldType::ChecklistItem,
+    ];
+
+    /// True for select_one and select_multiple.
+    pub fn has_choices(self) -> bool {
+        matches!(self, FieldType::SelectOne | FieldType::SelectMultiple)
+    }
 }
 
 /// A choice of a select field.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Choice {
     /// Stored value.
     pub value: String,
     /// zh-CN label.
     pub label_zh: String,
     /// English label.
+    #[serde(default)]
     pub label_en: String,
+}
+
+/// A titled group of fields (for checklists: must_look / must_visit / must_clear).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Section {
+    /// Stable id, referred to by [`Field::section`].
+    pub id: String,
+    /// zh-CN title.
+    pub title_zh: String,
+    /// English title.
+    #[serde(default)]
+    pub title_en: String,
 }
 
 /// One field (or checklist item) of a template.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Field {
-    /// Stable id within the template.
+    /// Stable id within the template (letters, digits, `_`; not starting
+    /// with a digit), used as `${id}` in expressions.
     pub id: String,
-    /// Section (for checklists: must_look / must_visit / must_clear).
+    /// The [`Section`] it belongs to (empty = none).
     #[serde(default)]
     pub section: String,
     /// zh-CN label.
     pub label_zh: String,
     /// English label.
+    #[serde(default)]
     pub label_en: String,
     /// Answer type.
     #[serde(rename = "type")]
     pub field_type: FieldType,
-    /// Whether an answer is required.
+    /// Whether an answer is required (when the field is relevant).
     #[serde(default)]
     pub required: bool,
     /// Choices for select fields.
@@ -85,21 +161,46 @@ pub struct Field {
     pub constraint_message: Option<String>,
 }
 
+impl Field {
+    /// `"<label_zh> / <label_en>"` (or just the zh-CN label).
+    pub fn label(&self) -> String {
+        if self.label_en.is_empty() {
+            self.label_zh.clone()
+        } else {
+            format!("{} / {}", self.label_zh, self.label_en)
+        }
+    }
+}
+
 /// A versioned form template.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Template {
-    /// Stable id.
+    /// Stable id (lowercase letters, digits, `-` and `_`).
     pub id: String,
     /// Version, increasing from 1.
     pub version: u32,
     /// zh-CN title.
     pub title_zh: String,
     /// English title.
+    #[serde(default)]
     pub title_en: String,
     /// What it is for.
     pub category: TemplateCategory,
+    /// Sections in display order (optional).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sections: Vec<Section>,
     /// Fields in display order.
     pub fields: Vec<Field>,
+}
+
+/// True for an identifier usable as `${name}`.
+fn is_name(text: &str) -> bool {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 impl Template {
@@ -113,8 +214,153 @@ impl Template {
         self.fields.iter().position(|f| f.id == id)
     }
 
+    /// Parse a template from its JSON text and [`check`](Template::check) it.
+    pub fn from_json(text: &str) -> Result<Template> {
+        let template: Template = serde_json::from_str(text).map_err(|e| {
+            Error::invalid(
+                "template",
+                format!(
+                    "模板 JSON 无效 / invalid template JSON at line {} column {}: {}",
+                    e.line(),
+                    e.column(),
+                    // serde's message names the missing/unknown key or the
+                    // expected type; templates carry no personal data.
+                    e.to_string().split(" at line").next().unwrap_or_default()
+                ),
+            )
+        })?;
+        template.check()?;
+        Ok(template)
+    }
+
+    /// Check the template's structure: ids well formed and unique, select
+    /// fields with distinct choices and others without, sections declared,
+    /// notes not required, and every `relevant`/`constraint` expression parsed
+    /// with only known `${fields}`. The first problem is returned, naming
+    /// `template.<id>.v<version>.<field>[.<part>]`.
+    pub fn check(&self) -> Result<()> {
+        let valid_id = !self.id.is_empty()
+            && self
+                .id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+        if !valid_id {
+            return Err(Error::invalid(
+                "template.id",
+                "模板编号只能含小写字母、数字、- 和 _ / template id must be lowercase letters, digits, - or _",
+            ));
+        }
+        let at = |what: &str| format!("template.{}.v{}.{what}", self.id, self.version);
+        if self.version == 0 {
+            return Err(Error::invalid(
+                at("version"),
+                "版本从 1 开始 / versions start at 1",
+            ));
+        }
+        if self.title_zh.trim().is_empty() {
+            return Err(Error::invalid(
+                at("title_zh"),
+                "标题必填 / a title is required",
+            ));
+        }
+        if self.fields.is_empty() {
+            return Err(Error::invalid(
+                at("fields"),
+                "至少需要一个字段 / at least one field is required",
+            ));
+        }
+        for (i, section) in self.sections.iter().enumerate() {
+            if !is_name(&section.id) || self.sections[..i].iter().any(|s| s.id == section.id) {
+                return Err(Error::invalid(
+                    at(&format!("sections.{}", section.id)),
+                    "分组编号无效或重复 / section id is malformed or repeated",
+                ));
+            }
+        }
+        for (i, field) in self.fields.iter().enumerate() {
+            let here = |part: &str| {
+                if part.is_empty() {
+                    at(&field.id)
+                } else {
+                    at(&format!("{}.{part}", field.id))
+                }
+            };
+            if !is_name(&field.id) {
+                return Err(Error::invalid(
+                    at(&format!("fields[{i}]")),
+                    "字段编号只能含字母、数字和 _ / field id must be letters, digits or _",
+                ));
+            }
+            if self.fields[..i].iter().any(|f| f.id == field.id) {
+                return Err(Error::invalid(here(""), "字段编号重复 / field id repeated"));
+            }
+            if field.label_zh.trim().is_empty() {
+                return Err(Error::invalid(
+                    here("label_zh"),
+                    "标签必填 / a label is required",
+                ));
+            }
+            if !field.section.is_empty()
+                && !self.sections.is_empty()
+                && !self.sections.iter().any(|s| s.id == field.section)
+            {
+                return Err(Error::invalid(
+                    here("section"),
+                    "引用了未声明的分组 / refers to an undeclared section",
+                ));
+            }
+            if field.field_type.has_choices() {
+                if field.choices.is_empty() {
+                    return Err(Error::invalid(
+                        here("choices"),
+                        "选择题至少需要一个选项 / a select field needs choices",
+                    ));
+                }
+                for (j, choice) in field.choices.iter().enumerate() {
+                    if choice.value.trim().is_empty()
+                        || choice.value.contains(char::is_whitespace)
+                        || field.choices[..j].iter().any(|c| c.value == choice.value)
+                    {
+                        return Err(Error::invalid(
+                            here("choices"),
+                            "选项值为空、含空格或重复 / a choice value is empty, has spaces or is repeated",
+                        ));
+                    }
+                }
+            } else if !field.choices.is_empty() {
+                return Err(Error::invalid(
+                    here("choices"),
+                    "只有选择题可以有选项 / only select fields take choices",
+                ));
+            }
+            if field.field_type == FieldType::Note && (field.required || field.constraint.is_some())
+            {
+                return Err(Error::invalid(
+                    here("required"),
+                    "说明字段不接受回答 / a note takes no answer",
+                ));
+            }
+            for (kind, source) in [
+                ("relevant", &field.relevant),
+                ("constraint", &field.constraint),
+            ] {
+                let Some(source) = source else { continue };
+                let expr = super::expr::parse(source).map_err(|e| {
+                    Error::invalid(here(kind), format!("表达式错误 / expression error {e}"))
+                })?;
+                if let Some(unknown) = expr.fields().into_iter().find(|n| self.field(n).is_none()) {
+                    return Err(Error::invalid(
+                        here(kind),
+                        format!("引用了不存在的字段 / refers to an unknown field ${{{unknown}}}"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Parse every `relevant` and `constraint` expression; a parse error names
-    /// the template, version, field and position.
+    /// the template, version, field and position. (Part of [`Template::check`].)
     pub fn check_expressions(&self) -> Result<()> {
         for field in &self.fields {
             for (kind, source) in [
@@ -132,154 +378,5 @@ impl Template {
             }
         }
         Ok(())
-    }
-
-    /// [`Template::validate_answers_on`] for the default (built-in) pack,
-    /// whose expressions do not use `today()`.
-    pub fn validate_answers(&self, answers: &BTreeMap<String, serde_json::Value>) -> Result<()> {
-        self.validate_answers_on(answers, "")
-    }
-
-    /// Validate form answers against this exact version on local date
-    /// `today`: every key must be a field, each value must match the field's
-    /// type; a field whose `relevant` is false must be left unanswered
-    /// (answers to hidden fields are rejected, not silently dropped); relevant
-    /// required fields must be answered; answered fields must meet their
-    /// `constraint`. Errors name `answers.<field>` and the field's label; values
-    /// are never echoed.
-    pub fn validate_answers_on(
-        &self,
-        answers: &BTreeMap<String, serde_json::Value>,
-        today: &str,
-    ) -> Result<()> {
-        self.check_expressions()?;
-        for key in answers.keys() {
-            if self
-                .field(key)
-                .is_none_or(|f| f.field_type == FieldType::Note)
-            {
-                return Err(Error::invalid(
-                    format!("answers.{key}"),
-                    "表单中没有此字段 / no such field in this template version",
-                ));
-            }
-        }
-        for field in &self.fields {
-            let name = format!("answers.{}", field.id);
-            let label = format!("{} / {}", field.label_zh, field.label_en);
-            let answer = answers.get(&field.id).filter(|v| !v.is_null());
-            let ctx = Answers {
-                answers,
-                dot: answer,
-                today,
-            };
-            let holds = |source: &Option<String>| {
-                source.as_deref().is_none_or(|s| {
-                    super::expr::parse(s).is_ok_and(|e| super::expr::eval(&e, &ctx).truthy())
-                })
-            };
-            if !holds(&field.relevant) {
-                if answer.is_some() {
-                    return Err(Error::invalid(
-                        name,
-                        format!(
-                            "{label}: 此字段当前不适用，应留空 / not relevant here, leave it empty"
-                        ),
-                    ));
-                }
-                continue;
-            }
-            match answer {
-                None => {
-                    if field.required {
-                        return Err(Error::invalid(name, format!("{label}: 必填 / required")));
-                    }
-                }
-                Some(value) => {
-                    check_value(field, value, &name)?;
-                    if !holds(&field.constraint) {
-                        let message = field
-                            .constraint_message
-                            .clone()
-                            .unwrap_or_else(|| "不符合约束 / does not meet the constraint".into());
-                        return Err(Error::invalid(name, format!("{label}: {message}")));
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Answers seen by expressions.
-struct Answers<'a> {
-    answers: &'a BTreeMap<String, serde_json::Value>,
-    dot: Option<&'a serde_json::Value>,
-    today: &'a str,
-}
-
-/// A JSON answer as an expression value.
-fn to_value(value: Option<&serde_json::Value>) -> super::expr::Value {
-    use super::expr::Value as V;
-    match value {
-        None | Some(serde_json::Value::Null) => V::Null,
-        Some(serde_json::Value::Bool(b)) => V::Bool(*b),
-        Some(serde_json::Value::Number(n)) => n.as_f64().map_or(V::Null, V::Num),
-        Some(serde_json::Value::String(s)) => V::Text(s.clone()),
-        Some(serde_json::Value::Array(items)) => V::List(
-            items
-                .iter()
-                .map(|i| {
-                    i.as_str()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| i.to_string())
-                })
-                .collect(),
-        ),
-        Some(other) => V::Text(other.to_string()),
-    }
-}
-
-impl super::expr::Context for Answers<'_> {
-    fn field(&self, name: &str) -> super::expr::Value {
-        to_value(self.answers.get(name))
-    }
-    fn dot(&self) -> super::expr::Value {
-        to_value(self.dot)
-    }
-    fn today(&self) -> String {
-        self.today.to_string()
-    }
-}
-
-fn check_value(field: &Field, value: &serde_json::Value, name: &str) -> Result<()> {
-    use serde_json::Value;
-    let wrong = |what: &str| Err(Error::invalid(name, format!("类型不符 / expected {what}")));
-    let is_choice = |v: &str| field.choices.iter().any(|c| c.value == v);
-    match (field.field_type, value) {
-        (FieldType::Text, Value::String(_)) => Ok(()),
-        (FieldType::Integer, Value::Number(n)) if n.is_i64() => Ok(()),
-        (FieldType::Decimal, Value::Number(_)) => Ok(()),
-        (FieldType::YesNo, Value::Bool(_)) => Ok(()),
-        (FieldType::Date, Value::String(s)) => crate::model::validate::date(s, name).map(|_| ()),
-        (FieldType::SelectOne, Value::String(s)) if is_choice(s) => Ok(()),
-        (FieldType::SelectMultiple, Value::Array(items))
-            if items.iter().all(|i| i.as_str().is_some_and(is_choice)) =>
-        {
-            Ok(())
-        }
-        (FieldType::ChecklistItem, Value::String(s)) => {
-            crate::model::Outcome::parse(s, name).map(|_| ())
-        }
-        (FieldType::Text, _) => wrong("text"),
-        (FieldType::Integer, _) => wrong("integer"),
-        (FieldType::Decimal, _) => wrong("number"),
-        (FieldType::YesNo, _) => wrong("true/false"),
-        (FieldType::Date, _) => wrong("date"),
-        (FieldType::SelectOne | FieldType::SelectMultiple, _) => {
-            Err(Error::invalid(name, "不是可选项 / not one of the choices"))
-        }
-        (FieldType::ChecklistItem, _) => wrong("ok/problem/not_applicable"),
-        (FieldType::Note, _) => wrong("no answer"),
     }
 }
