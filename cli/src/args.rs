@@ -16,6 +16,15 @@ pub struct Cli {
     /// is never accepted on the command line.
     #[arg(long, global = true, value_name = "VAR")]
     pub key_env: Option<String>,
+    /// IANA time zone for local days and months (visit schedules, monthly
+    /// figures, work-log months).
+    #[arg(
+        long,
+        global = true,
+        default_value = "Asia/Shanghai",
+        value_name = "TZ"
+    )]
+    pub timezone: String,
     /// Pretend the current time is this RFC 3339 instant (tests, demos).
     #[arg(long, global = true, hide = true, value_name = "INSTANT")]
     pub now: Option<String>,
@@ -426,11 +435,15 @@ pub enum CaseCmd {
         #[arg(long)]
         urgency: Option<String>,
     },
-    /// List cases.
+    /// List cases (with their response and handling timers).
     List {
         /// Only open ones.
         #[arg(long)]
         open: bool,
+        /// Only open cases past a deadline (no first response within the
+        /// target, or not handled in time), unanswered first.
+        #[arg(long)]
+        overdue: bool,
     },
     /// Show one case.
     Show {
@@ -442,9 +455,10 @@ pub enum CaseCmd {
 /// `form …`
 #[derive(Subcommand, Debug)]
 pub enum FormCmd {
-    /// List the available templates.
+    /// List the available template versions (built-in and published);
+    /// `newest` marks the one used for new records.
     Templates,
-    /// Show one template.
+    /// Show one template (JSON format of docs/forms.md).
     Show {
         /// Template id.
         id: String,
@@ -468,6 +482,21 @@ pub enum FormCmd {
         /// Only this template.
         #[arg(long)]
         template: Option<String>,
+    },
+    /// Convert and check an XLSForm (.xlsx): prints {"template", "skipped"}.
+    /// Staff publish the result with `gridwork-server admin template publish`.
+    Import {
+        /// The XLSForm workbook.
+        file: PathBuf,
+        /// Also write the template JSON to this file.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Skip unsupported rows (they are listed) instead of failing.
+        #[arg(long)]
+        allow_unsupported: bool,
+        /// Category (visit_checklist, duty, hazard); overrides the settings sheet.
+        #[arg(long)]
+        category: Option<String>,
     },
 }
 

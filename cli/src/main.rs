@@ -75,12 +75,27 @@ fn open(cli: &Cli) -> Result<Store, Failure> {
         StoreOptions {
             key,
             clock,
-            ..StoreOptions::default()
+            timezone: cli.timezone.clone(),
         },
     )?)
 }
 
 fn run(cli: Cli) -> Outcome {
+    // Converting an XLSForm needs no store.
+    if let Command::Form(FormCmd::Import {
+        file,
+        out,
+        allow_unsupported,
+        category,
+    }) = &cli.command
+    {
+        return import_form(
+            file,
+            out.as_deref(),
+            *allow_unsupported,
+            category.as_deref(),
+        );
+    }
     let store = open(&cli)?;
     match cli.command {
         Command::Init {
@@ -423,24 +438,16 @@ fn case(store: &Store, cmd: CaseCmd) -> Outcome {
             };
             to_json(store.edit_case(CaseId::parse_field(&id, "id")?, edit)?)
         }
-        CaseCmd::List { open } => to_json(store.list_cases(open)?),
+        CaseCmd::List { overdue: true, .. } => to_json(store.overdue_cases()?),
+        CaseCmd::List { open, .. } => to_json(store.list_cases(open)?),
         CaseCmd::Show { id } => to_json(store.case(CaseId::parse_field(&id, "id")?)?),
     }
 }
 
 fn form(store: &Store, cmd: FormCmd) -> Outcome {
     match cmd {
-        FormCmd::Templates => {
-            let list: Vec<_> = gridwork_core::forms::default_pack::all()
-                .into_iter()
-                .map(|t| json!({"id": t.id, "version": t.version, "title_zh": t.title_zh, "title_en": t.title_en, "category": t.category}))
-                .collect();
-            Ok(serde_json::Value::Array(list))
-        }
-        FormCmd::Show { id, version } => match gridwork_core::forms::find(&id, version) {
-            Some(t) => to_json(t),
-            None => Err(Error::not_found("template", id).into()),
-        },
+        FormCmd::Templates => to_json(store.templates()?),
+        FormCmd::Show { id, version } => to_json(store.template(&id, version)?),
         FormCmd::Fill {
             template,
             subject,
@@ -454,7 +461,27 @@ fn form(store: &Store, cmd: FormCmd) -> Outcome {
             to_json(store.fill_form(&template, household, &subject, answers)?)
         }
         FormCmd::List { template } => to_json(store.list_form_records(template.as_deref())?),
+        FormCmd::Import { .. } => unreachable!("handled before opening the store"),
     }
+}
+
+fn import_form(
+    file: &std::path::Path,
+    out: Option<&std::path::Path>,
+    allow_unsupported: bool,
+    category: Option<&str>,
+) -> Outcome {
+    use gridwork_core::forms::{xlsform, TemplateCategory};
+    let options = xlsform::ImportOptions {
+        allow_unsupported,
+        category: category.map(TemplateCategory::parse).transpose()?,
+    };
+    let import = xlsform::import_xlsx_file(file, &options)?;
+    if let Some(out) = out {
+        let text = serde_json::to_string_pretty(&import.template).unwrap_or_default();
+        std::fs::write(out, text + "\n").map_err(Error::from)?;
+    }
+    to_json(import)
 }
 
 fn worklog(store: &Store, cmd: WorklogCmd) -> Outcome {

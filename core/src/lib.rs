@@ -22,6 +22,7 @@ pub mod sync;
 
 pub use api::{
     CheckReport, Device, DueEntry, Figures, HouseholdQuery, HouseholdSummary, Store, StoreOptions,
+    TemplateInfo,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use docs::{Conflict, ConflictValue};

@@ -1,11 +1,14 @@
 //! `gridwork-server admin [--data-dir DIR] COMMAND`: manage the grid tree,
-//! workers and device tokens in the server's database. Each command prints
+//! workers and device tokens in the server's database, and publish form
+//! templates and grid policies ([`crate::publish`]). Each command prints
 //! one JSON value on stdout; the caller maps errors to exit codes.
 
 use crate::accounts;
 use crate::error::Error;
+use crate::publish;
 use clap::{Args, Subcommand, ValueEnum};
 use gridwork_core::model::Role;
+use gridwork_core::schedule::PolicyOverride;
 use gridwork_core::store::Db;
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -33,6 +36,58 @@ pub enum AdminCommand {
     /// 设备令牌 / device tokens
     #[command(subcommand)]
     Token(TokenCommand),
+    /// 表单模板 / form templates
+    #[command(subcommand)]
+    Template(TemplateCommand),
+    /// 走访与办件时限策略 / visit and case policy of a grid
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+/// `admin template …`
+#[derive(Debug, Subcommand)]
+pub enum TemplateCommand {
+    /// 发布模板新版本（JSON 或 XLSForm .xlsx）/ publish a template version (JSON or XLSForm .xlsx)
+    Publish {
+        /// 模板文件 / template file
+        file: PathBuf,
+        /// 发布到的网格（其下全部网格可见；默认顶级网格）/ grid whose subtree receives it (default: the top-level grid)
+        #[arg(long)]
+        grid: Option<String>,
+        /// 跳过 XLSForm 中不支持的行（会列出）/ skip unsupported XLSForm rows (they are listed)
+        #[arg(long)]
+        allow_unsupported: bool,
+        /// 发布人 / who publishes (recorded in the doc)
+        #[arg(long, default_value = "admin")]
+        by: String,
+    },
+    /// 列出已发布的模板版本 / list published template versions
+    List,
+}
+
+/// `admin policy …`
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// 设置网格策略（JSON，只写要改的键）/ set a grid's policy keys (JSON with only the keys to change)
+    Set {
+        /// 网格编码 / grid code
+        #[arg(long)]
+        grid: String,
+        /// 策略文件 / policy JSON file
+        file: PathBuf,
+        /// 替换该网格原有设置而不是合并 / replace the grid's settings instead of merging
+        #[arg(long)]
+        replace: bool,
+        /// 设置人 / who sets it (recorded in the doc)
+        #[arg(long, default_value = "admin")]
+        by: String,
+    },
+    /// 查看网格策略 / show a grid's own settings and effective policy
+    Show {
+        /// 网格编码 / grid code
+        #[arg(long)]
+        grid: String,
+    },
 }
 
 /// `admin grid …`
@@ -141,6 +196,34 @@ pub fn run_on(db: &Db, command: &AdminCommand) -> Result<Value, Error> {
         AdminCommand::Token(TokenCommand::Revoke { worker }) => {
             let revoked = accounts::revoke_tokens(db, worker)?;
             json!({ "worker": worker.trim(), "revoked": revoked })
+        }
+        AdminCommand::Template(TemplateCommand::Publish {
+            file,
+            grid,
+            allow_unsupported,
+            by,
+        }) => {
+            let (template, skipped) = publish::read_template_file(file, *allow_unsupported)?;
+            json!(publish::publish_template(
+                db,
+                &template,
+                skipped,
+                grid.as_deref(),
+                by
+            )?)
+        }
+        AdminCommand::Template(TemplateCommand::List) => json!(publish::list_templates(db)?),
+        AdminCommand::Policy(PolicyCommand::Set {
+            grid,
+            file,
+            replace,
+            by,
+        }) => {
+            let change = PolicyOverride::from_json(&std::fs::read_to_string(file)?)?;
+            json!(publish::set_policy(db, grid, &change, *replace, by)?)
+        }
+        AdminCommand::Policy(PolicyCommand::Show { grid }) => {
+            json!(publish::show_policy(db, grid)?)
         }
     };
     Ok(value)

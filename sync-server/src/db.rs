@@ -15,6 +15,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../sql/001_accounts.sql"),
     include_str!("../sql/002_feed.sql"),
     include_str!("../sql/003_sync.sql"),
+    include_str!("../sql/004_policies.sql"),
 ];
 
 /// The server schema version this build writes.

@@ -7,6 +7,7 @@
 //! records, so the feed never points at a change that was rolled back.
 
 use crate::error::Error;
+use gridwork_core::docs::{DocId, DocKind};
 use gridwork_core::model::GridCode;
 use gridwork_core::store::Db;
 use rusqlite::{params, Connection};
@@ -23,10 +24,25 @@ pub struct FeedEntry {
     pub seq: i64,
 }
 
+/// Prefix of the feed scope of read-only config docs published to a grid.
+pub const CONFIG_SCOPE_PREFIX: &str = "config:";
+
+/// The feed scope of a doc stored with `scope`: templates are published to a
+/// grid but read by its whole subtree, so they are filed under
+/// `config:<grid>`, which accounts below that grid also read (see
+/// `Account::feed_scopes`); every other doc is filed under its own grid.
+pub fn feed_scope(doc_id: &str, scope: &str) -> String {
+    match DocId(doc_id.to_string()).kind() {
+        Some(DocKind::Template) => format!("{CONFIG_SCOPE_PREFIX}{scope}"),
+        _ => scope.to_string(),
+    }
+}
+
 /// Record that `doc_id` (in `scope`) changed: bump the global counter and
 /// stamp the doc with the new number, which is returned. Call it inside the
 /// write transaction that changed the doc.
 pub fn feed_touch(conn: &Connection, doc_id: &str, scope: &str) -> Result<i64, Error> {
+    let scope = feed_scope(doc_id, scope);
     let seq: i64 = conn.query_row(
         "UPDATE feed_counter SET seq = seq + 1 WHERE singleton = 1 RETURNING seq",
         [],

@@ -15,6 +15,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod feed;
+pub mod publish;
 pub mod serve;
 pub mod state;
 pub mod sync;

@@ -122,17 +122,23 @@ impl Drop for Server {
 
 /// `gridwork-server admin --data-dir DIR args…`, requiring success.
 pub fn admin(data_dir: &Path, args: &[&str]) -> Value {
-    let out = Command::new(server_bin())
-        .arg("admin")
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(args)
-        .output()
-        .expect("run gridwork-server admin");
+    let out = admin_output(data_dir, args);
     assert!(
         out.status.success(),
         "admin {args:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+}
+
+/// Run `gridwork-server admin --data-dir DATA_DIR ARGS…` and capture it
+/// (for commands expected to fail).
+pub fn admin_output(data_dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(server_bin())
+        .arg("admin")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .output()
+        .expect("run gridwork-server admin")
 }

@@ -332,6 +332,17 @@ fn demo_grid_of_150_households_lists_and_checks() {
     let first = &due.as_array().unwrap()[0];
     assert_eq!(first["due_status"], "overdue");
     assert!(!first["all_tags"].as_array().unwrap().is_empty());
+    // Whole order: overdue special groups (most days first), then other
+    // overdue households, then those due soon.
+    let rank = |e: &Value| {
+        (
+            e["due_status"] != "overdue",
+            e["all_tags"].as_array().unwrap().is_empty(),
+            -e["days_overdue"].as_i64().unwrap(),
+        )
+    };
+    let ranks: Vec<_> = due.as_array().unwrap().iter().map(rank).collect();
+    assert!(ranks.windows(2).all(|w| w[0] <= w[1]), "due order");
     let names: Vec<String> = list
         .as_array()
         .unwrap()

@@ -197,6 +197,7 @@ pub(crate) fn open_case_in(
         first_response_at: None,
         escalated: false,
         transitions: vec![],
+        timers: Default::default(),
     };
     let doc = CaseDoc::from_model(&case);
     {

@@ -6,6 +6,7 @@
 //! Automerge change and refreshes the read models in one SQLite transaction;
 //! on any error nothing is stored.
 
+mod config;
 mod households;
 mod incidents;
 mod maintenance;
@@ -15,8 +16,12 @@ mod reports;
 mod visits;
 
 #[cfg(test)]
+mod config_tests;
+#[cfg(test)]
 mod tests;
 
+pub(crate) use config::resolve_template;
+pub use config::{publish_template_in, server_meta, set_policy_in, TemplateInfo};
 pub(crate) use households::{add_household_in, add_resident_in};
 pub(crate) use incidents::{append_transition_in, open_case_in, report_hazard_in};
 pub use incidents::{CaseEdit, HazardEdit};

@@ -47,6 +47,36 @@ pub struct DueEntry {
     pub days_overdue: i64,
 }
 
+/// The stored grid policies, looked up by grid (defaults for the rest).
+pub(crate) struct Policies {
+    by_grid: std::collections::HashMap<String, schedule::Policy>,
+    default: schedule::Policy,
+}
+
+impl Policies {
+    /// Every stored policy.
+    pub(crate) fn load(conn: &Connection) -> Result<Policies> {
+        let mut stmt = conn.prepare_cached("SELECT grid, body FROM policies")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let mut by_grid = std::collections::HashMap::new();
+        for row in rows {
+            let (grid, body) = row?;
+            if let Ok(policy) = serde_json::from_str(&body) {
+                by_grid.insert(grid, policy);
+            }
+        }
+        Ok(Policies {
+            by_grid,
+            default: schedule::Policy::default(),
+        })
+    }
+
+    /// The policy of `grid`.
+    pub(crate) fn of(&self, grid: &str) -> &schedule::Policy {
+        self.by_grid.get(grid).unwrap_or(&self.default)
+    }
+}
+
 /// Filters for [`Store::search_households`]. Empty fields match everything.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct HouseholdQuery {
@@ -73,7 +103,8 @@ SELECT h.id, h.address, h.representative, h.risk, h.status, h.created_at,
        (SELECT group_concat(rt.tag) FROM residents r JOIN resident_tags rt ON rt.resident_id = r.id
          WHERE r.household_id = h.id AND r.moved_out = 0),
        (SELECT count(*) FROM residents r WHERE r.household_id = h.id AND r.moved_out = 0),
-       (SELECT max(started_at) FROM visits v WHERE v.household_id = h.id)
+       (SELECT max(started_at) FROM visits v WHERE v.household_id = h.id),
+       h.grid
 FROM households h";
 
 const SUMMARY_ORDER: &str = " ORDER BY h.community, CAST(h.building AS INTEGER), h.building,
@@ -84,6 +115,7 @@ impl Store {
         &self,
         row: &Row<'_>,
         today: jiff::civil::Date,
+        policies: &Policies,
     ) -> rusqlite::Result<HouseholdSummary> {
         let tags = parse_tag_list(row.get(6)?);
         let mut all_tags = tags.clone();
@@ -92,7 +124,8 @@ impl Store {
         all_tags.dedup();
         let created_at = Timestamp(row.get(5)?);
         let last_visit_at: Option<Timestamp> = row.get::<_, Option<i64>>(9)?.map(Timestamp);
-        let due = schedule::next_due(last_visit_at, created_at, &all_tags, &self.tz);
+        let policy = policies.of(&row.get::<_, String>(10)?);
+        let due = schedule::next_due_with(policy, last_visit_at, created_at, &all_tags, &self.tz);
         let status = HouseholdStatus::parse(&row.get::<_, String>(4)?).unwrap_or_default();
         Ok(HouseholdSummary {
             id: row.get::<_, String>(0)?.parse().unwrap_or_default(),
@@ -102,12 +135,12 @@ impl Store {
             status,
             residents: row.get(8)?,
             last_visit_at,
-            visit_interval: schedule::interval_for(&all_tags),
+            visit_interval: policy.interval_for(&all_tags),
             next_visit_due: due.to_string(),
             due_status: if status == HouseholdStatus::MovedOut {
                 DueStatus::NotDue
             } else {
-                schedule::due_status(due, today)
+                schedule::due_status_within(due, today, policy.due_soon_days)
             },
             tags,
             all_tags,
@@ -129,6 +162,7 @@ impl Store {
         let tag = query.tag.as_deref().map(SpecialGroup::parse).transpose()?;
         let today = self.today();
         self.db.read(|conn| {
+            let policies = Policies::load(conn)?;
             let text = query.text.trim();
             let like = format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
             let sql = format!(
@@ -140,7 +174,7 @@ impl Store {
                  {SUMMARY_ORDER}"
             );
             let mut stmt = conn.prepare_cached(&sql)?;
-            let rows = stmt.query_map(params![text, like, tag.map(|t| t.code())], |r| self.summary_from_row(r, today))?;
+            let rows = stmt.query_map(params![text, like, tag.map(|t| t.code())], |r| self.summary_from_row(r, today, &policies))?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
     }
@@ -221,25 +255,41 @@ impl Store {
         })
     }
 
-    /// One case with its transitions.
+    /// One case with its transitions and its timers as of now.
     pub fn case(&self, id: CaseId) -> Result<Case> {
+        let now = self.now();
         self.db.read(|conn| {
-            read_cases(conn, "WHERE id = ?1", &id.to_string())?
+            read_cases(conn, "WHERE id = ?1", &id.to_string(), now)?
                 .pop()
                 .ok_or_else(|| Error::not_found("case", id))
         })
     }
 
-    /// Cases, newest first; `open_only` hides closed ones.
+    /// Cases, newest first, with their timers as of now; `open_only` hides
+    /// closed ones.
     pub fn list_cases(&self, open_only: bool) -> Result<Vec<Case>> {
+        let now = self.now();
         self.db.read(|conn| {
             let filter = if open_only {
                 "WHERE status != 'closed' AND ?1 = ?1"
             } else {
                 "WHERE ?1 = ?1"
             };
-            read_cases(conn, filter, "")
+            read_cases(conn, filter, "", now)
         })
+    }
+
+    /// Open cases missing a deadline now (no first response within the
+    /// target, or not handled within the category's deadline): unanswered
+    /// ones first, then by how long they have been open.
+    pub fn overdue_cases(&self) -> Result<Vec<Case>> {
+        let mut cases: Vec<Case> = self
+            .list_cases(true)?
+            .into_iter()
+            .filter(|c| c.timers.overdue())
+            .collect();
+        cases.sort_by_key(|c| (!c.timers.response_overdue, c.opened_at));
+        Ok(cases)
     }
 
     /// One form record.
@@ -497,7 +547,8 @@ fn read_hazards(conn: &Connection, filter: &str, arg: &str) -> Result<Vec<Hazard
         .collect()
 }
 
-fn read_cases(conn: &Connection, filter: &str, arg: &str) -> Result<Vec<Case>> {
+fn read_cases(conn: &Connection, filter: &str, arg: &str, now: Timestamp) -> Result<Vec<Case>> {
+    let policies = Policies::load(conn)?;
     let sql = format!(
         "SELECT id, grid, channel, category, description, urgency, household_id, resident_id, opened_by, opened_at,
                 status, first_response_at, escalated
@@ -521,6 +572,7 @@ fn read_cases(conn: &Connection, filter: &str, arg: &str) -> Result<Vec<Case>> {
                 first_response_at: r.get::<_, Option<i64>>(11)?.map(Timestamp),
                 escalated: r.get(12)?,
                 transitions: vec![],
+                timers: Default::default(),
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -528,6 +580,7 @@ fn read_cases(conn: &Connection, filter: &str, arg: &str) -> Result<Vec<Case>> {
         .into_iter()
         .map(|mut c| {
             c.transitions = read_transitions(conn, "case_transitions", "cases", &c.id.to_string())?;
+            c.timers = schedule::timers::case_timers(&c, policies.of(c.grid.as_str()), now);
             Ok(c)
         })
         .collect()

@@ -3,7 +3,7 @@
 use super::Store;
 use crate::docs::records::{FormRecordDoc, WorkLogDayDoc};
 use crate::docs::{DocId, DocKind};
-use crate::forms::{self, TemplateCategory};
+use crate::forms::TemplateCategory;
 use crate::model::*;
 use crate::{Error, Result};
 use automerge::transaction::Transactable;
@@ -51,8 +51,8 @@ pub(crate) fn fill_form_in(
     (grid, today): (&GridCode, &str),
     meta: &crate::store::CommitMeta,
 ) -> Result<()> {
-    let template =
-        forms::find(template_id, None).ok_or_else(|| Error::not_found("template", template_id))?;
+    // The newest version known here (published or built-in) for new records.
+    let template = super::resolve_template(tx.conn(), template_id, None)?;
     if template.category == TemplateCategory::VisitChecklist {
         return Err(Error::invalid(
             "template",
@@ -102,8 +102,8 @@ impl Store {
         changes: BTreeMap<String, serde_json::Value>,
     ) -> Result<FormRecord> {
         let mut record = self.form_record(id)?;
-        let template = forms::find(&record.template.id, Some(record.template.version))
-            .ok_or_else(|| Error::not_found("template", &record.template.id))?;
+        // Edits are checked against the version the record was filled with.
+        let template = self.template(&record.template.id, Some(record.template.version))?;
         for (k, v) in &changes {
             if v.is_null() {
                 record.answers.remove(k);

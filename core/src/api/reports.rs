@@ -2,7 +2,7 @@
 //! due, open hazards, cases against the 30-minute first-response target.
 
 use super::Store;
-use crate::schedule::{self, DueStatus, FIRST_RESPONSE_TARGET_MINUTES};
+use crate::schedule::{self, DueStatus};
 use crate::Result;
 use serde::{Deserialize, Serialize};
 
@@ -37,6 +37,8 @@ pub struct Figures {
     pub cases_responded_late: u32,
     /// Cases past their target either way.
     pub cases_past_response_target: u32,
+    /// Open cases not handled within their category's deadline.
+    pub cases_past_handling_deadline: u32,
 }
 
 impl Store {
@@ -62,19 +64,22 @@ impl Store {
             .filter(|h| h.status == crate::model::HouseholdStatus::Active)
             .collect();
         let special: Vec<_> = active.iter().filter(|h| !h.all_tags.is_empty()).collect();
-        let target_ms = FIRST_RESPONSE_TARGET_MINUTES * 60_000;
+        // Targets come from the grid's policy; each case is judged under its
+        // own grid's policy.
+        let target_minutes = match self.device() {
+            Ok(device) => self.policy_of(&device.grid)?.first_response_minutes,
+            Err(_) => schedule::FIRST_RESPONSE_TARGET_MINUTES,
+        };
+        let cases = self.list_cases(false)?;
+        let tally =
+            |f: &dyn Fn(&crate::model::Case) -> bool| cases.iter().filter(|c| f(c)).count() as u32;
+        let awaiting = tally(&|c| c.timers.response_overdue);
+        let late = tally(&|c| c.timers.responded_late);
+        let past_handling = tally(&|c| c.timers.handling_overdue);
         self.db.read(|conn| {
             let count = |sql: &str, params: &[&dyn rusqlite::ToSql]| -> Result<u32> {
                 Ok(conn.query_row(sql, params, |r| r.get::<_, u32>(0))?)
             };
-            let awaiting = count(
-                "SELECT count(*) FROM cases WHERE first_response_at IS NULL AND status != 'closed' AND opened_at + ?1 < ?2",
-                &[&target_ms, &now.0],
-            )?;
-            let late = count(
-                "SELECT count(*) FROM cases WHERE first_response_at IS NOT NULL AND first_response_at - opened_at > ?1",
-                &[&target_ms],
-            )?;
             Ok(Figures {
                 month: format!("{:04}-{:02}", today.year(), today.month()),
                 households_total: active.len() as u32,
@@ -96,10 +101,11 @@ impl Store {
                     &[&now.0],
                 )?,
                 open_cases: count("SELECT count(*) FROM cases WHERE status != 'closed'", &[])?,
-                response_target_minutes: FIRST_RESPONSE_TARGET_MINUTES,
+                response_target_minutes: target_minutes,
                 cases_awaiting_response_overdue: awaiting,
                 cases_responded_late: late,
                 cases_past_response_target: awaiting + late,
+                cases_past_handling_deadline: past_handling,
             })
         })
     }

@@ -3,7 +3,7 @@
 use super::Store;
 use crate::docs::visit_log::VisitDoc;
 use crate::docs::{DocId, DocKind};
-use crate::forms::{self, default_pack::VISIT_CHECKLIST_ID, FieldType};
+use crate::forms::{default_pack::VISIT_CHECKLIST_ID, FieldType};
 use crate::model::*;
 use crate::{Error, Result};
 use automerge::transaction::Transactable;
@@ -27,8 +27,8 @@ impl Store {
         grid: &GridCode,
         meta: &crate::store::CommitMeta,
     ) -> Result<Visit> {
-        let template = forms::find_ref(VISIT_CHECKLIST_ID, None)
-            .ok_or_else(|| Error::not_found("template", VISIT_CHECKLIST_ID))?;
+        // The newest checklist version known here (published or built-in).
+        let template = super::resolve_template(tx.conn(), VISIT_CHECKLIST_ID, None)?;
         let mut answers = Vec::with_capacity(input.answers.len());
         for answer in &input.answers {
             let field = format!("answers.{}", answer.item);

@@ -232,5 +232,6 @@ pub fn materialize_case(doc: &automerge::Automerge) -> Result<Case, HydrateError
             .iter()
             .any(|t| t.to == CaseState::Escalated.code()),
         transitions,
+        timers: Default::default(),
     })
 }

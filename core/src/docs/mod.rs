@@ -14,6 +14,7 @@
 //! created at init: two devices creating the same container concurrently would
 //! produce two objects of which only one is visible after a merge.
 
+pub mod config;
 pub mod conflicts;
 pub mod household;
 pub mod incident;
@@ -44,17 +45,23 @@ pub enum DocKind {
     FormRecord,
     /// One worker's log for one month.
     WorkLog,
+    /// One published form template version (read-only on phones).
+    Template,
+    /// The effective schedule policy of one grid (read-only on phones).
+    Policy,
 }
 
 impl DocKind {
     /// Every kind.
-    pub const ALL: [DocKind; 6] = [
+    pub const ALL: [DocKind; 8] = [
         DocKind::Household,
         DocKind::VisitLog,
         DocKind::Hazard,
         DocKind::Case,
         DocKind::FormRecord,
         DocKind::WorkLog,
+        DocKind::Template,
+        DocKind::Policy,
     ];
 
     /// Stable code, also stored in the document's root `kind` key.
@@ -66,12 +73,20 @@ impl DocKind {
             DocKind::Case => "case",
             DocKind::FormRecord => "form_record",
             DocKind::WorkLog => "work_log",
+            DocKind::Template => "template",
+            DocKind::Policy => "policy",
         }
     }
 
     /// Parse a code.
     pub fn parse(code: &str) -> Option<DocKind> {
         DocKind::ALL.into_iter().find(|k| k.code() == code)
+    }
+
+    /// True for docs only the server writes (templates, policies): a phone
+    /// reads them and the server rejects phones' changes to them.
+    pub fn is_read_only(self) -> bool {
+        matches!(self, DocKind::Template | DocKind::Policy)
     }
 }
 
@@ -106,6 +121,14 @@ impl DocId {
     pub fn work_log(worker: &crate::model::WorkerId, month: &str) -> DocId {
         DocId(format!("work_log/{worker}/{month}"))
     }
+    /// A published template version.
+    pub fn template(id: &str, version: u32) -> DocId {
+        DocId(format!("template/{id}/{version}"))
+    }
+    /// The effective policy of a grid.
+    pub fn policy(grid: &crate::model::GridCode) -> DocId {
+        DocId(format!("policy/{grid}"))
+    }
     /// The kind encoded in the id.
     pub fn kind(&self) -> Option<DocKind> {
         DocKind::parse(self.0.split('/').next()?)
@@ -137,6 +160,10 @@ pub enum DocRows {
     FormRecord(Box<FormRecord>),
     /// The days of one worker-month.
     WorkLog(Vec<WorkLogDay>),
+    /// A published template version.
+    Template(Box<config::PublishedTemplate>),
+    /// A grid's effective policy.
+    Policy(Box<config::GridPolicy>),
     /// A document that exists but has no content yet (e.g. only received
     /// partially); it produces no rows.
     Empty,
@@ -165,6 +192,12 @@ pub fn materialize(id: &DocId, kind: DocKind, doc: &Automerge) -> Result<DocRows
             DocRows::FormRecord(Box::new(records::materialize_form(doc).map_err(corrupt)?))
         }
         DocKind::WorkLog => DocRows::WorkLog(records::materialize_work_log(doc).map_err(corrupt)?),
+        DocKind::Template => DocRows::Template(Box::new(
+            config::materialize_template(doc).map_err(corrupt)?,
+        )),
+        DocKind::Policy => {
+            DocRows::Policy(Box::new(config::materialize_policy(doc).map_err(corrupt)?))
+        }
     })
 }
 
@@ -180,7 +213,7 @@ pub fn root_kind(doc: &Automerge) -> Option<DocKind> {
 }
 
 /// The grid a document declares in its root `grid` key (households, hazards,
-/// cases, form records). Visit logs and work logs carry none: their scope is
+/// cases, form records, templates, policies). Visit logs and work logs carry none: their scope is
 /// their household's, or their worker's.
 pub fn declared_grid(doc: &Automerge) -> Option<crate::model::GridCode> {
     match doc.get(ROOT, "grid").ok()?? {

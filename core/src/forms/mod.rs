@@ -4,7 +4,8 @@
 //! - [`template`]: the template format and its structural check;
 //! - [`expr`]: the XLSForm expression subset for `relevant`/`constraint`;
 //! - [`answers`]: answer validation (one error per failing field);
-//! - [`default_pack`]: the templates shipped in the core (version 1 of each).
+//! - [`default_pack`]: the templates shipped in the core (version 1 of each);
+//! - [`xlsform`]: import of XLSForm workbooks (`.xlsx`) into templates.
 //!
 //! Templates published by staff travel as read-only docs (see
 //! `crate::docs::config`); `Store::template` resolves an id and version
@@ -14,6 +15,7 @@ pub mod answers;
 pub mod default_pack;
 pub mod expr;
 pub mod template;
+pub mod xlsform;
 
 pub use template::{Choice, Field, FieldType, Section, Template, TemplateCategory};
 

@@ -193,6 +193,10 @@ pub struct Case {
     pub escalated: bool,
     /// Every transition, in canonical order.
     pub transitions: Vec<Transition>,
+    /// Deadlines under the grid's policy as of the read (not stored in the
+    /// doc; default when materialised).
+    #[serde(default)]
+    pub timers: crate::schedule::CaseTimers,
 }
 
 /// Input for opening a case.

@@ -1,8 +1,16 @@
-//! Schedules: when each household is next due a visit (per special-group
-//! policy) and the 30-minute first-response target for cases.
+//! Schedules: when each household is next due a visit and the timers on
+//! cases (first response, handling deadline), both under the grid's
+//! [`policy::Policy`].
 //!
 //! Days and months are counted in the store's time zone (Asia/Shanghai by
-//! default): a visit at 23:30 UTC on the 31st is a visit on the 1st locally.
+//! default, `StoreOptions::timezone`): a visit at 23:30 UTC on the 31st is a
+//! visit on the 1st locally.
+
+pub mod policy;
+pub mod timers;
+
+pub use policy::{Policy, PolicyOverride};
+pub use timers::CaseTimers;
 
 use crate::model::{SpecialGroup, Timestamp};
 use jiff::civil::Date;
@@ -10,10 +18,10 @@ use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
 
 /// Default first-response target for cases, in minutes.
-pub const FIRST_RESPONSE_TARGET_MINUTES: i64 = 30;
+pub const FIRST_RESPONSE_TARGET_MINUTES: i64 = policy::DEFAULT_FIRST_RESPONSE_MINUTES;
 
-/// Days before the due date from which a visit counts as "due soon".
-pub const DUE_SOON_DAYS: i64 = 3;
+/// Default days before the due date from which a visit counts as "due soon".
+pub const DUE_SOON_DAYS: i64 = policy::DEFAULT_DUE_SOON_DAYS;
 
 /// How often a household must be visited.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -48,17 +56,9 @@ impl VisitInterval {
     }
 }
 
-/// Default policy: 独居/空巢老人 weekly; other special groups (残疾人, 低保,
-/// 重病, ...) monthly; households with no special group quarterly. A household
-/// with several tags follows the most frequent.
+/// The interval under the default policy (see [`Policy::interval_for`]).
 pub fn interval_for(tags: &[SpecialGroup]) -> VisitInterval {
-    tags.iter()
-        .map(|t| match t {
-            SpecialGroup::ElderlyAlone => VisitInterval::Weekly,
-            _ => VisitInterval::Monthly,
-        })
-        .min()
-        .unwrap_or(VisitInterval::Quarterly)
+    Policy::default().interval_for(tags)
 }
 
 /// Where a household stands against its schedule.
@@ -78,26 +78,43 @@ pub fn local_date(at: Timestamp, tz: &TimeZone) -> Date {
     at.to_jiff().to_zoned_datetime(tz.clone()).date()
 }
 
-/// Next due date: one interval after the last visit, or the registration day
-/// when never visited.
+/// Next due date under the default policy (see [`next_due_with`]).
 pub fn next_due(
     last_visit: Option<Timestamp>,
     created_at: Timestamp,
     tags: &[SpecialGroup],
     tz: &TimeZone,
 ) -> Date {
+    next_due_with(&Policy::default(), last_visit, created_at, tags, tz)
+}
+
+/// Next due date: one interval after the last visit, or the registration day
+/// when never visited.
+pub fn next_due_with(
+    policy: &Policy,
+    last_visit: Option<Timestamp>,
+    created_at: Timestamp,
+    tags: &[SpecialGroup],
+    tz: &TimeZone,
+) -> Date {
     match last_visit {
-        Some(at) => interval_for(tags).after(local_date(at, tz)),
+        Some(at) => policy.interval_for(tags).after(local_date(at, tz)),
         None => local_date(created_at, tz),
     }
 }
 
-/// Status of a due date as of `today`.
+/// Status of a due date as of `today`, with the default due-soon window.
 pub fn due_status(due: Date, today: Date) -> DueStatus {
+    due_status_within(due, today, DUE_SOON_DAYS)
+}
+
+/// Status of a due date as of `today`: overdue when past, due when within
+/// `soon_days` days.
+pub fn due_status_within(due: Date, today: Date, soon_days: i64) -> DueStatus {
     if due < today {
         DueStatus::Overdue
     } else if today
-        .checked_add(jiff::Span::new().days(DUE_SOON_DAYS))
+        .checked_add(jiff::Span::new().days(soon_days))
         .is_ok_and(|soon| due <= soon)
     {
         DueStatus::Due

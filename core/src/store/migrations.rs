@@ -10,6 +10,7 @@ use rusqlite::Connection;
 pub const MIGRATIONS: &[&str] = &[
     include_str!("../../sql/001_initial.sql"),
     include_str!("../../sql/002_conflicts_attachments.sql"),
+    include_str!("../../sql/003_templates_policies.sql"),
 ];
 
 /// The schema version this build writes.

@@ -22,6 +22,8 @@ pub fn tables_of(kind: DocKind) -> &'static [&'static str] {
         DocKind::Case => &["case_transitions", "cases"],
         DocKind::FormRecord => &["form_records"],
         DocKind::WorkLog => &["work_log_days"],
+        DocKind::Template => &["templates"],
+        DocKind::Policy => &["policies"],
     }
 }
 
@@ -47,7 +49,50 @@ pub fn replace(conn: &Connection, key: i64, kind: DocKind, rows: &DocRows) -> Re
         DocRows::Case(c) => write_case(conn, key, c),
         DocRows::FormRecord(r) => write_form(conn, key, r),
         DocRows::WorkLog(days) => days.iter().try_for_each(|d| write_day(conn, key, d)),
+        DocRows::Template(t) => write_template(conn, key, t),
+        DocRows::Policy(p) => write_policy(conn, key, p),
     }
+}
+
+fn write_template(
+    conn: &Connection,
+    key: i64,
+    p: &crate::docs::config::PublishedTemplate,
+) -> Result<()> {
+    let t = &p.template;
+    conn.prepare_cached(
+        "INSERT INTO templates (id, version, doc_key, category, title_zh, title_en, grid, body,
+             published_by, published_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?
+    .execute(params![
+        t.id,
+        t.version,
+        key,
+        t.category.code(),
+        t.title_zh,
+        t.title_en,
+        p.grid.as_str(),
+        serde_json::to_string(t).unwrap_or_default(),
+        p.published_by.as_str(),
+        p.published_at.0
+    ])?;
+    Ok(())
+}
+
+fn write_policy(conn: &Connection, key: i64, p: &crate::docs::config::GridPolicy) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO policies (grid, doc_key, body, updated_by, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        p.grid.as_str(),
+        key,
+        serde_json::to_string(&p.policy).unwrap_or_default(),
+        p.updated_by.as_str(),
+        p.updated_at.0
+    ])?;
+    Ok(())
 }
 
 fn write_household(

@@ -39,6 +39,10 @@ pub struct Account {
     pub grid: GridCode,
     /// Their grid and all its descendants, the grid first, then by level and code.
     pub scope: Vec<GridCode>,
+    /// What they read from the feed: `scope`, plus the config scopes
+    /// (`config:<grid>`) of every grid in `scope` and of every ancestor, so
+    /// templates published above them reach them.
+    pub feed_scopes: Vec<GridCode>,
 }
 
 impl Account {
@@ -135,7 +139,12 @@ pub fn add_grid_in(
 /// level is the parent's plus one, at most 4. Errors: invalid code or name,
 /// an existing code (conflict), an unknown parent (not found), a 5th level.
 pub fn add_grid(db: &Db, code: &str, name: &str, parent: Option<&str>) -> Result<GridNode, Error> {
-    let node = db::write(db, |tx| add_grid_in(tx.conn(), code, name, parent))?;
+    let node = db::write(db, |tx| {
+        let node = add_grid_in(tx.conn(), code, name, parent)?;
+        // A new grid follows the policy its ancestors set, from its first sync.
+        crate::publish::refresh_policies_in(tx, &node.code, "admin")?;
+        Ok(node)
+    })?;
     tracing::info!(level = node.level, "grid added");
     Ok(node)
 }
@@ -255,17 +264,36 @@ pub fn scope_of(conn: &Connection, grid: &str) -> Result<Vec<GridCode>, Error> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// The ancestors of `grid`, nearest first (not the grid itself).
+pub fn ancestors_of(conn: &Connection, grid: &str) -> Result<Vec<GridCode>, Error> {
+    let mut stmt = conn.prepare_cached(
+        "WITH RECURSIVE up(code, parent, depth) AS (
+             SELECT code, parent, 0 FROM grids WHERE code = ?1
+             UNION ALL
+             SELECT g.code, g.parent, up.depth + 1 FROM grids g JOIN up ON g.code = up.parent
+         )
+         SELECT code FROM up WHERE depth > 0 ORDER BY depth",
+    )?;
+    let rows = stmt.query_map([grid], |r| Ok(GridCode(r.get(0)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// The account of a worker (with their scope), or `None` if unknown.
 pub fn account_of(conn: &Connection, worker_id: &str) -> Result<Option<Account>, Error> {
     let Some(worker) = find_worker(conn, worker_id)? else {
         return Ok(None);
     };
     let scope = scope_of(conn, &worker.grid.0)?;
+    let config = |g: &GridCode| GridCode(format!("{}{g}", crate::feed::CONFIG_SCOPE_PREFIX));
+    let mut feed_scopes = scope.clone();
+    feed_scopes.extend(scope.iter().map(config));
+    feed_scopes.extend(ancestors_of(conn, &worker.grid.0)?.iter().map(config));
     Ok(Some(Account {
         worker_id: worker.id,
         name: worker.name,
         role: worker.role,
         grid: worker.grid,
         scope,
+        feed_scopes,
     }))
 }

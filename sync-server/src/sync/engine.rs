@@ -47,6 +47,11 @@ fn device_key(account: &Account, device: &str) -> String {
 
 /// May this account write a doc of this kind at all?
 fn writable(account: &Account, id: &DocId, kind: DocKind) -> Result<(), RejectReason> {
+    if kind.is_read_only() {
+        // Templates and policies are published by staff through the admin
+        // commands, never changed by a device.
+        return Err(RejectReason::ReadOnly);
+    }
     if kind == DocKind::WorkLog {
         // work_log/<worker>/<month>: only the worker's own log.
         let owner = id.as_str().split('/').nth(1).unwrap_or_default();
@@ -387,7 +392,7 @@ pub fn process(
     }
 
     // The feed: what changed in the device's scope since its cursor.
-    let entries = tx.feed_since(&account.scope, cursor, PAGE_DOCS + 1)?;
+    let entries = tx.feed_since(&account.feed_scopes, cursor, PAGE_DOCS + 1)?;
     let mut bytes = 0usize;
     let mut last_seq = cursor;
     let mut count = 0usize;
