@@ -1,0 +1,97 @@
+//! Sync with the office's server as an async function: the blocking core
+//! sync runs on its own thread and the returned future completes when it
+//! does, so it works under any executor (Kotlin coroutines, Swift
+//! async/await, Python asyncio). Progress goes to a [`SyncListener`]
+//! implemented in the app; a [`SyncCancel`] handle stops it between round
+//! trips. A sync is idempotent and safe to retry after any failure.
+
+use crate::error::{ApiError, ApiResult};
+use crate::store::GridworkStore;
+use gridwork_core::sync::client::ProgressFn;
+use gridwork_core::sync::{SyncOptions, SyncProgress, SyncSummary};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// Progress after each applied round trip.
+#[uniffi::remote(Record)]
+pub struct SyncProgress {
+    /// Round trips so far.
+    pub round_trips: u32,
+    /// Docs received so far.
+    pub docs_down: u32,
+    /// True while the server has more pages.
+    pub more: bool,
+}
+
+/// Receives sync progress; implement it in Kotlin/Swift/Python. Called on
+/// the sync's background thread: post to the UI thread yourself.
+#[uniffi::export(with_foreign)]
+pub trait SyncListener: Send + Sync {
+    /// One more round trip was applied.
+    fn on_progress(&self, progress: SyncProgress);
+}
+
+/// Cancels a running sync before its next round trip; the sync then fails
+/// with `ApiError.Cancelled` and nothing applied so far is lost.
+#[derive(uniffi::Object, Default)]
+pub struct SyncCancel {
+    flag: Arc<AtomicBool>,
+}
+
+#[uniffi::export]
+impl SyncCancel {
+    /// A fresh handle.
+    #[uniffi::constructor]
+    pub fn new() -> Arc<SyncCancel> {
+        Arc::new(SyncCancel::default())
+    }
+
+    /// Ask the sync to stop.
+    pub fn cancel(&self) {
+        self.flag.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether `cancel` was called.
+    pub fn is_cancelled(&self) -> bool {
+        self.flag.load(Ordering::SeqCst)
+    }
+}
+
+#[uniffi::export]
+impl GridworkStore {
+    /// Exchange changes with the server at `server_url` (e.g.
+    /// `https://grid.example.cn`) using the device `token`. One round trip
+    /// for a typical day; more for a first sync, reported to `listener`.
+    pub async fn sync(
+        &self,
+        server_url: String,
+        token: String,
+        listener: Option<Arc<dyn SyncListener>>,
+        cancel: Option<Arc<SyncCancel>>,
+    ) -> ApiResult<SyncSummary> {
+        let store = self.inner.clone();
+        let (done, result) = futures_channel::oneshot::channel();
+        let options = SyncOptions {
+            progress: listener
+                .map(|l| Arc::new(move |p: &SyncProgress| l.on_progress(p.clone())) as ProgressFn),
+            cancel: cancel.map(|c| c.flag.clone()),
+            push_budget: None,
+        };
+        let worker = std::thread::Builder::new()
+            .name("gridwork-sync".into())
+            .spawn(move || {
+                let _ = done.send(store.sync(&server_url, &token, &options));
+            })
+            .map_err(|e| ApiError::Storage {
+                message: format!("cannot start the sync thread: {e}"),
+            })?;
+        let outcome = result.await.map_err(|_| ApiError::Storage {
+            message: "the sync thread stopped unexpectedly".into(),
+        })?;
+        // The thread has sent its result and only has to return from waking
+        // this future (which may run foreign code, e.g. Python's event-loop
+        // callback); wait for that so no thread of ours outlives the call.
+        let _ = worker.join();
+        Ok(outcome?)
+    }
+}
