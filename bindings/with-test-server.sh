@@ -46,6 +46,7 @@ GRIDWORK_TEST_TOKEN_C="$(token_of gw-c G2)"
 export GRIDWORK_TEST_TOKEN_A GRIDWORK_TEST_TOKEN_B GRIDWORK_TEST_TOKEN_C
 export GRIDWORK_TEST_ADMIN="$server admin --data-dir $data/server"
 
+: >"$log"
 RUST_LOG=warn "$server" serve --listen 127.0.0.1:0 --data-dir "$data/server" >"$log" 2>&1 &
 pid=$!
 for _ in $(seq 1 200); do

@@ -31,22 +31,23 @@ impl From<CoreFieldError> for FieldError {
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 pub enum ApiError {
     /// Input failed validation; nothing was stored. `field` names the input
-    /// (e.g. `phone`, `answers.place`); `message` says why in zh-CN then
-    /// English, without the value.
-    #[error("{field}: {message}")]
+    /// (e.g. `phone`, `answers.place`); `reason` says why in zh-CN then
+    /// English, without the value. (Not `message`: that would clash with
+    /// `Throwable.message` in Kotlin.)
+    #[error("{field}: {reason}")]
     Validation {
         /// The offending input field.
         field: String,
         /// Why.
-        message: String,
+        reason: String,
     },
     /// Form answers failed validation: one entry per failing field.
-    #[error("{message}")]
+    #[error("{summary}")]
     InvalidForm {
         /// Each failing field.
         errors: Vec<FieldError>,
         /// All of them on one line.
-        message: String,
+        summary: String,
     },
     /// A referenced record does not exist.
     #[error("{kind} not found: {id}")]
@@ -58,10 +59,10 @@ pub enum ApiError {
     },
     /// The request conflicts with the current state: a workflow transition
     /// not allowed from the current status, or `init` on an initialised store.
-    #[error("{message}")]
+    #[error("{reason}")]
     Conflict {
         /// Why.
-        message: String,
+        reason: String,
     },
     /// The store has no owner yet: call `init` first.
     #[error("store not initialised")]
@@ -72,10 +73,10 @@ pub enum ApiError {
     Auth,
     /// The server could not be reached, answered with an error, or spoke an
     /// unknown protocol; retrying later is safe.
-    #[error("{message}")]
+    #[error("{reason}")]
     Network {
         /// What happened.
-        message: String,
+        reason: String,
     },
     /// The database key is wrong or missing, or the file is not a Gridwork
     /// database.
@@ -85,35 +86,38 @@ pub enum ApiError {
     #[error("cancelled")]
     Cancelled,
     /// Storage failed (disk full, corrupt file, newer schema, …).
-    #[error("{message}")]
+    #[error("{reason}")]
     Storage {
         /// What happened.
-        message: String,
+        reason: String,
     },
 }
 
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
-        let message = e.to_string();
+        let reason = e.to_string();
         match e {
-            Error::Validation { field, message } => ApiError::Validation { field, message },
+            Error::Validation { field, message } => ApiError::Validation {
+                field,
+                reason: message,
+            },
             Error::FormInvalid { errors, .. } => ApiError::InvalidForm {
                 errors: errors.into_iter().map(FieldError::from).collect(),
-                message,
+                summary: reason,
             },
             Error::NotFound { kind, id } => ApiError::NotFound {
                 kind: kind.to_string(),
                 id,
             },
             Error::TransitionNotAllowed { .. } | Error::AlreadyInitialized => {
-                ApiError::Conflict { message }
+                ApiError::Conflict { reason }
             }
             Error::NotInitialized => ApiError::NotInitialized,
             Error::Unauthorized => ApiError::Auth,
             Error::Network(_)
             | Error::Server { .. }
             | Error::Protocol(_)
-            | Error::UnsupportedProtocol { .. } => ApiError::Network { message },
+            | Error::UnsupportedProtocol { .. } => ApiError::Network { reason },
             Error::WrongKey => ApiError::WrongKey,
             Error::Cancelled => ApiError::Cancelled,
             Error::SchemaTooNew { .. }
@@ -122,7 +126,7 @@ impl From<Error> for ApiError {
             | Error::Automerge(_)
             | Error::Reconcile(_)
             | Error::Hydrate(_)
-            | Error::Io(_) => ApiError::Storage { message },
+            | Error::Io(_) => ApiError::Storage { reason },
         }
     }
 }
@@ -147,9 +151,9 @@ mod tests {
             }],
         });
         match e {
-            ApiError::InvalidForm { errors, message } => {
+            ApiError::InvalidForm { errors, summary } => {
                 assert_eq!(errors[0].field, "answers.a");
-                assert!(message.contains("answers.a (甲 / A)"));
+                assert!(summary.contains("answers.a (甲 / A)"));
             }
             other => panic!("{other:?}"),
         }

@@ -51,7 +51,7 @@ fn key_of(key: StoreKey) -> ApiResult<DbKey> {
         StoreKey::Raw { bytes } => {
             let raw: [u8; 32] = bytes.try_into().map_err(|_| ApiError::Validation {
                 field: "key".into(),
-                message: "密钥须为 32 字节 / a raw key must be 32 bytes".into(),
+                reason: "密钥须为 32 字节 / a raw key must be 32 bytes".into(),
             })?;
             Ok(DbKey::Raw(raw))
         }
@@ -62,7 +62,7 @@ fn key_of(key: StoreKey) -> ApiResult<DbKey> {
 fn answers_of(json: &str) -> ApiResult<BTreeMap<String, serde_json::Value>> {
     serde_json::from_str(json).map_err(|_| ApiError::Validation {
         field: "answers".into(),
-        message: "答案须为 JSON 对象 / answers must be a JSON object".into(),
+        reason: "答案须为 JSON 对象 / answers must be a JSON object".into(),
     })
 }
 

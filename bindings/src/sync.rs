@@ -83,10 +83,10 @@ impl GridworkStore {
                 let _ = done.send(store.sync(&server_url, &token, &options));
             })
             .map_err(|e| ApiError::Storage {
-                message: format!("cannot start the sync thread: {e}"),
+                reason: format!("cannot start the sync thread: {e}"),
             })?;
         let outcome = result.await.map_err(|_| ApiError::Storage {
-            message: "the sync thread stopped unexpectedly".into(),
+            reason: "the sync thread stopped unexpectedly".into(),
         })?;
         // The thread has sent its result and only has to return from waking
         // this future (which may run foreign code, e.g. Python's event-loop
