@@ -104,6 +104,23 @@ pub enum Command {
         #[arg(long)]
         progress: bool,
     },
+    /// Write households (the register, one row per resident), visits,
+    /// hazards or cases to an Excel workbook or a CSV file; prints
+    /// {"kind", "format", "rows", "bytes", "out"}.
+    Export {
+        /// What to export.
+        #[arg(value_parser = ["households", "visits", "hazards", "cases"])]
+        kind: String,
+        /// xlsx or csv (default: the extension of --out).
+        #[arg(long, value_parser = ["xlsx", "csv"])]
+        format: Option<String>,
+        /// The file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Read records from a file.
+    #[command(subcommand)]
+    Import(ImportCmd),
     /// Rebuild the read models into a scratch copy and compare; exit 1 on any difference.
     Check,
     /// Recompute every read model from the documents.
@@ -520,6 +537,22 @@ pub enum WorklogCmd {
         /// Month YYYY-MM (default: this month).
         #[arg(long)]
         month: Option<String>,
+    },
+}
+
+/// `import …`
+#[derive(Subcommand, Debug)]
+pub enum ImportCmd {
+    /// Import a household register (.xlsx or .csv with the columns of
+    /// `export households`): all rows or none. Prints the report; when any
+    /// row is invalid nothing is stored, the report lists every bad row and
+    /// the command exits 1.
+    Register {
+        /// The register file.
+        file: PathBuf,
+        /// xlsx or csv (default: the file's extension).
+        #[arg(long, value_parser = ["xlsx", "csv"])]
+        format: Option<String>,
     },
 }
 

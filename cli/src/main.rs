@@ -9,6 +9,7 @@ mod input;
 
 use args::*;
 use clap::Parser;
+use gridwork_core::exchange::{ExportFormat, ExportKind};
 use gridwork_core::model::*;
 use gridwork_core::{DbKey, Error, ManualClock, Store, StoreOptions};
 use serde::Serialize;
@@ -178,6 +179,10 @@ fn run(cli: Cli) -> Outcome {
                     report.differences.join(", ")
                 )))
             }
+        }
+        Command::Export { kind, format, out } => export(&store, &kind, format.as_deref(), &out),
+        Command::Import(ImportCmd::Register { file, format }) => {
+            import_register(&store, &file, format.as_deref())
         }
         Command::Docs => to_json(store.doc_heads()?),
         Command::Rebuild => to_json(json!({"documents": store.rebuild()?})),
@@ -482,6 +487,50 @@ fn import_form(
         std::fs::write(out, text + "\n").map_err(Error::from)?;
     }
     to_json(import)
+}
+
+/// `--format`, else the file's extension.
+fn file_format(format: Option<&str>, path: &std::path::Path) -> Result<ExportFormat, Failure> {
+    match format {
+        Some(f) => Ok(ExportFormat::parse(f)?),
+        None => ExportFormat::from_path(path).ok_or_else(|| {
+            Failure(
+                "format: 无法从文件扩展名判断格式，请使用 --format xlsx|csv / cannot tell the format from the file extension: use --format xlsx|csv"
+                    .into(),
+            )
+        }),
+    }
+}
+
+fn export(store: &Store, kind: &str, format: Option<&str>, out: &std::path::Path) -> Outcome {
+    let kind = ExportKind::parse(kind)?;
+    let format = file_format(format, out)?;
+    let table = store.export_table(kind)?;
+    let bytes = table.to_bytes(format)?;
+    std::fs::write(out, &bytes).map_err(Error::from)?;
+    Ok(json!({
+        "kind": kind.code(),
+        "format": format.code(),
+        "rows": table.rows.len(),
+        "bytes": bytes.len(),
+        "out": out.display().to_string(),
+    }))
+}
+
+fn import_register(store: &Store, file: &std::path::Path, format: Option<&str>) -> Outcome {
+    let format = file_format(format, file)?;
+    let bytes = std::fs::read(file).map_err(Error::from)?;
+    let report = store.import_register(&bytes, format)?;
+    if report.errors.is_empty() {
+        to_json(report)
+    } else {
+        // The report (every bad row) on stdout, one line on stderr, exit 1.
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
+        Err(Failure(report.errors_line()))
+    }
 }
 
 fn worklog(store: &Store, cmd: WorklogCmd) -> Outcome {

@@ -3,7 +3,8 @@
 //! Everything a gridworker's phone does, with no UI and no network code:
 //! the domain model ([`model`]), the replicated Automerge documents
 //! ([`docs`]), the encrypted SQLite store with its read models ([`store`]),
-//! form templates ([`forms`]), schedules ([`schedule`]), and the public API —
+//! form templates ([`forms`]), schedules ([`schedule`]), Excel import and
+//! export ([`exchange`]), and the public API —
 //! one [`Store`] object — that the CLI, the mobile bindings and the sync
 //! server build on. See `docs/ARCHITECTURE.md` at the repository root.
 
@@ -14,6 +15,7 @@ pub mod clock;
 pub mod demo;
 pub mod docs;
 mod error;
+pub mod exchange;
 pub mod forms;
 pub mod model;
 pub mod schedule;

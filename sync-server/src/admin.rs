@@ -1,7 +1,12 @@
 //! `gridwork-server admin [--data-dir DIR] COMMAND`: manage the grid tree,
-//! workers and device tokens in the server's database, and publish form
-//! templates and grid policies ([`crate::publish`]). Each command prints
-//! one JSON value on stdout; the caller maps errors to exit codes.
+//! workers, their device tokens and the staff's dashboard passwords in the
+//! server's database, and publish form templates and grid policies
+//! ([`crate::publish`]). Each command prints one JSON value on stdout; the
+//! caller maps errors to exit codes.
+//!
+//! Passwords are only ever read from the environment variable named by
+//! `--password-env` (never from the command line, where `ps` and shell
+//! history would see them) and are never printed, nor are their hashes.
 
 use crate::accounts;
 use crate::error::Error;
@@ -124,9 +129,36 @@ pub enum WorkerCommand {
         /// 所属网格编码 / grid code
         #[arg(long)]
         grid: String,
+        /// 从该环境变量读取工作台登录密码（仅限工作人员和管理员）/ read a dashboard password
+        /// from this environment variable (staff and admins only)
+        #[arg(long, value_name = "VAR")]
+        password_env: Option<String>,
+    },
+    /// 设置或重置工作台登录密码（并解除锁定、退出其全部会话）/ set or reset a staff member's
+    /// dashboard password (also lifts a lock and ends their sessions)
+    SetPassword {
+        /// 工作人员编号 / worker id
+        id: String,
+        /// 从该环境变量读取新密码 / read the new password from this environment variable
+        #[arg(long, value_name = "VAR")]
+        password_env: String,
     },
     /// 列出工作人员 / list workers
     List,
+}
+
+/// The password in the environment variable `var`: unset, empty or not
+/// UTF-8 is a user error naming the variable (never a value).
+pub fn password_from_env(var: &str) -> Result<String, Error> {
+    match std::env::var(var) {
+        Ok(value) if !value.is_empty() => Ok(value),
+        _ => Err(Error::invalid(
+            "password-env",
+            format!(
+                "环境变量 {var} 未设置或为空 / the environment variable {var} is not set or is empty"
+            ),
+        )),
+    }
 }
 
 /// `admin token …`
@@ -188,7 +220,28 @@ pub fn run_on(db: &Db, command: &AdminCommand) -> Result<Value, Error> {
             name,
             role,
             grid,
-        }) => json!(accounts::add_worker(db, id, name, (*role).into(), grid)?),
+            password_env,
+        }) => {
+            let password = password_env.as_deref().map(password_from_env).transpose()?;
+            let worker = accounts::add_worker_with_password(
+                db,
+                id,
+                name,
+                (*role).into(),
+                grid,
+                password.as_deref(),
+            )?;
+            let mut value = json!(worker);
+            if password.is_some() {
+                value["password_set"] = json!(true);
+            }
+            value
+        }
+        AdminCommand::Worker(WorkerCommand::SetPassword { id, password_env }) => {
+            let password = password_from_env(password_env)?;
+            accounts::set_password(db, id, &password)?;
+            json!({ "worker": id.trim(), "password_set": true })
+        }
         AdminCommand::Worker(WorkerCommand::List) => json!(accounts::list_workers(db)?),
         AdminCommand::Token(TokenCommand::Issue { worker }) => {
             json!(accounts::issue_token(db, worker)?)

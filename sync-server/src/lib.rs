@@ -3,9 +3,10 @@
 //! The server side of Gridwork: a sync peer that keeps the same documents as
 //! the phones (its database is a core store, so documents are stored and
 //! materialised by `gridwork-core`), plus accounts ([`accounts`]: grid tree,
-//! workers, device tokens), the doc feed ([`feed`]), demo seeding
-//! ([`demo`]), the admin commands ([`admin`]) and the HTTP service
-//! ([`serve`], [`sync`]). See DESIGN §5 and `docs/ARCHITECTURE.md`.
+//! workers, device tokens, staff passwords), the doc feed ([`feed`]), demo
+//! seeding ([`demo`]), the admin commands ([`admin`]), the HTTP service
+//! ([`serve`], [`sync`]) and the staff dashboard's sign-in ([`web`]). See
+//! DESIGN §5 and `docs/ARCHITECTURE.md`.
 
 #![warn(missing_docs)]
 
@@ -19,6 +20,7 @@ pub mod publish;
 pub mod serve;
 pub mod state;
 pub mod sync;
+pub mod web;
 
 pub use error::Error;
 pub use state::AppState;

@@ -1,5 +1,7 @@
 //! `gridwork-server serve`: open (or create) the data directory's database,
-//! optionally seed the demo town, then serve HTTP until SIGTERM or Ctrl-C.
+//! optionally seed the demo town, then serve HTTP until SIGTERM or Ctrl-C:
+//! the sync API and the staff dashboard's pages ([`crate::web`]; with
+//! `--secure-cookies` its cookies are marked `Secure`, for HTTPS).
 //!
 //! Stdout carries only machine-readable lines: with `--demo`, one
 //! `{"demo_token": …}` JSON line per demo worker, then exactly one
@@ -38,6 +40,10 @@ pub struct ServeArgs {
     /// 首次启动时生成演示数据 / seed a demo town on a data directory without grids
     #[arg(long)]
     pub demo: bool,
+    /// 工作台 Cookie 加 Secure 标记（经 HTTPS 访问时使用）/ mark the dashboard's cookies
+    /// `Secure` (use when browsers reach the server over HTTPS, e.g. behind a TLS proxy)
+    #[arg(long, default_value_t = false)]
+    pub secure_cookies: bool,
 }
 
 /// Check `--database`: `Ok` when absent, else the message to print before
@@ -52,12 +58,20 @@ pub fn check_database(url: Option<&str>) -> Result<(), &'static str> {
     }
 }
 
-/// The HTTP routes over `state`: `GET /healthz`, the sync routes, and a
-/// JSON 404 for anything else.
+/// The HTTP routes over `state` with the dashboard's default options
+/// (cookies without `Secure`); see [`router_with`].
 pub fn router(state: AppState) -> Router {
+    router_with(state, crate::web::WebConfig::default())
+}
+
+/// The HTTP routes over `state`: `GET /healthz`, the sync routes, the staff
+/// dashboard ([`crate::web`]: `/`, `/login`, `/logout`, `/assets/…`), and a
+/// JSON 404 for anything else.
+pub fn router_with(state: AppState, web: crate::web::WebConfig) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .merge(crate::sync::routes())
+        .merge(crate::web::routes(web))
         .fallback(not_found)
         .with_state(state)
 }
@@ -111,7 +125,10 @@ pub async fn run(args: ServeArgs) -> Result<(), Error> {
         out.flush()?;
     }
     tracing::info!(addr = %local, "serving");
-    axum::serve(listener, router(state))
+    let web = crate::web::WebConfig {
+        secure_cookies: args.secure_cookies,
+    };
+    axum::serve(listener, router_with(state, web))
         .with_graceful_shutdown(shutdown)
         .await?;
     tracing::info!("stopped");

@@ -3,62 +3,15 @@
 //! commands, and `serve --demo` tokens.
 
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, ChildStdout, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_gridwork-server");
+mod common;
 
-/// A running server, killed if the test fails before stopping it.
-struct Server {
-    child: Child,
-    addr: String,
-    /// JSON lines printed before `listening on`.
-    preamble: Vec<Value>,
-    /// Kept open so the server never writes into a closed pipe.
-    stdout: BufReader<ChildStdout>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(data_dir: &Path, extra: &[&str]) -> Server {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data_dir)
-        .args(extra)
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start gridwork-server");
-    let stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut server = Server {
-        child,
-        addr: String::new(),
-        preamble: Vec::new(),
-        stdout,
-    };
-    loop {
-        let mut line = String::new();
-        let n = server.stdout.read_line(&mut line).unwrap();
-        assert!(n > 0, "server exited before announcing its port");
-        let line = line.trim_end();
-        if let Some(url) = line.strip_prefix("listening on http://") {
-            server.addr = url.to_owned();
-            return server;
-        }
-        let value = serde_json::from_str(line).expect("JSON line before `listening on`");
-        server.preamble.push(value);
-    }
-}
+use common::{start, Server, BIN};
 
 /// One HTTP/1.1 request; returns (status, body).
 fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)]) -> (u16, String) {

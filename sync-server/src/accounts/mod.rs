@@ -1,16 +1,21 @@
 //! Accounts: the four-level grid tree (town → community → 3rd level → a
-//! gridworker's 4th-level grid), the workers on it, and their device tokens
-//! ([`tokens`]). Everything lives in the server's tables (`grids`,
-//! `workers`, `tokens`, see `sql/001_accounts.sql`).
+//! gridworker's 4th-level grid), the workers on it, their device tokens
+//! ([`tokens`]) and the staff's dashboard passwords ([`passwords`]). Everything lives in the server's tables (`grids`,
+//! `workers`, `tokens`, see `sql/001_accounts.sql`; `staff_credentials`,
+//! see `sql/005_staff_auth.sql`).
 //!
 //! A worker's *scope* is their grid plus every grid below it: a gridworker
 //! sees their own 4th-level grid, community staff their community's subtree.
 
+pub mod passwords;
 mod tokens;
 
 #[cfg(test)]
 mod tests;
 
+pub use passwords::{
+    add_worker_with_password, check_password, password_login_at, set_password, LoginRefused,
+};
 pub use tokens::{
     authenticate, issue_token, issue_token_in, revoke_tokens, token_hash, Authenticated,
     IssuedToken,

@@ -1,0 +1,394 @@
+//! Exports: one [`Table`] builder per [`ExportKind`], read from the read
+//! models through the public queries, and the two writers (XLSX, CSV) that
+//! turn any table into bytes. See the [module header](super) for the format.
+
+use super::{
+    write_error, Cell, Column, ColumnKind, ExportFormat, ExportKind, Table, REGISTER_COLUMNS,
+};
+use crate::api::Store;
+use crate::forms::template::Template;
+use crate::model::*;
+use crate::Result;
+use std::collections::HashMap;
+
+const VISIT_COLUMNS: &[Column] = &[
+    Column::new("visit_id", "走访编号", ColumnKind::Verbatim, 38.0),
+    Column::new("started_at", "开始时间", ColumnKind::Verbatim, 17.0),
+    Column::new("ended_at", "结束时间", ColumnKind::Verbatim, 17.0),
+    Column::new("worker", "网格员", ColumnKind::Verbatim, 12.0),
+    Column::new("household_id", "户编号", ColumnKind::Verbatim, 38.0),
+    Column::new("address", "住户地址", ColumnKind::Text, 30.0),
+    Column::new("checklist", "走访清单", ColumnKind::Text, 22.0),
+    Column::new("ok_items", "正常项", ColumnKind::Number, 8.0),
+    Column::new("problem_items", "问题项", ColumnKind::Number, 8.0),
+    Column::new("na_items", "不适用项", ColumnKind::Number, 8.0),
+    Column::new("problems", "发现的问题", ColumnKind::Text, 30.0),
+    Column::new("note", "备注", ColumnKind::Text, 24.0),
+];
+
+const HAZARD_COLUMNS: &[Column] = &[
+    Column::new("hazard_id", "隐患编号", ColumnKind::Verbatim, 38.0),
+    Column::new("reported_at", "上报时间", ColumnKind::Verbatim, 17.0),
+    Column::new("category", "类别", ColumnKind::Text, 12.0),
+    Column::new("severity", "严重程度", ColumnKind::Text, 10.0),
+    Column::new("status", "状态", ColumnKind::Text, 12.0),
+    Column::new("place", "地点", ColumnKind::Text, 18.0),
+    Column::new("description", "描述", ColumnKind::Text, 36.0),
+    Column::new("household_id", "户编号", ColumnKind::Verbatim, 38.0),
+    Column::new("address", "住户地址", ColumnKind::Text, 30.0),
+    Column::new("deadline", "整改期限", ColumnKind::Verbatim, 17.0),
+    Column::new("reported_by", "上报人", ColumnKind::Verbatim, 12.0),
+    Column::new("last_change_at", "最近处理时间", ColumnKind::Verbatim, 17.0),
+];
+
+const CASE_COLUMNS: &[Column] = &[
+    Column::new("case_id", "事件编号", ColumnKind::Verbatim, 38.0),
+    Column::new("opened_at", "受理时间", ColumnKind::Verbatim, 17.0),
+    Column::new("channel", "渠道", ColumnKind::Text, 10.0),
+    Column::new("category", "类别", ColumnKind::Text, 12.0),
+    Column::new("urgency", "紧急程度", ColumnKind::Text, 10.0),
+    Column::new("description", "描述", ColumnKind::Text, 36.0),
+    Column::new("status", "状态", ColumnKind::Text, 12.0),
+    Column::new("household_id", "户编号", ColumnKind::Verbatim, 38.0),
+    Column::new("address", "住户地址", ColumnKind::Text, 30.0),
+    Column::new("opened_by", "受理人", ColumnKind::Verbatim, 12.0),
+    Column::new(
+        "first_response_at",
+        "首次响应时间",
+        ColumnKind::Verbatim,
+        17.0,
+    ),
+    Column::new(
+        "first_response_minutes",
+        "首次响应用时(分钟)",
+        ColumnKind::Number,
+        12.0,
+    ),
+    Column::new("responded_late", "响应超时", ColumnKind::Text, 10.0),
+    Column::new("escalated", "已上报社区", ColumnKind::Text, 10.0),
+    Column::new("handling_due_at", "办理期限", ColumnKind::Verbatim, 17.0),
+    Column::new("handling_overdue", "办理超期", ColumnKind::Text, 10.0),
+];
+
+impl Store {
+    /// Export `what` as `format` (see the [module header](super) for the
+    /// columns and the file format).
+    pub fn export(&self, what: ExportKind, format: ExportFormat) -> Result<Vec<u8>> {
+        self.export_table(what)?.to_bytes(format)
+    }
+
+    /// The table an export writes, before it is written (row count, checks,
+    /// other writers). One builder per [`ExportKind`]: a new export is a new
+    /// variant, a builder returning a [`Table`] and an arm here.
+    pub fn export_table(&self, what: ExportKind) -> Result<Table> {
+        match what {
+            ExportKind::Households => self.register_table(),
+            ExportKind::Visits => self.visits_table(),
+            ExportKind::Hazards => self.hazards_table(),
+            ExportKind::Cases => self.cases_table(),
+        }
+    }
+
+    /// The register: one row per resident, household columns repeated; a
+    /// household without residents is one row with the resident columns empty.
+    fn register_table(&self) -> Result<Table> {
+        let mut rows = Vec::new();
+        for summary in self.list_households()? {
+            let h = self.household(summary.id)?;
+            let household = [
+                Cell::text(h.id.to_string()),
+                Cell::text(&h.community),
+                Cell::text(&h.building),
+                Cell::text(&h.unit),
+                Cell::text(&h.room),
+                Cell::text(&h.address),
+                Cell::text(&h.representative),
+                Cell::text(&h.phone),
+                Cell::text(tag_codes(&h.tags)),
+                Cell::text(h.risk.code()),
+                Cell::text(h.status.code()),
+            ];
+            if h.residents.is_empty() {
+                let mut row = household.to_vec();
+                row.resize(REGISTER_COLUMNS.len(), Cell::Empty);
+                rows.push(row);
+            }
+            for r in &h.residents {
+                let mut row = household.to_vec();
+                row.extend([
+                    Cell::text(r.id.to_string()),
+                    Cell::text(&r.name),
+                    Cell::text(r.gender.code()),
+                    Cell::text(&r.birth_date),
+                    Cell::text(&r.id_number),
+                    Cell::text(&r.phone),
+                    Cell::text(&r.relation),
+                    Cell::text(tag_codes(&r.tags)),
+                    Cell::text(bool_code(r.moved_out)),
+                ]);
+                rows.push(row);
+            }
+        }
+        Ok(Table {
+            sheet: "住户名册 Register",
+            columns: REGISTER_COLUMNS,
+            rows,
+        })
+    }
+
+    /// Visits, newest first, with the checklist outcomes counted and the
+    /// problem items named.
+    fn visits_table(&self) -> Result<Table> {
+        let addresses = self.addresses()?;
+        let mut templates: HashMap<(String, u32), Option<Template>> = HashMap::new();
+        let mut rows = Vec::new();
+        for v in self.list_visits(None)? {
+            let key = (v.checklist.id.clone(), v.checklist.version);
+            let template = templates.entry(key).or_insert_with(|| {
+                self.template(&v.checklist.id, Some(v.checklist.version))
+                    .ok()
+            });
+            let count = |o: Outcome| v.answers.iter().filter(|a| a.outcome == o).count() as f64;
+            let problems = v
+                .answers
+                .iter()
+                .filter(|a| a.outcome == Outcome::Problem)
+                .map(|a| {
+                    let label = template
+                        .as_ref()
+                        .and_then(|t| t.field(&a.item))
+                        .map_or(a.item.as_str(), |f| f.label_zh.as_str());
+                    if a.note.trim().is_empty() {
+                        label.to_string()
+                    } else {
+                        format!("{label}({})", a.note.trim())
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("; ");
+            let checklist = match template {
+                Some(t) => format!("{} v{}", t.title_zh, t.version),
+                None => format!("{} v{}", v.checklist.id, v.checklist.version),
+            };
+            rows.push(vec![
+                Cell::text(v.id.to_string()),
+                Cell::text(self.local_time(v.started_at)),
+                Cell::text(self.local_time(v.ended_at)),
+                Cell::text(v.worker.as_str()),
+                Cell::text(v.household.to_string()),
+                Cell::text(addresses.get(&v.household).cloned().unwrap_or_default()),
+                Cell::text(checklist),
+                Cell::Number(count(Outcome::Ok)),
+                Cell::Number(count(Outcome::Problem)),
+                Cell::Number(count(Outcome::NotApplicable)),
+                Cell::text(problems),
+                Cell::text(&v.note),
+            ]);
+        }
+        Ok(Table {
+            sheet: "走访记录 Visits",
+            columns: VISIT_COLUMNS,
+            rows,
+        })
+    }
+
+    /// Hazards, newest first.
+    fn hazards_table(&self) -> Result<Table> {
+        let addresses = self.addresses()?;
+        let rows = self
+            .list_hazards(false)?
+            .into_iter()
+            .map(|h| {
+                vec![
+                    Cell::text(h.id.to_string()),
+                    Cell::text(self.local_time(h.reported_at)),
+                    Cell::text(&h.category),
+                    Cell::text(h.severity.code()),
+                    Cell::text(h.status.code()),
+                    Cell::text(&h.place),
+                    Cell::text(&h.description),
+                    Cell::text(h.household.map(|id| id.to_string()).unwrap_or_default()),
+                    Cell::text(address_of(&addresses, h.household)),
+                    Cell::text(h.deadline.map(|t| self.local_time(t)).unwrap_or_default()),
+                    Cell::text(h.reported_by.as_str()),
+                    Cell::text(
+                        h.transitions
+                            .iter()
+                            .map(|t| t.at)
+                            .max()
+                            .map(|t| self.local_time(t))
+                            .unwrap_or_default(),
+                    ),
+                ]
+            })
+            .collect();
+        Ok(Table {
+            sheet: "隐患 Hazards",
+            columns: HAZARD_COLUMNS,
+            rows,
+        })
+    }
+
+    /// Cases, newest first, with their first-response time and timers as of now.
+    fn cases_table(&self) -> Result<Table> {
+        let addresses = self.addresses()?;
+        let rows = self
+            .list_cases(false)?
+            .into_iter()
+            .map(|c| {
+                let minutes = c.first_response_at.map(|at| {
+                    let m = (at.0 - c.opened_at.0) as f64 / 60_000.0;
+                    Cell::Number((m * 10.0).round() / 10.0)
+                });
+                vec![
+                    Cell::text(c.id.to_string()),
+                    Cell::text(self.local_time(c.opened_at)),
+                    Cell::text(c.channel.code()),
+                    Cell::text(&c.category),
+                    Cell::text(c.urgency.code()),
+                    Cell::text(&c.description),
+                    Cell::text(c.status.code()),
+                    Cell::text(c.household.map(|id| id.to_string()).unwrap_or_default()),
+                    Cell::text(address_of(&addresses, c.household)),
+                    Cell::text(c.opened_by.as_str()),
+                    Cell::text(
+                        c.first_response_at
+                            .map(|t| self.local_time(t))
+                            .unwrap_or_default(),
+                    ),
+                    minutes.unwrap_or(Cell::Empty),
+                    Cell::text(bool_code(
+                        c.timers.responded_late || c.timers.response_overdue,
+                    )),
+                    Cell::text(bool_code(c.escalated)),
+                    Cell::text(self.local_time(c.timers.handling_due_at)),
+                    Cell::text(bool_code(c.timers.handling_overdue)),
+                ]
+            })
+            .collect();
+        Ok(Table {
+            sheet: "诉求事件 Cases",
+            columns: CASE_COLUMNS,
+            rows,
+        })
+    }
+
+    /// Address of every household, for the record exports.
+    fn addresses(&self) -> Result<HashMap<HouseholdId, String>> {
+        Ok(self
+            .list_households()?
+            .into_iter()
+            .map(|h| (h.id, h.address))
+            .collect())
+    }
+
+    /// `YYYY-MM-DD HH:MM` in the store's time zone.
+    fn local_time(&self, at: Timestamp) -> String {
+        at.to_jiff()
+            .to_zoned_datetime(self.timezone().clone())
+            .strftime("%Y-%m-%d %H:%M")
+            .to_string()
+    }
+}
+
+fn address_of(addresses: &HashMap<HouseholdId, String>, id: Option<HouseholdId>) -> String {
+    id.and_then(|id| addresses.get(&id).cloned())
+        .unwrap_or_default()
+}
+
+/// Tag codes joined by `;`.
+fn tag_codes(tags: &[SpecialGroup]) -> String {
+    tags.iter().map(|t| t.code()).collect::<Vec<_>>().join(";")
+}
+
+fn bool_code(value: bool) -> &'static str {
+    if value {
+        "true"
+    } else {
+        "false"
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Writers
+// ---------------------------------------------------------------------------
+
+/// Write a table as an XLSX workbook with one worksheet.
+pub(super) fn write_xlsx(table: &Table) -> Result<Vec<u8>> {
+    use rust_xlsxwriter::{Format, Workbook};
+    let err = |e: rust_xlsxwriter::XlsxError| write_error("xlsx", e);
+    let mut book = Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.set_name(table.sheet).map_err(err)?;
+    let bold = Format::new().set_bold();
+    let text = Format::new().set_num_format("@");
+    for (c, column) in table.columns.iter().enumerate() {
+        let c = c as u16;
+        sheet.set_column_width(c, column.width).map_err(err)?;
+        if column.kind == ColumnKind::Verbatim {
+            sheet.set_column_format(c, &text).map_err(err)?;
+        }
+        sheet
+            .write_string_with_format(0, c, column.header(), &bold)
+            .map_err(err)?;
+    }
+    for (r, row) in table.rows.iter().enumerate() {
+        let r = r as u32 + 1;
+        for (c, (cell, column)) in row.iter().zip(table.columns).enumerate() {
+            let c = c as u16;
+            match cell {
+                Cell::Empty => {}
+                Cell::Text(s) if column.kind == ColumnKind::Verbatim => {
+                    sheet
+                        .write_string_with_format(r, c, s, &text)
+                        .map_err(err)?;
+                }
+                Cell::Text(s) => {
+                    sheet.write_string(r, c, s).map_err(err)?;
+                }
+                Cell::Number(n) => {
+                    sheet.write_number(r, c, *n).map_err(err)?;
+                }
+            }
+        }
+    }
+    sheet.set_freeze_panes(1, 0).map_err(err)?;
+    let last_col = table.columns.len().saturating_sub(1) as u16;
+    sheet
+        .autofilter(0, 0, table.rows.len() as u32, last_col)
+        .map_err(err)?;
+    book.save_to_buffer().map_err(err)
+}
+
+/// Characters that make Excel read a cell as a formula.
+const FORMULA_START: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// True when `text`, after any leading `'`, starts like a formula.
+pub(super) fn looks_like_formula(text: &str) -> bool {
+    text.trim_start_matches('\'').starts_with(FORMULA_START)
+}
+
+/// Write a table as UTF-8 CSV with a byte-order mark, CRLF and RFC 4180
+/// quoting; text that Excel would run as a formula gets a leading `'`.
+pub(super) fn write_csv(table: &Table) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(64 * (table.rows.len() + 1));
+    out.extend_from_slice("\u{feff}".as_bytes());
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(out);
+    let err = |e: csv::Error| write_error("csv", e);
+    writer
+        .write_record(table.columns.iter().map(Column::header))
+        .map_err(err)?;
+    for row in &table.rows {
+        writer
+            .write_record(row.iter().map(|cell| match cell {
+                Cell::Text(t) if looks_like_formula(t) => format!("'{t}"),
+                other => other.as_text(),
+            }))
+            .map_err(err)?;
+    }
+    writer
+        .into_inner()
+        .map_err(|e| write_error("csv", e.error()))
+}
