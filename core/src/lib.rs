@@ -17,6 +17,7 @@ pub mod docs;
 mod error;
 pub mod exchange;
 pub mod forms;
+mod json;
 pub mod model;
 pub mod schedule;
 pub mod store;

@@ -216,19 +216,8 @@ impl Template {
 
     /// Parse a template from its JSON text and [`check`](Template::check) it.
     pub fn from_json(text: &str) -> Result<Template> {
-        let template: Template = serde_json::from_str(text).map_err(|e| {
-            Error::invalid(
-                "template",
-                format!(
-                    "模板 JSON 无效 / invalid template JSON at line {} column {}: {}",
-                    e.line(),
-                    e.column(),
-                    // serde's message names the missing/unknown key or the
-                    // expected type; templates carry no personal data.
-                    e.to_string().split(" at line").next().unwrap_or_default()
-                ),
-            )
-        })?;
+        let template: Template = serde_json::from_str(text)
+            .map_err(|e| crate::json::json_error("template", "模板", "template", &e))?;
         template.check()?;
         Ok(template)
     }
@@ -340,14 +329,7 @@ impl Template {
                     "说明字段不接受回答 / a note takes no answer",
                 ));
             }
-            for (kind, source) in [
-                ("relevant", &field.relevant),
-                ("constraint", &field.constraint),
-            ] {
-                let Some(source) = source else { continue };
-                let expr = super::expr::parse(source).map_err(|e| {
-                    Error::invalid(here(kind), format!("表达式错误 / expression error {e}"))
-                })?;
+            for (kind, expr) in self.field_expressions(field)? {
                 if let Some(unknown) = expr.fields().into_iter().find(|n| self.field(n).is_none()) {
                     return Err(Error::invalid(
                         here(kind),
@@ -363,20 +345,30 @@ impl Template {
     /// the template, version, field and position. (Part of [`Template::check`].)
     pub fn check_expressions(&self) -> Result<()> {
         for field in &self.fields {
-            for (kind, source) in [
-                ("relevant", &field.relevant),
-                ("constraint", &field.constraint),
-            ] {
-                if let Some(source) = source {
-                    super::expr::parse(source).map_err(|e| {
-                        Error::invalid(
-                            format!("template.{}.v{}.{}.{kind}", self.id, self.version, field.id),
-                            format!("表达式错误 / expression error {e}"),
-                        )
-                    })?;
-                }
-            }
+            self.field_expressions(field)?;
         }
         Ok(())
+    }
+
+    /// `field`'s `relevant` and `constraint` expressions, parsed, with their
+    /// kind; the first that does not parse is an error naming
+    /// `template.<id>.v<version>.<field>.<kind>` and the position. Shared by
+    /// [`Template::check`] and [`Template::check_expressions`].
+    fn field_expressions(&self, field: &Field) -> Result<Vec<(&'static str, super::expr::Expr)>> {
+        let mut parsed = Vec::new();
+        for (kind, source) in [
+            ("relevant", &field.relevant),
+            ("constraint", &field.constraint),
+        ] {
+            let Some(source) = source else { continue };
+            let expr = super::expr::parse(source).map_err(|e| {
+                Error::invalid(
+                    format!("template.{}.v{}.{}.{kind}", self.id, self.version, field.id),
+                    format!("表达式错误 / expression error {e}"),
+                )
+            })?;
+            parsed.push((kind, expr));
+        }
+        Ok(parsed)
     }
 }

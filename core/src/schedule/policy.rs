@@ -100,17 +100,8 @@ pub struct PolicyOverride {
 impl PolicyOverride {
     /// Parse from JSON text and check the values.
     pub fn from_json(text: &str) -> Result<PolicyOverride> {
-        let value: PolicyOverride = serde_json::from_str(text).map_err(|e| {
-            Error::invalid(
-                "policy",
-                format!(
-                    "策略 JSON 无效 / invalid policy JSON at line {} column {}: {}",
-                    e.line(),
-                    e.column(),
-                    e.to_string().split(" at line").next().unwrap_or_default()
-                ),
-            )
-        })?;
+        let value: PolicyOverride = serde_json::from_str(text)
+            .map_err(|e| crate::json::json_error("policy", "策略", "policy", &e))?;
         value.check()?;
         Ok(value)
     }
