@@ -1,13 +1,22 @@
 //! `serve --demo`: on a data directory with no grids yet, seed a demo town —
-//! grid tree, workers, one device token each — and demo grid data
+//! grid tree, workers, one device token each, a random dashboard password
+//! for each staff account ([`DemoPassword`], stored only as its Argon2 hash
+//! through [`crate::accounts::passwords`]) — and demo grid data
 //! (households, visits, hazards, cases, forms) written by the core's demo
 //! generator through the normal write paths. Every seeded doc then gets a
 //! feed entry ([`crate::feed::backfill`], run by `serve` at every start).
+//!
+//! Tokens and passwords exist in clear only in what [`seed`] returns, which
+//! `serve` prints once; a restart prints nothing and a forgotten password is
+//! reset with `admin worker set-password`.
 //!
 //! Order: accounts first (one transaction, so a restart never seeds twice),
 //! then the data through a core `Store` opened on the same file and dropped
 //! before the serving `Db` is opened.
 
+use crate::accounts::passwords::{
+    check_password, hash_password, role_may_have_password, set_password_hash_in,
+};
 use crate::accounts::{add_grid_in, add_worker_in, issue_token_in};
 use crate::db;
 use crate::error::Error;
@@ -26,7 +35,8 @@ pub const DEMO_GRIDS: &[(&str, &str, Option<&str>)] = &[
     ("DEMO-G02", "第二网格", Some("DEMO-C1-1")),
 ];
 
-/// The demo workers: (id, name, role, grid). Two gridworkers share DEMO-G01.
+/// The demo workers: (id, name, role, grid). Two gridworkers share DEMO-G01;
+/// the staff (community and town) also get a dashboard password.
 pub const DEMO_WORKERS: &[(&str, &str, Role, &str)] = &[
     ("gw-demo-1", "演示网格员一", Role::Gridworker, "DEMO-G01"),
     ("gw-demo-2", "演示网格员二", Role::Gridworker, "DEMO-G01"),
@@ -37,6 +47,7 @@ pub const DEMO_WORKERS: &[(&str, &str, Role, &str)] = &[
         Role::CommunityStaff,
         "DEMO-C1",
     ),
+    ("town-demo", "演示镇街工作人员", Role::TownStaff, "DEMO"),
 ];
 
 /// The demo grid data: (grid, author, households, years, seed).
@@ -62,11 +73,62 @@ pub struct DemoToken {
     pub token: String,
 }
 
+/// A demo staff member's dashboard sign-in, printed once at start.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DemoPassword {
+    /// The worker id (the sign-in user name).
+    pub worker: String,
+    /// The worker's role code (`community_staff`, `town_staff`).
+    pub role: String,
+    /// The worker's grid.
+    pub grid: String,
+    /// The password (shown only now; only its hash is stored).
+    pub password: String,
+}
+
+/// Characters of a demo password: lowercase letters and digits without the
+/// look-alikes 0/o, 1/l/i.
+const PASSWORD_ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+/// A demo password is this many groups of [`PASSWORD_GROUP`] characters,
+/// joined by `-` (16 random characters, about 79 bits).
+const PASSWORD_GROUPS: usize = 4;
+/// Characters per group of a demo password.
+const PASSWORD_GROUP: usize = 4;
+
+/// A random, readable password such as `k7qm-3xtp-9wfa-h2rc`, from the OS
+/// random number generator (unbiased: bytes past the last whole multiple
+/// of the alphabet size are drawn again).
+pub fn random_password() -> Result<String, Error> {
+    let n = PASSWORD_ALPHABET.len();
+    let limit = 256 - 256 % n;
+    let mut chars = Vec::with_capacity(PASSWORD_GROUPS * PASSWORD_GROUP);
+    while chars.len() < PASSWORD_GROUPS * PASSWORD_GROUP {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).map_err(|_| {
+            Error::Internal("系统随机数不可用 / the OS random number generator failed".into())
+        })?;
+        chars.extend(
+            bytes
+                .iter()
+                .filter(|&&b| usize::from(b) < limit)
+                .map(|&b| char::from(PASSWORD_ALPHABET[usize::from(b) % n])),
+        );
+    }
+    chars.truncate(PASSWORD_GROUPS * PASSWORD_GROUP);
+    let groups: Vec<String> = chars
+        .chunks(PASSWORD_GROUP)
+        .map(|g| g.iter().collect())
+        .collect();
+    Ok(groups.join("-"))
+}
+
 /// What [`seed`] did.
 #[derive(Clone, Debug, Default)]
 pub struct DemoSeeded {
     /// One token per demo worker.
     pub tokens: Vec<DemoToken>,
+    /// One dashboard sign-in per demo staff account.
+    pub passwords: Vec<DemoPassword>,
     /// Generated data per grid.
     pub data: Vec<(GridCode, DemoSummary)>,
 }
@@ -75,16 +137,16 @@ pub struct DemoSeeded {
 /// yet; `None` if it already had some (nothing is changed then). Opens and
 /// closes its own connections: call it before opening the serving `Db`.
 pub fn seed(data_dir: &Path) -> Result<Option<DemoSeeded>, Error> {
-    let Some(tokens) = seed_accounts(data_dir)? else {
+    let Some(mut seeded) = seed_accounts(data_dir)? else {
         return Ok(None);
     };
-    let data = seed_data(&db::db_path(data_dir))?;
-    Ok(Some(DemoSeeded { tokens, data }))
+    seeded.data = seed_data(&db::db_path(data_dir))?;
+    Ok(Some(seeded))
 }
 
-/// The grid tree, workers and tokens, in one transaction, if there are no
-/// grids yet.
-fn seed_accounts(data_dir: &Path) -> Result<Option<Vec<DemoToken>>, Error> {
+/// The grid tree, workers, tokens and staff passwords, in one transaction,
+/// if there are no grids yet (the returned `data` is still empty).
+fn seed_accounts(data_dir: &Path) -> Result<Option<DemoSeeded>, Error> {
     let db = db::open(data_dir)?;
     db::write(&db, |tx| {
         let conn = tx.conn();
@@ -96,6 +158,7 @@ fn seed_accounts(data_dir: &Path) -> Result<Option<Vec<DemoToken>>, Error> {
             add_grid_in(conn, code, name, *parent)?;
         }
         let mut tokens = Vec::new();
+        let mut passwords = Vec::new();
         for (id, name, role, grid) in DEMO_WORKERS {
             add_worker_in(conn, id, name, *role, grid)?;
             let issued = issue_token_in(conn, id)?;
@@ -104,8 +167,25 @@ fn seed_accounts(data_dir: &Path) -> Result<Option<Vec<DemoToken>>, Error> {
                 grid: (*grid).into(),
                 token: issued.token,
             });
+            if role_may_have_password(*role) {
+                // The path of `admin worker add --password-env`: the rules,
+                // an Argon2id hash, the credential row.
+                let password = random_password()?;
+                check_password(&password)?;
+                set_password_hash_in(conn, id, &hash_password(&password)?)?;
+                passwords.push(DemoPassword {
+                    worker: (*id).into(),
+                    role: role.code().into(),
+                    grid: (*grid).into(),
+                    password,
+                });
+            }
         }
-        Ok(Some(tokens))
+        Ok(Some(DemoSeeded {
+            tokens,
+            passwords,
+            data: Vec::new(),
+        }))
     })
 }
 
@@ -155,7 +235,9 @@ mod tests {
     #[test]
     fn demo_tree_is_valid_and_seeded_once() {
         let dir = tempfile::tempdir().unwrap();
-        let tokens = seed_accounts(dir.path()).unwrap().unwrap();
+        let DemoSeeded {
+            tokens, passwords, ..
+        } = seed_accounts(dir.path()).unwrap().unwrap();
         assert_eq!(tokens.len(), DEMO_WORKERS.len());
         assert!(seed_accounts(dir.path()).unwrap().is_none());
         let db = db::open(dir.path()).unwrap();
@@ -181,5 +263,54 @@ mod tests {
             .unwrap()
             .scope;
         assert_eq!(scope.len(), 4);
+
+        // Each staff account signs in with its printed password; the
+        // gridworkers have none.
+        let users: Vec<(&str, &str, &str)> = passwords
+            .iter()
+            .map(|p| (p.worker.as_str(), p.role.as_str(), p.grid.as_str()))
+            .collect();
+        assert_eq!(
+            users,
+            [
+                ("staff-demo", "community_staff", "DEMO-C1"),
+                ("town-demo", "town_staff", "DEMO")
+            ]
+        );
+        let now = crate::db::now_ms();
+        for p in &passwords {
+            let account = crate::accounts::password_login_at(&db, &p.worker, &p.password, now)
+                .unwrap()
+                .unwrap();
+            assert_eq!(account.worker_id.as_str(), p.worker);
+        }
+        assert_ne!(passwords[0].password, passwords[1].password);
+        let town =
+            crate::accounts::password_login_at(&db, "town-demo", &passwords[1].password, now)
+                .unwrap()
+                .unwrap();
+        assert_eq!(town.scope.len(), 5);
+        assert_eq!(
+            crate::accounts::password_login_at(&db, "gw-demo-1", &passwords[0].password, now)
+                .unwrap(),
+            Err(crate::accounts::LoginRefused::NoPassword)
+        );
+    }
+
+    #[test]
+    fn random_passwords_are_readable_and_pass_the_rules() {
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..50 {
+            let password = random_password().unwrap();
+            assert_eq!(password.len(), 19, "{password}");
+            let groups: Vec<&str> = password.split('-').collect();
+            assert_eq!(groups.len(), 4);
+            assert!(groups
+                .iter()
+                .all(|g| g.len() == 4 && g.bytes().all(|b| PASSWORD_ALPHABET.contains(&b))));
+            check_password(&password).unwrap();
+            seen.insert(password);
+        }
+        assert_eq!(seen.len(), 50);
     }
 }

@@ -5,7 +5,7 @@
 //! materialised by `gridwork-core`), plus accounts ([`accounts`]: grid tree,
 //! workers, device tokens, staff passwords), the doc feed ([`feed`]), demo
 //! seeding ([`demo`]), the admin commands ([`admin`]), the HTTP service
-//! ([`serve`], [`sync`]) and the staff dashboard's sign-in ([`web`]). See
+//! ([`serve`], [`sync`], [`metrics`]) and the staff dashboard's sign-in ([`web`]). See
 //! DESIGN §5 and `docs/ARCHITECTURE.md`.
 
 #![warn(missing_docs)]
@@ -16,6 +16,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod feed;
+pub mod metrics;
 pub mod publish;
 pub mod serve;
 pub mod state;

@@ -3,10 +3,17 @@
 //! the sync API and the staff dashboard's pages ([`crate::web`]; with
 //! `--secure-cookies` its cookies are marked `Secure`, for HTTPS).
 //!
-//! Stdout carries only machine-readable lines: with `--demo`, one
-//! `{"demo_token": …}` JSON line per demo worker, then exactly one
+//! Routes besides the sync API and the dashboard: `GET /healthz` and
+//! `GET /metrics` ([`crate::metrics`]; open like `/healthz` unless
+//! `--metrics-token-env VAR` names a scrape token).
+//!
+//! Stdout carries only machine-readable lines: on the first start with
+//! `--demo`, one `{"demo_token": …}` JSON line per demo worker, then one
+//! `{"demo_password": …}` line per demo staff account (their dashboard
+//! sign-in, [`crate::demo::DemoPassword`]), then exactly one
 //! `listening on http://ADDR` line once the port is bound (tests parse it;
-//! `--listen 127.0.0.1:0` picks a free port). Logs go to stderr.
+//! `--listen 127.0.0.1:0` picks a free port). Logs, and the human hint
+//! about the demo sign-in (without the passwords), go to stderr.
 
 use crate::error::Error;
 use crate::state::AppState;
@@ -15,7 +22,7 @@ use axum::{Json, Router};
 use clap::Args;
 use serde_json::{json, Value};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Printed (exit 2) for `--database postgres://…`.
 pub const POSTGRES_UNSUPPORTED: &str =
@@ -25,6 +32,9 @@ pub const POSTGRES_UNSUPPORTED: &str =
 pub const DATABASE_UNSUPPORTED: &str =
     "不支持的数据库地址 / unsupported --database URL; omit it to use the embedded SQLite data directory (--data-dir)";
 
+/// The default `--data-dir`.
+pub const DEFAULT_DATA_DIR: &str = "gridwork-data";
+
 /// Arguments of `serve`.
 #[derive(Clone, Debug, Args)]
 pub struct ServeArgs {
@@ -32,7 +42,7 @@ pub struct ServeArgs {
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: String,
     /// 数据目录 / data directory holding gridwork.db
-    #[arg(long, default_value = "gridwork-data")]
+    #[arg(long, default_value = DEFAULT_DATA_DIR)]
     pub data_dir: PathBuf,
     /// 外部数据库地址 / external database URL (PostgreSQL: not yet supported)
     #[arg(long)]
@@ -44,6 +54,10 @@ pub struct ServeArgs {
     /// `Secure` (use when browsers reach the server over HTTPS, e.g. behind a TLS proxy)
     #[arg(long, default_value_t = false)]
     pub secure_cookies: bool,
+    /// 从该环境变量读取 /metrics 访问令牌（设置后需 Bearer 令牌）/ require this bearer token,
+    /// read from the environment variable VAR, for GET /metrics
+    #[arg(long, value_name = "VAR")]
+    pub metrics_token_env: Option<String>,
 }
 
 /// Check `--database`: `Ok` when absent, else the message to print before
@@ -64,13 +78,14 @@ pub fn router(state: AppState) -> Router {
     router_with(state, crate::web::WebConfig::default())
 }
 
-/// The HTTP routes over `state`: `GET /healthz`, the sync routes, the staff
-/// dashboard ([`crate::web`]: `/`, `/login`, `/logout`, `/assets/…`), and a
-/// JSON 404 for anything else.
+/// The HTTP routes over `state`: `GET /healthz`, `GET /metrics`, the sync
+/// routes, the staff dashboard ([`crate::web`]: `/`, `/login`, `/logout`,
+/// `/assets/…`), and a JSON 404 for anything else.
 pub fn router_with(state: AppState, web: crate::web::WebConfig) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
-        .merge(crate::sync::routes())
+        .route("/metrics", get(crate::metrics::scrape))
+        .merge(crate::sync::routes(&state))
         .merge(crate::web::routes(web))
         .fallback(not_found)
         .with_state(state)
@@ -85,16 +100,22 @@ async fn not_found() -> Error {
 }
 
 /// Prepare the data directory (blocking): demo seeding when asked, then the
-/// serving database with every doc on the feed.
-fn prepare(args: &ServeArgs) -> Result<(AppState, Vec<crate::demo::DemoToken>), Error> {
-    let mut tokens = Vec::new();
+/// serving database with every doc on the feed. Returns the state and what
+/// the demo seeding printed once (empty when nothing was seeded).
+fn prepare(args: &ServeArgs) -> Result<(AppState, crate::demo::DemoSeeded), Error> {
+    let scrape_token = args
+        .metrics_token_env
+        .as_deref()
+        .map(crate::metrics::token_from_env)
+        .transpose()?;
+    let mut seeded = crate::demo::DemoSeeded::default();
     if args.demo {
         match crate::demo::seed(&args.data_dir)? {
-            Some(seeded) => {
-                for (grid, summary) in &seeded.data {
+            Some(fresh) => {
+                for (grid, summary) in &fresh.data {
                     tracing::info!(grid = %grid, households = summary.households, visits = summary.visits, "demo grid seeded");
                 }
-                tokens = seeded.tokens;
+                seeded = fresh;
             }
             None => tracing::info!("data directory already has grids; demo not seeded"),
         }
@@ -104,13 +125,39 @@ fn prepare(args: &ServeArgs) -> Result<(AppState, Vec<crate::demo::DemoToken>), 
     if added > 0 {
         tracing::info!(added, "docs added to the feed");
     }
-    Ok((AppState::new(db, args.data_dir.clone()), tokens))
+    let mut state = AppState::new(db, args.data_dir.clone());
+    if let Some(token) = scrape_token {
+        state.metrics = std::sync::Arc::new(crate::metrics::Metrics::new(Some(&token)));
+    }
+    Ok((state, seeded))
+}
+
+/// The human hint about the demo's dashboard sign-in, for stderr: where to
+/// sign in, with which users, and how to reset a password. Never contains a
+/// password (those are only on stdout, once).
+pub fn demo_sign_in_hint(seeded: &crate::demo::DemoSeeded, url: &str, data_dir: &Path) -> String {
+    let users: Vec<&str> = seeded.passwords.iter().map(|p| p.worker.as_str()).collect();
+    let first = users.first().copied().unwrap_or("staff-demo");
+    let dir = if data_dir == Path::new(DEFAULT_DATA_DIR) {
+        String::new()
+    } else {
+        format!(" --data-dir {}", data_dir.display())
+    };
+    let reset =
+        format!("gridwork-server admin worker set-password {first} --password-env VAR{dir}");
+    format!(
+        "演示工作台 {url}/ 登录用户 {zh}，密码见上方 demo_password 行（仅显示这一次）；重置密码：{reset}\n\
+         demo dashboard {url}/ users {en}, passwords in the demo_password lines above (shown only now); \
+         to reset one: {reset}",
+        zh = users.join("、"),
+        en = users.join(", "),
+    )
 }
 
 /// Run the server until SIGTERM or Ctrl-C; in-flight requests finish first.
 pub async fn run(args: ServeArgs) -> Result<(), Error> {
     let prepared = args.clone();
-    let (state, tokens) = tokio::task::spawn_blocking(move || prepare(&prepared)).await??;
+    let (state, seeded) = tokio::task::spawn_blocking(move || prepare(&prepared)).await??;
     let listener = tokio::net::TcpListener::bind(&args.listen).await?;
     let local = listener.local_addr()?;
     // Handlers are installed before we announce the port, so a signal sent
@@ -118,8 +165,15 @@ pub async fn run(args: ServeArgs) -> Result<(), Error> {
     let shutdown = shutdown_signal()?;
     {
         let mut out = std::io::stdout().lock();
-        for token in &tokens {
+        for token in &seeded.tokens {
             writeln!(out, "{}", json!({ "demo_token": token }))?;
+        }
+        for password in &seeded.passwords {
+            writeln!(out, "{}", json!({ "demo_password": password }))?;
+        }
+        if !seeded.passwords.is_empty() {
+            let hint = demo_sign_in_hint(&seeded, &format!("http://{local}"), &args.data_dir);
+            eprintln!("{hint}");
         }
         writeln!(out, "listening on http://{local}")?;
         out.flush()?;
@@ -175,5 +229,32 @@ mod tests {
             Err(POSTGRES_UNSUPPORTED)
         );
         assert_eq!(check_database(Some("mysql://x")), Err(DATABASE_UNSUPPORTED));
+    }
+
+    #[test]
+    fn demo_hint_says_where_and_how_to_reset_but_not_the_password() {
+        let password = |worker: &str| crate::demo::DemoPassword {
+            worker: worker.into(),
+            role: "community_staff".into(),
+            grid: "DEMO-C1".into(),
+            password: "abcd-efgh-jkmn-pqrs".into(),
+        };
+        let seeded = crate::demo::DemoSeeded {
+            passwords: vec![password("staff-demo"), password("town-demo")],
+            ..Default::default()
+        };
+        let url = "http://127.0.0.1:8080";
+        let hint = demo_sign_in_hint(&seeded, url, Path::new(DEFAULT_DATA_DIR));
+        let lines: Vec<&str> = hint.lines().collect();
+        assert_eq!(lines.len(), 2, "{hint}");
+        assert!(lines[0]
+            .starts_with("演示工作台 http://127.0.0.1:8080/ 登录用户 staff-demo、town-demo"));
+        assert!(lines[1]
+            .starts_with("demo dashboard http://127.0.0.1:8080/ users staff-demo, town-demo"));
+        let reset = "gridwork-server admin worker set-password staff-demo --password-env VAR";
+        assert!(lines.iter().all(|l| l.ends_with(reset)), "{hint}");
+        assert!(!hint.contains("abcd-efgh"));
+        let elsewhere = demo_sign_in_hint(&seeded, url, Path::new("/srv/gw"));
+        assert!(elsewhere.ends_with(&format!("{reset} --data-dir /srv/gw")));
     }
 }

@@ -1,4 +1,5 @@
-//! The state every request handler shares: the open database and where it lives.
+//! The state every request handler shares: the open database, where it
+//! lives, and the metrics.
 
 use gridwork_core::store::Db;
 use std::path::PathBuf;
@@ -12,6 +13,9 @@ pub struct AppState {
     pub db: Arc<Db>,
     /// The data directory holding `gridwork.db`.
     pub data_dir: PathBuf,
+    /// The sync metrics behind `GET /metrics` ([`crate::metrics`]); replace
+    /// it before serving to require a scrape token.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl AppState {
@@ -20,6 +24,7 @@ impl AppState {
         AppState {
             db: Arc::new(db),
             data_dir,
+            metrics: Arc::default(),
         }
     }
 }

@@ -2,41 +2,71 @@
 //! transaction on a blocking thread, encode. Bodies over
 //! [`MAX_REQUEST_BYTES`] get 413, malformed bodies 400 with nothing changed,
 //! unknown protocol versions 400 `unsupported_protocol`, bad tokens 401.
+//! Every request is counted and timed for `GET /metrics` ([`crate::metrics`]).
 
 pub mod engine;
 pub mod sqlite;
 pub mod storage;
 
-use crate::accounts::Authenticated;
+use crate::accounts::{Account, Authenticated};
 use crate::error::Error;
+use crate::metrics::SyncStats;
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::Router;
+use axum::{middleware, Router};
 use gridwork_core::model::Timestamp;
 use gridwork_core::sync::protocol::{self, SyncRequest, MAX_REQUEST_BYTES};
 
-/// The sync routes.
-pub fn routes() -> Router<AppState> {
+/// The sync routes, each request timed and counted by
+/// [`crate::metrics::track_sync`] into `state`'s metrics.
+pub fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/v1/sync", post(sync))
+        .route_layer(middleware::from_fn_with_state(
+            state.metrics.clone(),
+            crate::metrics::track_sync,
+        ))
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
 }
 
+/// `POST /v1/sync`: the answer (or error) with the request's [`SyncStats`]
+/// attached for the metrics.
 async fn sync(
     State(state): State<AppState>,
     Authenticated(account): Authenticated,
     body: Bytes,
-) -> Result<Response, Error> {
-    let request: SyncRequest = protocol::decode(&body).map_err(|e| match e {
+) -> Response {
+    let mut stats = SyncStats {
+        request_bytes: body.len() as u64,
+        ..SyncStats::default()
+    };
+    let mut response = match answer(state, account, &body, &mut stats).await {
+        Ok(body) => ([(header::CONTENT_TYPE, protocol::CONTENT_TYPE)], body).into_response(),
+        Err(e) => e.into_response(),
+    };
+    response.extensions_mut().insert(stats);
+    response
+}
+
+/// Decode, run the engine in one write transaction, encode; fills in the
+/// doc counts of `stats`.
+async fn answer(
+    state: AppState,
+    account: Account,
+    body: &[u8],
+    stats: &mut SyncStats,
+) -> Result<Vec<u8>, Error> {
+    let request: SyncRequest = protocol::decode(body).map_err(|e| match e {
         gridwork_core::Error::UnsupportedProtocol { found, supported } => {
             Error::UnsupportedProtocol { found, supported }
         }
         other => Error::BadRequest(other.to_string()),
     })?;
+    stats.docs_received = (request.pushes.len() + request.sync_messages.len()) as u64;
     let db = state.db.clone();
     let started = std::time::Instant::now();
     let (response, pushes) = tokio::task::spawn_blocking(move || {
@@ -56,6 +86,8 @@ async fn sync(
     })
     .await
     .map_err(|e| Error::Internal(e.to_string()))??;
+    stats.docs_sent = response.docs.len() as u64;
+    stats.docs_rejected = response.rejected.len() as u64;
     let body = protocol::encode(&response).map_err(Error::Core)?;
     tracing::info!(
         pushes,
@@ -65,5 +97,5 @@ async fn sync(
         micros = started.elapsed().as_micros() as u64,
         "sync"
     );
-    Ok(([(header::CONTENT_TYPE, protocol::CONTENT_TYPE)], body).into_response())
+    Ok(body)
 }
