@@ -26,6 +26,9 @@ pub(crate) use households::{add_household_in, add_resident_in};
 pub(crate) use incidents::{append_transition_in, open_case_in, report_hazard_in};
 pub use incidents::{CaseEdit, HazardEdit};
 pub use maintenance::{CheckReport, DocHeads};
+pub(crate) use queries::{
+    parse_tag_list, read_cases, read_hazards, Policies, SUMMARY_ORDER, SUMMARY_SQL,
+};
 pub use queries::{DueEntry, HouseholdQuery, HouseholdSummary};
 pub(crate) use records::fill_form_in;
 pub use reports::Figures;
@@ -76,10 +79,14 @@ impl Default for StoreOptions {
 
 /// A gridworker's offline store.
 pub struct Store {
-    pub(crate) db: Db,
-    clock: Arc<dyn Clock>,
-    tz: jiff::tz::TimeZone,
-    device: RwLock<Option<Device>>,
+    /// The database; shared with the server's own code when attached.
+    pub(crate) db: Arc<Db>,
+    /// Source of "now".
+    pub(crate) clock: Arc<dyn Clock>,
+    /// Time zone of local days, weeks and months.
+    pub(crate) tz: jiff::tz::TimeZone,
+    /// The phone's owner; `None` before `init` and on an attached store.
+    pub(crate) device: RwLock<Option<Device>>,
 }
 
 impl Store {
@@ -96,18 +103,29 @@ impl Store {
 
     /// Open with explicit options.
     pub fn open_with(path: impl AsRef<Path>, options: StoreOptions) -> Result<Store> {
-        let tz = jiff::tz::TimeZone::get(&options.timezone)
-            .map_err(|_| Error::invalid("timezone", "未知时区 / unknown time zone"))?;
+        // Refuse a bad time zone before a database file is created.
+        time_zone(&options.timezone)?;
         let db = Db::open(path.as_ref(), options.key.as_ref())?;
-        let store = Store {
-            db,
-            clock: options.clock.unwrap_or_else(|| Arc::new(SystemClock)),
-            tz,
-            device: RwLock::new(None),
-        };
+        let store = Store::attach(Arc::new(db), options.clock, &options.timezone)?;
         let device = store.db.read(load_device)?;
         *store.device.write().unwrap_or_else(|e| e.into_inner()) = device;
         Ok(store)
+    }
+
+    /// A view over an already open database (the sync server's): no device
+    /// row is read or needed, so the phone's write methods fail with
+    /// [`Error::NotInitialized`]; writes through it go through the `*_in`
+    /// functions with the caller's commit metadata. Reads (lists, the
+    /// [`dashboard`](crate::dashboard) figures) work as on a phone, over
+    /// every grid in the database. `clock` `None` = the system clock;
+    /// `timezone` is an IANA name for local days, weeks and months.
+    pub fn attach(db: Arc<Db>, clock: Option<Arc<dyn Clock>>, timezone: &str) -> Result<Store> {
+        Ok(Store {
+            db,
+            clock: clock.unwrap_or_else(|| Arc::new(SystemClock)),
+            tz: time_zone(timezone)?,
+            device: RwLock::new(None),
+        })
     }
 
     /// Set the phone's owner and grid. Allowed once per store.
@@ -173,6 +191,12 @@ impl Store {
         };
         Ok((device, meta))
     }
+}
+
+/// The IANA time zone `name`, or a validation error on `timezone`.
+fn time_zone(name: &str) -> Result<jiff::tz::TimeZone> {
+    jiff::tz::TimeZone::get(name)
+        .map_err(|_| Error::invalid("timezone", "未知时区 / unknown time zone"))
 }
 
 fn load_device(conn: &rusqlite::Connection) -> Result<Option<Device>> {

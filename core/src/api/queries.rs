@@ -86,7 +86,7 @@ pub struct HouseholdQuery {
     pub tag: Option<String>,
 }
 
-fn parse_tag_list(text: Option<String>) -> Vec<SpecialGroup> {
+pub(crate) fn parse_tag_list(text: Option<String>) -> Vec<SpecialGroup> {
     let mut tags: Vec<SpecialGroup> = text
         .unwrap_or_default()
         .split(',')
@@ -97,7 +97,7 @@ fn parse_tag_list(text: Option<String>) -> Vec<SpecialGroup> {
     tags
 }
 
-const SUMMARY_SQL: &str = "
+pub(crate) const SUMMARY_SQL: &str = "
 SELECT h.id, h.address, h.representative, h.risk, h.status, h.created_at,
        (SELECT group_concat(tag) FROM household_tags t WHERE t.household_id = h.id),
        (SELECT group_concat(rt.tag) FROM residents r JOIN resident_tags rt ON rt.resident_id = r.id
@@ -107,11 +107,12 @@ SELECT h.id, h.address, h.representative, h.risk, h.status, h.created_at,
        h.grid
 FROM households h";
 
-const SUMMARY_ORDER: &str = " ORDER BY h.community, CAST(h.building AS INTEGER), h.building,
+pub(crate) const SUMMARY_ORDER: &str =
+    " ORDER BY h.community, CAST(h.building AS INTEGER), h.building,
        CAST(h.unit AS INTEGER), h.unit, CAST(h.room AS INTEGER), h.room, h.address, h.id";
 
 impl Store {
-    fn summary_from_row(
+    pub(crate) fn summary_from_row(
         &self,
         row: &Row<'_>,
         today: jiff::civil::Date,
@@ -503,7 +504,7 @@ fn read_transitions(
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
-fn read_hazards(conn: &Connection, filter: &str, arg: &str) -> Result<Vec<Hazard>> {
+pub(crate) fn read_hazards(conn: &Connection, filter: &str, arg: &str) -> Result<Vec<Hazard>> {
     let sql = format!(
         "SELECT id, grid, category, severity, lat, lon, accuracy, place, description, household_id, deadline, photos,
                 reported_by, reported_at, status
@@ -547,7 +548,12 @@ fn read_hazards(conn: &Connection, filter: &str, arg: &str) -> Result<Vec<Hazard
         .collect()
 }
 
-fn read_cases(conn: &Connection, filter: &str, arg: &str, now: Timestamp) -> Result<Vec<Case>> {
+pub(crate) fn read_cases(
+    conn: &Connection,
+    filter: &str,
+    arg: &str,
+    now: Timestamp,
+) -> Result<Vec<Case>> {
     let policies = Policies::load(conn)?;
     let sql = format!(
         "SELECT id, grid, channel, category, description, urgency, household_id, resident_id, opened_by, opened_at,

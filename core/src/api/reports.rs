@@ -46,18 +46,7 @@ impl Store {
     pub fn report(&self) -> Result<Figures> {
         let now = self.now();
         let today = schedule::local_date(now, &self.tz);
-        let month_start = today.first_of_month();
-        let next_month = month_start
-            .checked_add(jiff::Span::new().months(1))
-            .unwrap_or(month_start);
-        let start = month_start
-            .to_zoned_datetime(self.tz.clone())
-            .map(|z| z.timestamp().as_millisecond())
-            .unwrap_or(0);
-        let end = next_month
-            .to_zoned_datetime(self.tz.clone())
-            .map(|z| z.timestamp().as_millisecond())
-            .unwrap_or(i64::MAX);
+        let (month_start, start, end) = crate::dashboard::month_of(today, &self.tz);
         let households = self.list_households()?;
         let active: Vec<_> = households
             .iter()
@@ -81,7 +70,7 @@ impl Store {
                 Ok(conn.query_row(sql, params, |r| r.get::<_, u32>(0))?)
             };
             Ok(Figures {
-                month: format!("{:04}-{:02}", today.year(), today.month()),
+                month: crate::dashboard::month_code(month_start),
                 households_total: active.len() as u32,
                 households_visited_this_month: count(
                     "SELECT count(DISTINCT v.household_id) FROM visits v JOIN households h ON h.id = v.household_id

@@ -1,5 +1,6 @@
 //! Excel in and out (issue 6): exports of the household register, visits,
-//! hazards and cases as XLSX or CSV ([`Store::export`](crate::Store::export)), and the
+//! hazards and cases as XLSX or CSV ([`Store::export`](crate::Store::export)),
+//! of the monthly evaluation ([`export_evaluation`], see `evaluation.rs`), and the
 //! import of a household register
 //! ([`Store::import_register`](crate::Store::import_register), see [`import`] for its rules).
 //!
@@ -36,16 +37,19 @@
 //! [`ExportKind`] lists what can be exported and
 //! [`Store::export_table`](crate::Store::export_table) maps
 //! each kind to a builder in `export.rs` that returns a [`Table`] (columns +
-//! rows of [`Cell`]s). The writers know nothing about record kinds, so the
-//! coming evaluation export (its formula is not yet written) is one new
-//! variant, one builder returning a `Table` and one match arm.
+//! rows of [`Cell`]s). The writers know nothing about record kinds: the
+//! evaluation export ([`evaluation_table`]) is a builder over rows the
+//! caller already has (the dashboard computes them for a month and a set of
+//! workers), so it is a plain function rather than an [`ExportKind`].
 
+pub mod evaluation;
 pub mod export;
 pub mod import;
 
 #[cfg(test)]
 mod tests;
 
+pub use evaluation::{evaluation_table, export_evaluation, EVALUATION_COLUMNS};
 pub use import::{ImportReport, Renumbered, RowError};
 
 use crate::{Error, Result};

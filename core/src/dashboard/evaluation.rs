@@ -1,0 +1,334 @@
+//! The monthly evaluation of gridworkers ([`Store::evaluation`]): five
+//! shares — visit coverage, special groups on schedule, first responses on
+//! time, hazards closed, forms filled — weighted into a score out of 100.
+//! The formula, with its edge cases and a worked example, is documented in
+//! `docs/evaluation.md`; keep the two in step.
+//!
+//! A month is `[its first local midnight, the first local midnight of the
+//! next month)`; for the current month it stops at now. Grid-wide shares
+//! (special groups, responses, hazards) are the same for every worker of a
+//! grid; coverage and forms count the worker's own visits and records.
+
+use super::{case_clocks, month_code, month_of, ratio, scope, IN_SCOPE};
+use crate::api::{parse_tag_list, Policies, Store};
+use crate::model::*;
+use crate::schedule::{self, DueStatus};
+use crate::{Error, Result};
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// Forms a gridworker is expected to fill per month: one per duty of the
+/// twelve duties (十二项职责).
+pub const FORMS_TARGET_PER_MONTH: u32 = 12;
+
+/// The weight of each share in [`EvaluationRow::score`]; they add up to 1.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EvaluationWeights {
+    /// Visit coverage ([`EvaluationRow::coverage`]).
+    pub coverage: f64,
+    /// Special groups on schedule ([`EvaluationRow::special_share`]).
+    pub special: f64,
+    /// First responses on time ([`EvaluationRow::response_share`]).
+    pub response: f64,
+    /// Hazards closed ([`EvaluationRow::hazard_share`]).
+    pub hazards: f64,
+    /// Forms filled ([`EvaluationRow::form_share`]).
+    pub forms: f64,
+}
+
+/// The weights of the evaluation: coverage 0.30, special groups 0.25,
+/// responses 0.20, hazards 0.15, forms 0.10. A share whose denominator is 0
+/// counts as 1.0 (nothing was due, so nothing was missed).
+pub const EVALUATION_WEIGHTS: EvaluationWeights = EvaluationWeights {
+    coverage: 0.30,
+    special: 0.25,
+    response: 0.20,
+    hazards: 0.15,
+    forms: 0.10,
+};
+
+/// A gridworker to evaluate, with the grid they answer for.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Evaluee {
+    /// Worker id (as on their visits and form records).
+    pub worker: WorkerId,
+    /// Display name.
+    pub name: String,
+    /// Their 4th-level grid.
+    pub grid: GridCode,
+}
+
+/// One gridworker's evaluation for one month. Each share is
+/// numerator / denominator, 1.0 when the denominator is 0.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EvaluationRow {
+    /// Worker id.
+    pub worker: WorkerId,
+    /// Display name.
+    pub name: String,
+    /// Their grid.
+    pub grid: GridCode,
+    /// `YYYY-MM`.
+    pub month: String,
+    /// Active households of the grid (registered before the month's end).
+    pub households: u32,
+    /// Of those, visited by this worker during the month.
+    pub households_visited: u32,
+    /// `households_visited / households`.
+    pub coverage: f64,
+    /// Active households of the grid in a special group.
+    pub special_households: u32,
+    /// Of those, not overdue a visit at the month's end (now, for the
+    /// current month) under the grid's policy.
+    pub special_on_time: u32,
+    /// `special_on_time / special_households`.
+    pub special_share: f64,
+    /// Cases of the grid opened during the month whose first-response clock
+    /// has been met or has run out (as of now).
+    pub cases: u32,
+    /// Of those, answered within the grid's target.
+    pub responses_on_time: u32,
+    /// `responses_on_time / cases`.
+    pub response_share: f64,
+    /// Hazards of the grid closed during the month plus those open at its end.
+    pub hazards: u32,
+    /// Of those, closed during the month.
+    pub hazards_closed: u32,
+    /// `hazards_closed / hazards`.
+    pub hazard_share: f64,
+    /// Form records filled by this worker during the month.
+    pub forms: u32,
+    /// [`FORMS_TARGET_PER_MONTH`].
+    pub forms_target: u32,
+    /// `min(1, forms / forms_target)`.
+    pub form_share: f64,
+    /// `100 × Σ weight × share` ([`EVALUATION_WEIGHTS`]), rounded to 0.01.
+    pub score: f64,
+}
+
+/// What the month's queries found for one grid.
+#[derive(Default)]
+struct GridMonth {
+    households: u32,
+    special: u32,
+    special_on_time: u32,
+    cases: u32,
+    responses_on_time: u32,
+    hazards: u32,
+    hazards_closed: u32,
+}
+
+/// The first day of a `YYYY-MM` month, or a validation error on `month`.
+pub(crate) fn parse_month(text: &str) -> Result<Date> {
+    let bad = || Error::invalid("month", "月份应为 YYYY-MM / month must be YYYY-MM");
+    let b = text.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    if b.len() != 7 || b[4] != b'-' || !digits(0..4) || !digits(5..7) {
+        return Err(bad());
+    }
+    let year: i16 = text[..4].parse().map_err(|_| bad())?;
+    let month: i8 = text[5..].parse().map_err(|_| bad())?;
+    Date::new(year, month, 1).map_err(|_| bad())
+}
+
+impl Store {
+    /// Evaluate `evaluees` for `month` (`YYYY-MM`; a validation error on
+    /// `month` when malformed or not yet begun): one row per evaluee, sorted
+    /// by score (highest first), then worker id.
+    pub fn evaluation(&self, evaluees: &[Evaluee], month: &str) -> Result<Vec<EvaluationRow>> {
+        let first = parse_month(month)?;
+        let now = self.now();
+        let (_, start, end) = month_of(first, &self.tz);
+        if start > now.0 {
+            return Err(Error::invalid(
+                "month",
+                "该月尚未开始 / the month has not begun",
+            ));
+        }
+        // The month so far: up to its end, or to now for the current month.
+        let as_of = end.min(now.0);
+        let as_of_date = if now.0 < end {
+            schedule::local_date(now, &self.tz)
+        } else {
+            first.last_of_month()
+        };
+        let grid_scope = scope(evaluees.iter().map(|e| &e.grid));
+        let worker_scope = serde_json::to_string(
+            &evaluees
+                .iter()
+                .map(|e| e.worker.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .unwrap_or_else(|_| "[]".into());
+        let params = rusqlite::params![grid_scope, start, as_of];
+
+        let (grids, visited, forms) = self.db.read(|conn| {
+            let policies = Policies::load(conn)?;
+            let mut grids: HashMap<String, GridMonth> = HashMap::new();
+
+            // Households, and the special groups' schedule at the month's end.
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT h.grid, h.created_at,
+                   (SELECT group_concat(tag) FROM household_tags t WHERE t.household_id = h.id),
+                   (SELECT group_concat(rt.tag) FROM residents r JOIN resident_tags rt ON rt.resident_id = r.id
+                     WHERE r.household_id = h.id AND r.moved_out = 0),
+                   (SELECT max(started_at) FROM visits v WHERE v.household_id = h.id AND v.started_at < ?3)
+                 FROM households h
+                 WHERE h.grid {IN_SCOPE} AND h.status = 'active' AND h.created_at < ?3"
+            ))?;
+            let mut rows = stmt.query(params)?;
+            while let Some(r) = rows.next()? {
+                let grid: String = r.get(0)?;
+                let mut tags = parse_tag_list(r.get(2)?);
+                tags.extend(parse_tag_list(r.get(3)?));
+                let g = grids.entry(grid.clone()).or_default();
+                g.households += 1;
+                if tags.is_empty() {
+                    continue;
+                }
+                let policy = policies.of(&grid);
+                let last_visit = r.get::<_, Option<i64>>(4)?.map(Timestamp);
+                let due = schedule::next_due_with(
+                    policy,
+                    last_visit,
+                    Timestamp(r.get(1)?),
+                    &tags,
+                    &self.tz,
+                );
+                g.special += 1;
+                if schedule::due_status_within(due, as_of_date, policy.due_soon_days)
+                    != DueStatus::Overdue
+                {
+                    g.special_on_time += 1;
+                }
+            }
+
+            // First responses of the month's cases, judged now.
+            for c in case_clocks(
+                conn,
+                &policies,
+                now,
+                "opened_at >= ?2 AND opened_at < ?3",
+                params,
+            )? {
+                if c.first_response_at.is_some() || c.timers.response_overdue {
+                    let g = grids.entry(c.grid.clone()).or_default();
+                    g.cases += 1;
+                    g.responses_on_time += u32::from(c.responded_in_time());
+                }
+            }
+
+            // Hazards closed during the month, and those open at its end.
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT grid,
+                        sum(closed_at IS NOT NULL AND closed_at >= ?2 AND closed_at < ?3),
+                        sum(reported_at < ?3 AND (closed_at IS NULL OR closed_at >= ?3))
+                 FROM (SELECT h.grid, h.reported_at,
+                              CASE WHEN h.status = 'closed' THEN
+                                (SELECT max(t.at) FROM hazard_transitions t
+                                  WHERE t.doc_key = h.doc_key AND t.to_state = 'closed') END AS closed_at
+                       FROM hazards h WHERE h.grid {IN_SCOPE})
+                 GROUP BY grid"
+            ))?;
+            let mut rows = stmt.query(params)?;
+            while let Some(r) = rows.next()? {
+                let g = grids.entry(r.get(0)?).or_default();
+                g.hazards_closed = r.get(1)?;
+                g.hazards = g.hazards_closed + r.get::<_, u32>(2)?;
+            }
+
+            // Each worker's visits to the households of each grid.
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT v.worker_id, h.grid, count(DISTINCT h.id)
+                 FROM households h JOIN visits v ON v.household_id = h.id
+                      AND v.started_at >= ?2 AND v.started_at < ?3
+                 WHERE h.grid {IN_SCOPE} AND h.status = 'active' AND h.created_at < ?3
+                 GROUP BY v.worker_id, h.grid"
+            ))?;
+            let visited = stmt
+                .query_map(params, |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)))?
+                .collect::<rusqlite::Result<HashMap<(String, String), u32>>>()?;
+
+            // Each worker's form records.
+            let mut stmt = conn.prepare_cached(
+                "SELECT worker_id, count(*) FROM form_records
+                 WHERE worker_id IN (SELECT value FROM json_each(?1))
+                   AND filled_at >= ?2 AND filled_at < ?3
+                 GROUP BY worker_id",
+            )?;
+            let forms = stmt
+                .query_map(rusqlite::params![worker_scope, start, as_of], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?
+                .collect::<rusqlite::Result<HashMap<String, u32>>>()?;
+            Ok((grids, visited, forms))
+        })?;
+
+        let empty = GridMonth::default();
+        let mut rows: Vec<EvaluationRow> = evaluees
+            .iter()
+            .map(|e| {
+                let g = grids.get(e.grid.as_str()).unwrap_or(&empty);
+                let households_visited = visited
+                    .get(&(e.worker.0.clone(), e.grid.0.clone()))
+                    .copied()
+                    .unwrap_or(0);
+                let forms = forms.get(e.worker.as_str()).copied().unwrap_or(0);
+                EvaluationRow::new(e, month_code(first), g, households_visited, forms)
+            })
+            .collect();
+        rows.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then_with(|| a.worker.cmp(&b.worker))
+                .then_with(|| a.grid.cmp(&b.grid))
+        });
+        Ok(rows)
+    }
+}
+
+impl EvaluationRow {
+    /// The row of `e` from its grid's month and its own counts.
+    fn new(
+        e: &Evaluee,
+        month: String,
+        g: &GridMonth,
+        households_visited: u32,
+        forms: u32,
+    ) -> EvaluationRow {
+        let coverage = ratio(households_visited, g.households, 1.0);
+        let special_share = ratio(g.special_on_time, g.special, 1.0);
+        let response_share = ratio(g.responses_on_time, g.cases, 1.0);
+        let hazard_share = ratio(g.hazards_closed, g.hazards, 1.0);
+        let form_share = ratio(forms, FORMS_TARGET_PER_MONTH, 1.0).min(1.0);
+        let w = EVALUATION_WEIGHTS;
+        let sum = w.coverage * coverage
+            + w.special * special_share
+            + w.response * response_share
+            + w.hazards * hazard_share
+            + w.forms * form_share;
+        EvaluationRow {
+            worker: e.worker.clone(),
+            name: e.name.clone(),
+            grid: e.grid.clone(),
+            month,
+            households: g.households,
+            households_visited,
+            coverage,
+            special_households: g.special,
+            special_on_time: g.special_on_time,
+            special_share,
+            cases: g.cases,
+            responses_on_time: g.responses_on_time,
+            response_share,
+            hazards: g.hazards,
+            hazards_closed: g.hazards_closed,
+            hazard_share,
+            forms,
+            forms_target: FORMS_TARGET_PER_MONTH,
+            form_share,
+            score: (sum * 10_000.0).round() / 100.0,
+        }
+    }
+}

@@ -1,0 +1,355 @@
+//! The dashboard's figures on the small town of [`super::test_town`]:
+//! exact counts per grid and in total, hazards by cell, cases by status,
+//! response statistics under per-grid policies, the 12-week trend, the
+//! evaluation of the current and a past month, scope filtering, and the
+//! evaluation export read back.
+
+use super::test_town::{grid, town};
+use super::*;
+use crate::exchange::{export_evaluation, ExportFormat};
+use crate::Error;
+use std::collections::HashSet;
+
+/// Figures in field order: households, visited, visits, special, due,
+/// overdue, open hazards, hazards overdue, open cases, past target.
+fn figures(code: &str, counts: [u32; 10], coverage: f64) -> GridFigures {
+    GridFigures {
+        grid: grid(code),
+        households: counts[0],
+        households_visited: counts[1],
+        visits_this_month: counts[2],
+        coverage,
+        special_group_households: counts[3],
+        special_due: counts[4],
+        special_overdue: counts[5],
+        open_hazards: counts[6],
+        hazards_overdue: counts[7],
+        open_cases: counts[8],
+        cases_past_response_target: counts[9],
+    }
+}
+
+fn scope_abd() -> Vec<GridCode> {
+    vec![grid("G-B"), grid("G-A"), grid("G-D")]
+}
+
+#[test]
+fn overview_counts_each_grid_and_the_totals() {
+    let (town, ids) = town();
+    let o = town.store.overview(&scope_abd()).unwrap();
+    assert_eq!(o.month, "2026-03");
+    assert_eq!(
+        o.grids,
+        vec![
+            figures("G-B", [2, 1, 1, 1, 0, 0, 1, 0, 3, 1], 0.5),
+            figures("G-A", [4, 2, 3, 3, 1, 2, 3, 1, 3, 2], 0.5),
+            figures("G-D", [0; 10], 0.0),
+        ]
+    );
+    assert_eq!(o.totals, figures("", [6, 3, 4, 4, 1, 2, 4, 1, 6, 3], 0.5));
+    let cells: Vec<_> = o
+        .hazards_by_category
+        .iter()
+        .map(|c| (c.category.as_str(), c.severity.as_str(), c.open, c.overdue))
+        .collect();
+    assert_eq!(
+        cells,
+        vec![
+            ("消防安全", "low", 1, 0),
+            ("消防安全", "high", 2, 1),
+            ("环境卫生", "medium", 1, 0),
+        ]
+    );
+    let statuses: Vec<_> = o
+        .cases_by_status
+        .iter()
+        .map(|s| (s.status.as_str(), s.count))
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![
+            ("collected", 2),
+            ("registered", 4),
+            ("escalated", 0),
+            ("dispatched", 0),
+            ("handling", 0),
+            ("feedback", 0),
+            ("verified", 0),
+            ("closed", 1),
+        ]
+    );
+    // Responses this month: A 20 and 50 min (target 30), B 8 and 15 min
+    // (target 10); A's 09:00 case is unanswered at 10:00, B's 09:55 one is
+    // still within its 10 minutes.
+    assert_eq!(
+        o.response,
+        ResponseStats {
+            cases: 6,
+            responded: 4,
+            within_target: 2,
+            share_within_target: 0.5,
+            median_minutes: Some(17.5),
+            slowest_minutes: Some(50.0),
+            slowest_case: Some(ids.slowest),
+            awaiting_overdue: 1,
+            target_minutes: 30,
+        }
+    );
+}
+
+#[test]
+fn trend_has_twelve_weeks_with_each_record_in_its_week() {
+    let (town, _) = town();
+    let o = town.store.overview(&scope_abd()).unwrap();
+    assert_eq!(o.trend.len(), 12);
+    assert_eq!(o.trend[0].week_start, "2025-12-22");
+    assert_eq!(o.trend[11].week_start, "2026-03-09");
+    let rows: Vec<_> = o
+        .trend
+        .iter()
+        .map(|w| {
+            (
+                w.visits,
+                w.households_visited,
+                w.cases_opened,
+                w.hazards_reported,
+            )
+        })
+        .collect();
+    let mut expected = vec![(0, 0, 0, 0); 12];
+    expected[4] = (0, 0, 0, 1); // 01-20 hazard in G-B
+    expected[5] = (1, 1, 0, 0); // 02-01 visit to A2
+    expected[7] = (0, 0, 1, 2); // 02-10 case, 02-10 and 02-11 hazards
+    expected[8] = (1, 1, 0, 0); // 02-20 visit to B2
+    expected[9] = (1, 1, 0, 0); // 02-26 visit to A1
+    expected[10] = (3, 2, 4, 2); // A3 twice, A1; four cases; two hazards
+    expected[11] = (1, 1, 2, 1); // B1; two cases today; one hazard
+    assert_eq!(rows, expected);
+}
+
+#[test]
+fn a_grid_outside_the_scope_contributes_nothing() {
+    let (town, _) = town();
+    let c = town.store.overview(&[grid("G-C")]).unwrap();
+    assert_eq!(c.totals, figures("", [1, 1, 1, 1, 1, 0, 1, 1, 1, 1], 1.0));
+    assert_eq!(c.cases_by_status[0].count, 1);
+    assert_eq!(c.response.cases, 1);
+    // The same grid given twice counts once in the totals.
+    let twice = town.store.overview(&[grid("G-C"), grid("G-C")]).unwrap();
+    assert_eq!(twice.totals, c.totals);
+    assert_eq!(twice.grids.len(), 2);
+
+    let empty = town.store.overview(&[]).unwrap();
+    assert_eq!(empty.totals, figures("", [0; 10], 0.0));
+    assert!(empty.hazards_by_category.is_empty());
+    assert!(empty.cases_by_status.iter().all(|s| s.count == 0));
+    assert_eq!(empty.trend.len(), 12);
+    assert_eq!(empty.response.target_minutes, 30);
+    assert!(town.store.cases_in(&[], false).unwrap().is_empty());
+}
+
+#[test]
+fn lists_are_grid_scoped_newest_first() {
+    let (town, ids) = town();
+    let store = &town.store;
+    let a: HashSet<_> = ids.a.iter().copied().collect();
+    let expected: Vec<_> = store
+        .list_households()
+        .unwrap()
+        .into_iter()
+        .filter(|h| a.contains(&h.id))
+        .collect();
+    let listed = store.grid_households(&grid("G-A")).unwrap();
+    assert_eq!(listed, expected);
+    assert_eq!(listed.iter().map(|h| h.id).collect::<Vec<_>>(), ids.a);
+
+    let open: Vec<_> = store
+        .hazards_in(&[grid("G-A")], true)
+        .unwrap()
+        .into_iter()
+        .map(|h| h.id)
+        .collect();
+    let [ha5, ha1, ha3, ha2] = ids.hazards_a;
+    assert_eq!(open, [ha5, ha1, ha2]);
+    let all = store.hazards_in(&[grid("G-A")], false).unwrap();
+    assert_eq!(all.iter().map(|h| h.id).collect::<Vec<_>>(), ids.hazards_a);
+    assert_eq!(all[2].id, ha3);
+    assert_eq!(all[2].status, HazardState::Closed);
+    assert_eq!(all[2].transitions.len(), 1);
+
+    let cases = store.cases_in(&[grid("G-B")], false).unwrap();
+    assert_eq!(cases.iter().map(|c| c.id).collect::<Vec<_>>(), ids.cases_b);
+    for c in &cases {
+        assert_eq!(c, &store.case(c.id).unwrap());
+    }
+    assert!(cases[1].timers.responded_late, "15 min against G-B's 10");
+    assert_eq!(store.cases_in(&[grid("G-B")], true).unwrap().len(), 3);
+
+    // An attached store has no device: the phone's writes are refused.
+    assert!(matches!(
+        store.add_household(NewHousehold {
+            address: "x".into(),
+            ..NewHousehold::default()
+        }),
+        Err(Error::NotInitialized)
+    ));
+}
+
+fn evaluees() -> Vec<Evaluee> {
+    [
+        ("gw-1", "张三", "G-A"),
+        ("gw-2", "李四", "G-B"),
+        ("gw-3", "王五", "G-D"),
+    ]
+    .into_iter()
+    .map(|(w, n, g)| Evaluee {
+        worker: WorkerId(w.into()),
+        name: n.into(),
+        grid: grid(g),
+    })
+    .collect()
+}
+
+/// The counts of a row: households, visited, special, on time, cases, on
+/// time, hazards, closed, forms.
+fn counts(r: &EvaluationRow) -> [u32; 9] {
+    [
+        r.households,
+        r.households_visited,
+        r.special_households,
+        r.special_on_time,
+        r.cases,
+        r.responses_on_time,
+        r.hazards,
+        r.hazards_closed,
+        r.forms,
+    ]
+}
+
+#[test]
+fn evaluation_of_the_current_month() {
+    let (town, _) = town();
+    let rows = town.store.evaluation(&evaluees(), "2026-03").unwrap();
+    let order: Vec<_> = rows.iter().map(|r| r.worker.as_str()).collect();
+    assert_eq!(order, ["gw-3", "gw-2", "gw-1"]);
+
+    // gw-3's grid has nothing due: every share counts 1.0; 13 forms cap at 1.
+    let r = &rows[0];
+    assert_eq!(counts(r), [0, 0, 0, 0, 0, 0, 0, 0, 13]);
+    assert_eq!((r.form_share, r.score), (1.0, 100.0));
+
+    // gw-2 (G-B): visited B1 of 2; B1 on schedule; 8 min on time, 15 min
+    // late, the 5-minute-old case not yet counted; the open hazard not closed.
+    let r = &rows[1];
+    assert_eq!(counts(r), [2, 1, 1, 1, 2, 1, 1, 0, 0]);
+    assert_eq!(
+        (
+            r.coverage,
+            r.special_share,
+            r.response_share,
+            r.hazard_share,
+            r.form_share
+        ),
+        (0.5, 1.0, 0.5, 0.0, 0.0)
+    );
+    assert_eq!(r.score, 50.0);
+
+    // gw-1 (G-A): visited A1 and A3 (A3's visit by gw-2 is not theirs); A1
+    // due soon is on time, A2 and A4 overdue; 1 of 3 cases answered in
+    // time; 1 hazard closed in March of 4; 6 forms of 12.
+    let r = &rows[2];
+    assert_eq!(counts(r), [4, 2, 3, 1, 3, 1, 4, 1, 6]);
+    assert_eq!(r.month, "2026-03");
+    assert_eq!(r.forms_target, 12);
+    assert_eq!((r.coverage, r.hazard_share, r.form_share), (0.5, 0.25, 0.5));
+    assert!((r.special_share - 1.0 / 3.0).abs() < 1e-12);
+    assert!((r.response_share - 1.0 / 3.0).abs() < 1e-12);
+    // 100 × (0.30×0.5 + 0.25/3 + 0.20/3 + 0.15×0.25 + 0.10×0.5) = 38.75
+    assert_eq!(r.score, 38.75);
+}
+
+#[test]
+fn evaluation_of_a_past_month_ends_at_its_last_midnight() {
+    let (town, _) = town();
+    let rows = town.store.evaluation(&evaluees()[..2], "2026-02").unwrap();
+    let gw1 = rows.iter().find(|r| r.worker.as_str() == "gw-1").unwrap();
+    // At 02-28: A1 (last seen 02-26) and A2 (due 03-01) are not overdue, A4
+    // is; CA4 was answered in 10 min; HA2 and HA3 (closed only in March)
+    // were open at the month's end; 3 forms.
+    assert_eq!(counts(gw1), [4, 2, 3, 2, 1, 1, 2, 0, 3]);
+    // 100 × (0.30×0.5 + 0.25×2/3 + 0.20×1 + 0.15×0 + 0.10×0.25) = 54.1666…
+    assert_eq!(gw1.score, 54.17);
+    let gw2 = rows.iter().find(|r| r.worker.as_str() == "gw-2").unwrap();
+    // B1's first visit came in March: overdue at February's end. HB2 was
+    // closed in February.
+    assert_eq!(counts(gw2), [2, 1, 1, 0, 0, 0, 1, 1, 0]);
+    assert_eq!(gw2.score, 50.0);
+    assert_eq!(rows[0].worker.as_str(), "gw-1");
+}
+
+#[test]
+fn evaluation_month_must_be_yyyy_mm_and_begun() {
+    let (town, _) = town();
+    for month in [
+        "",
+        "2026-3",
+        "2026-13",
+        "2026-00",
+        "2026/03",
+        "202603",
+        "2026-03-01",
+        "March",
+        "2026-04",
+    ] {
+        match town.store.evaluation(&evaluees(), month) {
+            Err(Error::Validation { field, .. }) => assert_eq!(field, "month", "{month}"),
+            other => panic!("{month}: {other:?}"),
+        }
+    }
+    assert!(town.store.evaluation(&[], "2025-12").unwrap().is_empty());
+}
+
+#[test]
+fn evaluation_exports_as_xlsx_and_csv() {
+    use calamine::{Data, Reader, Xlsx};
+    let (town, _) = town();
+    let rows = town.store.evaluation(&evaluees(), "2026-03").unwrap();
+    let bytes = export_evaluation(&rows, ExportFormat::Xlsx).unwrap();
+    let mut book: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(&bytes)).unwrap();
+    let sheet = book.worksheet_range("考核 Evaluation").unwrap();
+    let cells: Vec<Vec<Data>> = sheet.rows().map(|r| r.to_vec()).collect();
+    assert_eq!(cells.len(), 4);
+    assert_eq!(cells[0][0], Data::String("网格员编号 / worker_id".into()));
+    assert_eq!(cells[0][19], Data::String("综合得分 / score".into()));
+    let gw1 = &cells[3];
+    assert_eq!(gw1[0], Data::String("gw-1".into()));
+    assert_eq!(gw1[1], Data::String("张三".into()));
+    let numbers: Vec<f64> = gw1[4..]
+        .iter()
+        .map(|d| match d {
+            Data::Float(f) => *f,
+            Data::Int(i) => *i as f64,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        numbers,
+        [4.0, 2.0, 50.0, 3.0, 1.0, 33.3, 3.0, 1.0, 33.3, 4.0, 1.0, 25.0, 6.0, 12.0, 50.0, 38.8]
+    );
+
+    let mut guarded = rows.clone();
+    guarded[0].name = "=1+1".into();
+    let csv = export_evaluation(&guarded, ExportFormat::Csv).unwrap();
+    assert!(csv.starts_with("\u{feff}".as_bytes()));
+    let text = String::from_utf8(csv).unwrap();
+    let lines: Vec<&str> = text.trim_start_matches('\u{feff}').split("\r\n").collect();
+    assert!(lines[0].starts_with("网格员编号 / worker_id,姓名 / name,"));
+    assert_eq!(
+        lines[1],
+        "gw-3,'=1+1,G-D,2026-03,0,0,100,0,0,100,0,0,100,0,0,100,13,12,100,100"
+    );
+    assert_eq!(
+        lines[3],
+        "gw-1,张三,G-A,2026-03,4,2,50,3,1,33.3,3,1,33.3,4,1,25,6,12,50,38.8"
+    );
+}
