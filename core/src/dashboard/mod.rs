@@ -31,7 +31,9 @@ mod tests;
 pub use evaluation::{
     EvaluationRow, EvaluationWeights, Evaluee, EVALUATION_WEIGHTS, FORMS_TARGET_PER_MONTH,
 };
-pub use overview::{GridFigures, HazardCell, Overview, ResponseStats, StatusCount, WeekPoint};
+pub use overview::{
+    GridFigures, HazardCell, Overview, ResponseStats, StatusCount, WeekPoint, TREND_WEEKS,
+};
 
 use crate::api::{read_cases, read_hazards, HouseholdSummary, Policies, Store};
 use crate::api::{SUMMARY_ORDER, SUMMARY_SQL};
