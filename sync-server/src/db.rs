@@ -17,6 +17,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../sql/003_sync.sql"),
     include_str!("../sql/004_policies.sql"),
     include_str!("../sql/005_staff_auth.sql"),
+    include_str!("../sql/006_access_log.sql"),
 ];
 
 /// The server schema version this build writes.

@@ -84,7 +84,9 @@ fn server_actor(conn: &Connection) -> Result<String, Error> {
     Ok(actor)
 }
 
-fn meta(tx: &WriteTx<'_>, by: &str) -> Result<CommitMeta, Error> {
+/// Commit metadata for a server-side change attributed to `by` (a staff or
+/// admin id), made with the server's own Automerge actor, stamped now.
+pub(crate) fn staff_meta(tx: &WriteTx<'_>, by: &str) -> Result<CommitMeta, Error> {
     let actor = server_actor(tx.conn())?;
     Ok(server_meta(&actor, by, Timestamp(crate::db::now_ms()))?)
 }
@@ -130,7 +132,7 @@ pub fn publish_template(
 ) -> Result<Published, Error> {
     crate::db::write(db, |tx| {
         let grid = target_grid(tx.conn(), grid)?;
-        let meta = meta(tx, by)?;
+        let meta = staff_meta(tx, by)?;
         let (doc_id, changed) = publish_template_in(tx, template, &grid, &meta)?;
         if changed {
             feed_touch(tx.conn(), doc_id.as_str(), grid.as_str())?;
@@ -236,7 +238,7 @@ pub fn refresh_policies_in(
     root: &GridCode,
     by: &str,
 ) -> Result<Vec<String>, Error> {
-    let meta = meta(tx, by)?;
+    let meta = staff_meta(tx, by)?;
     let mut changed = Vec::new();
     for grid in scope_of(tx.conn(), root.as_str())? {
         let (policy, any) = effective(tx.conn(), &grid)?;

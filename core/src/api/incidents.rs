@@ -280,6 +280,35 @@ impl Store {
     }
 }
 
+/// Move case `id` to `to` inside a write transaction with the given commit
+/// metadata: the server's path for staff actions on the dashboard (the
+/// change is made with the server's actor, attributed to the staff member in
+/// `meta.worker`, and reaches phones through the normal sync). Checked
+/// against the status derived from the document, like
+/// [`Store::transition_case`]. Returns the case's scope (its grid).
+pub fn transition_case_in(
+    tx: &mut WriteTx<'_>,
+    id: CaseId,
+    to: &str,
+    note: &str,
+    meta: &CommitMeta,
+) -> Result<GridCode> {
+    let to = CaseState::parse(to)?;
+    let doc_id = DocId::case(id);
+    append_transition_in(
+        tx,
+        TransitionId::new(),
+        &doc_id,
+        DocKind::Case,
+        "case",
+        to,
+        note,
+        meta,
+    )?;
+    tx.doc_scope(&doc_id)?
+        .ok_or_else(|| Error::not_found("case", id.to_string()))
+}
+
 /// Append a transition after checking it against the status derived from
 /// the document (not the read model), inside the write transaction.
 #[allow(clippy::too_many_arguments)]

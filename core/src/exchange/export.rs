@@ -9,7 +9,7 @@ use crate::api::Store;
 use crate::forms::template::Template;
 use crate::model::*;
 use crate::Result;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 const VISIT_COLUMNS: &[Column] = &[
     Column::new("visit_id", "走访编号", ColumnKind::Verbatim, 38.0),
@@ -77,23 +77,49 @@ impl Store {
         self.export_table(what)?.to_bytes(format)
     }
 
+    /// Export `what` as `format`, only the records of `grids` (households
+    /// and their visits by the household's grid, hazards and cases by
+    /// theirs): what the server's dashboard sends a staff member, whose
+    /// store holds the whole town.
+    pub fn export_in(
+        &self,
+        what: ExportKind,
+        format: ExportFormat,
+        grids: &[GridCode],
+    ) -> Result<Vec<u8>> {
+        self.export_table_in(what, grids)?.to_bytes(format)
+    }
+
+    /// The table of [`Store::export_in`].
+    pub fn export_table_in(&self, what: ExportKind, grids: &[GridCode]) -> Result<Table> {
+        let scope = ExportScope::of(self, grids)?;
+        self.scoped_table(what, &scope)
+    }
+
     /// The table an export writes, before it is written (row count, checks,
     /// other writers). One builder per [`ExportKind`]: a new export is a new
     /// variant, a builder returning a [`Table`] and an arm here.
     pub fn export_table(&self, what: ExportKind) -> Result<Table> {
+        self.scoped_table(what, &ExportScope::All)
+    }
+
+    fn scoped_table(&self, what: ExportKind, scope: &ExportScope) -> Result<Table> {
         match what {
-            ExportKind::Households => self.register_table(),
-            ExportKind::Visits => self.visits_table(),
-            ExportKind::Hazards => self.hazards_table(),
-            ExportKind::Cases => self.cases_table(),
+            ExportKind::Households => self.register_table(scope),
+            ExportKind::Visits => self.visits_table(scope),
+            ExportKind::Hazards => self.hazards_table(scope),
+            ExportKind::Cases => self.cases_table(scope),
         }
     }
 
     /// The register: one row per resident, household columns repeated; a
     /// household without residents is one row with the resident columns empty.
-    fn register_table(&self) -> Result<Table> {
+    fn register_table(&self, scope: &ExportScope) -> Result<Table> {
         let mut rows = Vec::new();
         for summary in self.list_households()? {
+            if !scope.has_household(summary.id) {
+                continue;
+            }
             let h = self.household(summary.id)?;
             let household = [
                 Cell::text(h.id.to_string()),
@@ -138,11 +164,14 @@ impl Store {
 
     /// Visits, newest first, with the checklist outcomes counted and the
     /// problem items named.
-    fn visits_table(&self) -> Result<Table> {
+    fn visits_table(&self, scope: &ExportScope) -> Result<Table> {
         let addresses = self.addresses()?;
         let mut templates: HashMap<(String, u32), Option<Template>> = HashMap::new();
         let mut rows = Vec::new();
         for v in self.list_visits(None)? {
+            if !scope.has_household(v.household) {
+                continue;
+            }
             let key = (v.checklist.id.clone(), v.checklist.version);
             let template = templates.entry(key).or_insert_with(|| {
                 self.template(&v.checklist.id, Some(v.checklist.version))
@@ -193,11 +222,12 @@ impl Store {
     }
 
     /// Hazards, newest first.
-    fn hazards_table(&self) -> Result<Table> {
+    fn hazards_table(&self, scope: &ExportScope) -> Result<Table> {
         let addresses = self.addresses()?;
         let rows = self
             .list_hazards(false)?
             .into_iter()
+            .filter(|h| scope.has_grid(&h.grid))
             .map(|h| {
                 vec![
                     Cell::text(h.id.to_string()),
@@ -230,11 +260,12 @@ impl Store {
     }
 
     /// Cases, newest first, with their first-response time and timers as of now.
-    fn cases_table(&self) -> Result<Table> {
+    fn cases_table(&self, scope: &ExportScope) -> Result<Table> {
         let addresses = self.addresses()?;
         let rows = self
             .list_cases(false)?
             .into_iter()
+            .filter(|c| scope.has_grid(&c.grid))
             .map(|c| {
                 let minutes = c.first_response_at.map(|at| {
                     let m = (at.0 - c.opened_at.0) as f64 / 60_000.0;
@@ -391,4 +422,51 @@ pub(super) fn write_csv(table: &Table) -> Result<Vec<u8>> {
     writer
         .into_inner()
         .map_err(|e| write_error("csv", e.error()))
+}
+
+/// Which records an export covers.
+enum ExportScope {
+    /// Everything in the store (the phone's own export).
+    All,
+    /// The listed grids, and the households in them.
+    Grids {
+        grids: HashSet<String>,
+        households: HashSet<HouseholdId>,
+    },
+}
+
+impl ExportScope {
+    fn of(store: &Store, grids: &[GridCode]) -> Result<ExportScope> {
+        let grids: HashSet<String> = grids.iter().map(|g| g.0.clone()).collect();
+        let households = store.db.read(|conn| {
+            let mut stmt = conn.prepare("SELECT id, grid FROM households")?;
+            let rows =
+                stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+            let mut ids = HashSet::new();
+            for row in rows {
+                let (id, grid) = row?;
+                if grids.contains(&grid) {
+                    if let Ok(id) = id.parse() {
+                        ids.insert(id);
+                    }
+                }
+            }
+            Ok(ids)
+        })?;
+        Ok(ExportScope::Grids { grids, households })
+    }
+
+    fn has_grid(&self, grid: &GridCode) -> bool {
+        match self {
+            ExportScope::All => true,
+            ExportScope::Grids { grids, .. } => grids.contains(&grid.0),
+        }
+    }
+
+    fn has_household(&self, id: HouseholdId) -> bool {
+        match self {
+            ExportScope::All => true,
+            ExportScope::Grids { households, .. } => households.contains(&id),
+        }
+    }
 }

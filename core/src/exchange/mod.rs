@@ -47,6 +47,8 @@ pub mod export;
 pub mod import;
 
 #[cfg(test)]
+mod scope_tests;
+#[cfg(test)]
 mod tests;
 
 pub use evaluation::{evaluation_table, export_evaluation, EVALUATION_COLUMNS};

@@ -3,7 +3,7 @@
 //! each page. Everything interpolated into markup goes through [`escape`].
 //! No scripts; the only asset is the embedded stylesheet.
 
-use gridwork_core::model::{GridNode, Role};
+use gridwork_core::model::Role;
 use std::fmt::Write;
 
 /// Shown for every refused login, whatever the reason, so that a wrong
@@ -158,52 +158,6 @@ pub fn login_page(lang: Lang, csrf: &str, user: &str, error: Option<&str>) -> St
     page(lang, title, "/login", &body)
 }
 
-/// The dashboard shell of a signed-in staff member: who they are, the grids
-/// of their subtree (`grids`, in order), and the sign-out form carrying the
-/// session's `csrf`.
-pub fn dashboard_page(
-    lang: Lang,
-    name: &str,
-    role: Role,
-    grids: &[GridNode],
-    csrf: &str,
-) -> String {
-    let title = lang.pick("工作台", "Dashboard");
-    let who = match lang {
-        Lang::Zh => format!("已登录：{}（{}）", escape(name), lang.role(role)),
-        Lang::En => format!("Signed in as {} ({})", escape(name), lang.role(role)),
-    };
-    let mut rows = String::new();
-    for grid in grids {
-        let _ = writeln!(
-            rows,
-            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
-            escape(grid.code.as_str()),
-            escape(&grid.name),
-            lang.level(grid.level),
-        );
-    }
-    let body = format!(
-        r#"<div class="bar"><p class="who">{who}</p>
-<form method="post" action="/logout"><input type="hidden" name="csrf" value="{csrf}"><button type="submit">{logout}</button></form></div>
-<h1>{title}</h1>
-<h2>{grids_heading}</h2>
-<table class="grids">
-<thead><tr><th>{code}</th><th>{grid_name}</th><th>{level}</th></tr></thead>
-<tbody>
-{rows}</tbody>
-</table>"#,
-        csrf = escape(csrf),
-        logout = lang.pick("退出登录", "Sign out"),
-        title = escape(title),
-        grids_heading = lang.pick("管辖网格", "Grids in your area"),
-        code = lang.pick("编码", "Code"),
-        grid_name = lang.pick("名称", "Name"),
-        level = lang.pick("级别", "Level"),
-    );
-    page(lang, title, "/", &body)
-}
-
 /// The 403 page for a POST whose CSRF token is missing or wrong.
 pub fn csrf_failed_page(lang: Lang) -> String {
     let title = lang.pick("请求被拒绝", "Request refused");
@@ -221,7 +175,6 @@ pub fn csrf_failed_page(lang: Lang) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use gridwork_core::model::GridCode;
 
     #[test]
     fn escapes_markup_and_quotes() {
@@ -243,21 +196,10 @@ mod tests {
 
     #[test]
     fn pages_escape_what_they_render() {
-        let grids = [GridNode {
-            code: GridCode("C1".into()),
-            level: 2,
-            name: "<script>x</script>".into(),
-            parent: None,
-        }];
-        let html = dashboard_page(Lang::Zh, "张<三>", Role::CommunityStaff, &grids, "tok");
-        assert!(html.contains("已登录：张&lt;三&gt;（社区工作人员）"));
-        assert!(html.contains("<code>C1</code>"));
-        assert!(html.contains("&lt;script&gt;x&lt;/script&gt;"));
-        assert!(!html.contains("<script>"));
-        assert!(html.contains(r#"name="csrf" value="tok""#));
         let html = login_page(Lang::En, "tok", "\"><b>", Some(LOGIN_FAILED));
         assert!(html.contains(r#"value="&quot;&gt;&lt;b&gt;""#));
         assert!(html.contains("<html lang=\"en\">"));
         assert!(html.contains("wrong user or password"));
+        assert!(html.contains(r#"name="csrf" value="tok""#));
     }
 }

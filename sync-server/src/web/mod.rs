@@ -5,18 +5,24 @@
 //! Routes: `GET /login` (the form; sets the `gw_login_csrf` cookie),
 //! `POST /login` (fields `user`, `password`, `csrf`; 303 → `/` with the
 //! `gw_session` cookie, or 401 with one generic message), `POST /logout`
-//! (field `csrf`), `GET /` (the dashboard shell; 303 → `/login` when not
-//! signed in) and `GET /assets/style.css`. Pages are zh-CN unless
-//! `?lang=en` was chosen (remembered in the `gw_lang` cookie). A POST whose
-//! CSRF token is missing or wrong gets 403 and changes nothing.
+//! (field `csrf`), `GET /assets/style.css`, and the pages after sign-in
+//! ([`pages`]: overview, grid drill-down, household detail, hazards, the
+//! case queue and its actions, evaluation, exports; 303 → `/login` when not
+//! signed in). Pages are zh-CN unless `?lang=en` was chosen (remembered in
+//! the `gw_lang` cookie). A POST whose CSRF token is missing or wrong gets
+//! 403 and changes nothing.
 //!
 //! Passwords and lockout: [`crate::accounts::passwords`]; sessions and the
 //! [`StaffSession`] extractor: [`session`]. Sign-ins are logged with the
 //! worker id only.
 
+pub mod charts;
 pub mod cookies;
 pub mod csrf;
 pub mod html;
+pub mod labels;
+pub mod page;
+pub mod pages;
 pub mod session;
 
 pub use session::StaffSession;
@@ -51,7 +57,15 @@ pub struct WebConfig {
 /// The dashboard routes, to be merged into the server's router.
 pub fn routes(config: WebConfig) -> Router<AppState> {
     Router::new()
-        .route("/", get(dashboard))
+        .route("/", get(pages::overview::overview))
+        .route("/grids/{code}", get(pages::overview::grid))
+        .route("/households/{id}", get(pages::households::household))
+        .route("/hazards", get(pages::hazards::list))
+        .route("/cases", get(pages::cases::queue))
+        .route("/cases/{id}/transition", post(pages::cases::transition))
+        .route("/evaluation", get(pages::evaluation::evaluation))
+        .route("/exports", get(pages::exports::index))
+        .route("/exports/{file}", get(pages::exports::download))
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
         .route("/assets/style.css", get(stylesheet))
@@ -84,7 +98,7 @@ async fn security_headers(mut response: Response) -> Response {
 }
 
 /// An HTML page that is never cached (it may show who is signed in).
-fn html_response(status: StatusCode, body: String) -> Response {
+pub(crate) fn html_response(status: StatusCode, body: String) -> Response {
     (
         status,
         [
@@ -97,12 +111,12 @@ fn html_response(status: StatusCode, body: String) -> Response {
 }
 
 /// A 303 redirect to `to`.
-fn see_other(to: &str) -> Response {
+pub(crate) fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
 }
 
 /// Append `Set-Cookie: value` to `response`.
-fn add_cookie(response: &mut Response, value: HeaderValue) {
+pub(crate) fn add_cookie(response: &mut Response, value: HeaderValue) {
     response.headers_mut().append(header::SET_COOKIE, value);
 }
 
@@ -117,7 +131,11 @@ fn lang_param(uri: &Uri) -> Option<Lang> {
 
 /// The page language: `?lang=` if given (then also the `gw_lang` cookie to
 /// remember it), else the cookie, else zh-CN.
-fn choose_lang(uri: &Uri, headers: &HeaderMap, config: WebConfig) -> (Lang, Option<HeaderValue>) {
+pub(crate) fn choose_lang(
+    uri: &Uri,
+    headers: &HeaderMap,
+    config: WebConfig,
+) -> (Lang, Option<HeaderValue>) {
     match lang_param(uri) {
         Some(lang) => (
             lang,
@@ -140,7 +158,7 @@ fn cookie_lang(headers: &HeaderMap) -> Lang {
 }
 
 /// The 403 answer to a POST without a valid CSRF token.
-fn csrf_refused(lang: Lang) -> Response {
+pub(crate) fn csrf_refused(lang: Lang) -> Response {
     html_response(StatusCode::FORBIDDEN, html::csrf_failed_page(lang))
 }
 
@@ -298,38 +316,6 @@ async fn logout(
         &mut response,
         cookies::clear(cookies::SESSION, config.secure_cookies),
     );
-    Ok(response)
-}
-
-/// `GET /`: the dashboard shell — who is signed in and the grids of their
-/// subtree; 303 → `/login` when not signed in (by the extractor).
-async fn dashboard(
-    State(state): State<AppState>,
-    Extension(config): Extension<WebConfig>,
-    uri: Uri,
-    headers: HeaderMap,
-    staff: StaffSession,
-) -> Result<Response, Error> {
-    let (lang, lang_cookie) = choose_lang(&uri, &headers, config);
-    let db = state.db.clone();
-    let account = staff.account.clone();
-    let grids = tokio::task::spawn_blocking(move || -> Result<_, Error> {
-        let mut grids = accounts::list_grids(&db)?;
-        grids.retain(|g| account.covers(&g.code));
-        Ok(grids)
-    })
-    .await??;
-    let page = html::dashboard_page(
-        lang,
-        &staff.account.name,
-        staff.account.role,
-        &grids,
-        &staff.csrf,
-    );
-    let mut response = html_response(StatusCode::OK, page);
-    if let Some(cookie) = lang_cookie {
-        add_cookie(&mut response, cookie);
-    }
     Ok(response)
 }
 

@@ -1,0 +1,131 @@
+//! `GET /exports`: the downloads page; `GET /exports/{kind}.{xlsx|csv}`:
+//! households (the register, re-importable with `gridwork import register`),
+//! visits, hazards and cases of the staff member's subtree, and the
+//! evaluation of a month (`?month=YYYY-MM`), as Excel or CSV, written by the
+//! core's `exchange` module. Exports holding personal data (households,
+//! visits, cases) are recorded in the access log with the grids they covered.
+
+use super::evaluation::{rows as evaluation_rows, EvaluationQuery};
+use super::{context, respond, Outcome, View};
+use crate::access_log;
+use crate::db::now_ms;
+use crate::error::Error;
+use crate::state::AppState;
+use crate::web::page::{current_month, frame};
+use crate::web::{StaffSession, WebConfig};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
+use gridwork_core::exchange::{export_evaluation, ExportFormat, ExportKind};
+use maud::html;
+
+/// The downloads: (kind code, zh, en).
+const KINDS: &[(&str, &str, &str)] = &[
+    (
+        "households",
+        "住户名册（可重新导入）",
+        "Household register (re-importable)",
+    ),
+    ("visits", "走访记录", "Visits"),
+    ("hazards", "隐患", "Hazards"),
+    ("cases", "事项", "Cases"),
+];
+
+/// `GET /exports`.
+pub async fn index(
+    State(state): State<AppState>,
+    Extension(config): Extension<WebConfig>,
+    uri: Uri,
+    headers: HeaderMap,
+    staff: StaffSession,
+) -> Response {
+    let (ctx, cookie) = context(&staff, config, &uri, &headers);
+    respond(state, ctx, cookie, |view| {
+        Ok(Outcome::Page(StatusCode::OK, page(view)))
+    })
+    .await
+}
+
+fn page(view: &View) -> String {
+    let ctx = &view.ctx;
+    let month = current_month();
+    let body = html! {
+        p.hint { (ctx.t("导出范围为您管辖的网格；含个人信息的导出会记入访问日志。", "Exports cover the grids in your area; exports holding personal data are recorded in the access log.")) }
+        table.data #exports {
+            tbody {
+                @for (kind, zh, en) in KINDS {
+                    tr data-export=(kind) {
+                        td { (ctx.t(zh, en)) }
+                        td { a href={ "/exports/" (kind) ".xlsx" } download { "Excel (.xlsx)" } }
+                        td { a href={ "/exports/" (kind) ".csv" } download { "CSV" } }
+                    }
+                }
+                tr data-export="evaluation" {
+                    td { (ctx.t("本月考核", "This month's evaluation")) " " (month) }
+                    td { a href={ "/exports/evaluation.xlsx?month=" (month) } download { "Excel (.xlsx)" } }
+                    td { a href={ "/exports/evaluation.csv?month=" (month) } download { "CSV" } }
+                }
+            }
+        }
+    };
+    frame(ctx, ctx.t("导出", "Exports"), body)
+}
+
+/// `GET /exports/{file}`, file = `KIND.xlsx` or `KIND.csv`.
+pub async fn download(
+    State(state): State<AppState>,
+    Extension(config): Extension<WebConfig>,
+    Path(file): Path<String>,
+    Query(query): Query<EvaluationQuery>,
+    uri: Uri,
+    headers: HeaderMap,
+    staff: StaffSession,
+) -> Response {
+    let (ctx, cookie) = context(&staff, config, &uri, &headers);
+    respond(state, ctx, cookie, move |view| {
+        let not_found = || Error::not_found("export", file.clone());
+        let (kind, ext) = file.rsplit_once('.').ok_or_else(not_found)?;
+        let format = ExportFormat::parse(ext).map_err(|_| not_found())?;
+        let grids = view.scope.grids();
+        let (bytes, name) = if kind == "evaluation" {
+            let (month, rows) = evaluation_rows(view, &query.month)?;
+            (
+                export_evaluation(&rows, format)?,
+                format!("evaluation-{month}"),
+            )
+        } else {
+            let what = ExportKind::parse(kind).map_err(|_| not_found())?;
+            let bytes = view.store.export_in(what, format, &grids)?;
+            if what != ExportKind::Hazards {
+                let codes: Vec<String> = grids.iter().map(|g| g.0.clone()).collect();
+                access_log::record_export(
+                    &view.state.db,
+                    &view.ctx.account.worker_id.0,
+                    what.code(),
+                    &codes,
+                    now_ms(),
+                )?;
+            }
+            (bytes, what.code().to_owned())
+        };
+        tracing::info!(worker = %view.ctx.account.worker_id.0, export = %kind, "export downloaded");
+        let mime = match format {
+            ExportFormat::Xlsx => {
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            }
+            ExportFormat::Csv => "text/csv; charset=utf-8",
+        };
+        let disposition = format!("attachment; filename=\"gridwork-{name}.{}\"", format.code());
+        let mut response = (StatusCode::OK, bytes).into_response();
+        let h = response.headers_mut();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
+        h.insert(
+            header::CONTENT_DISPOSITION,
+            HeaderValue::from_str(&disposition).map_err(|_| not_found())?,
+        );
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        Ok(Outcome::Raw(response))
+    })
+    .await
+}

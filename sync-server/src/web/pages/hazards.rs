@@ -1,0 +1,80 @@
+//! `GET /hazards`: the safety hazards of the staff member's subtree, open
+//! ones first by default (`?all=1` lists closed ones too), newest first,
+//! with their rectification deadline (overdue ones marked) and the history
+//! of their rectification.
+
+use super::{context, respond, Outcome, View};
+use crate::state::AppState;
+use crate::web::labels;
+use crate::web::page::{frame, local_time};
+use crate::web::{StaffSession, WebConfig};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::Response;
+use axum::Extension;
+use gridwork_core::model::{Hazard, HazardState};
+use maud::html;
+
+use super::cases::CasesQuery as AllQuery;
+
+/// `GET /hazards`.
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(config): Extension<WebConfig>,
+    Query(query): Query<AllQuery>,
+    uri: Uri,
+    headers: HeaderMap,
+    staff: StaffSession,
+) -> Response {
+    let (ctx, cookie) = context(&staff, config, &uri, &headers);
+    let all = query.wants_all();
+    respond(state, ctx, cookie, move |view| {
+        let hazards = view.store.hazards_in(&view.scope.codes(), !all)?;
+        Ok(Outcome::Page(StatusCode::OK, page(view, &hazards, all)))
+    })
+    .await
+}
+
+fn page(view: &View, hazards: &[Hazard], all: bool) -> String {
+    let ctx = &view.ctx;
+    let now = crate::db::now_ms();
+    let body = html! {
+        p.bar {
+            span { (ctx.t("共 ", "")) (hazards.len()) (ctx.t(" 条", " hazards")) }
+            @if all {
+                a href="/hazards" { (ctx.t("只看未销号", "Open hazards only")) }
+            } @else {
+                a href="/hazards?all=1" { (ctx.t("包括已销号", "Include closed hazards")) }
+            }
+        }
+        table.data #hazards {
+            thead { tr {
+                th { (ctx.t("上报时间", "Reported")) } th { (ctx.t("网格", "Grid")) }
+                th { (ctx.t("类别", "Category")) } th { (ctx.t("等级", "Severity")) }
+                th { (ctx.t("地点", "Place")) } th { (ctx.t("描述", "Description")) }
+                th { (ctx.t("照片", "Photos")) } th { (ctx.t("整改期限", "Deadline")) }
+                th { (ctx.t("状态", "Status")) }
+            } }
+            tbody {
+                @for h in hazards {
+                    @let overdue = h.status != HazardState::Closed && h.deadline.is_some_and(|d| d.0 < now);
+                    tr data-hazard=(h.id) data-status=(gridwork_core::model::Workflow::code(h.status)) class=[overdue.then_some("overdue")] {
+                        td { (local_time(h.reported_at)) }
+                        td { (view.scope.name_of(&h.grid)) }
+                        td { (h.category) }
+                        td { (labels::severity(ctx.lang, h.severity.code())) }
+                        td { (h.place) }
+                        td { (h.description) }
+                        td.num { (h.photos.len()) }
+                        td {
+                            @if let Some(d) = h.deadline { (local_time(d)) }
+                            @if overdue { " " span.tag.warn { (ctx.t("已超期", "overdue")) } }
+                        }
+                        td { (labels::hazard_state(ctx.lang, h.status)) }
+                    }
+                }
+            }
+        }
+    };
+    frame(ctx, ctx.t("隐患排查", "Hazards"), body)
+}

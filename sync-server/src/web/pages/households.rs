@@ -1,0 +1,134 @@
+//! `GET /households/{id}`: one household's register entry and visit history
+//! for staff whose subtree holds it (404 otherwise). Personal data is shown
+//! minimised — identity numbers as `110105********002X`, phones as
+//! `138****5678`, birth dates as the year — and every view is written to
+//! the access log ([`crate::access_log`]) before the page is sent; the page
+//! ends with the household's recent access-log entries.
+
+use super::{context, respond, Outcome, View};
+use crate::access_log;
+use crate::db::now_ms;
+use crate::error::Error;
+use crate::state::AppState;
+use crate::web::page::{frame, local_time, mask_id_number, mask_phone};
+use crate::web::{StaffSession, WebConfig};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::Response;
+use axum::Extension;
+use gridwork_core::model::{Household, HouseholdId, Outcome as ItemOutcome};
+use maud::html;
+
+/// How many access-log entries the page shows.
+const ACCESS_LOG_SHOWN: u32 = 20;
+
+/// `GET /households/{id}`.
+pub async fn household(
+    State(state): State<AppState>,
+    Extension(config): Extension<WebConfig>,
+    Path(id): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    staff: StaffSession,
+) -> Response {
+    let (ctx, cookie) = context(&staff, config, &uri, &headers);
+    respond(state, ctx, cookie, move |view| {
+        let not_found = || Error::not_found("household", "");
+        let id: HouseholdId = id.parse().map_err(|_| not_found())?;
+        let household = view.store.household(id).map_err(|_| not_found())?;
+        if !view.scope.covers(&household.grid) {
+            return Err(not_found());
+        }
+        access_log::record_household_view(
+            &view.state.db,
+            &view.ctx.account.worker_id.0,
+            &household.id.to_string(),
+            now_ms(),
+        )?;
+        tracing::info!(worker = %view.ctx.account.worker_id.0, household = %household.id, "household viewed");
+        Ok(Outcome::Page(StatusCode::OK, page(view, &household)?))
+    })
+    .await
+}
+
+fn page(view: &View, h: &Household) -> Result<String, Error> {
+    let ctx = &view.ctx;
+    let visits = view.store.list_visits(Some(h.id))?;
+    let log = access_log::for_household(&view.state.db, &h.id.to_string(), ACCESS_LOG_SHOWN)?;
+    let tag_list = |tags: &[gridwork_core::model::SpecialGroup]| {
+        tags.iter()
+            .map(|t| ctx.t(t.label_zh(), t.code()))
+            .collect::<Vec<_>>()
+            .join("、")
+    };
+    let body = html! {
+        p { a href={ "/grids/" (h.grid.0) } { "← " (view.scope.name_of(&h.grid)) } }
+        p.hint { (ctx.t("本页的查看已记入访问日志。证件号和电话已部分隐藏。", "Viewing this page is recorded in the access log. ID numbers and phones are partly hidden.")) }
+        table.data #register {
+            tbody {
+                tr { th { (ctx.t("户代表", "Representative")) } td { (h.representative) } }
+                tr { th { (ctx.t("电话", "Phone")) } td data-field="phone" { (mask_phone(&h.phone)) } }
+                tr { th { (ctx.t("户标签", "Household tags")) } td { (tag_list(&h.tags)) } }
+                tr { th { (ctx.t("风险等级", "Risk")) } td { (h.risk.code()) } }
+                tr { th { (ctx.t("状态", "Status")) } td { (h.status.code()) } }
+            }
+        }
+        h2 { (ctx.t("家庭成员", "Residents")) }
+        table.data #residents {
+            thead { tr {
+                th { (ctx.t("姓名", "Name")) } th { (ctx.t("关系", "Relation")) }
+                th { (ctx.t("出生年份", "Born")) } th { (ctx.t("证件号", "ID number")) }
+                th { (ctx.t("电话", "Phone")) } th { (ctx.t("特殊群体", "Special groups")) }
+                th { (ctx.t("在住", "Living here")) }
+            } }
+            tbody {
+                @for r in &h.residents {
+                    tr data-resident=(r.id) {
+                        td { (r.name) }
+                        td { (r.relation) }
+                        td { (r.birth_date.get(..4).unwrap_or("")) }
+                        td data-field="id_number" { (mask_id_number(&r.id_number)) }
+                        td { (mask_phone(&r.phone)) }
+                        td { (tag_list(&r.tags)) }
+                        td { (if r.moved_out { ctx.t("已迁出", "moved out") } else { ctx.t("是", "yes") }) }
+                    }
+                }
+            }
+        }
+        h2 { (ctx.t("走访记录", "Visits")) }
+        @if visits.is_empty() {
+            p.hint { (ctx.t("还没有走访记录。", "No visits yet.")) }
+        } @else {
+            table.data #visits {
+                thead { tr {
+                    th { (ctx.t("时间", "When")) } th { (ctx.t("网格员", "Gridworker")) }
+                    th { (ctx.t("发现问题", "Problems found")) } th { (ctx.t("备注", "Note")) }
+                } }
+                tbody {
+                    @for v in &visits {
+                        tr data-visit=(v.id) {
+                            td { (local_time(v.started_at)) }
+                            td { (v.worker.0) }
+                            td {
+                                @for a in v.answers.iter().filter(|a| a.outcome == ItemOutcome::Problem) {
+                                    span.tag.warn { (a.item) } " "
+                                }
+                            }
+                            td { (v.note) }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { (ctx.t("访问日志", "Access log")) }
+        table.data #access-log {
+            thead { tr { th { (ctx.t("时间", "When")) } th { (ctx.t("查看人", "Who")) } th { (ctx.t("操作", "What")) } } }
+            tbody {
+                @for e in &log {
+                    tr { td { (local_time(gridwork_core::model::Timestamp(e.at))) } td { (e.worker_id) } td { (e.action) } }
+                }
+            }
+        }
+    };
+    Ok(frame(ctx, &h.address, body))
+}

@@ -1,0 +1,157 @@
+//! The dashboard's pages after sign-in. Each handler checks the session
+//! (the [`StaffSession`] extractor sends strangers to `/login`), picks the
+//! language, then does its work in one blocking task over a [`View`]: the
+//! core store attached to the server's database plus the staff member's
+//! [`Scope`]. Everything a page reads is filtered to that scope; a record
+//! outside it answers 404, as if it did not exist.
+//!
+//! - [`overview`]: `GET /` and `GET /grids/{code}`;
+//! - [`households`]: `GET /households/{id}` (masked, access-logged);
+//! - [`cases`]: `GET /cases`, `POST /cases/{id}/transition`;
+//! - [`hazards`]: `GET /hazards`;
+//! - [`evaluation`]: `GET /evaluation`;
+//! - [`exports`]: `GET /exports`, `GET /exports/{file}`.
+
+pub mod cases;
+pub mod evaluation;
+pub mod exports;
+pub mod hazards;
+pub mod households;
+pub mod overview;
+
+use super::page::{error_page, PageCtx, TIMEZONE};
+use super::{add_cookie, choose_lang, html_response, StaffSession, WebConfig};
+use crate::accounts;
+use crate::error::Error;
+use crate::state::AppState;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::response::Response;
+use gridwork_core::model::{GridCode, GridNode};
+use gridwork_core::Store;
+
+/// The grids a staff member may see: their node and everything below it.
+pub struct Scope {
+    /// Every node of the subtree, by level then code.
+    pub nodes: Vec<GridNode>,
+}
+
+impl Scope {
+    /// The 4th-level grids (where households live), in order.
+    pub fn grids(&self) -> Vec<GridCode> {
+        self.nodes
+            .iter()
+            .filter(|n| n.level == 4)
+            .map(|n| n.code.clone())
+            .collect()
+    }
+
+    /// Every code of the subtree.
+    pub fn codes(&self) -> Vec<GridCode> {
+        self.nodes.iter().map(|n| n.code.clone()).collect()
+    }
+
+    /// True if `grid` is in the subtree.
+    pub fn covers(&self, grid: &GridCode) -> bool {
+        self.nodes.iter().any(|n| &n.code == grid)
+    }
+
+    /// A grid's display name (its code if unknown).
+    pub fn name_of(&self, grid: &GridCode) -> String {
+        self.nodes
+            .iter()
+            .find(|n| &n.code == grid)
+            .map_or_else(|| grid.0.clone(), |n| n.name.clone())
+    }
+}
+
+/// What a page's blocking work gets: the request's context, the core store
+/// over the server's database and the staff member's scope.
+pub struct View {
+    /// Language, who, CSRF token, path.
+    pub ctx: PageCtx,
+    /// The server's store, seen through the core's API.
+    pub store: Store,
+    /// The staff member's subtree.
+    pub scope: Scope,
+    /// The server's state (for server tables such as the access log).
+    pub state: AppState,
+}
+
+impl View {
+    /// Open a view for `ctx` (blocking).
+    fn open(state: AppState, ctx: PageCtx) -> Result<View, Error> {
+        let store = Store::attach(state.db.clone(), None, TIMEZONE)?;
+        let mut nodes = accounts::list_grids(&state.db)?;
+        nodes.retain(|g| ctx.account.covers(&g.code));
+        Ok(View {
+            ctx,
+            store,
+            scope: Scope { nodes },
+            state,
+        })
+    }
+}
+
+/// What a page's work produces.
+pub enum Outcome {
+    /// An HTML page with this status.
+    Page(StatusCode, String),
+    /// A redirect (303) to this path.
+    SeeOther(String),
+    /// Any other response (downloads).
+    Raw(Response),
+}
+
+/// The request context of a page at `path`, and the `gw_lang` cookie to
+/// set if the language was chosen by this request.
+pub fn context(
+    staff: &StaffSession,
+    config: WebConfig,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> (PageCtx, Option<HeaderValue>) {
+    let (lang, cookie) = choose_lang(uri, headers, config);
+    let ctx = PageCtx {
+        lang,
+        account: staff.account.clone(),
+        csrf: staff.csrf.clone(),
+        path: uri.path().to_owned(),
+    };
+    (ctx, cookie)
+}
+
+/// Run `work` over a [`View`] in a blocking task and turn its outcome (or
+/// its error, as an HTML error page) into the response.
+pub async fn respond(
+    state: AppState,
+    ctx: PageCtx,
+    lang_cookie: Option<HeaderValue>,
+    work: impl FnOnce(&View) -> Result<Outcome, Error> + Send + 'static,
+) -> Response {
+    let outcome = tokio::task::spawn_blocking(move || {
+        let view = match View::open(state, ctx) {
+            Ok(view) => view,
+            Err(e) => return Err(e),
+        };
+        match work(&view) {
+            Ok(outcome) => Ok(outcome),
+            Err(e) => {
+                let (status, body) = error_page(&view.ctx, &e);
+                Ok(Outcome::Page(status, body))
+            }
+        }
+    })
+    .await
+    .map_err(Error::from)
+    .and_then(|r| r);
+    let mut response = match outcome {
+        Ok(Outcome::Page(status, body)) => html_response(status, body),
+        Ok(Outcome::SeeOther(to)) => super::see_other(&to),
+        Ok(Outcome::Raw(response)) => response,
+        Err(e) => axum::response::IntoResponse::into_response(e),
+    };
+    if let Some(cookie) = lang_cookie {
+        add_cookie(&mut response, cookie);
+    }
+    response
+}

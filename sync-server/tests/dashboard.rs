@@ -1,0 +1,289 @@
+//! End-to-end tests of the dashboard's pages on the real `gridwork-server`
+//! binary over the demo town (`serve --demo`): the overview's figures equal
+//! the server's read models, case actions are transitions made by the
+//! server (with CSRF, the workflow and the staff member's scope enforced)
+//! that land in the feed, household pages mask ID numbers and write the
+//! access log, and exports download as valid XLSX/CSV.
+
+use rusqlite::Connection;
+use std::path::Path;
+use std::process::Command;
+
+mod common;
+
+use common::http::{csrf_field, get, post, try_login};
+use common::{start, BIN};
+
+const PASSWORD: &str = "demo staff 密码 1";
+
+fn set_password(data: &Path, worker: &str) {
+    let out = Command::new(BIN)
+        .args(["admin", "--data-dir"])
+        .arg(data)
+        .args(["worker", "set-password", worker, "--password-env", "GW_PW"])
+        .env("GW_PW", PASSWORD)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn count(db: &Connection, sql: &str) -> i64 {
+    db.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+/// The text of the first `data-figure="name"` element after `marker`.
+fn figure(html: &str, marker: &str, name: &str) -> String {
+    let from = html
+        .find(marker)
+        .unwrap_or_else(|| panic!("{marker} not in page"));
+    let key = format!(r#"data-figure="{name}">"#);
+    let at = html[from..]
+        .find(&key)
+        .unwrap_or_else(|| panic!("{name} after {marker}"))
+        + from
+        + key.len();
+    let end = html[at..].find('<').unwrap() + at;
+    html[at..end].to_owned()
+}
+
+/// Every value of attribute `attr` in `html`, in order.
+fn attrs(html: &str, attr: &str) -> Vec<String> {
+    let key = format!(r#"{attr}=""#);
+    html.match_indices(&key)
+        .map(|(i, _)| {
+            let start = i + key.len();
+            let end = html[start..].find('"').unwrap() + start;
+            html[start..end].to_owned()
+        })
+        .collect()
+}
+
+/// The `data-status` of case `id` on the queue page.
+fn case_status(html: &str, id: &str) -> String {
+    let row = html
+        .find(&format!(r#"data-case="{id}""#))
+        .expect("case row");
+    attrs(&html[row..], "data-status")[0].clone()
+}
+
+#[test]
+fn demo_dashboard_pages_actions_and_exports() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = start(&data, &["--demo"]);
+    let addr = server.addr.as_str();
+    set_password(&data, "staff-demo");
+    let ok = try_login(addr, "staff-demo", PASSWORD);
+    assert_eq!(ok.status, 303, "{}", ok.body);
+    let session = ok.cookie("gw_session").unwrap();
+    let me = [("gw_session", session.as_str())];
+    let db = Connection::open(data.join("gridwork.db")).unwrap();
+
+    // The overview's totals equal the read models of the demo grids.
+    let home = get(addr, "/", &me);
+    assert_eq!(home.status, 200, "{}", home.body);
+    let households = count(
+        &db,
+        "SELECT count(*) FROM households WHERE status = 'active'",
+    );
+    assert!(households > 0);
+    assert_eq!(
+        figure(&home.body, "id=\"totals\"", "households"),
+        households.to_string()
+    );
+    let open_cases = count(&db, "SELECT count(*) FROM cases WHERE status != 'closed'");
+    assert_eq!(
+        figure(&home.body, "id=\"totals\"", "open_cases"),
+        open_cases.to_string()
+    );
+    let open_hazards = count(&db, "SELECT count(*) FROM hazards WHERE status != 'closed'");
+    assert_eq!(
+        figure(&home.body, "id=\"totals\"", "open_hazards"),
+        open_hazards.to_string()
+    );
+    let g1 = count(
+        &db,
+        "SELECT count(*) FROM households WHERE status = 'active' AND grid = 'DEMO-G01'",
+    );
+    assert_eq!(
+        figure(&home.body, r#"data-grid="DEMO-G01""#, "households"),
+        g1.to_string()
+    );
+    assert!(home.body.contains("<svg"), "charts are inline SVG");
+    assert!(
+        !home.body.contains("<script")
+            && !home.body.contains("http://")
+            && !home.body.contains("https://")
+    );
+    let english = get(addr, "/?lang=en", &me);
+    assert!(english.body.contains("Visit coverage this month"));
+
+    // A case action: CSRF first, then the workflow, then it lands in the feed.
+    let queue = get(addr, "/cases", &me);
+    assert_eq!(queue.status, 200);
+    let csrf = csrf_field(&queue.body);
+    let collected: String = db
+        .query_row(
+            "SELECT id FROM cases WHERE status NOT IN ('closed', 'escalated') ORDER BY id LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .expect("an open demo case");
+    let before = case_status(&queue.body, &collected);
+    let row = queue
+        .body
+        .find(&format!(r#"data-case="{collected}""#))
+        .unwrap();
+    let row_end = queue.body[row..].find("</tr>").unwrap() + row;
+    let next = attrs(&queue.body[row..row_end], "data-action")[0].clone();
+    let path = format!("/cases/{collected}/transition");
+    let refused = post(addr, &path, &me, &[("to", next.as_str()), ("note", "")]);
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    let wrong = post(
+        addr,
+        &path,
+        &me,
+        &[("to", next.as_str()), ("csrf", "x".repeat(43).as_str())],
+    );
+    assert_eq!(wrong.status, 403);
+    let not_allowed = post(addr, &path, &me, &[("to", "collected"), ("csrf", &csrf)]);
+    assert_eq!(not_allowed.status, 409, "{}", not_allowed.body);
+    assert_eq!(
+        case_status(&get(addr, "/cases", &me).body, &collected),
+        before
+    );
+    let seq_before = count(
+        &db,
+        &format!("SELECT seq FROM doc_feed WHERE doc_id = 'case/{collected}'"),
+    );
+    let moved = post(
+        addr,
+        &path,
+        &me,
+        &[("to", next.as_str()), ("note", "已受理"), ("csrf", &csrf)],
+    );
+    assert_eq!(moved.status, 303, "{}", moved.body);
+    assert!(moved
+        .header("location")
+        .unwrap()
+        .starts_with("/cases#case-"));
+    let queue = get(addr, "/cases?all=1", &me);
+    assert_eq!(case_status(&queue.body, &collected), next);
+    assert!(
+        queue
+            .body
+            .contains(&format!(r#"data-to="{next}" data-by="staff-demo""#))
+            && queue.body.contains("：已受理"),
+        "{}",
+        queue.body
+    );
+    let seq_after = count(
+        &db,
+        &format!("SELECT seq FROM doc_feed WHERE doc_id = 'case/{collected}'"),
+    );
+    assert!(
+        seq_after > seq_before,
+        "the case doc is filed in the feed again"
+    );
+    let by: String = db
+        .query_row(
+            &format!("SELECT by_worker FROM case_transitions WHERE case_id = '{collected}' AND note = '已受理'"),
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(by, "staff-demo");
+
+    // A household page masks ID numbers and is written to the access log.
+    let grid = get(addr, "/grids/DEMO-G01", &me);
+    assert_eq!(grid.status, 200);
+    let household = attrs(&grid.body, "data-household")[0].clone();
+    let logged_before = count(&db, "SELECT count(*) FROM access_log");
+    let page = get(addr, &format!("/households/{household}"), &me);
+    assert_eq!(page.status, 200, "{}", page.body);
+    let mut stmt = db
+        .prepare("SELECT id_number FROM residents WHERE household_id = ?1 AND id_number != ''")
+        .unwrap();
+    let numbers: Vec<String> = stmt
+        .query_map([&household], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(!numbers.is_empty());
+    for number in &numbers {
+        assert!(
+            !page.body.contains(number.as_str()),
+            "a full ID number is shown"
+        );
+        assert!(page.body.contains(&format!("{}********", &number[..6])));
+    }
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM access_log"),
+        logged_before + 1
+    );
+    let who: String = db
+        .query_row(
+            "SELECT worker_id || ' ' || household_id FROM access_log ORDER BY id DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(who, format!("staff-demo {household}"));
+    assert!(page.body.contains(r#"id="access-log""#));
+    assert_eq!(get(addr, "/households/not-an-id", &me).status, 404);
+
+    // Other pages.
+    for path in [
+        "/hazards",
+        "/hazards?all=1",
+        "/cases?all=1",
+        "/evaluation",
+        "/exports",
+    ] {
+        let page = get(addr, path, &me);
+        assert_eq!(page.status, 200, "{path}: {}", page.body);
+    }
+    let evaluation = get(addr, "/evaluation?sort=coverage", &me);
+    for worker in ["gw-demo-1", "gw-demo-2", "gw-demo-3"] {
+        assert!(
+            evaluation
+                .body
+                .contains(&format!(r#"data-worker="{worker}""#)),
+            "{worker}"
+        );
+    }
+    assert_eq!(get(addr, "/evaluation?month=2024-13", &me).status, 400);
+
+    // Exports: valid XLSX (a zip) and CSV with the BOM; personal data is logged.
+    let xlsx = get(addr, "/exports/households.xlsx", &me);
+    assert_eq!(xlsx.status, 200);
+    assert!(xlsx.bytes.starts_with(b"PK\x03\x04"));
+    assert!(xlsx
+        .header("content-disposition")
+        .unwrap()
+        .contains("gridwork-households.xlsx"));
+    let csv = get(addr, "/exports/cases.csv", &me);
+    assert!(csv.bytes.starts_with(b"\xEF\xBB\xBF"));
+    let evaluation_csv = get(addr, "/exports/evaluation.csv", &me);
+    assert_eq!(evaluation_csv.status, 200);
+    assert!(evaluation_csv.body.contains("gw-demo-1"));
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM access_log WHERE action IN ('export:households', 'export:cases')"
+        ),
+        2
+    );
+    assert_eq!(get(addr, "/exports/nothing.xlsx", &me).status, 404);
+
+    // Not signed in: every page sends to /login.
+    for path in ["/", "/cases", "/grids/DEMO-G01", "/exports/households.csv"] {
+        let page = get(addr, path, &[]);
+        assert_eq!(page.status, 303, "{path}");
+    }
+    drop(server);
+}
