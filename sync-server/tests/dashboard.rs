@@ -287,3 +287,65 @@ fn demo_dashboard_pages_actions_and_exports() {
     }
     drop(server);
 }
+
+/// The register a staff member exports for one grid re-imports on that
+/// grid's phone to the same households: nothing created, nothing changed.
+#[test]
+fn exported_register_reimports_on_the_phone_unchanged() {
+    use gridwork_core::exchange::ExportFormat;
+    use gridwork_core::sync::SyncOptions;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = start(&data, &["--demo"]);
+    let addr = server.addr.as_str();
+    let token = server
+        .preamble
+        .iter()
+        .filter_map(|v| v.get("demo_token"))
+        .find(|t| t["worker"] == "gw-demo-1")
+        .expect("gw-demo-1's token")["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let phone = gridwork_core::Store::open(dir.path().join("phone.db"), None).unwrap();
+    phone.init("gw-demo-1", "演示网格员一", "DEMO-G01").unwrap();
+    let url = format!("http://{addr}");
+    phone.sync(&url, &token, &SyncOptions::default()).unwrap();
+    let households = phone.list_households().unwrap();
+    assert!(!households.is_empty());
+    let heads = phone.doc_heads().unwrap();
+
+    set_password(&data, "staff-demo");
+    let session = try_login(addr, "staff-demo", PASSWORD)
+        .cookie("gw_session")
+        .unwrap();
+    let me = [("gw_session", session.as_str())];
+    assert_eq!(
+        get(addr, "/exports/households.xlsx?grid=ELSEWHERE", &me).status,
+        404
+    );
+    for format in [ExportFormat::Xlsx, ExportFormat::Csv] {
+        let file = get(
+            addr,
+            &format!("/exports/households.{}?grid=DEMO-G01", format.code()),
+            &me,
+        );
+        assert_eq!(file.status, 200);
+        let report = phone.import_register(&file.bytes, format).unwrap();
+        assert!(report.stored && report.errors.is_empty(), "{report:?}");
+        assert_eq!(report.households_created, 0, "{report:?}");
+        assert_eq!(
+            report.households_updated + report.residents_created + report.residents_updated,
+            0,
+            "{report:?}"
+        );
+        assert_eq!(report.unchanged as usize, households.len(), "{report:?}");
+        assert!(report.renumbered.is_empty());
+        assert_eq!(
+            phone.doc_heads().unwrap(),
+            heads,
+            "{format:?}: no document changed"
+        );
+    }
+    drop(server);
+}

@@ -29,6 +29,9 @@ pub struct EvaluationQuery {
     pub month: String,
     /// Column to sort by (see [`COLUMNS`]); score when empty.
     pub sort: String,
+    /// Exports only: narrow to this grid of the subtree (e.g. the register
+    /// of one gridworker's grid, to hand to their phone).
+    pub grid: String,
 }
 
 /// Sortable columns: (code, zh, en).

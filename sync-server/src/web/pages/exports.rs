@@ -18,6 +18,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use gridwork_core::exchange::{export_evaluation, ExportFormat, ExportKind};
+use gridwork_core::model::GridCode;
 use maud::html;
 
 /// The downloads: (kind code, zh, en).
@@ -72,7 +73,26 @@ fn page(view: &View) -> String {
     frame(ctx, ctx.t("导出", "Exports"), body)
 }
 
-/// `GET /exports/{file}`, file = `KIND.xlsx` or `KIND.csv`.
+/// True if `grid` lies below `ancestor` in the scope's tree.
+fn is_below(view: &View, grid: &GridCode, ancestor: &GridCode) -> bool {
+    let mut current = grid.clone();
+    while let Some(parent) = view
+        .scope
+        .nodes
+        .iter()
+        .find(|n| n.code == current)
+        .and_then(|n| n.parent.clone())
+    {
+        if &parent == ancestor {
+            return true;
+        }
+        current = parent;
+    }
+    false
+}
+
+/// `GET /exports/{file}`, file = `KIND.xlsx` or `KIND.csv`; `?grid=CODE`
+/// narrows it to one node of the subtree.
 pub async fn download(
     State(state): State<AppState>,
     Extension(config): Extension<WebConfig>,
@@ -87,9 +107,26 @@ pub async fn download(
         let not_found = || Error::not_found("export", file.clone());
         let (kind, ext) = file.rsplit_once('.').ok_or_else(not_found)?;
         let format = ExportFormat::parse(ext).map_err(|_| not_found())?;
-        let grids = view.scope.grids();
+        let grids = match query.grid.trim() {
+            "" => view.scope.grids(),
+            grid => {
+                let grid = GridCode(grid.to_owned());
+                if !view.scope.covers(&grid) {
+                    return Err(Error::not_found("grid", grid.0));
+                }
+                let below: Vec<GridCode> = view
+                    .scope
+                    .nodes
+                    .iter()
+                    .filter(|n| n.level == 4 && (n.code == grid || is_below(view, &n.code, &grid)))
+                    .map(|n| n.code.clone())
+                    .collect();
+                below
+            }
+        };
         let (bytes, name) = if kind == "evaluation" {
-            let (month, rows) = evaluation_rows(view, &query.month)?;
+            let (month, mut rows) = evaluation_rows(view, &query.month)?;
+            rows.retain(|r| grids.contains(&r.grid));
             (
                 export_evaluation(&rows, format)?,
                 format!("evaluation-{month}"),
