@@ -198,6 +198,49 @@ fn demo_dashboard_pages_actions_and_exports() {
         .unwrap();
     assert_eq!(by, "staff-demo");
 
+    // A hazard move from the hazards list, the same way.
+    let hazards = get(addr, "/hazards", &me);
+    let hazard: String = db
+        .query_row(
+            "SELECT id FROM hazards WHERE status != 'closed' ORDER BY id LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .expect("an open demo hazard");
+    let row = hazards
+        .body
+        .find(&format!(r#"data-hazard="{hazard}""#))
+        .unwrap();
+    let row_end = hazards.body[row..].find("</tr>").unwrap() + row;
+    let next = attrs(&hazards.body[row..row_end], "data-action")[0].clone();
+    let path = format!("/hazards/{hazard}/transition");
+    assert_eq!(post(addr, &path, &me, &[("to", next.as_str())]).status, 403);
+    let moved = post(
+        addr,
+        &path,
+        &me,
+        &[("to", next.as_str()), ("note", "社区复核"), ("csrf", &csrf)],
+    );
+    assert_eq!(moved.status, 303, "{}", moved.body);
+    let by: String = db
+        .query_row(
+            &format!("SELECT by_worker || ' ' || to_state FROM hazard_transitions WHERE hazard_id = '{hazard}' AND note = '社区复核'"),
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(by, format!("staff-demo {next}"));
+    assert_eq!(
+        post(
+            addr,
+            "/hazards/not-an-id/transition",
+            &me,
+            &[("to", "closed"), ("csrf", &csrf)]
+        )
+        .status,
+        404
+    );
+
     // A household page masks ID numbers and is written to the access log.
     let grid = get(addr, "/grids/DEMO-G01", &me);
     assert_eq!(grid.status, 200);

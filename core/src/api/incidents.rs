@@ -294,19 +294,36 @@ pub fn transition_case_in(
     meta: &CommitMeta,
 ) -> Result<GridCode> {
     let to = CaseState::parse(to)?;
-    let doc_id = DocId::case(id);
-    append_transition_in(
-        tx,
-        TransitionId::new(),
-        &doc_id,
-        DocKind::Case,
-        "case",
-        to,
-        note,
-        meta,
-    )?;
-    tx.doc_scope(&doc_id)?
-        .ok_or_else(|| Error::not_found("case", id.to_string()))
+    transition_in(tx, &DocId::case(id), DocKind::Case, "case", to, note, meta)
+}
+
+/// Move hazard `id` to `to` inside a write transaction (e.g. the community
+/// verifying a rectification and closing the hazard, 销号), as
+/// [`transition_case_in`] does for cases. Returns the hazard's grid.
+pub fn transition_hazard_in(
+    tx: &mut WriteTx<'_>,
+    id: HazardId,
+    to: &str,
+    note: &str,
+    meta: &CommitMeta,
+) -> Result<GridCode> {
+    let to = HazardState::parse(to)?;
+    let doc_id = DocId::hazard(id);
+    transition_in(tx, &doc_id, DocKind::Hazard, "hazard", to, note, meta)
+}
+
+fn transition_in<W: Workflow>(
+    tx: &mut WriteTx<'_>,
+    doc_id: &DocId,
+    kind: DocKind,
+    what: &'static str,
+    to: W,
+    note: &str,
+    meta: &CommitMeta,
+) -> Result<GridCode> {
+    append_transition_in(tx, TransitionId::new(), doc_id, kind, what, to, note, meta)?;
+    tx.doc_scope(doc_id)?
+        .ok_or_else(|| Error::not_found(what, doc_id.to_string()))
 }
 
 /// Append a transition after checking it against the status derived from

@@ -74,6 +74,19 @@ pub fn hazard_state(lang: Lang, state: HazardState) -> &'static str {
     }
 }
 
+/// The button that moves a hazard from `from` to `to`.
+pub fn hazard_action(lang: Lang, from: HazardState, to: HazardState) -> &'static str {
+    match to {
+        HazardState::Reported => lang.pick("重新上报", "Report again"),
+        HazardState::Rectifying if from == HazardState::Rectified => {
+            lang.pick("退回整改", "Send back")
+        }
+        HazardState::Rectifying => lang.pick("要求整改", "Order rectification"),
+        HazardState::Rectified => lang.pick("登记已整改", "Mark rectified"),
+        HazardState::Closed => lang.pick("验收销号", "Verify and close"),
+    }
+}
+
 /// A severity's label (by code, as the read models store it).
 pub fn severity(lang: Lang, code: &str) -> &'static str {
     match Severity::parse(code) {

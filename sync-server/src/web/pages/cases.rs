@@ -1,33 +1,19 @@
 //! `GET /cases`: the residents' requests of the staff member's subtree as a
 //! queue by stage (to register → to dispatch → being handled → to verify →
 //! to close; closed ones with `?all=1`), each with one form per allowed next
-//! state; `POST /cases/{id}/transition` (fields `to`, `note`, `csrf`) makes
-//! that move.
-//!
-//! A move is a transition appended to the case's Automerge document by the
-//! server, as the staff member (the server's actor, `by` = the staff
-//! member's id), checked against the status derived from the document, in
-//! one write transaction that also files the doc in the feed — so the
-//! gridworker's phone gets it on its next sync, and it merges with whatever
-//! the phone did offline like any other change. A missing or wrong CSRF
-//! token gets 403 and changes nothing; a move the workflow does not allow
-//! (e.g. someone moved it first) gets 409 with the reason.
+//! state, posted to `POST /cases/{id}/transition` ([`super::transitions`]).
 
+use super::transitions::{action_form, RecordKind};
 use super::{context, respond, Outcome, View};
-use crate::error::Error;
-use crate::feed::feed_touch;
 use crate::state::AppState;
 use crate::web::labels::{self, STAGES};
 use crate::web::page::{frame, local_time, PageCtx};
-use crate::web::{csrf, csrf_refused, StaffSession, WebConfig};
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Path, Query, State};
+use crate::web::{StaffSession, WebConfig};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
-use axum::{Extension, Form};
-use gridwork_core::api::transition_case_in;
-use gridwork_core::docs::DocId;
-use gridwork_core::model::{Case, CaseId, CaseState, Workflow};
+use axum::Extension;
+use gridwork_core::model::{Case, CaseState, Workflow};
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -64,79 +50,12 @@ pub async fn queue(
     .await
 }
 
-/// The fields of an action form.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct TransitionForm {
-    /// The state to move to (a case state code).
-    to: String,
-    /// An optional note recorded with the transition.
-    note: String,
-    /// The session's CSRF token.
-    csrf: String,
-    /// `1` when the form was on the `?all=1` queue.
-    all: String,
-}
-
-/// Longest note accepted with a transition, in characters.
-const MAX_NOTE_CHARS: usize = 500;
-
-/// `POST /cases/{id}/transition`.
-pub async fn transition(
-    State(state): State<AppState>,
-    Extension(config): Extension<WebConfig>,
-    Path(id): Path<String>,
-    uri: Uri,
-    headers: HeaderMap,
-    staff: StaffSession,
-    form: Result<Form<TransitionForm>, FormRejection>,
-) -> Response {
-    let (ctx, cookie) = context(&staff, config, &uri, &headers);
-    let form = match form {
-        Ok(Form(form)) if csrf::tokens_match(&staff.csrf, &form.csrf) => form,
-        _ => {
-            tracing::warn!(worker = %staff.account.worker_id.0, "case action refused: missing or mismatched CSRF token");
-            return csrf_refused(ctx.lang);
-        }
-    };
-    respond(state, ctx, cookie, move |view| {
-        let not_found = || Error::not_found("case", "");
-        let id: CaseId = id.parse().map_err(|_| not_found())?;
-        let case = view.store.case(id).map_err(|_| not_found())?;
-        if !view.scope.covers(&case.grid) {
-            return Err(not_found());
-        }
-        if form.note.chars().count() > MAX_NOTE_CHARS {
-            return Err(Error::invalid(
-                "note",
-                format!("备注不能超过 {MAX_NOTE_CHARS} 字 / the note may have at most {MAX_NOTE_CHARS} characters"),
-            ));
-        }
-        let staff_id = view.ctx.account.worker_id.0.clone();
-        crate::db::write(&view.state.db, |tx| {
-            let meta = crate::publish::staff_meta(tx, &staff_id)?;
-            let scope = transition_case_in(tx, id, &form.to, &form.note, &meta)?;
-            feed_touch(tx.conn(), DocId::case(id).as_str(), scope.as_str())?;
-            Ok(())
-        })?;
-        tracing::info!(worker = %staff_id, case = %id, to = %form.to, "case moved by staff");
-        let back = if form.all == "1" { "/cases?all=1" } else { "/cases" };
-        Ok(Outcome::SeeOther(format!("{back}#case-{id}")))
-    })
-    .await
-}
-
 fn actions(ctx: &PageCtx, case: &Case, all: bool) -> Markup {
     let from = case.status;
+    let id = case.id.to_string();
     html! {
         @for to in from.next() {
-            form.action method="post" action={ "/cases/" (case.id) "/transition" } data-action=(to.code()) {
-                (ctx.csrf_field())
-                input type="hidden" name="to" value=(to.code());
-                @if all { input type="hidden" name="all" value="1"; }
-                input type="text" name="note" maxlength="500" placeholder=(ctx.t("备注（可选）", "note (optional)"));
-                button type="submit" { (labels::case_action(ctx.lang, from, *to)) }
-            }
+            (action_form(ctx, RecordKind::Case, &id, *to, labels::case_action(ctx.lang, from, *to), all))
         }
     }
 }

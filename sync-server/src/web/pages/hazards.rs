@@ -1,8 +1,11 @@
 //! `GET /hazards`: the safety hazards of the staff member's subtree, open
-//! ones first by default (`?all=1` lists closed ones too), newest first,
-//! with their rectification deadline (overdue ones marked) and the history
-//! of their rectification.
+//! ones only by default (`?all=1` lists closed ones too), newest first,
+//! with their rectification deadline (overdue ones marked) and one form per
+//! allowed next state — ordering a rectification, recording it, verifying
+//! and closing (销号) — posted to `POST /hazards/{id}/transition`
+//! ([`super::transitions`]).
 
+use super::transitions::{action_form, RecordKind};
 use super::{context, respond, Outcome, View};
 use crate::state::AppState;
 use crate::web::labels;
@@ -12,7 +15,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use axum::Extension;
-use gridwork_core::model::{Hazard, HazardState};
+use gridwork_core::model::{Hazard, HazardState, Workflow};
 use maud::html;
 
 use super::cases::CasesQuery as AllQuery;
@@ -53,12 +56,12 @@ fn page(view: &View, hazards: &[Hazard], all: bool) -> String {
                 th { (ctx.t("类别", "Category")) } th { (ctx.t("等级", "Severity")) }
                 th { (ctx.t("地点", "Place")) } th { (ctx.t("描述", "Description")) }
                 th { (ctx.t("照片", "Photos")) } th { (ctx.t("整改期限", "Deadline")) }
-                th { (ctx.t("状态", "Status")) }
+                th { (ctx.t("状态", "Status")) } th { (ctx.t("办理", "Actions")) }
             } }
             tbody {
                 @for h in hazards {
                     @let overdue = h.status != HazardState::Closed && h.deadline.is_some_and(|d| d.0 < now);
-                    tr data-hazard=(h.id) data-status=(gridwork_core::model::Workflow::code(h.status)) class=[overdue.then_some("overdue")] {
+                    tr id={ "hazard-" (h.id) } data-hazard=(h.id) data-status=(h.status.code()) class=[overdue.then_some("overdue")] {
                         td { (local_time(h.reported_at)) }
                         td { (view.scope.name_of(&h.grid)) }
                         td { (h.category) }
@@ -70,7 +73,12 @@ fn page(view: &View, hazards: &[Hazard], all: bool) -> String {
                             @if let Some(d) = h.deadline { (local_time(d)) }
                             @if overdue { " " span.tag.warn { (ctx.t("已超期", "overdue")) } }
                         }
-                        td { (labels::hazard_state(ctx.lang, h.status)) }
+                        td data-field="status" { (labels::hazard_state(ctx.lang, h.status)) }
+                        td {
+                            @for to in h.status.next() {
+                                (action_form(ctx, RecordKind::Hazard, &h.id.to_string(), *to, labels::hazard_action(ctx.lang, h.status, *to), all))
+                            }
+                        }
                     }
                 }
             }

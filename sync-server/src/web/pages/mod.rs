@@ -7,8 +7,8 @@
 //!
 //! - [`overview`]: `GET /` and `GET /grids/{code}`;
 //! - [`households`]: `GET /households/{id}` (masked, access-logged);
-//! - [`cases`]: `GET /cases`, `POST /cases/{id}/transition`;
-//! - [`hazards`]: `GET /hazards`;
+//! - [`cases`]: `GET /cases`; [`hazards`]: `GET /hazards`;
+//! - [`transitions`]: `POST /cases/{id}/transition`, `POST /hazards/{id}/transition`;
 //! - [`evaluation`]: `GET /evaluation`;
 //! - [`exports`]: `GET /exports`, `GET /exports/{file}`.
 
@@ -18,6 +18,7 @@ pub mod exports;
 pub mod hazards;
 pub mod households;
 pub mod overview;
+pub mod transitions;
 
 use super::page::{error_page, PageCtx, TIMEZONE};
 use super::{add_cookie, choose_lang, html_response, StaffSession, WebConfig};
