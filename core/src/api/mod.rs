@@ -23,8 +23,8 @@ mod tests;
 pub(crate) use config::resolve_template;
 pub use config::{publish_template_in, server_meta, set_policy_in, TemplateInfo};
 pub(crate) use households::{add_household_in, add_resident_in};
-pub use incidents::{transition_case_in, transition_hazard_in};
 pub(crate) use incidents::{append_transition_in, open_case_in, report_hazard_in};
+pub use incidents::{transition_case_in, transition_hazard_in};
 pub use incidents::{CaseEdit, HazardEdit};
 pub use maintenance::{CheckReport, DocHeads};
 pub(crate) use queries::{
