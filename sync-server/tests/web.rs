@@ -311,6 +311,49 @@ fn staff_sign_in_dashboard_and_sign_out() {
 }
 
 #[test]
+fn town_staff_see_every_community_and_grid() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    town(&data);
+    admin_json(
+        &data,
+        &[
+            "worker",
+            "add",
+            "staff-t1",
+            "--name",
+            "镇街乙",
+            "--role",
+            "town_staff",
+            "--grid",
+            "T1",
+            "--password-env",
+            "GW_TEST_PASSWORD",
+        ],
+        &[("GW_TEST_PASSWORD", PASSWORD)],
+    );
+    let server = start(&data, &[]);
+    let addr = server.addr.as_str();
+    let ok = try_login(addr, "staff-t1", PASSWORD);
+    assert_eq!(ok.status, 303, "{}", ok.body);
+    let session = ok.cookie("gw_session").unwrap();
+    let home = get(addr, "/", &[("gw_session", &session)]);
+    assert_eq!(home.status, 200);
+    for marker in [
+        r#"data-community="C1""#,
+        r#"data-community="C2""#,
+        r#"data-grid="G1""#,
+        r#"data-grid="G2""#,
+    ] {
+        assert!(home.body.contains(marker), "{marker}");
+    }
+    assert_eq!(
+        get(addr, "/grids/G2", &[("gw_session", &session)]).status,
+        200
+    );
+}
+
+#[test]
 fn five_wrong_passwords_lock_the_account() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");

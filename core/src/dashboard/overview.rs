@@ -90,6 +90,17 @@ impl GridFigures {
         }
     }
 
+    /// The totals of `rows` under the name `grid`: counts added, coverage
+    /// recomputed from the sums (e.g. a community's row from its grids').
+    pub fn sum<'a>(grid: GridCode, rows: impl IntoIterator<Item = &'a GridFigures>) -> GridFigures {
+        let mut total = GridFigures::zero(grid);
+        for row in rows {
+            total.add(row);
+        }
+        total.coverage = ratio(total.households_visited, total.households, 0.0);
+        total
+    }
+
     /// Add `other`'s counts (not its coverage).
     fn add(&mut self, other: &GridFigures) {
         self.households += other.households;
@@ -371,12 +382,10 @@ impl Store {
             Ok((cells, statuses, response))
         })?;
 
-        let mut totals = GridFigures::zero(GridCode(String::new()));
         for f in by_grid.values_mut() {
             f.coverage = ratio(f.households_visited, f.households, 0.0);
-            totals.add(f);
         }
-        totals.coverage = ratio(totals.households_visited, totals.households, 0.0);
+        let totals = GridFigures::sum(GridCode(String::new()), by_grid.values());
         Ok(Overview {
             month: month_code(month_first),
             totals,

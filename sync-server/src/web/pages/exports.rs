@@ -73,24 +73,6 @@ fn page(view: &View) -> String {
     frame(ctx, ctx.t("导出", "Exports"), body)
 }
 
-/// True if `grid` lies below `ancestor` in the scope's tree.
-fn is_below(view: &View, grid: &GridCode, ancestor: &GridCode) -> bool {
-    let mut current = grid.clone();
-    while let Some(parent) = view
-        .scope
-        .nodes
-        .iter()
-        .find(|n| n.code == current)
-        .and_then(|n| n.parent.clone())
-    {
-        if &parent == ancestor {
-            return true;
-        }
-        current = parent;
-    }
-    false
-}
-
 /// `GET /exports/{file}`, file = `KIND.xlsx` or `KIND.csv`; `?grid=CODE`
 /// narrows it to one node of the subtree.
 pub async fn download(
@@ -118,7 +100,9 @@ pub async fn download(
                     .scope
                     .nodes
                     .iter()
-                    .filter(|n| n.level == 4 && (n.code == grid || is_below(view, &n.code, &grid)))
+                    .filter(|n| {
+                        n.level == 4 && (n.code == grid || view.scope.is_below(&n.code, &grid))
+                    })
                     .map(|n| n.code.clone())
                     .collect();
                 below

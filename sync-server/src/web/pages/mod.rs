@@ -56,6 +56,23 @@ impl Scope {
         self.nodes.iter().any(|n| &n.code == grid)
     }
 
+    /// True if `grid` lies below `ancestor` in the subtree.
+    pub fn is_below(&self, grid: &GridCode, ancestor: &GridCode) -> bool {
+        let mut current = grid;
+        while let Some(parent) = self
+            .nodes
+            .iter()
+            .find(|n| &n.code == current)
+            .and_then(|n| n.parent.as_ref())
+        {
+            if parent == ancestor {
+                return true;
+            }
+            current = parent;
+        }
+        false
+    }
+
     /// A grid's display name (its code if unknown).
     pub fn name_of(&self, grid: &GridCode) -> String {
         self.nodes

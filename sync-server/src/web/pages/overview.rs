@@ -153,6 +153,57 @@ fn grid_rows(view: &View, grids: &[GridFigures]) -> Markup {
     }
 }
 
+/// One row per community (level 2) of the scope, summed from its grids:
+/// what town staff compare first. Empty for a single community.
+fn community_rows(view: &View, o: &Overview) -> Markup {
+    let communities: Vec<GridFigures> = view
+        .scope
+        .nodes
+        .iter()
+        .filter(|n| n.level == 2)
+        .map(|c| {
+            GridFigures::sum(
+                c.code.clone(),
+                o.grids
+                    .iter()
+                    .filter(|g| view.scope.is_below(&g.grid, &c.code)),
+            )
+        })
+        .collect();
+    let ctx = &view.ctx;
+    html! {
+        @if communities.len() > 1 {
+            h2 { (ctx.t("各社区", "Communities")) }
+            table #communities .data {
+                thead { tr {
+                    th { (ctx.t("社区", "Community")) }
+                    th.num { (ctx.t("住户", "Households")) }
+                    th.num { (ctx.t("本月已走访", "Visited")) }
+                    th.num { (ctx.t("覆盖率", "Coverage")) }
+                    th.num { (ctx.t("特殊群体逾期", "Special overdue")) }
+                    th.num { (ctx.t("未销号隐患", "Open hazards")) }
+                    th.num { (ctx.t("超期隐患", "Hazards overdue")) }
+                    th.num { (ctx.t("未结事项", "Open cases")) }
+                } }
+                tbody {
+                    @for c in &communities {
+                        tr data-community=(c.grid.0) {
+                            td { (view.scope.name_of(&c.grid)) " " code { (c.grid.0) } }
+                            td.num { (figure("households", c.households)) }
+                            td.num { (figure("households_visited", c.households_visited)) }
+                            td.num { (figure("coverage", percent(c.coverage))) }
+                            td.num { (figure("special_overdue", c.special_overdue)) }
+                            td.num { (figure("open_hazards", c.open_hazards)) }
+                            td.num { (figure("hazards_overdue", c.hazards_overdue)) }
+                            td.num { (figure("open_cases", c.open_cases)) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn hazards_and_cases(ctx: &PageCtx, o: &Overview) -> Markup {
     let lang = ctx.lang;
     let status_bars: Vec<Bar> = o
@@ -275,6 +326,7 @@ fn overview_page(view: &View, o: &Overview) -> String {
     let body = html! {
         p.hint { (ctx.t("统计月份：", "Month: ")) (o.month) (ctx.t("。数据为各网格员手机已同步的记录。", ". Figures count what the gridworkers' phones have synced.")) }
         (totals(ctx, &o.totals, o))
+        (community_rows(view, o))
         h2 { (ctx.t("各网格", "Grids")) }
         @if o.grids.is_empty() {
             p.hint { (ctx.t("您的管辖范围内还没有网格。", "There are no grids in your area yet.")) }
