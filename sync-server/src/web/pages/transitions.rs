@@ -1,0 +1,211 @@
+//! Staff moves on workflow records, shared by the case queue
+//! (`POST /cases/{id}/transition`) and the hazards list
+//! (`POST /hazards/{id}/transition`): the action form, its checks and the
+//! write.
+//!
+//! A move is a transition appended to the record's Automerge document by
+//! the server, as the staff member (the server's actor, `by` = the staff
+//! member's id), checked against the status derived from the document, in
+//! one write transaction that also files the doc in the feed — so the
+//! gridworker's phone gets it on its next sync and it merges with whatever
+//! the phone did offline. A missing or wrong CSRF token gets 403 and changes
+//! nothing; a record outside the subtree 404; a move the workflow does not
+//! allow (e.g. someone moved it first) 409 with the reason.
+
+use super::{context, respond, Outcome, View};
+use crate::error::Error;
+use crate::feed::feed_touch;
+use crate::state::AppState;
+use crate::web::page::PageCtx;
+use crate::web::{csrf, csrf_refused, StaffSession, WebConfig};
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Uri};
+use axum::response::Response;
+use axum::{Extension, Form};
+use gridwork_core::api::{transition_case_in, transition_hazard_in};
+use gridwork_core::docs::DocId;
+use gridwork_core::model::{CaseId, GridCode, HazardId, Workflow};
+use maud::{html, Markup};
+use serde::Deserialize;
+
+/// The fields of an action form.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct TransitionForm {
+    /// The state to move to (a state code of the record's workflow).
+    to: String,
+    /// An optional note recorded with the transition.
+    note: String,
+    /// The session's CSRF token.
+    csrf: String,
+    /// `1` when the form was on an `?all=1` list.
+    all: String,
+}
+
+/// Longest note accepted with a transition, in characters.
+pub const MAX_NOTE_CHARS: usize = 500;
+
+/// Which kind of record a move is on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecordKind {
+    /// A resident's request (`/cases`).
+    Case,
+    /// A safety hazard (`/hazards`).
+    Hazard,
+}
+
+impl RecordKind {
+    /// The list page, e.g. `/cases`.
+    pub fn list_path(self) -> &'static str {
+        match self {
+            RecordKind::Case => "/cases",
+            RecordKind::Hazard => "/hazards",
+        }
+    }
+
+    /// The code used in errors, logs and anchors (`case`, `hazard`).
+    pub fn code(self) -> &'static str {
+        match self {
+            RecordKind::Case => "case",
+            RecordKind::Hazard => "hazard",
+        }
+    }
+}
+
+/// The form that moves record `id` of `kind` to `to`, labelled `label`.
+pub fn action_form<W: Workflow>(
+    ctx: &PageCtx,
+    kind: RecordKind,
+    id: &str,
+    to: W,
+    label: &str,
+    all: bool,
+) -> Markup {
+    html! {
+        form.action method="post" action={ (kind.list_path()) "/" (id) "/transition" } data-action=(to.code()) {
+            (ctx.csrf_field())
+            input type="hidden" name="to" value=(to.code());
+            @if all { input type="hidden" name="all" value="1"; }
+            input type="text" name="note" maxlength=(MAX_NOTE_CHARS) placeholder=(ctx.t("备注（可选）", "note (optional)"));
+            button type="submit" { (label) }
+        }
+    }
+}
+
+/// `POST /cases/{id}/transition`.
+pub async fn case(
+    State(state): State<AppState>,
+    Extension(config): Extension<WebConfig>,
+    Path(id): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    staff: StaffSession,
+    form: Result<Form<TransitionForm>, FormRejection>,
+) -> Response {
+    apply(
+        state,
+        config,
+        RecordKind::Case,
+        id,
+        uri,
+        headers,
+        staff,
+        form,
+    )
+    .await
+}
+
+/// `POST /hazards/{id}/transition`.
+pub async fn hazard(
+    State(state): State<AppState>,
+    Extension(config): Extension<WebConfig>,
+    Path(id): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    staff: StaffSession,
+    form: Result<Form<TransitionForm>, FormRejection>,
+) -> Response {
+    apply(
+        state,
+        config,
+        RecordKind::Hazard,
+        id,
+        uri,
+        headers,
+        staff,
+        form,
+    )
+    .await
+}
+
+/// The grid of record `id`, if it exists (read models).
+fn grid_of(view: &View, kind: RecordKind, id: &str) -> Option<GridCode> {
+    match kind {
+        RecordKind::Case => id
+            .parse::<CaseId>()
+            .ok()
+            .and_then(|id| view.store.case(id).ok())
+            .map(|c| c.grid),
+        RecordKind::Hazard => id
+            .parse::<HazardId>()
+            .ok()
+            .and_then(|id| view.store.hazard(id).ok())
+            .map(|h| h.grid),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn apply(
+    state: AppState,
+    config: WebConfig,
+    kind: RecordKind,
+    id: String,
+    uri: Uri,
+    headers: HeaderMap,
+    staff: StaffSession,
+    form: Result<Form<TransitionForm>, FormRejection>,
+) -> Response {
+    let (ctx, cookie) = context(&staff, config, &uri, &headers);
+    let form = match form {
+        Ok(Form(form)) if csrf::tokens_match(&staff.csrf, &form.csrf) => form,
+        _ => {
+            tracing::warn!(worker = %staff.account.worker_id.0, kind = kind.code(), "staff action refused: missing or mismatched CSRF token");
+            return csrf_refused(ctx.lang);
+        }
+    };
+    respond(state, ctx, cookie, move |view| {
+        let not_found = || Error::not_found(kind.code(), "");
+        let grid = grid_of(view, kind, &id).ok_or_else(not_found)?;
+        if !view.scope.covers(&grid) {
+            return Err(not_found());
+        }
+        if form.note.chars().count() > MAX_NOTE_CHARS {
+            return Err(Error::invalid(
+                "note",
+                format!("备注不能超过 {MAX_NOTE_CHARS} 字 / the note may have at most {MAX_NOTE_CHARS} characters"),
+            ));
+        }
+        let staff_id = view.ctx.account.worker_id.0.clone();
+        crate::db::write(&view.state.db, |tx| {
+            let meta = crate::publish::staff_meta(tx, &staff_id)?;
+            let (doc_id, scope) = match kind {
+                RecordKind::Case => {
+                    let id: CaseId = id.parse().map_err(|_| not_found())?;
+                    (DocId::case(id), transition_case_in(tx, id, &form.to, &form.note, &meta)?)
+                }
+                RecordKind::Hazard => {
+                    let id: HazardId = id.parse().map_err(|_| not_found())?;
+                    (DocId::hazard(id), transition_hazard_in(tx, id, &form.to, &form.note, &meta)?)
+                }
+            };
+            feed_touch(tx.conn(), doc_id.as_str(), scope.as_str())?;
+            Ok(())
+        })?;
+        tracing::info!(worker = %staff_id, kind = kind.code(), id = %id, to = %form.to, "record moved by staff");
+        let list = kind.list_path();
+        let back = if form.all == "1" { format!("{list}?all=1") } else { list.to_owned() };
+        Ok(Outcome::SeeOther(format!("{back}#{}-{id}", kind.code())))
+    })
+    .await
+}
