@@ -2,32 +2,56 @@
 //! commands against one store, parse the JSON it prints.
 
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
 /// Path of the `gridwork` binary of this build profile. The first call in a
-/// test process runs `cargo build -p gridwork-cli` for the same profile (a
-/// no-op when it is up to date), so a test never drives a stale binary.
+/// test process builds the workspace's binaries (see [`workspace_bins`]), so
+/// a test never drives a stale binary.
 pub fn gridwork_bin() -> PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
+    workspace_bins().join(format!("gridwork{}", std::env::consts::EXE_SUFFIX))
+}
+
+/// The directory holding the workspace's binaries of this build profile
+/// (`target/<profile>`), after running `cargo build --workspace --bin
+/// gridwork --bin gridwork-server` for that profile once per test process
+/// (a no-op when they are up to date, so a test never drives a stale one).
+///
+/// `--workspace` resolves features exactly as `cargo build --workspace
+/// --all-targets` and `cargo test --workspace` do, so under `.ci/run` this
+/// reuses the binaries the build step made (0 crates compiled, 0.3 s).
+/// Building one package (`-p gridwork-cli`) unifies features differently
+/// (tokio, hyper-util, serde_json, clap, …), so it compiled a second copy of
+/// the core and of each binary inside the test run, and left that copy at
+/// `target/<profile>/gridwork`.
+pub fn workspace_bins() -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
         let exe = std::env::current_exe().expect("current exe");
-        // target/<profile>/deps/<test> → target/<profile>/gridwork
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("profile dir")
-            .to_path_buf();
+        // Test binaries live in target/<profile>/deps, binaries (the bench)
+        // in target/<profile>.
+        let mut profile_dir = exe.parent().expect("profile dir").to_path_buf();
+        if profile_dir.file_name().is_some_and(|n| n == "deps") {
+            profile_dir.pop();
+        }
         let release = profile_dir.file_name().is_some_and(|n| n == "release");
         let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-        cargo.args(["build", "--quiet", "-p", "gridwork-cli"]);
+        cargo.args([
+            "build",
+            "--quiet",
+            "--workspace",
+            "--bin",
+            "gridwork",
+            "--bin",
+            "gridwork-server",
+        ]);
         if release {
             cargo.arg("--release");
         }
         let status = cargo.status().expect("run cargo build");
-        assert!(status.success(), "building gridwork failed");
-        profile_dir.join(format!("gridwork{}", std::env::consts::EXE_SUFFIX))
+        assert!(status.success(), "building the workspace's binaries failed");
+        profile_dir
     })
     .clone()
 }

@@ -6,33 +6,12 @@ use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
 use std::time::Duration;
 
-/// Path of the `gridwork-server` binary of this build profile (built once).
+/// Path of the `gridwork-server` binary of this build profile (built once,
+/// with the rest of the workspace's binaries: [`crate::cli::workspace_bins`]).
 pub fn server_bin() -> PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let exe = std::env::current_exe().expect("current exe");
-        // Test binaries live in target/<profile>/deps, binaries (the bench)
-        // in target/<profile>.
-        let mut profile_dir = exe.parent().expect("profile dir").to_path_buf();
-        if profile_dir.file_name().is_some_and(|n| n == "deps") {
-            profile_dir.pop();
-        }
-        let release = profile_dir.file_name().is_some_and(|n| n == "release");
-        let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-        cargo.args(["build", "--quiet", "-p", "gridwork-server"]);
-        if release {
-            cargo.arg("--release");
-        }
-        assert!(
-            cargo.status().expect("run cargo build").success(),
-            "building gridwork-server failed"
-        );
-        profile_dir.join(format!("gridwork-server{}", std::env::consts::EXE_SUFFIX))
-    })
-    .clone()
+    crate::cli::workspace_bins().join(format!("gridwork-server{}", std::env::consts::EXE_SUFFIX))
 }
 
 /// A running server.
@@ -86,6 +65,25 @@ impl Server {
     /// Run `gridwork-server admin --data-dir DIR args…` and parse its JSON.
     pub fn admin(&self, args: &[&str]) -> Value {
         admin(&self.data_dir, args)
+    }
+
+    /// Like [`Server::admin`], with extra environment variables (for
+    /// `--password-env VAR`: passwords never go on the command line).
+    pub fn admin_env(&self, args: &[&str], env: &[(&str, &str)]) -> Value {
+        let out = Command::new(server_bin())
+            .arg("admin")
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .args(args)
+            .envs(env.iter().copied())
+            .output()
+            .expect("run gridwork-server admin");
+        assert!(
+            out.status.success(),
+            "admin {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
     }
 
     /// Stop with SIGTERM and wait; returns the exit code.
