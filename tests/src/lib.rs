@@ -1,4 +1,5 @@
 //! Shared helpers for the end-to-end scenarios and the benchmark harness.
 
+pub mod browser;
 pub mod cli;
 pub mod server;
