@@ -4,7 +4,9 @@
 //! (`data-status`, `data-action`); labels are for people.
 
 use super::html::Lang;
-use gridwork_core::model::{CaseState, HazardState, Severity, Workflow};
+use gridwork_core::model::{
+    CaseState, HazardState, HouseholdStatus, RiskLevel, Severity, Workflow,
+};
 
 /// A case state's label.
 pub fn case_state(lang: Lang, state: CaseState) -> &'static str {
@@ -84,6 +86,24 @@ pub fn hazard_action(lang: Lang, from: HazardState, to: HazardState) -> &'static
         HazardState::Rectifying => lang.pick("要求整改", "Order rectification"),
         HazardState::Rectified => lang.pick("登记已整改", "Mark rectified"),
         HazardState::Closed => lang.pick("验收销号", "Verify and close"),
+    }
+}
+
+/// A household's risk level (the register's colour grading).
+pub fn risk(lang: Lang, risk: RiskLevel) -> &'static str {
+    match risk {
+        RiskLevel::None => lang.pick("无", "none"),
+        RiskLevel::Blue => lang.pick("蓝色（关注）", "blue (watch)"),
+        RiskLevel::Yellow => lang.pick("黄色（重点）", "yellow (priority)"),
+        RiskLevel::Red => lang.pick("红色（高风险）", "red (high risk)"),
+    }
+}
+
+/// A household's status.
+pub fn household_status(lang: Lang, status: HouseholdStatus) -> &'static str {
+    match status {
+        HouseholdStatus::Active => lang.pick("在住", "living here"),
+        HouseholdStatus::MovedOut => lang.pick("已迁出", "moved out"),
     }
 }
 

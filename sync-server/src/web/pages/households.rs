@@ -10,6 +10,7 @@ use crate::access_log;
 use crate::db::now_ms;
 use crate::error::Error;
 use crate::state::AppState;
+use crate::web::labels;
 use crate::web::page::{frame, local_time, mask_id_number, mask_phone};
 use crate::web::{StaffSession, WebConfig};
 use axum::extract::{Path, State};
@@ -69,8 +70,8 @@ fn page(view: &View, h: &Household) -> Result<String, Error> {
                 tr { th { (ctx.t("户代表", "Representative")) } td { (h.representative) } }
                 tr { th { (ctx.t("电话", "Phone")) } td data-field="phone" { (mask_phone(&h.phone)) } }
                 tr { th { (ctx.t("户标签", "Household tags")) } td { (tag_list(&h.tags)) } }
-                tr { th { (ctx.t("风险等级", "Risk")) } td { (h.risk.code()) } }
-                tr { th { (ctx.t("状态", "Status")) } td { (h.status.code()) } }
+                tr { th { (ctx.t("风险等级", "Risk")) } td data-risk=(h.risk.code()) { (labels::risk(ctx.lang, h.risk)) } }
+                tr { th { (ctx.t("状态", "Status")) } td data-status=(h.status.code()) { (labels::household_status(ctx.lang, h.status)) } }
             }
         }
         h2 { (ctx.t("家庭成员", "Residents")) }
