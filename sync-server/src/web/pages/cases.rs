@@ -4,15 +4,12 @@
 //! state, posted to `POST /cases/{id}/transition` ([`super::transitions`]).
 
 use super::transitions::{action_form, RecordKind};
-use super::{context, respond, Outcome, View};
-use crate::state::AppState;
+use super::{Outcome, PageRequest, View};
 use crate::web::labels::{self, STAGES};
 use crate::web::page::{frame, local_time, PageCtx};
-use crate::web::{StaffSession, WebConfig};
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::extract::Query;
+use axum::http::StatusCode;
 use axum::response::Response;
-use axum::Extension;
 use gridwork_core::model::{Case, CaseState, Workflow};
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -33,21 +30,14 @@ impl CasesQuery {
 }
 
 /// `GET /cases`.
-pub async fn queue(
-    State(state): State<AppState>,
-    Extension(config): Extension<WebConfig>,
-    Query(query): Query<CasesQuery>,
-    uri: Uri,
-    headers: HeaderMap,
-    staff: StaffSession,
-) -> Response {
-    let (ctx, cookie) = context(&staff, config, &uri, &headers);
+pub async fn queue(Query(query): Query<CasesQuery>, request: PageRequest) -> Response {
     let all = query.wants_all();
-    respond(state, ctx, cookie, move |view| {
-        let cases = view.store.cases_in(&view.scope.codes(), !all)?;
-        Ok(Outcome::Page(StatusCode::OK, page(view, &cases, all)))
-    })
-    .await
+    request
+        .respond(move |view| {
+            let cases = view.store.cases_in(&view.scope.codes(), !all)?;
+            Ok(Outcome::Page(StatusCode::OK, page(view, &cases, all)))
+        })
+        .await
 }
 
 fn actions(ctx: &PageCtx, case: &Case, all: bool) -> Markup {

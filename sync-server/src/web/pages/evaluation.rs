@@ -6,16 +6,13 @@
 //! headers (no script); the same rows download as XLSX or CSV from
 //! `/exports/evaluation.xlsx?month=…`.
 
-use super::{context, respond, Outcome, View};
+use super::{Outcome, PageRequest, View};
 use crate::accounts;
 use crate::error::Error;
-use crate::state::AppState;
 use crate::web::page::{current_month, frame, percent};
-use crate::web::{StaffSession, WebConfig};
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::extract::Query;
+use axum::http::StatusCode;
 use axum::response::Response;
-use axum::Extension;
 use gridwork_core::dashboard::{EvaluationRow, Evaluee};
 use gridwork_core::model::Role;
 use maud::html;
@@ -86,24 +83,17 @@ fn sort_rows(rows: &mut [EvaluationRow], sort: &str) {
 }
 
 /// `GET /evaluation`.
-pub async fn evaluation(
-    State(state): State<AppState>,
-    Extension(config): Extension<WebConfig>,
-    Query(query): Query<EvaluationQuery>,
-    uri: Uri,
-    headers: HeaderMap,
-    staff: StaffSession,
-) -> Response {
-    let (ctx, cookie) = context(&staff, config, &uri, &headers);
-    respond(state, ctx, cookie, move |view| {
-        let (month, mut rows) = rows(view, &query.month)?;
-        sort_rows(&mut rows, &query.sort);
-        Ok(Outcome::Page(
-            StatusCode::OK,
-            page(view, &month, &rows, &query.sort),
-        ))
-    })
-    .await
+pub async fn evaluation(Query(query): Query<EvaluationQuery>, request: PageRequest) -> Response {
+    request
+        .respond(move |view| {
+            let (month, mut rows) = rows(view, &query.month)?;
+            sort_rows(&mut rows, &query.sort);
+            Ok(Outcome::Page(
+                StatusCode::OK,
+                page(view, &month, &rows, &query.sort),
+            ))
+        })
+        .await
 }
 
 fn page(view: &View, month: &str, rows: &[EvaluationRow], sort: &str) -> String {

@@ -6,17 +6,14 @@
 //! visits, cases) are recorded in the access log with the grids they covered.
 
 use super::evaluation::{rows as evaluation_rows, EvaluationQuery};
-use super::{context, respond, Outcome, View};
+use super::{Outcome, PageRequest, View};
 use crate::access_log;
 use crate::db::now_ms;
 use crate::error::Error;
-use crate::state::AppState;
 use crate::web::page::{current_month, frame};
-use crate::web::{StaffSession, WebConfig};
-use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::extract::{Path, Query};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Extension;
 use gridwork_core::exchange::{export_evaluation, ExportFormat, ExportKind};
 use gridwork_core::model::GridCode;
 use maud::html;
@@ -34,18 +31,10 @@ const KINDS: &[(&str, &str, &str)] = &[
 ];
 
 /// `GET /exports`.
-pub async fn index(
-    State(state): State<AppState>,
-    Extension(config): Extension<WebConfig>,
-    uri: Uri,
-    headers: HeaderMap,
-    staff: StaffSession,
-) -> Response {
-    let (ctx, cookie) = context(&staff, config, &uri, &headers);
-    respond(state, ctx, cookie, |view| {
-        Ok(Outcome::Page(StatusCode::OK, page(view)))
-    })
-    .await
+pub async fn index(request: PageRequest) -> Response {
+    request
+        .respond(|view| Ok(Outcome::Page(StatusCode::OK, page(view))))
+        .await
 }
 
 fn page(view: &View) -> String {
@@ -76,16 +65,11 @@ fn page(view: &View) -> String {
 /// `GET /exports/{file}`, file = `KIND.xlsx` or `KIND.csv`; `?grid=CODE`
 /// narrows it to one node of the subtree.
 pub async fn download(
-    State(state): State<AppState>,
-    Extension(config): Extension<WebConfig>,
     Path(file): Path<String>,
     Query(query): Query<EvaluationQuery>,
-    uri: Uri,
-    headers: HeaderMap,
-    staff: StaffSession,
+    request: PageRequest,
 ) -> Response {
-    let (ctx, cookie) = context(&staff, config, &uri, &headers);
-    respond(state, ctx, cookie, move |view| {
+    request.respond(move |view| {
         let not_found = || Error::not_found("export", file.clone());
         let (kind, ext) = file.rsplit_once('.').ok_or_else(not_found)?;
         let format = ExportFormat::parse(ext).map_err(|_| not_found())?;

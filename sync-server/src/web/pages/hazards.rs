@@ -6,36 +6,26 @@
 //! ([`super::transitions`]).
 
 use super::transitions::{action_form, RecordKind};
-use super::{context, respond, Outcome, View};
-use crate::state::AppState;
+use super::{Outcome, PageRequest, View};
 use crate::web::labels;
 use crate::web::page::{frame, local_time};
-use crate::web::{StaffSession, WebConfig};
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::extract::Query;
+use axum::http::StatusCode;
 use axum::response::Response;
-use axum::Extension;
 use gridwork_core::model::{Hazard, HazardState, Workflow};
 use maud::html;
 
 use super::cases::CasesQuery as AllQuery;
 
 /// `GET /hazards`.
-pub async fn list(
-    State(state): State<AppState>,
-    Extension(config): Extension<WebConfig>,
-    Query(query): Query<AllQuery>,
-    uri: Uri,
-    headers: HeaderMap,
-    staff: StaffSession,
-) -> Response {
-    let (ctx, cookie) = context(&staff, config, &uri, &headers);
+pub async fn list(Query(query): Query<AllQuery>, request: PageRequest) -> Response {
     let all = query.wants_all();
-    respond(state, ctx, cookie, move |view| {
-        let hazards = view.store.hazards_in(&view.scope.codes(), !all)?;
-        Ok(Outcome::Page(StatusCode::OK, page(view, &hazards, all)))
-    })
-    .await
+    request
+        .respond(move |view| {
+            let hazards = view.store.hazards_in(&view.scope.codes(), !all)?;
+            Ok(Outcome::Page(StatusCode::OK, page(view, &hazards, all)))
+        })
+        .await
 }
 
 fn page(view: &View, hazards: &[Hazard], all: bool) -> String {

@@ -5,18 +5,15 @@
 //! the access log ([`crate::access_log`]) before the page is sent; the page
 //! ends with the household's recent access-log entries.
 
-use super::{context, respond, Outcome, View};
+use super::{Outcome, PageRequest, View};
 use crate::access_log;
 use crate::db::now_ms;
 use crate::error::Error;
-use crate::state::AppState;
 use crate::web::labels;
 use crate::web::page::{frame, local_time, mask_id_number, mask_phone};
-use crate::web::{StaffSession, WebConfig};
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::extract::Path;
+use axum::http::StatusCode;
 use axum::response::Response;
-use axum::Extension;
 use gridwork_core::model::{Household, HouseholdId, Outcome as ItemOutcome};
 use maud::html;
 
@@ -24,16 +21,8 @@ use maud::html;
 const ACCESS_LOG_SHOWN: u32 = 20;
 
 /// `GET /households/{id}`.
-pub async fn household(
-    State(state): State<AppState>,
-    Extension(config): Extension<WebConfig>,
-    Path(id): Path<String>,
-    uri: Uri,
-    headers: HeaderMap,
-    staff: StaffSession,
-) -> Response {
-    let (ctx, cookie) = context(&staff, config, &uri, &headers);
-    respond(state, ctx, cookie, move |view| {
+pub async fn household(Path(id): Path<String>, request: PageRequest) -> Response {
+    request.respond(move |view| {
         let not_found = || Error::not_found("household", "");
         let id: HouseholdId = id.parse().map_err(|_| not_found())?;
         let household = view.store.household(id).map_err(|_| not_found())?;

@@ -25,6 +25,8 @@ use super::{add_cookie, choose_lang, html_response, StaffSession, WebConfig};
 use crate::accounts;
 use crate::error::Error;
 use crate::state::AppState;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::Response;
 use gridwork_core::model::{GridCode, GridNode};
@@ -118,6 +120,48 @@ pub enum Outcome {
     SeeOther(String),
     /// Any other response (downloads).
     Raw(Response),
+}
+
+/// A signed-in page request, extracted once for every page handler: the
+/// server's state, the page's context (language, who, CSRF token, path) and
+/// the `gw_lang` cookie to set. Strangers are sent to `/login` (by the
+/// [`StaffSession`] extractor inside).
+pub struct PageRequest {
+    /// The server's state.
+    pub state: AppState,
+    /// Language, who, CSRF token, path.
+    pub ctx: PageCtx,
+    /// The `gw_lang` cookie to set, if the language was chosen by this request.
+    pub lang_cookie: Option<HeaderValue>,
+}
+
+impl FromRequestParts<AppState> for PageRequest {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let staff = StaffSession::from_request_parts(parts, state).await?;
+        let config = parts
+            .extensions
+            .get::<WebConfig>()
+            .copied()
+            .unwrap_or_default();
+        let (ctx, lang_cookie) = context(&staff, config, &parts.uri, &parts.headers);
+        Ok(PageRequest {
+            state: state.clone(),
+            ctx,
+            lang_cookie,
+        })
+    }
+}
+
+impl PageRequest {
+    /// Run `work` over a [`View`] (see [`respond`]).
+    pub async fn respond(
+        self,
+        work: impl FnOnce(&View) -> Result<Outcome, Error> + Send + 'static,
+    ) -> Response {
+        respond(self.state, self.ctx, self.lang_cookie, work).await
+    }
 }
 
 /// The request context of a page at `path`, and the `gw_lang` cookie to

@@ -9,64 +9,48 @@
 //! `#grids tr[data-grid=CODE]` row, so people and the browser test read the
 //! same numbers.
 
-use super::{context, respond, Outcome, View};
+use super::{Outcome, PageRequest, View};
 use crate::error::Error;
-use crate::state::AppState;
 use crate::web::charts::{self, Bar, WeekBar};
 use crate::web::html::Lang;
 use crate::web::labels;
 use crate::web::page::{frame, local_time, minutes, percent, PageCtx};
-use crate::web::{StaffSession, WebConfig};
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::extract::Path;
+use axum::http::StatusCode;
 use axum::response::Response;
-use axum::Extension;
 use gridwork_core::dashboard::{GridFigures, Overview};
 use gridwork_core::model::{CaseState, GridCode, Workflow};
 use gridwork_core::schedule::DueStatus;
 use maud::{html, Markup};
 
 /// `GET /`.
-pub async fn overview(
-    State(state): State<AppState>,
-    Extension(config): Extension<WebConfig>,
-    uri: Uri,
-    headers: HeaderMap,
-    staff: StaffSession,
-) -> Response {
-    let (ctx, cookie) = context(&staff, config, &uri, &headers);
-    respond(state, ctx, cookie, |view| {
-        let overview = view.store.overview(&view.scope.grids())?;
-        Ok(Outcome::Page(
-            StatusCode::OK,
-            overview_page(view, &overview),
-        ))
-    })
-    .await
+pub async fn overview(request: PageRequest) -> Response {
+    request
+        .respond(|view| {
+            let overview = view.store.overview(&view.scope.grids())?;
+            Ok(Outcome::Page(
+                StatusCode::OK,
+                overview_page(view, &overview),
+            ))
+        })
+        .await
 }
 
 /// `GET /grids/{code}`.
-pub async fn grid(
-    State(state): State<AppState>,
-    Extension(config): Extension<WebConfig>,
-    Path(code): Path<String>,
-    uri: Uri,
-    headers: HeaderMap,
-    staff: StaffSession,
-) -> Response {
-    let (ctx, cookie) = context(&staff, config, &uri, &headers);
-    respond(state, ctx, cookie, move |view| {
-        let grid = GridCode(code);
-        if !view.scope.covers(&grid) {
-            return Err(Error::not_found("grid", grid.0));
-        }
-        let overview = view.store.overview(std::slice::from_ref(&grid))?;
-        Ok(Outcome::Page(
-            StatusCode::OK,
-            grid_page(view, &grid, &overview)?,
-        ))
-    })
-    .await
+pub async fn grid(Path(code): Path<String>, request: PageRequest) -> Response {
+    request
+        .respond(move |view| {
+            let grid = GridCode(code);
+            if !view.scope.covers(&grid) {
+                return Err(Error::not_found("grid", grid.0));
+            }
+            let overview = view.store.overview(std::slice::from_ref(&grid))?;
+            Ok(Outcome::Page(
+                StatusCode::OK,
+                grid_page(view, &grid, &overview)?,
+            ))
+        })
+        .await
 }
 
 /// The figure cells shared by the totals and the grid rows.

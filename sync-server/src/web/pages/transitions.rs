@@ -12,17 +12,15 @@
 //! nothing; a record outside the subtree 404; a move the workflow does not
 //! allow (e.g. someone moved it first) 409 with the reason.
 
-use super::{context, respond, Outcome, View};
+use super::{Outcome, PageRequest, View};
 use crate::error::Error;
 use crate::feed::feed_touch;
-use crate::state::AppState;
 use crate::web::page::PageCtx;
-use crate::web::{csrf, csrf_refused, StaffSession, WebConfig};
+use crate::web::{csrf, csrf_refused};
 use axum::extract::rejection::FormRejection;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Uri};
+use axum::extract::Path;
 use axum::response::Response;
-use axum::{Extension, Form};
+use axum::Form;
 use gridwork_core::api::{transition_case_in, transition_hazard_in};
 use gridwork_core::docs::DocId;
 use gridwork_core::model::{CaseId, GridCode, HazardId, Workflow};
@@ -95,48 +93,20 @@ pub fn action_form<W: Workflow>(
 
 /// `POST /cases/{id}/transition`.
 pub async fn case(
-    State(state): State<AppState>,
-    Extension(config): Extension<WebConfig>,
     Path(id): Path<String>,
-    uri: Uri,
-    headers: HeaderMap,
-    staff: StaffSession,
+    request: PageRequest,
     form: Result<Form<TransitionForm>, FormRejection>,
 ) -> Response {
-    apply(
-        state,
-        config,
-        RecordKind::Case,
-        id,
-        uri,
-        headers,
-        staff,
-        form,
-    )
-    .await
+    apply(request, RecordKind::Case, id, form).await
 }
 
 /// `POST /hazards/{id}/transition`.
 pub async fn hazard(
-    State(state): State<AppState>,
-    Extension(config): Extension<WebConfig>,
     Path(id): Path<String>,
-    uri: Uri,
-    headers: HeaderMap,
-    staff: StaffSession,
+    request: PageRequest,
     form: Result<Form<TransitionForm>, FormRejection>,
 ) -> Response {
-    apply(
-        state,
-        config,
-        RecordKind::Hazard,
-        id,
-        uri,
-        headers,
-        staff,
-        form,
-    )
-    .await
+    apply(request, RecordKind::Hazard, id, form).await
 }
 
 /// The grid of record `id`, if it exists (read models).
@@ -155,26 +125,20 @@ fn grid_of(view: &View, kind: RecordKind, id: &str) -> Option<GridCode> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn apply(
-    state: AppState,
-    config: WebConfig,
+    request: PageRequest,
     kind: RecordKind,
     id: String,
-    uri: Uri,
-    headers: HeaderMap,
-    staff: StaffSession,
     form: Result<Form<TransitionForm>, FormRejection>,
 ) -> Response {
-    let (ctx, cookie) = context(&staff, config, &uri, &headers);
     let form = match form {
-        Ok(Form(form)) if csrf::tokens_match(&staff.csrf, &form.csrf) => form,
+        Ok(Form(form)) if csrf::tokens_match(&request.ctx.csrf, &form.csrf) => form,
         _ => {
-            tracing::warn!(worker = %staff.account.worker_id.0, kind = kind.code(), "staff action refused: missing or mismatched CSRF token");
-            return csrf_refused(ctx.lang);
+            tracing::warn!(worker = %request.ctx.account.worker_id.0, kind = kind.code(), "staff action refused: missing or mismatched CSRF token");
+            return csrf_refused(request.ctx.lang);
         }
     };
-    respond(state, ctx, cookie, move |view| {
+    request.respond(move |view| {
         let not_found = || Error::not_found(kind.code(), "");
         let grid = grid_of(view, kind, &id).ok_or_else(not_found)?;
         if !view.scope.covers(&grid) {
