@@ -115,7 +115,7 @@ fn page(view: &View, h: &Household) -> Result<String, Error> {
             thead { tr { th { (ctx.t("时间", "When")) } th { (ctx.t("查看人", "Who")) } th { (ctx.t("操作", "What")) } } }
             tbody {
                 @for e in &log {
-                    tr { td { (local_time(gridwork_core::model::Timestamp(e.at))) } td { (e.worker_id) } td { (e.action) } }
+                    tr { td { (local_time(gridwork_core::model::Timestamp(e.at))) } td { (e.worker_id) } td data-action=(e.action) { (if e.action == "household" { ctx.t("查看本户信息", "viewed this household") } else { e.action.as_str() }) } }
                 }
             }
         }
