@@ -109,6 +109,21 @@ impl Phone {
             .unwrap_or_else(|e| panic!("gridwork {args:?}: stdout is not JSON: {e}"))
     }
 
+    /// `sync --server URL` with `token` passed through `GRIDWORK_TOKEN`
+    /// (`--token-env`); panics with the CLI's stderr if it fails. The JSON
+    /// summary.
+    pub fn sync(&self, url: &str, token: &str) -> Value {
+        let mut cmd = self.command(&["sync", "--server", url, "--token-env", "GRIDWORK_TOKEN"]);
+        cmd.env("GRIDWORK_TOKEN", token);
+        let out = cmd.output().expect("run gridwork sync");
+        assert!(
+            out.status.success(),
+            "sync failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("sync prints JSON")
+    }
+
     /// `init` with a worker and grid.
     pub fn init(&self, worker: &str, grid: &str) -> Value {
         self.json(&[

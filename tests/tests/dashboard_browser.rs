@@ -18,7 +18,6 @@
 use gridwork_tests::browser::{self, Browser};
 use gridwork_tests::cli::Phone;
 use gridwork_tests::server::Server;
-use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Instant;
@@ -160,18 +159,6 @@ fn visit(phone: &Phone, work: &mut Work, household: &str) {
     phone.json(&["visit", "record", household, "--note", "入户走访"]);
     work.visited.insert(household.to_string());
     work.visits += 1;
-}
-
-fn sync(phone: &Phone, url: &str, token: &str) -> Value {
-    let mut cmd = phone.command(&["sync", "--server", url, "--token-env", "GRIDWORK_TOKEN"]);
-    cmd.env("GRIDWORK_TOKEN", token);
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "sync failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 /// The server with two communities: T1 → C1 → C1-1 → G1, G2 and
@@ -405,9 +392,9 @@ async fn staff_sign_in_see_their_figures_and_close_a_case_in_a_browser() {
     let mut g3 = Work::default();
     let h6 = add_household(&z, &mut g3, "和平里1号楼101室");
 
-    sync(&a, &url, &tokens[0]);
-    sync(&c, &url, &tokens[1]);
-    sync(&z, &url, &tokens[2]);
+    a.sync(&url, &tokens[0]);
+    c.sync(&url, &tokens[1]);
+    z.sync(&url, &tokens[2]);
     let want_g1 = g1.figures(&a);
     let want_g2 = g2.figures(&c);
     let want_g3 = g3.figures(&z);
@@ -589,7 +576,7 @@ async fn staff_sign_in_see_their_figures_and_close_a_case_in_a_browser() {
     );
 
     // The phone that opened the case sees what staff did.
-    sync(&a, &url, &tokens[0]);
+    a.sync(&url, &tokens[0]);
     let shown = a.json(&["case", "show", &case_id]);
     assert_eq!(shown["status"], "closed", "{shown}");
     let transitions = shown["transitions"].as_array().expect("transitions");

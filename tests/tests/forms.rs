@@ -74,18 +74,6 @@ fn town() -> Town {
     }
 }
 
-fn sync(p: &Phone, url: &str, token: &str) -> Value {
-    let mut cmd = p.command(&["sync", "--server", url, "--token-env", "GRIDWORK_TOKEN"]);
-    cmd.env("GRIDWORK_TOKEN", token);
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "sync failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
 fn write_json(dir: &Path, name: &str, value: &Value) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, serde_json::to_vec_pretty(value).unwrap()).unwrap();
@@ -250,7 +238,7 @@ fn published_templates_reach_phones_and_old_versions_stay_valid() {
         v1_file.to_str().unwrap(),
     ]);
     assert_eq!(old["template"]["version"], 1);
-    sync(&t.a, &url, &t.tokens[0]);
+    t.a.sync(&url, &t.tokens[0]);
 
     // Staff publish v2 to the community C1: one more field, required when a
     // problem was found.
@@ -316,8 +304,8 @@ fn published_templates_reach_phones_and_old_versions_stay_valid() {
         versions(&t.a, "duty-sanitation"),
         [(1, "builtin".into(), true)]
     );
-    sync(&t.a, &url, &t.tokens[0]);
-    sync(&t.c, &url, &t.tokens[1]);
+    t.a.sync(&url, &t.tokens[0]);
+    t.c.sync(&url, &t.tokens[1]);
     assert_eq!(
         versions(&t.a, "duty-sanitation"),
         [(1, "builtin".into(), false), (2, "published".into(), true)]
@@ -411,8 +399,8 @@ fn published_templates_reach_phones_and_old_versions_stay_valid() {
     assert!(line.contains("answers.children"), "{line}");
 
     // The records reach the server and the other gridworker's grid stays clean.
-    sync(&t.a, &url, &t.tokens[0]);
-    sync(&t.c, &url, &t.tokens[1]);
+    t.a.sync(&url, &t.tokens[0]);
+    t.c.sync(&url, &t.tokens[1]);
     assert!(t.c.json(&["form", "list"]).as_array().unwrap().is_empty());
     assert!(t.a.json(&["check"])["ok"].as_bool().unwrap());
 }
@@ -426,7 +414,7 @@ fn phones_cannot_change_a_template() {
     let file = write_json(t.dir.path(), "river.json", &v2);
     t.server
         .admin(&["template", "publish", file.to_str().unwrap()]);
-    sync(&t.a, &url, &t.tokens[0]);
+    t.a.sync(&url, &t.tokens[0]);
 
     // A (buggy or hostile) device pushes an edited copy of the template doc.
     let id = gridwork_core::docs::DocId::template("duty-river-care", 2);
@@ -457,7 +445,7 @@ fn phones_cannot_change_a_template() {
     assert_eq!(response.rejected.len(), 1);
     assert_eq!(response.rejected[0].reason, RejectReason::ReadOnly);
     // The server's copy is untouched, and phones still read the original.
-    sync(&t.c, &url, &t.tokens[1]);
+    t.c.sync(&url, &t.tokens[1]);
     assert_eq!(t.c.json(&["form", "show", "duty-river-care"])["version"], 2);
     assert_eq!(
         t.c.json(&["form", "show", "duty-river-care"])["fields"],
@@ -480,8 +468,8 @@ fn a_grid_policy_reaches_its_phones_and_drives_case_timers() {
     assert_eq!(set["effective"]["first_response_minutes"], 10);
     assert_eq!(set["republished"], json!(["G1"]));
     // A grid added later under C1 inherits nothing from G1.
-    sync(&t.a, &url, &t.tokens[0]);
-    sync(&t.c, &url, &t.tokens[1]);
+    t.a.sync(&url, &t.tokens[0]);
+    t.c.sync(&url, &t.tokens[1]);
 
     let opened = "2026-11-29T02:00:00Z";
     let at = |p: &Phone, now: &str| Phone {

@@ -90,18 +90,6 @@ fn town() -> Town {
     }
 }
 
-fn sync(p: &Phone, url: &str, token: &str) -> Value {
-    let mut cmd = p.command(&["sync", "--server", url, "--token-env", "GRIDWORK_TOKEN"]);
-    cmd.env("GRIDWORK_TOKEN", token);
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "sync failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
 /// Everything two converged replicas must agree on.
 fn state(p: &Phone) -> (Value, Value, Value, Value) {
     let docs: Vec<Value> = p.json(&["docs"]).as_array().unwrap().clone();
@@ -137,17 +125,17 @@ fn phones_converge_merge_conflicts_and_stay_in_scope() {
         &h,
     ]);
     let case_id = case["id"].as_str().unwrap().to_string();
-    let first = sync(&t.a, &url, &t.tokens[0]);
+    let first = t.a.sync(&url, &t.tokens[0]);
     assert_eq!(first["round_trips"], 1, "one round trip for a day's work");
     assert!(first["docs_up"].as_u64().unwrap() >= 2);
-    sync(&t.b, &url, &t.tokens[1]);
+    t.b.sync(&url, &t.tokens[1]);
     assert_eq!(
         t.b.json(&["household", "show", &h])["residents"][0]["name"],
         "王五"
     );
 
     // The other grid's gridworker receives nothing of this grid.
-    let c_first = sync(&t.c, &url, &t.tokens[2]);
+    let c_first = t.c.sync(&url, &t.tokens[2]);
     assert_eq!(c_first["docs_down"], 0);
     assert!(t.c.json(&["docs"]).as_array().unwrap().is_empty());
 
@@ -193,10 +181,10 @@ fn phones_converge_merge_conflicts_and_stay_in_scope() {
     let h2 = t.b.add_household("幸福里1号楼102室", &[]);
 
     // Several orders: B, A, B.
-    sync(&t.b, &url, &t.tokens[1]);
-    let a_sync = sync(&t.a, &url, &t.tokens[0]);
+    t.b.sync(&url, &t.tokens[1]);
+    let a_sync = t.a.sync(&url, &t.tokens[0]);
     assert_eq!(a_sync["new_conflicts"], 1);
-    sync(&t.b, &url, &t.tokens[1]);
+    t.b.sync(&url, &t.tokens[1]);
     assert_eq!(state(&t.a), state(&t.b), "A and B converged");
     let conflicts = t.a.json(&["conflicts"]);
     assert_eq!(conflicts.as_array().unwrap().len(), 1);
@@ -235,7 +223,7 @@ fn phones_converge_merge_conflicts_and_stay_in_scope() {
     assert_eq!(strip(&Value::Array(g1_docs)), strip(&a_docs));
 
     // C still has nothing of G1 after everything.
-    let c_again = sync(&t.c, &url, &t.tokens[2]);
+    let c_again = t.c.sync(&url, &t.tokens[2]);
     assert_eq!(c_again["docs_down"], 0);
     assert!(t.c.json(&["docs"]).as_array().unwrap().is_empty());
 
@@ -250,8 +238,8 @@ fn phones_converge_merge_conflicts_and_stay_in_scope() {
         "--value",
         "13900000002",
     ]);
-    sync(&t.a, &url, &t.tokens[0]);
-    sync(&t.b, &url, &t.tokens[1]);
+    t.a.sync(&url, &t.tokens[0]);
+    t.b.sync(&url, &t.tokens[1]);
     assert_eq!(t.b.json(&["conflicts"]), serde_json::json!([]));
     assert_eq!(t.b.json(&["household", "show", &h])["phone"], "13900000002");
 
@@ -260,8 +248,8 @@ fn phones_converge_merge_conflicts_and_stay_in_scope() {
     let server = Server::start(&t.server.data_dir, &[]);
     let url = server.url.clone();
     t.a.json(&["visit", "record", &h, "--note", "重启后走访"]);
-    sync(&t.a, &url, &t.tokens[0]);
-    sync(&t.b, &url, &t.tokens[1]);
+    t.a.sync(&url, &t.tokens[0]);
+    t.b.sync(&url, &t.tokens[1]);
     assert_eq!(state(&t.a), state(&t.b));
     assert_eq!(
         t.b.json(&["visit", "list", "--household", &h])
@@ -309,8 +297,8 @@ fn lost_responses_and_foreign_pushes_are_harmless() {
     let t = town();
     let url = t.server.url.clone();
     let h = t.a.add_household("和平苑2号楼201室", &[]);
-    sync(&t.a, &url, &t.tokens[0]);
-    sync(&t.b, &url, &t.tokens[1]);
+    t.a.sync(&url, &t.tokens[0]);
+    t.b.sync(&url, &t.tokens[1]);
 
     // B records a visit; the server applies it but B never hears back.
     let household: HouseholdId = h.parse().unwrap();
@@ -340,7 +328,7 @@ fn lost_responses_and_foreign_pushes_are_harmless() {
         assert_eq!(summary.round_trips, 1);
         assert!(b.dirty_docs().unwrap().is_empty());
     }
-    sync(&t.a, &url, &t.tokens[0]);
+    t.a.sync(&url, &t.tokens[0]);
     let visits = t.a.json(&["visit", "list", "--household", &h]);
     assert_eq!(
         visits.as_array().unwrap().len(),
@@ -377,7 +365,7 @@ fn lost_responses_and_foreign_pushes_are_harmless() {
         before,
         "nothing of the foreign push was applied"
     );
-    sync(&t.a, &url, &t.tokens[0]);
+    t.a.sync(&url, &t.tokens[0]);
     assert_ne!(t.a.json(&["household", "show", &h])["phone"], "13700000000");
 }
 
@@ -398,15 +386,15 @@ fn demo_server_serves_two_converging_phones() {
     one.init("gw-demo-1", "DEMO-G01");
     let two = Phone::new(dir.path().join("two.db"));
     two.init("gw-demo-2", "DEMO-G01");
-    let first = sync(&one, &server.url, &token_of("gw-demo-1"));
+    let first = one.sync(&server.url, &token_of("gw-demo-1"));
     assert!(first["docs_down"].as_u64().unwrap() > 40);
-    sync(&two, &server.url, &token_of("gw-demo-2"));
+    two.sync(&server.url, &token_of("gw-demo-2"));
     let h = one.json(&["household", "list"]);
     assert!(h.as_array().unwrap().len() >= 40);
     let id = h[0]["id"].as_str().unwrap().to_string();
     two.json(&["visit", "record", &id, "--note", "第二台手机"]);
-    sync(&two, &server.url, &token_of("gw-demo-2"));
-    sync(&one, &server.url, &token_of("gw-demo-1"));
+    two.sync(&server.url, &token_of("gw-demo-2"));
+    one.sync(&server.url, &token_of("gw-demo-1"));
     assert_eq!(
         one.json(&["household", "list"]),
         two.json(&["household", "list"])
@@ -421,7 +409,7 @@ fn bad_bodies_get_clear_statuses_and_change_nothing() {
     let t = town();
     let url = format!("{}/v1/sync", t.server.url);
     t.a.add_household("幸福里1号楼101室", &[]);
-    sync(&t.a, &t.server.url, &t.tokens[0]);
+    t.a.sync(&t.server.url, &t.tokens[0]);
     let before = server_store(&t.server).json(&["docs"]);
     let http = gridwork_core::sync::HttpTransport::new().unwrap();
     let status = |body: Vec<u8>, token: &str| match http.post(&url, token, body) {
@@ -462,14 +450,14 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
 fn a_server_restored_from_backup_is_caught_up_by_the_slow_path() {
     let mut t = town();
     let h = t.a.add_household("翠竹园3号楼301室", &[]);
-    sync(&t.a, &t.server.url, &t.tokens[0]);
+    t.a.sync(&t.server.url, &t.tokens[0]);
     // Back up the server's data directory (after a clean shutdown).
     assert_eq!(t.server.stop(), Some(0));
     let backup = t.server.data_dir.with_file_name("backup");
     copy_dir(&t.server.data_dir, &backup);
     let mut server = Server::start(&t.server.data_dir, &[]);
     t.a.json(&["household", "edit", &h, "--phone", "13900000001"]);
-    sync(&t.a, &server.url, &t.tokens[0]);
+    t.a.sync(&server.url, &t.tokens[0]);
     t.a.json(&["household", "edit", &h, "--representative", "李四"]);
     // The server is restored from the backup: it lost A's first edit, while A
     // believes the server has it.
@@ -477,7 +465,7 @@ fn a_server_restored_from_backup_is_caught_up_by_the_slow_path() {
     std::fs::remove_dir_all(&t.server.data_dir).unwrap();
     copy_dir(&backup, &t.server.data_dir);
     let server = Server::start(&t.server.data_dir, &[]);
-    let summary = sync(&t.a, &server.url, &t.tokens[0]);
+    let summary = t.a.sync(&server.url, &t.tokens[0]);
     assert!(
         summary["slow_path_docs"].as_u64().unwrap() >= 1,
         "{summary}"
@@ -507,9 +495,9 @@ fn a_server_restored_from_backup_is_caught_up_by_the_slow_path() {
         "13900000001"
     );
     // B, a fresh phone, gets everything from the restored server.
-    sync(&t.b, &server.url, &t.tokens[1]);
+    t.b.sync(&server.url, &t.tokens[1]);
     assert_eq!(t.b.json(&["household", "show", &h])["phone"], "13900000001");
     assert!(!t.a.json(&["docs"]).as_array().unwrap().is_empty());
-    let again = sync(&t.a, &server.url, &t.tokens[0]);
+    let again = t.a.sync(&server.url, &t.tokens[0]);
     assert_eq!(again["docs_up"], 0, "nothing left dirty");
 }

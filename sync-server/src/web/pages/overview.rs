@@ -103,12 +103,28 @@ fn totals(ctx: &PageCtx, t: &GridFigures, o: &Overview) -> Markup {
     }
 }
 
-fn grid_rows(view: &View, grids: &[GridFigures]) -> Markup {
+/// Which rows a [`figures_table`] lists.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum RowKind {
+    /// 4th-level grids, each linking to its drill-down (`#grids`,
+    /// `tr[data-grid]`).
+    Grid,
+    /// Communities summed from their grids (`#communities`,
+    /// `tr[data-community]`).
+    Community,
+}
+
+/// One row of figures per grid or community, the same columns for both.
+fn figures_table(view: &View, kind: RowKind, rows: &[GridFigures]) -> Markup {
     let ctx = &view.ctx;
+    let (id, first) = match kind {
+        RowKind::Grid => ("grids", ctx.t("网格", "Grid")),
+        RowKind::Community => ("communities", ctx.t("社区", "Community")),
+    };
     html! {
-        table #grids .data {
+        table.data id=(id) {
             thead { tr {
-                th { (ctx.t("网格", "Grid")) }
+                th { (first) }
                 th.num { (ctx.t("住户", "Households")) }
                 th.num { (ctx.t("本月已走访", "Visited")) }
                 th.num { (ctx.t("走访次数", "Visits")) }
@@ -116,12 +132,21 @@ fn grid_rows(view: &View, grids: &[GridFigures]) -> Markup {
                 th.num { (ctx.t("特殊群体逾期", "Special overdue")) }
                 th.num { (ctx.t("即将到期", "Due soon")) }
                 th.num { (ctx.t("未销号隐患", "Open hazards")) }
+                th.num { (ctx.t("超期隐患", "Hazards overdue")) }
                 th.num { (ctx.t("未结事项", "Open cases")) }
             } }
             tbody {
-                @for g in grids {
-                    tr data-grid=(g.grid.0) {
-                        td { a href={ "/grids/" (g.grid.0) } { (view.scope.name_of(&g.grid)) } " " code { (g.grid.0) } }
+                @for g in rows {
+                    tr data-grid=[(kind == RowKind::Grid).then_some(&g.grid.0)]
+                       data-community=[(kind == RowKind::Community).then_some(&g.grid.0)] {
+                        td {
+                            @if kind == RowKind::Grid {
+                                a href={ "/grids/" (g.grid.0) } { (view.scope.name_of(&g.grid)) }
+                            } @else {
+                                (view.scope.name_of(&g.grid))
+                            }
+                            " " code { (g.grid.0) }
+                        }
                         td.num { (figure("households", g.households)) }
                         td.num { (figure("households_visited", g.households_visited)) }
                         td.num { (figure("visits_this_month", g.visits_this_month)) }
@@ -129,6 +154,7 @@ fn grid_rows(view: &View, grids: &[GridFigures]) -> Markup {
                         td.num { (figure("special_overdue", g.special_overdue)) }
                         td.num { (figure("special_due", g.special_due)) }
                         td.num { (figure("open_hazards", g.open_hazards)) }
+                        td.num { (figure("hazards_overdue", g.hazards_overdue)) }
                         td.num { (figure("open_cases", g.open_cases)) }
                     }
                 }
@@ -154,36 +180,10 @@ fn community_rows(view: &View, o: &Overview) -> Markup {
             )
         })
         .collect();
-    let ctx = &view.ctx;
     html! {
         @if communities.len() > 1 {
-            h2 { (ctx.t("各社区", "Communities")) }
-            table #communities .data {
-                thead { tr {
-                    th { (ctx.t("社区", "Community")) }
-                    th.num { (ctx.t("住户", "Households")) }
-                    th.num { (ctx.t("本月已走访", "Visited")) }
-                    th.num { (ctx.t("覆盖率", "Coverage")) }
-                    th.num { (ctx.t("特殊群体逾期", "Special overdue")) }
-                    th.num { (ctx.t("未销号隐患", "Open hazards")) }
-                    th.num { (ctx.t("超期隐患", "Hazards overdue")) }
-                    th.num { (ctx.t("未结事项", "Open cases")) }
-                } }
-                tbody {
-                    @for c in &communities {
-                        tr data-community=(c.grid.0) {
-                            td { (view.scope.name_of(&c.grid)) " " code { (c.grid.0) } }
-                            td.num { (figure("households", c.households)) }
-                            td.num { (figure("households_visited", c.households_visited)) }
-                            td.num { (figure("coverage", percent(c.coverage))) }
-                            td.num { (figure("special_overdue", c.special_overdue)) }
-                            td.num { (figure("open_hazards", c.open_hazards)) }
-                            td.num { (figure("hazards_overdue", c.hazards_overdue)) }
-                            td.num { (figure("open_cases", c.open_cases)) }
-                        }
-                    }
-                }
-            }
+            h2 { (view.ctx.t("各社区", "Communities")) }
+            (figures_table(view, RowKind::Community, &communities))
         }
     }
 }
@@ -316,7 +316,7 @@ fn overview_page(view: &View, o: &Overview) -> String {
             p.hint { (ctx.t("您的管辖范围内还没有网格。", "There are no grids in your area yet.")) }
         } @else {
             (coverage_chart(view, o))
-            (grid_rows(view, &o.grids))
+            (figures_table(view, RowKind::Grid, &o.grids))
         }
         (hazards_and_cases(ctx, o))
         (trend(ctx, o))
