@@ -67,6 +67,26 @@ impl Server {
         admin(&self.data_dir, args)
     }
 
+    /// Add gridworker `id` (named 网格员) on `grid` and issue a device token;
+    /// returns the token.
+    pub fn add_gridworker(&self, id: &str, grid: &str) -> String {
+        self.admin(&[
+            "worker",
+            "add",
+            id,
+            "--name",
+            "网格员",
+            "--role",
+            "gridworker",
+            "--grid",
+            grid,
+        ]);
+        self.admin(&["token", "issue", id])["token"]
+            .as_str()
+            .expect("token")
+            .to_string()
+    }
+
     /// Like [`Server::admin`], with extra environment variables (for
     /// `--password-env VAR`: passwords never go on the command line).
     pub fn admin_env(&self, args: &[&str], env: &[(&str, &str)]) -> Value {

@@ -185,22 +185,7 @@ fn start_server(dir: &Path) -> (Server, Vec<String>) {
     }
     let mut tokens = Vec::new();
     for (id, grid) in [("gw-a", "G1"), ("gw-c", "G2"), ("gw-z", "G3")] {
-        server.admin(&[
-            "worker",
-            "add",
-            id,
-            "--name",
-            "网格员",
-            "--role",
-            "gridworker",
-            "--grid",
-            grid,
-        ]);
-        let token = server.admin(&["token", "issue", id])["token"]
-            .as_str()
-            .expect("token")
-            .to_string();
-        tokens.push(token);
+        tokens.push(server.add_gridworker(id, grid));
     }
     for (id, name, grid) in [("staff-c1", "李社工", "C1"), ("staff-c2", "赵社工", "C2")] {
         let added = server.admin_env(

@@ -40,23 +40,7 @@ fn town() -> Town {
     }
     let mut tokens = Vec::new();
     for (id, grid) in [("gw-a", "G1"), ("gw-c", "G2")] {
-        server.admin(&[
-            "worker",
-            "add",
-            id,
-            "--name",
-            "网格员",
-            "--role",
-            "gridworker",
-            "--grid",
-            grid,
-        ]);
-        tokens.push(
-            server.admin(&["token", "issue", id])["token"]
-                .as_str()
-                .unwrap()
-                .to_string(),
-        );
+        tokens.push(server.add_gridworker(id, grid));
     }
     let phone = |name: &str, worker: &str, grid: &str| {
         let p = Phone::new(dir.path().join(format!("{name}.db")));

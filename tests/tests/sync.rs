@@ -22,13 +22,6 @@ struct Town {
     tokens: [String; 3],
 }
 
-fn token(server: &Server, worker: &str) -> String {
-    server.admin(&["token", "issue", worker])["token"]
-        .as_str()
-        .expect("token")
-        .to_string()
-}
-
 fn town() -> Town {
     let dir = TempDir::new().unwrap();
     let data = dir.path().join("server");
@@ -54,24 +47,8 @@ fn town() -> Town {
         "--parent",
         "C1-1",
     ]);
-    for (id, grid) in [("gw-a", "G1"), ("gw-b", "G1"), ("gw-c", "G2")] {
-        server.admin(&[
-            "worker",
-            "add",
-            id,
-            "--name",
-            "网格员",
-            "--role",
-            "gridworker",
-            "--grid",
-            grid,
-        ]);
-    }
-    let tokens = [
-        token(&server, "gw-a"),
-        token(&server, "gw-b"),
-        token(&server, "gw-c"),
-    ];
+    let tokens = [("gw-a", "G1"), ("gw-b", "G1"), ("gw-c", "G2")]
+        .map(|(id, grid)| server.add_gridworker(id, grid));
     let phone = |name: &str, worker: &str, grid: &str| {
         let p = Phone::new(dir.path().join(format!("{name}.db")));
         p.init(worker, grid);
