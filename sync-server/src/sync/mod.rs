@@ -5,6 +5,8 @@
 //! Every request is counted and timed for `GET /metrics` ([`crate::metrics`]).
 
 pub mod engine;
+#[cfg(test)]
+mod engine_props;
 pub mod sqlite;
 pub mod storage;
 

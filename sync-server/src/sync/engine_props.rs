@@ -1,0 +1,373 @@
+//! Property test of the sync protocol: several phones — real core stores
+//! running the real sync client — talk to the engine in-process over a link
+//! that loses responses after the server committed, replays old requests to
+//! the server and old responses to the phone, while the engine pages the
+//! feed with random small limits.
+//!
+//! Invariant: once every phone has synced twice without faults, each phone
+//! holds exactly the docs of its account's scope, at the server's heads, and
+//! its read models equal a rebuild.
+
+use super::engine::{self, Limits};
+use super::sqlite::SqliteTx;
+use crate::accounts::{self, Account};
+use gridwork_core::model::{
+    CaseState, HouseholdEdit, HouseholdId, NewCase, NewHousehold, NewVisit, Role, Timestamp,
+    Workflow,
+};
+use gridwork_core::store::Db;
+use gridwork_core::sync::protocol::{self, SyncRequest};
+use gridwork_core::sync::{SyncOptions, Transport};
+use gridwork_core::{Clock, ManualClock, Store, StoreOptions};
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+/// What the network does to one request.
+#[derive(Clone, Copy, Debug)]
+enum Fault {
+    /// Delivered both ways.
+    None,
+    /// The server applies the request; its response is lost.
+    DropResponse,
+    /// Before the request, the server receives an old request again (a
+    /// retrying proxy); that duplicate's response goes nowhere.
+    ReplayRequest(usize),
+    /// The server applies the request, and the phone receives an old
+    /// response instead of this one (a broken cache).
+    ReplayResponse(usize),
+}
+
+/// One step of a scenario.
+#[derive(Clone, Debug)]
+enum Op {
+    AddHousehold(usize),
+    EditPhone(usize, usize, u16),
+    Visit(usize, usize),
+    OpenCase(usize, usize),
+    Transition(usize, usize, usize),
+    Sync(usize, Fault),
+}
+
+/// The phones: two gridworkers sharing G1, one of G2, and a community staff
+/// member whose scope is the whole community (C1, G1, G2).
+const PHONES: [(&str, &str, Role); 4] = [
+    ("gw-a", "G1", Role::Gridworker),
+    ("gw-b", "G1", Role::Gridworker),
+    ("gw-c", "G2", Role::Gridworker),
+    ("staff", "C1", Role::CommunityStaff),
+];
+
+/// The phone's link to the in-process server.
+struct Link {
+    server: Arc<Db>,
+    account: Account,
+    limits: Limits,
+    now: Arc<ManualClock>,
+    fault: Mutex<Fault>,
+    requests: Mutex<Vec<Vec<u8>>>,
+    responses: Mutex<Vec<Vec<u8>>>,
+}
+
+impl Link {
+    fn answer(&self, body: &[u8]) -> gridwork_core::Result<Vec<u8>> {
+        let request: SyncRequest = protocol::decode(body)?;
+        let now = self.now.now();
+        let response = self
+            .server
+            .write(|tx| {
+                let mut storage = SqliteTx::new(tx);
+                engine::process_with(&mut storage, &self.account, &request, now, self.limits)
+                    .map_err(|e| gridwork_core::Error::Protocol(e.to_string()))
+            })
+            .expect("the engine answers every well-formed request");
+        protocol::encode(&response)
+    }
+}
+
+impl Transport for Link {
+    fn post(&self, _url: &str, _token: &str, body: Vec<u8>) -> gridwork_core::Result<Vec<u8>> {
+        let fault = std::mem::replace(&mut *self.fault.lock().unwrap(), Fault::None);
+        if let Fault::ReplayRequest(k) = fault {
+            let old = {
+                let requests = self.requests.lock().unwrap();
+                (!requests.is_empty()).then(|| requests[k % requests.len()].clone())
+            };
+            if let Some(old) = old {
+                self.answer(&old)?;
+            }
+        }
+        let reply = self.answer(&body)?;
+        self.requests.lock().unwrap().push(body);
+        self.responses.lock().unwrap().push(reply.clone());
+        match fault {
+            Fault::DropResponse => Err(gridwork_core::Error::Network("response lost".into())),
+            Fault::ReplayResponse(k) => {
+                let responses = self.responses.lock().unwrap();
+                Ok(responses[k % responses.len()].clone())
+            }
+            _ => Ok(reply),
+        }
+    }
+}
+
+struct Phone {
+    store: Store,
+    link: Link,
+    households: Vec<HouseholdId>,
+}
+
+struct World {
+    _dir: tempfile::TempDir,
+    server: Arc<Db>,
+    phones: Vec<Phone>,
+    clock: Arc<ManualClock>,
+}
+
+fn world(limits: Limits) -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Arc::new(crate::db::open(&dir.path().join("server")).unwrap());
+    accounts::add_grid(&server, "T1", "镇", None).unwrap();
+    accounts::add_grid(&server, "C1", "社区", Some("T1")).unwrap();
+    accounts::add_grid(&server, "P1", "片区", Some("C1")).unwrap();
+    accounts::add_grid(&server, "G1", "一网格", Some("P1")).unwrap();
+    accounts::add_grid(&server, "G2", "二网格", Some("P1")).unwrap();
+    let clock = Arc::new(ManualClock::new(Timestamp(1_780_000_000_000)));
+    let phones = PHONES
+        .iter()
+        .enumerate()
+        .map(|(i, (worker, grid, role))| {
+            accounts::add_worker(&server, worker, "网格员", *role, grid).unwrap();
+            let account = crate::db::read(&server, |c| accounts::account_of(c, worker))
+                .unwrap()
+                .unwrap();
+            let store = Store::open_with(
+                dir.path().join(format!("phone{i}.db")),
+                StoreOptions {
+                    clock: Some(clock.clone() as Arc<dyn Clock>),
+                    ..StoreOptions::default()
+                },
+            )
+            .unwrap();
+            store.init(worker, "网格员", grid).unwrap();
+            Phone {
+                store,
+                link: Link {
+                    server: server.clone(),
+                    account,
+                    limits,
+                    now: clock.clone(),
+                    fault: Mutex::new(Fault::None),
+                    requests: Mutex::new(Vec::new()),
+                    responses: Mutex::new(Vec::new()),
+                },
+                households: Vec::new(),
+            }
+        })
+        .collect();
+    World {
+        _dir: dir,
+        server,
+        phones,
+        clock,
+    }
+}
+
+impl World {
+    fn run(&mut self, op: &Op) {
+        self.clock.advance_minutes(7);
+        match *op {
+            Op::AddHousehold(p) => {
+                let phone = &mut self.phones[p];
+                let n = phone.households.len();
+                let h = phone
+                    .store
+                    .add_household(NewHousehold {
+                        address: format!("{p}号楼{n}室"),
+                        ..Default::default()
+                    })
+                    .unwrap();
+                phone.households.push(h.id);
+            }
+            Op::EditPhone(p, i, suffix) => {
+                let phone = &self.phones[p];
+                if let Some(h) = pick(&known_households(&phone.store), i) {
+                    phone
+                        .store
+                        .edit_household(
+                            h,
+                            HouseholdEdit {
+                                phone: Some(format!("1390000{suffix:04}")),
+                                ..Default::default()
+                            },
+                        )
+                        .unwrap();
+                }
+            }
+            Op::Visit(p, i) => {
+                let phone = &self.phones[p];
+                if let Some(h) = pick(&known_households(&phone.store), i) {
+                    phone
+                        .store
+                        .record_visit(NewVisit {
+                            household: h,
+                            note: "走访".into(),
+                            ..Default::default()
+                        })
+                        .unwrap();
+                }
+            }
+            Op::OpenCase(p, i) => {
+                let phone = &self.phones[p];
+                let household = pick(&known_households(&phone.store), i);
+                phone
+                    .store
+                    .open_case(NewCase {
+                        category: "环境卫生".into(),
+                        description: "楼道堆物".into(),
+                        household,
+                        ..Default::default()
+                    })
+                    .unwrap();
+            }
+            Op::Transition(p, i, choice) => {
+                let phone = &self.phones[p];
+                let cases = phone.store.list_cases(true).unwrap();
+                if let Some(case) = cases.get(i % cases.len().max(1)) {
+                    let next = case.status.next();
+                    if !next.is_empty() {
+                        let to: CaseState = next[choice % next.len()];
+                        phone
+                            .store
+                            .transition_case(case.id, to.code(), "处理")
+                            .unwrap();
+                    }
+                }
+            }
+            Op::Sync(p, fault) => {
+                let phone = &self.phones[p];
+                *phone.link.fault.lock().unwrap() = fault;
+                // A fault makes this sync fail or apply less; never corrupts.
+                let _ = phone.store.sync_with(
+                    &phone.link,
+                    "http://in-process",
+                    "t",
+                    &SyncOptions::default(),
+                );
+            }
+        }
+    }
+
+    /// Sync every phone twice, in order, without faults.
+    fn quiesce(&self) {
+        for _ in 0..2 {
+            for phone in &self.phones {
+                phone
+                    .store
+                    .sync_with(
+                        &phone.link,
+                        "http://in-process",
+                        "t",
+                        &SyncOptions::default(),
+                    )
+                    .expect("a fault-free sync succeeds");
+            }
+        }
+    }
+
+    /// Server docs (id → heads) in the scope of `account`.
+    fn server_docs_in(&self, account: &Account) -> BTreeMap<String, String> {
+        let reader = Store::attach(self.server.clone(), None, "Asia/Shanghai").unwrap();
+        reader
+            .doc_heads()
+            .unwrap()
+            .into_iter()
+            .filter(|d| account.scope.iter().any(|g| g.as_str() == d.scope))
+            .map(|d| (d.id, d.heads.join(",")))
+            .collect()
+    }
+}
+
+fn known_households(store: &Store) -> Vec<HouseholdId> {
+    store
+        .list_households()
+        .unwrap()
+        .into_iter()
+        .map(|h| h.id)
+        .collect()
+}
+
+fn pick<T: Copy>(items: &[T], i: usize) -> Option<T> {
+    (!items.is_empty()).then(|| items[i % items.len()])
+}
+
+fn fault() -> impl Strategy<Value = Fault> {
+    prop_oneof![
+        4 => Just(Fault::None),
+        2 => Just(Fault::DropResponse),
+        1 => any::<usize>().prop_map(Fault::ReplayRequest),
+        1 => any::<usize>().prop_map(Fault::ReplayResponse),
+    ]
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let phone = 0..PHONES.len();
+    prop_oneof![
+        4 => phone.clone().prop_map(Op::AddHousehold),
+        2 => (phone.clone(), any::<usize>(), any::<u16>())
+            .prop_map(|(p, i, s)| Op::EditPhone(p, i, s % 10_000)),
+        2 => (phone.clone(), any::<usize>()).prop_map(|(p, i)| Op::Visit(p, i)),
+        1 => (phone.clone(), any::<usize>()).prop_map(|(p, i)| Op::OpenCase(p, i)),
+        2 => (phone.clone(), any::<usize>(), any::<usize>())
+            .prop_map(|(p, i, c)| Op::Transition(p, i, c)),
+        4 => (phone, fault()).prop_map(|(p, f)| Op::Sync(p, f)),
+    ]
+}
+
+fn limits() -> impl Strategy<Value = Limits> {
+    (1usize..6, 200usize..20_000).prop_map(|(page_docs, page_bytes)| Limits {
+        page_docs,
+        page_bytes,
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 24,
+        max_shrink_iters: 200,
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn every_phone_converges_on_exactly_its_scope(
+        limits in limits(),
+        ops in prop::collection::vec(op(), 10..60),
+    ) {
+        let mut world = world(limits);
+        for op in &ops {
+            world.run(op);
+        }
+        world.quiesce();
+        for phone in &world.phones {
+            let held: BTreeMap<String, String> = phone
+                .store
+                .doc_heads()
+                .unwrap()
+                .into_iter()
+                .map(|d| (d.id, d.heads.join(",")))
+                .collect();
+            let expected = world.server_docs_in(&phone.link.account);
+            prop_assert_eq!(&held, &expected, "phone {} holds its scope at the server's heads", phone.link.account.worker_id);
+            prop_assert!(phone.store.dirty_docs().unwrap().is_empty());
+            prop_assert!(phone.store.check().unwrap().ok);
+        }
+        // Nothing a phone made was lost: every household it registered is on the server.
+        let server = Store::attach(world.server.clone(), None, "Asia/Shanghai").unwrap();
+        let on_server = known_households(&server);
+        for phone in &world.phones {
+            for h in &phone.households {
+                prop_assert!(on_server.contains(h));
+            }
+        }
+    }
+}
