@@ -82,6 +82,21 @@ pub enum ApiError {
     /// database.
     #[error("wrong database key")]
     WrongKey,
+    /// The phone was initialised for another worker or grid than the sync
+    /// token's account; nothing was sent or received. Check the token, or
+    /// re-initialise the store while nothing is unsynced.
+    #[error("{reason}")]
+    WrongAccount {
+        /// What happened and what to do (zh-CN / English).
+        reason: String,
+    },
+    /// The record was written by a newer version of the app: it is shown and
+    /// synced but cannot be edited here until the app is updated.
+    #[error("{reason}")]
+    ReadOnly {
+        /// Why (zh-CN / English).
+        reason: String,
+    },
     /// The sync was cancelled through its handle; nothing is lost.
     #[error("cancelled")]
     Cancelled,
@@ -119,6 +134,8 @@ impl From<Error> for ApiError {
             | Error::Protocol(_)
             | Error::UnsupportedProtocol { .. } => ApiError::Network { reason },
             Error::WrongKey => ApiError::WrongKey,
+            Error::AccountMismatch(_) => ApiError::WrongAccount { reason },
+            Error::NewerFormat { .. } => ApiError::ReadOnly { reason },
             Error::Cancelled => ApiError::Cancelled,
             Error::SchemaTooNew { .. }
             | Error::CorruptDocument { .. }

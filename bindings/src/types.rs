@@ -231,6 +231,13 @@ pub enum RejectReason {
     ReadOnly,
     /// Not a Gridwork document.
     Malformed,
+    /// The content names a household, grid or worker outside the worker's
+    /// scope or inconsistent with the document's id.
+    Inconsistent,
+    /// Changes made by another worker's or another device's actor.
+    ForeignActor,
+    /// A reason this version of the app does not know (a newer server).
+    Unknown,
 }
 
 /// The phone's owner.

@@ -8,6 +8,12 @@ use std::sync::atomic::{AtomicI64, Ordering};
 pub trait Clock: Send + Sync {
     /// Now, UTC milliseconds.
     fn now(&self) -> Timestamp;
+    /// True for the device's real (wall) clock, which the store corrects by
+    /// the offset to the server's clock learnt at each sync. Pinned clocks
+    /// (tests, `--now`) are taken as they are.
+    fn is_wall_clock(&self) -> bool {
+        false
+    }
 }
 
 /// The system clock.
@@ -17,6 +23,26 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     fn now(&self) -> Timestamp {
         Timestamp(jiff::Timestamp::now().as_millisecond())
+    }
+    fn is_wall_clock(&self) -> bool {
+        true
+    }
+}
+
+/// The system clock set wrong by a fixed amount: a phone whose owner moved
+/// its clock (tests of the clock correction and of the server's checks).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SkewedClock {
+    /// Milliseconds added to the system clock.
+    pub skew_ms: i64,
+}
+
+impl Clock for SkewedClock {
+    fn now(&self) -> Timestamp {
+        Timestamp(jiff::Timestamp::now().as_millisecond() + self.skew_ms)
+    }
+    fn is_wall_clock(&self) -> bool {
+        true
     }
 }
 

@@ -103,6 +103,23 @@ pub enum Error {
         /// Version spoken here.
         supported: u16,
     },
+    /// The server refused the sync because this phone was initialised for
+    /// another worker or grid than the token's account; nothing was sent or
+    /// received. The message (zh-CN / English, ids only) says what to do.
+    #[error("{0}")]
+    AccountMismatch(String),
+    /// The document was written in a newer format than this build
+    /// understands: it is kept, shown read-only and forwarded, never edited
+    /// here (update the app to edit it).
+    #[error("文档格式 v{found} 高于本程序支持的 v{supported}，只读 / document {doc_id} has format v{found}, newer than this build supports (v{supported}): read-only")]
+    NewerFormat {
+        /// The document id.
+        doc_id: String,
+        /// Its format version.
+        found: u32,
+        /// The newest format this build writes.
+        supported: u32,
+    },
     /// The operation was cancelled by the caller.
     #[error("cancelled / 已取消")]
     Cancelled,

@@ -29,7 +29,7 @@ pub use api::{
     CheckReport, Device, DueEntry, Figures, HouseholdQuery, HouseholdSummary, Store, StoreOptions,
     TemplateInfo,
 };
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, ManualClock, SkewedClock, SystemClock};
 pub use docs::{Conflict, ConflictValue};
 pub use error::{Error, FieldError, Result};
 pub use store::DbKey;

@@ -72,6 +72,10 @@ pub enum Error {
     /// response, never as an HTTP status).
     #[error("文档被拒绝 / document rejected: {0:?}")]
     Rejected(gridwork_core::sync::protocol::RejectReason),
+    /// The phone was initialised for another worker, or a grid outside the
+    /// token's scope (409 `account_mismatch`); nothing was applied or sent.
+    #[error("{0}")]
+    AccountMismatch(String),
     /// A pushed document lacks dependencies here: the slow path must be used
     /// (reported per doc inside a sync response).
     #[error("need slow path")]
@@ -110,7 +114,7 @@ impl Error {
             Error::BadRequest(_) | Error::UnsupportedProtocol { .. } | Error::Rejected(_) => {
                 StatusCode::BAD_REQUEST
             }
-            Error::NeedSlowPath => StatusCode::CONFLICT,
+            Error::NeedSlowPath | Error::AccountMismatch(_) => StatusCode::CONFLICT,
             Error::Core(e) => match e {
                 gridwork_core::Error::Validation { .. } => StatusCode::BAD_REQUEST,
                 gridwork_core::Error::NotFound { .. } => StatusCode::NOT_FOUND,
@@ -137,6 +141,7 @@ impl Error {
             Error::UnsupportedProtocol { .. } => "unsupported_protocol",
             Error::Rejected(_) => "rejected",
             Error::NeedSlowPath => "need_slow_path",
+            Error::AccountMismatch(_) => gridwork_core::sync::transport::ACCOUNT_MISMATCH,
             Error::Core(e) => match e {
                 gridwork_core::Error::Validation { .. } => "invalid",
                 gridwork_core::Error::NotFound { .. } => "not_found",

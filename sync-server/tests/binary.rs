@@ -450,6 +450,58 @@ fn post_sync(addr: &str, token: &str, body: &[u8]) -> Reply {
     exchange(addr, "POST", "/v1/sync", &headers, body)
 }
 
+/// A phone of the first release (protocol version 1) keeps syncing with this
+/// server: its request is understood, its push applied, and the answer comes
+/// in version 1 with reasons it knows.
+#[test]
+fn a_version_1_phone_is_answered_in_version_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let token = small_town(&data);
+    let server = start(&data, &[]);
+    let addr = server.addr.as_str();
+    // A phone's household, pushed whole as a first-release phone does.
+    let phone = gridwork_core::Store::open(dir.path().join("old.db"), None).unwrap();
+    let device = phone.init("gw-1", "网格员", "G1").unwrap();
+    let household = phone
+        .add_household(gridwork_core::model::NewHousehold {
+            address: "1号楼".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    let id = gridwork_core::docs::DocId::household(household.id);
+    let saved = phone.export_doc(&id).unwrap();
+    let heads = protocol::to_hashes(&automerge::Automerge::load(&saved).unwrap().get_heads());
+    let old = protocol::v1::SyncRequest {
+        device: device.actor,
+        pushes: vec![
+            DocPush {
+                id: id.to_string(),
+                heads,
+                changes: saved,
+            },
+            DocPush {
+                id: "template/visit/1".into(),
+                ..DocPush::default()
+            },
+        ],
+        ..Default::default()
+    };
+    let reply = post_sync(addr, &token, &protocol::v1::encode(&old).unwrap());
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(protocol::version_of(&reply.body).unwrap(), 1);
+    let answer: protocol::v1::SyncResponse = protocol::v1::decode(&reply.body).unwrap();
+    assert_eq!(
+        answer.docs.len(),
+        1,
+        "the household was applied and acknowledged"
+    );
+    assert_eq!(
+        answer.rejected.iter().map(|r| r.reason).collect::<Vec<_>>(),
+        [protocol::v1::RejectReason::ReadOnly]
+    );
+}
+
 #[test]
 fn metrics_count_syncs_by_outcome() {
     let dir = tempfile::tempdir().unwrap();

@@ -42,6 +42,7 @@ use automerge::ActorId;
 use rusqlite::OptionalExtension;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 
 /// The phone's owner, as set by [`Store::init`].
@@ -88,7 +89,13 @@ pub struct Store {
     pub(crate) tz: jiff::tz::TimeZone,
     /// The phone's owner; `None` before `init` and on an attached store.
     pub(crate) device: RwLock<Option<Device>>,
+    /// Milliseconds to add to a wall clock to get the server's time, learnt
+    /// at the last sync ([`NO_OFFSET`] until then).
+    pub(crate) clock_offset: AtomicI64,
 }
+
+/// [`Store::clock_offset`] before the first sync.
+pub(crate) const NO_OFFSET: i64 = i64::MIN;
 
 impl Store {
     /// Open (or create) the store at `path`. `key` encrypts it with SQLCipher.
@@ -108,8 +115,11 @@ impl Store {
         time_zone(&options.timezone)?;
         let db = Db::open(path.as_ref(), options.key.as_ref())?;
         let store = Store::attach(Arc::new(db), options.clock, &options.timezone)?;
-        let device = store.db.read(load_device)?;
+        let (device, offset) = store
+            .db
+            .read(|conn| Ok((load_device(conn)?, load_offset(conn)?)))?;
         *store.device.write().unwrap_or_else(|e| e.into_inner()) = device;
+        store.clock_offset.store(offset, Ordering::Relaxed);
         Ok(store)
     }
 
@@ -126,6 +136,7 @@ impl Store {
             clock: clock.unwrap_or_else(|| Arc::new(SystemClock)),
             tz: time_zone(timezone)?,
             device: RwLock::new(None),
+            clock_offset: AtomicI64::new(NO_OFFSET),
         })
     }
 
@@ -161,9 +172,23 @@ impl Store {
             .ok_or(Error::NotInitialized)
     }
 
-    /// Now, per the store's clock.
+    /// Now, per the store's clock: a wall clock is corrected by the offset to
+    /// the server's clock learnt at the last sync, so records made offline on
+    /// a phone whose clock is wrong carry the right time once it has synced.
     pub fn now(&self) -> Timestamp {
-        self.clock.now()
+        let raw = self.clock.now();
+        match self.clock_offset.load(Ordering::Relaxed) {
+            offset if offset != NO_OFFSET && self.clock.is_wall_clock() => {
+                Timestamp(raw.0.saturating_add(offset))
+            }
+            _ => raw,
+        }
+    }
+
+    /// The offset (ms) this store adds to its wall clock, once learnt from a
+    /// sync; `None` before the first sync.
+    pub fn clock_offset(&self) -> Option<i64> {
+        Some(self.clock_offset.load(Ordering::Relaxed)).filter(|o| *o != NO_OFFSET)
     }
 
     /// The store's time zone.
@@ -198,6 +223,19 @@ impl Store {
 fn time_zone(name: &str) -> Result<jiff::tz::TimeZone> {
     jiff::tz::TimeZone::get(name)
         .map_err(|_| Error::invalid("timezone", "未知时区 / unknown time zone"))
+}
+
+/// The clock offset saved by the last sync (`sync_meta.clock_offset`).
+fn load_offset(conn: &rusqlite::Connection) -> Result<i64> {
+    Ok(conn
+        .query_row(
+            "SELECT value FROM sync_meta WHERE key = 'clock_offset'",
+            [],
+            |r| r.get::<_, String>(0),
+        )
+        .optional()?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(NO_OFFSET))
 }
 
 fn load_device(conn: &rusqlite::Connection) -> Result<Option<Device>> {

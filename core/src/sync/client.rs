@@ -150,9 +150,14 @@ impl Store {
             if summary.round_trips >= MAX_ROUND_TRIPS {
                 return Err(Error::Protocol("too many round trips".into()));
             }
-            let (request, more_pushes) = self
+            let clock = self.now();
+            let (mut request, more_pushes) = self
                 .db
                 .write(|tx| build_request(tx, &device.actor, &mut slow, &mut offered, budget))?;
+            request.request_id = uuid::Uuid::now_v7().as_u64_pair().1;
+            request.worker = device.worker_id.to_string();
+            request.grid = device.grid.to_string();
+            request.clock = clock.0;
             let pushed: BTreeMap<String, Vec<ChangeHash>> = request
                 .pushes
                 .iter()
@@ -161,19 +166,39 @@ impl Store {
             let sent_messages = !request.sync_messages.is_empty();
             let body = protocol::encode(&request)?;
             summary.bytes_up += body.len() as u64;
+            let sent_at = self.clock.now();
             let reply = transport.post(&url, token, body)?;
+            let received_at = self.clock.now();
             summary.round_trips += 1;
             summary.bytes_down += reply.len() as u64;
             let response: SyncResponse = protocol::decode(&reply)?;
+            if response.request_id != request.request_id {
+                // An answer to another request (a replay, a confused cache):
+                // applying it could acknowledge pushes the server never got.
+                return Err(Error::Protocol(
+                    "response does not answer this request / 响应与请求不符".into(),
+                ));
+            }
             if options.cancelled() {
                 return Err(Error::Cancelled);
             }
+            // The server's clock at the midpoint of the round trip.
+            let offset = (response.server_time > 0 && self.clock.is_wall_clock())
+                .then(|| response.server_time - (sent_at.0 + (received_at.0 - sent_at.0) / 2));
             summary.docs_up += pushed.len() as u32;
             let now = self.now();
             let grid = device.grid.clone();
-            let outcome = self
-                .db
-                .write(|tx| apply_response(tx, &response, &pushed, &mut slow, &grid, now))?;
+            let outcome = self.db.write(|tx| {
+                let applied = apply_response(tx, &response, &pushed, &mut slow, &grid, now)?;
+                if let Some(offset) = offset {
+                    meta_set(tx.conn(), "clock_offset", &offset.to_string())?;
+                }
+                Ok(applied)
+            })?;
+            if let Some(offset) = offset {
+                self.clock_offset
+                    .store(offset, std::sync::atomic::Ordering::Relaxed);
+            }
             if outcome.server_changed {
                 // A different server (new or restored): start over from scratch.
                 offered.clear();
@@ -261,6 +286,12 @@ fn build_request(
     };
     let mut budget = budget;
     let mut left_over = false;
+    if request.server_id.is_empty() && !dirty.is_empty() {
+        // First contact: the server checks the phone's worker and grid
+        // against the token before anything is uploaded; pushes follow in
+        // the next round trip of this sync.
+        return Ok((request, true));
+    }
     for (id, shared) in dirty {
         let id = DocId(id);
         if slow.contains_key(&id) || offered.contains(&id) {
@@ -515,6 +546,7 @@ mod tests {
                 server_id: "srv".into(),
                 round: request.acked_round + 1,
                 cursor: request.cursor,
+                request_id: request.request_id,
                 docs: request
                     .pushes
                     .iter()
@@ -559,16 +591,20 @@ mod tests {
             ..Default::default()
         };
         let summary = store.sync_with(&echo, "http://x", "t", &options).unwrap();
-        assert_eq!(summary.round_trips, 1);
+        // First contact carries no pushes (the server checks the account first).
+        assert_eq!(summary.round_trips, 2);
         assert_eq!(summary.docs_up, 1);
         assert!(store.dirty_docs().unwrap().is_empty());
-        assert_eq!(seen.lock().unwrap().len(), 1);
+        assert_eq!(seen.lock().unwrap().len(), 2);
         // The next sync pushes nothing and echoes the applied round.
         store.sync_with(&echo, "http://x", "t", &options).unwrap();
         let requests = echo.requests.lock().unwrap();
-        assert!(requests[1].pushes.is_empty());
-        assert_eq!(requests[1].acked_round, 1);
-        assert_eq!(requests[1].server_id, "srv");
+        assert!(requests[0].pushes.is_empty());
+        assert_eq!(requests[0].worker, "gw-1");
+        assert_eq!(requests[0].grid, "G1");
+        assert!(requests[2].pushes.is_empty());
+        assert_eq!(requests[2].acked_round, 2);
+        assert_eq!(requests[2].server_id, "srv");
     }
 
     #[test]
@@ -621,10 +657,10 @@ mod tests {
             ..Default::default()
         };
         let summary = store.sync_with(&echo, "http://x", "t", &options).unwrap();
-        assert_eq!(summary.round_trips, 3);
+        assert_eq!(summary.round_trips, 4, "first contact, then one push each");
         assert_eq!(summary.docs_up, 3);
         let requests = echo.requests.lock().unwrap();
-        assert!(requests.iter().all(|r| r.pushes.len() == 1));
+        assert!(requests[1..].iter().all(|r| r.pushes.len() == 1));
         assert!(store.dirty_docs().unwrap().is_empty());
     }
 }

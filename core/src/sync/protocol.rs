@@ -17,6 +17,17 @@
 //! (a restored server, a phone restored from a backup), the doc is listed in
 //! `need_slow_path` and both sides exchange Automerge sync messages for it,
 //! batched across docs, until neither has anything to send.
+//!
+//! Versions: a phone speaks [`PROTOCOL_VERSION`]; a server answers every
+//! version from [`OLDEST_PROTOCOL_VERSION`] up, in the version it was asked
+//! in ([`decode_request`], [`encode_response`]), so phones that were not
+//! updated keep syncing. Version 2 added the request id echoed by the
+//! response (an answer to another request is refused), the phone's worker,
+//! grid and clock, the server's time, and reject reasons carried as text so
+//! a newer server's reasons reach an older phone as `Unknown` instead of
+//! failing the decode. Version 1 is in [`v1`].
+
+pub mod v1;
 
 use crate::{Error, Result};
 use flate2::read::DeflateDecoder;
@@ -25,7 +36,9 @@ use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
 
 /// The protocol version this build speaks.
-pub const PROTOCOL_VERSION: u16 = 1;
+pub const PROTOCOL_VERSION: u16 = 2;
+/// The oldest protocol version a server still answers.
+pub const OLDEST_PROTOCOL_VERSION: u16 = 1;
 /// Magic prefix of every body.
 pub const MAGIC: &[u8; 3] = b"GWS";
 /// Largest compressed request body a server accepts (HTTP 413 above).
@@ -54,6 +67,16 @@ pub struct SyncRequest {
     pub pushes: Vec<DocPush>,
     /// Slow-path Automerge sync messages.
     pub sync_messages: Vec<DocMessage>,
+    /// Random per request; the response echoes it (v2).
+    pub request_id: u64,
+    /// The worker this phone was initialised for; the server refuses the
+    /// request when it is not the token's worker (v2; empty = not checked).
+    pub worker: String,
+    /// The phone's grid; must be in the token's scope (v2).
+    pub grid: String,
+    /// The phone's clock when the request was built (corrected by the
+    /// offset learnt at its last sync), UTC ms (v2; 0 = unknown).
+    pub clock: i64,
 }
 
 /// One dirty doc.
@@ -96,6 +119,10 @@ pub struct SyncResponse {
     pub need_slow_path: Vec<String>,
     /// Slow-path replies.
     pub sync_messages: Vec<DocMessage>,
+    /// The request's `request_id` (v2).
+    pub request_id: u64,
+    /// The server's clock when it answered, UTC ms (v2; 0 = unknown).
+    pub server_time: i64,
 }
 
 /// Changes of one doc for the phone.
@@ -111,8 +138,10 @@ pub struct DocPull {
     pub data: Vec<u8>,
 }
 
-/// Why a pushed doc was refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Why a pushed doc was refused. On the wire (v2) and in JSON it is its
+/// [`code`](RejectReason::code) as text, so a reason added by a newer server
+/// reaches an older phone as [`RejectReason::Unknown`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RejectReason {
     /// The doc belongs (or would belong) to a grid outside the worker's scope.
     OutOfScope,
@@ -120,6 +149,60 @@ pub enum RejectReason {
     ReadOnly,
     /// The doc id or its content is not a Gridwork document.
     Malformed,
+    /// The content does not match the doc: it names a household, grid or
+    /// worker outside the pusher's scope or inconsistent with the doc's id
+    /// (e.g. a visit log whose entries belong to another household).
+    Inconsistent,
+    /// The push carries changes made by another worker's or another
+    /// device's Automerge actor.
+    ForeignActor,
+    /// A reason this build does not know (sent by a newer server).
+    Unknown,
+}
+
+impl RejectReason {
+    /// Every known reason.
+    pub const ALL: [RejectReason; 6] = [
+        RejectReason::OutOfScope,
+        RejectReason::ReadOnly,
+        RejectReason::Malformed,
+        RejectReason::Inconsistent,
+        RejectReason::ForeignActor,
+        RejectReason::Unknown,
+    ];
+
+    /// Stable code (the wire and JSON form).
+    pub fn code(self) -> &'static str {
+        match self {
+            RejectReason::OutOfScope => "OutOfScope",
+            RejectReason::ReadOnly => "ReadOnly",
+            RejectReason::Malformed => "Malformed",
+            RejectReason::Inconsistent => "Inconsistent",
+            RejectReason::ForeignActor => "ForeignActor",
+            RejectReason::Unknown => "Unknown",
+        }
+    }
+
+    /// The reason of a code; unknown codes are [`RejectReason::Unknown`].
+    pub fn parse(code: &str) -> RejectReason {
+        RejectReason::ALL
+            .into_iter()
+            .find(|r| r.code() == code)
+            .unwrap_or(RejectReason::Unknown)
+    }
+}
+
+impl Serialize for RejectReason {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.code())
+    }
+}
+
+impl<'de> Deserialize<'de> for RejectReason {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let code = String::deserialize(d)?;
+        Ok(RejectReason::parse(&code))
+    }
 }
 
 /// A refused doc.
@@ -131,15 +214,9 @@ pub struct Rejection {
     pub reason: RejectReason,
 }
 
-/// Encode a message as a sync body.
+/// Encode a message as a sync body of the current version.
 pub fn encode<T: Serialize>(message: &T) -> Result<Vec<u8>> {
-    let raw = postcard::to_stdvec(message).map_err(|e| Error::Protocol(format!("encode: {e}")))?;
-    let mut out = Vec::with_capacity(raw.len() / 2 + 8);
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&PROTOCOL_VERSION.to_be_bytes());
-    let mut encoder = DeflateEncoder::new(out, flate2::Compression::default());
-    encoder.write_all(&raw)?;
-    Ok(encoder.finish()?)
+    encode_as(message, PROTOCOL_VERSION)
 }
 
 /// The protocol version of a body, without decoding it.
@@ -159,6 +236,11 @@ pub fn decode<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T> {
             supported: PROTOCOL_VERSION,
         });
     }
+    decode_payload(body)
+}
+
+/// Inflate (with a cap) and decode the payload after the 5-byte header.
+pub(crate) fn decode_payload<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T> {
     let mut raw = Vec::new();
     DeflateDecoder::new(&body[5..])
         .take(MAX_DECODED_BYTES + 1)
@@ -168,6 +250,38 @@ pub fn decode<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T> {
         return Err(Error::Protocol("body too large once decompressed".into()));
     }
     postcard::from_bytes(&raw).map_err(|e| Error::Protocol(format!("decode: {e}")))
+}
+
+/// Encode `message` under an explicit protocol version header.
+pub(crate) fn encode_as<T: Serialize>(message: &T, version: u16) -> Result<Vec<u8>> {
+    let raw = postcard::to_stdvec(message).map_err(|e| Error::Protocol(format!("encode: {e}")))?;
+    let mut out = Vec::with_capacity(raw.len() / 2 + 8);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&version.to_be_bytes());
+    let mut encoder = DeflateEncoder::new(out, flate2::Compression::default());
+    encoder.write_all(&raw)?;
+    Ok(encoder.finish()?)
+}
+
+/// The server's decode: a request of any version it answers, as the current
+/// [`SyncRequest`] (fields a version lacks are empty), with that version.
+pub fn decode_request(body: &[u8]) -> Result<(SyncRequest, u16)> {
+    match version_of(body)? {
+        PROTOCOL_VERSION => Ok((decode_payload(body)?, PROTOCOL_VERSION)),
+        1 => Ok((decode_payload::<v1::SyncRequest>(body)?.into(), 1)),
+        found => Err(Error::UnsupportedProtocol {
+            found,
+            supported: PROTOCOL_VERSION,
+        }),
+    }
+}
+
+/// The server's encode: `response` in the protocol version of the request.
+pub fn encode_response(response: &SyncResponse, version: u16) -> Result<Vec<u8>> {
+    match version {
+        1 => encode_as(&v1::SyncResponse::from(response.clone()), 1),
+        _ => encode_as(response, PROTOCOL_VERSION),
+    }
 }
 
 /// Heads as wire hashes.
@@ -206,12 +320,71 @@ mod tests {
             Err(Error::UnsupportedProtocol { found: 99, .. })
         ));
         assert!(matches!(
-            decode::<SyncRequest>(b"GWS\0\x01garbage"),
+            decode::<SyncRequest>(b"GWS\0\x02garbage"),
             Err(Error::Protocol(_))
         ));
         assert!(matches!(
             decode::<SyncRequest>(b"hello"),
             Err(Error::Protocol(_))
         ));
+    }
+
+    #[test]
+    fn a_version_1_request_is_answered_in_version_1() {
+        let old = v1::SyncRequest {
+            device: "ab".into(),
+            cursor: 3,
+            pushes: vec![DocPush {
+                id: "household/x".into(),
+                heads: vec![[2; 32]],
+                changes: vec![9],
+            }],
+            ..Default::default()
+        };
+        let body = encode_as(&old, 1).unwrap();
+        let (request, version) = decode_request(&body).unwrap();
+        assert_eq!(version, 1);
+        assert_eq!(request.cursor, 3);
+        assert_eq!(request.pushes, old.pushes);
+        assert!(request.worker.is_empty(), "v1 carries no worker to check");
+        let response = SyncResponse {
+            server_id: "s".into(),
+            round: 4,
+            rejected: vec![
+                Rejection {
+                    id: "case/a".into(),
+                    reason: RejectReason::ForeignActor,
+                },
+                Rejection {
+                    id: "case/b".into(),
+                    reason: RejectReason::ReadOnly,
+                },
+            ],
+            request_id: 7,
+            server_time: 11,
+            ..Default::default()
+        };
+        let reply = encode_response(&response, version).unwrap();
+        assert_eq!(version_of(&reply).unwrap(), 1);
+        let seen: v1::SyncResponse = decode_payload(&reply).unwrap();
+        assert_eq!(seen.round, 4);
+        assert_eq!(
+            seen.rejected.iter().map(|r| r.reason).collect::<Vec<_>>(),
+            [v1::RejectReason::OutOfScope, v1::RejectReason::ReadOnly],
+            "reasons v1 does not know map to the nearest one it does"
+        );
+        let current = encode_response(&response, PROTOCOL_VERSION).unwrap();
+        assert_eq!(decode::<SyncResponse>(&current).unwrap(), response);
+    }
+
+    #[test]
+    fn reject_reasons_travel_as_text_and_unknown_ones_survive() {
+        for reason in RejectReason::ALL {
+            let json = serde_json::to_string(&reason).unwrap();
+            assert_eq!(json, format!("\"{}\"", reason.code()));
+            assert_eq!(serde_json::from_str::<RejectReason>(&json).unwrap(), reason);
+        }
+        let from_newer: RejectReason = serde_json::from_str("\"TooLarge\"").unwrap();
+        assert_eq!(from_newer, RejectReason::Unknown);
     }
 }

@@ -4,11 +4,16 @@
 
 use crate::{Error, Result};
 
+/// The error code (`{"error": …}`) of a server refusing a phone initialised
+/// for another worker or grid than the token's (HTTP 409).
+pub const ACCOUNT_MISMATCH: &str = "account_mismatch";
+
 /// Sends one sync body and returns the server's body.
 pub trait Transport: Send + Sync {
     /// POST `body` to `url` with the bearer `token`. HTTP 401 must map to
     /// [`Error::Unauthorized`], other non-2xx statuses to [`Error::Server`],
-    /// unreachable servers to [`Error::Network`].
+    /// unreachable servers to [`Error::Network`], a refusal with the code
+    /// [`ACCOUNT_MISMATCH`] to [`Error::AccountMismatch`].
     fn post(&self, url: &str, token: &str, body: Vec<u8>) -> Result<Vec<u8>>;
 }
 
@@ -53,14 +58,18 @@ impl Transport for HttpTransport {
             return Err(Error::Unauthorized);
         }
         if !status.is_success() {
-            let message = serde_json::from_slice::<serde_json::Value>(&bytes)
-                .ok()
-                .and_then(|v| {
-                    v.get("message")
-                        .and_then(|m| m.as_str())
-                        .map(str::to_string)
-                })
+            let json = serde_json::from_slice::<serde_json::Value>(&bytes).ok();
+            let field = |name: &str| {
+                json.as_ref()
+                    .and_then(|v| v.get(name))
+                    .and_then(|m| m.as_str())
+                    .map(str::to_string)
+            };
+            let message = field("message")
                 .unwrap_or_else(|| String::from_utf8_lossy(&bytes).chars().take(200).collect());
+            if field("error").as_deref() == Some(ACCOUNT_MISMATCH) {
+                return Err(Error::AccountMismatch(message));
+            }
             return Err(Error::Server {
                 status: status.as_u16(),
                 message,

@@ -344,6 +344,42 @@ fn apply_message(
     })
 }
 
+/// Refuse, before anything is applied or read, a phone initialised for
+/// another worker than the token's, or for a grid outside its scope: its
+/// records would be filed under the wrong grid and every later push refused
+/// (the setup trap). Version-1 requests carry no worker and are not checked.
+fn check_account(account: &Account, request: &SyncRequest) -> Result<(), Error> {
+    if request.worker.is_empty() {
+        return Ok(());
+    }
+    let grid = GridCode(request.grid.clone());
+    if request.worker == account.worker_id.as_str() && account.scope.contains(&grid) {
+        return Ok(());
+    }
+    let (worker, grid) = (shown(&request.worker), shown(&request.grid));
+    Err(Error::AccountMismatch(format!(
+        "此手机初始化为网格员 {} / 网格 {}，但令牌属于 {} / {}；请核对令牌，或在没有未同步数据时用 init --force 重新初始化 / \
+         this phone was initialised for worker {} in grid {}, but the token belongs to {} in {}; check the token, or re-initialise with init --force while nothing is unsynced",
+        worker, grid, account.worker_id, account.grid,
+        worker, grid, account.worker_id, account.grid
+    )))
+}
+
+/// An id from a request as it may be echoed in a message: office-assigned
+/// codes are short ASCII; anything else is shown as `?`.
+fn shown(id: &str) -> &str {
+    let plain = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if plain {
+        id
+    } else {
+        "?"
+    }
+}
+
 /// Answer one sync request with the default [`Limits`].
 pub fn process(
     tx: &mut dyn SyncTx,
@@ -362,12 +398,15 @@ pub fn process_with(
     now: Timestamp,
     limits: Limits,
 ) -> Result<SyncResponse, Error> {
+    check_account(account, request)?;
     let server_id = tx.server_id()?;
     let device = device_key(account, &request.device);
     let last_round = tx.last_round(&device)?;
     let mut response = SyncResponse {
         server_id: server_id.clone(),
         round: last_round + 1,
+        request_id: request.request_id,
+        server_time: now.0,
         ..Default::default()
     };
     if !request.server_id.is_empty() && request.server_id != server_id {

@@ -21,7 +21,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{middleware, Router};
 use gridwork_core::model::Timestamp;
-use gridwork_core::sync::protocol::{self, SyncRequest, MAX_REQUEST_BYTES};
+use gridwork_core::sync::protocol::{self, MAX_REQUEST_BYTES};
 
 /// The sync routes, each request timed and counted by
 /// [`crate::metrics::track_sync`] into `state`'s metrics.
@@ -62,7 +62,7 @@ async fn answer(
     body: &[u8],
     stats: &mut SyncStats,
 ) -> Result<Vec<u8>, Error> {
-    let request: SyncRequest = protocol::decode(body).map_err(|e| match e {
+    let (request, version) = protocol::decode_request(body).map_err(|e| match e {
         gridwork_core::Error::UnsupportedProtocol { found, supported } => {
             Error::UnsupportedProtocol { found, supported }
         }
@@ -90,7 +90,7 @@ async fn answer(
     .map_err(|e| Error::Internal(e.to_string()))??;
     stats.docs_sent = response.docs.len() as u64;
     stats.docs_rejected = response.rejected.len() as u64;
-    let body = protocol::encode(&response).map_err(Error::Core)?;
+    let body = protocol::encode_response(&response, version).map_err(Error::Core)?;
     tracing::info!(
         pushes,
         docs = response.docs.len(),
