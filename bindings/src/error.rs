@@ -124,9 +124,9 @@ impl From<Error> for ApiError {
                 kind: kind.to_string(),
                 id,
             },
-            Error::TransitionNotAllowed { .. } | Error::AlreadyInitialized => {
-                ApiError::Conflict { reason }
-            }
+            Error::TransitionNotAllowed { .. }
+            | Error::AlreadyInitialized
+            | Error::UnsyncedChanges { .. } => ApiError::Conflict { reason },
             Error::NotInitialized => ApiError::NotInitialized,
             Error::Unauthorized => ApiError::Auth,
             Error::Network(_)

@@ -13,7 +13,7 @@ use gridwork_core::model::*;
 use gridwork_core::schedule::{CaseTimers, DueStatus, VisitInterval};
 use gridwork_core::sync::protocol::{RejectReason, Rejection};
 use gridwork_core::sync::SyncSummary;
-use gridwork_core::{CheckReport, Device, DueEntry, Figures, HouseholdSummary};
+use gridwork_core::{CheckReport, Device, DueEntry, Figures, HouseholdSummary, QuarantinedDoc};
 
 macro_rules! uuid_ids {
     ($($name:ident),*) => {$(
@@ -761,6 +761,25 @@ pub struct SyncSummary {
     pub rejected: Vec<Rejection>,
     /// Docs reconciled through the slow path.
     pub slow_path_docs: u32,
+    /// Docs kept but not shown (a kind of a newer version, content this
+    /// version cannot read), with why; they stay stored and synced.
+    pub quarantined: Vec<QuarantinedDoc>,
+    /// Docs of a newer format: shown read-only, not editable until the app
+    /// is updated.
+    pub read_only: Vec<String>,
+}
+
+/// A document kept and synced but not shown.
+#[uniffi::remote(Record)]
+pub struct QuarantinedDoc {
+    /// Document id.
+    pub id: String,
+    /// Kind code (`unknown` for a kind of a newer version).
+    pub kind: String,
+    /// Grid it is filed under.
+    pub scope: String,
+    /// Why it could not be read.
+    pub reason: String,
 }
 
 /// A filled form record. `answers_json` is a JSON object from field id to

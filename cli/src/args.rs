@@ -9,7 +9,8 @@ use std::path::PathBuf;
 #[derive(Parser, Debug)]
 #[command(name = "gridwork", version, about)]
 pub struct Cli {
-    /// Path of the store (SQLite file; created if missing).
+    /// Path of the store (SQLite file). Only `init` and `demo` create it;
+    /// every other command on a missing file fails.
     #[arg(long, global = true, default_value = "gridwork.db")]
     pub store: PathBuf,
     /// Name of the environment variable that holds the database key. The key
@@ -36,7 +37,8 @@ pub struct Cli {
 /// Top-level commands.
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Set the phone's owner and grid (once per store).
+    /// Set the phone's owner and grid (once per store; `--force` starts a
+    /// fully synced store over).
     Init {
         /// Worker id as assigned by the office.
         #[arg(long)]
@@ -47,6 +49,11 @@ pub enum Command {
         /// The worker's 4th-level grid code.
         #[arg(long)]
         grid: String,
+        /// Re-initialise an initialised store: remove every record and the
+        /// sync state, then set this owner and grid. Refused (nothing
+        /// changed) while any change is not yet synced.
+        #[arg(long)]
+        force: bool,
     },
     /// Households.
     #[command(subcommand)]
@@ -125,8 +132,16 @@ pub enum Command {
     Check,
     /// Recompute every read model from the documents.
     Rebuild,
-    /// List every stored document with its heads (to compare replicas).
-    Docs,
+    /// List every stored document with its heads (to compare replicas), its
+    /// format, whether it is read-only here and why it is quarantined.
+    Docs {
+        /// Only documents kept but not materialised, with the reason.
+        #[arg(long)]
+        quarantined: bool,
+        /// Only documents of a newer format (read-only here).
+        #[arg(long)]
+        read_only: bool,
+    },
 }
 
 /// `household …`

@@ -49,7 +49,11 @@ fn to_json(value: impl Serialize) -> Outcome {
     serde_json::to_value(value).map_err(|e| Failure(e.to_string()))
 }
 
-fn open(cli: &Cli) -> Result<Store, Failure> {
+/// Open the store. Only `create` (`init`, `demo`) may create a missing
+/// file: any other command on a path that holds no store fails, instead of
+/// leaving an empty store behind (a typo in `--store` would otherwise look
+/// like an empty grid).
+fn open(cli: &Cli, create: bool) -> Result<Store, Failure> {
     let key = match &cli.key_env {
         None => None,
         Some(var) => match std::env::var(var) {
@@ -71,6 +75,12 @@ fn open(cli: &Cli) -> Result<Store, Failure> {
                 as Arc<dyn gridwork_core::Clock>)
         }
     };
+    if !create && !cli.store.exists() {
+        return Err(Failure(format!(
+            "store: {}: 此路径没有数据库，请先运行 init / no store at this path; run init first",
+            cli.store.display()
+        )));
+    }
     Ok(Store::open_with(
         &cli.store,
         StoreOptions {
@@ -97,13 +107,21 @@ fn run(cli: Cli) -> Outcome {
             category.as_deref(),
         );
     }
-    let store = open(&cli)?;
+    let create = matches!(cli.command, Command::Init { .. } | Command::Demo { .. });
+    let store = open(&cli, create)?;
     match cli.command {
         Command::Init {
             worker_id,
             worker_name,
             grid,
+            force: false,
         } => to_json(store.init(&worker_id, &worker_name, &grid)?),
+        Command::Init {
+            worker_id,
+            worker_name,
+            grid,
+            force: true,
+        } => to_json(store.reinit(&worker_id, &worker_name, &grid)?),
         Command::Household(cmd) => household(&store, cmd),
         Command::Resident(cmd) => resident(&store, cmd),
         Command::Visit(cmd) => visit(&store, cmd),
@@ -184,7 +202,24 @@ fn run(cli: Cli) -> Outcome {
         Command::Import(ImportCmd::Register { file, format }) => {
             import_register(&store, &file, format.as_deref())
         }
-        Command::Docs => to_json(store.doc_heads()?),
+        Command::Docs {
+            quarantined,
+            read_only,
+        } => {
+            if quarantined {
+                to_json(store.quarantined_docs()?)
+            } else if read_only {
+                to_json(
+                    store
+                        .doc_heads()?
+                        .into_iter()
+                        .filter(|d| d.read_only)
+                        .collect::<Vec<_>>(),
+                )
+            } else {
+                to_json(store.doc_heads()?)
+            }
+        }
         Command::Rebuild => to_json(json!({"documents": store.rebuild()?})),
     }
 }

@@ -56,6 +56,14 @@ pub enum Error {
     /// `init` on a store that already has a worker.
     #[error("store already initialised / 存储已初始化")]
     AlreadyInitialized,
+    /// Re-initialisation (`init --force`, `Store::reinit`) refused because
+    /// the store holds local changes the server does not have yet; nothing
+    /// was changed. Sync first.
+    #[error("store: 有 {count} 项更改尚未同步，请先同步再重新初始化 / {count} change(s) not yet synced would be lost: sync first, then re-initialise")]
+    UnsyncedChanges {
+        /// Unsynced documents plus attachments waiting for upload.
+        count: u64,
+    },
     /// The database key is wrong, or a key is missing for an encrypted
     /// database, or the file is not a Gridwork database at all.
     #[error("wrong database key or not a database / 数据库密钥错误或文件不是数据库")]
@@ -197,6 +205,7 @@ impl Error {
                 | Error::TransitionNotAllowed { .. }
                 | Error::NotInitialized
                 | Error::AlreadyInitialized
+                | Error::UnsyncedChanges { .. }
                 | Error::WrongKey
                 | Error::SchemaTooNew { .. }
                 | Error::Unauthorized

@@ -26,8 +26,8 @@ pub mod store;
 pub mod sync;
 
 pub use api::{
-    CheckReport, Device, DueEntry, Figures, HouseholdQuery, HouseholdSummary, Store, StoreOptions,
-    TemplateInfo,
+    CheckReport, Device, DueEntry, Figures, HouseholdQuery, HouseholdSummary, QuarantinedDoc,
+    Store, StoreOptions, TemplateInfo,
 };
 pub use clock::{Clock, ManualClock, SkewedClock, SystemClock};
 pub use docs::{Conflict, ConflictValue};

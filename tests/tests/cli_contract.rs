@@ -354,3 +354,143 @@ fn demo_grid_of_150_households_lists_and_checks() {
         "Chinese names"
     );
 }
+
+/// The store's files (the database and SQLite's side files) under `dir`.
+fn store_files(dir: &TempDir) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".db"))
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn commands_on_a_missing_store_fail_and_create_nothing() {
+    let dir = TempDir::new().unwrap();
+    let mut p = Phone::new(dir.path().join("typo.db"));
+    p.now = Some("2026-05-01T02:00:00Z".into());
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["household", "list"],
+        vec!["household", "add", "--address", "幸福里1号楼101室"],
+        vec!["due"],
+        vec!["report"],
+        vec!["docs"],
+        vec!["check"],
+        vec!["form", "templates"],
+        vec!["conflicts"],
+        vec![
+            "sync",
+            "--server",
+            "http://127.0.0.1:9",
+            "--token-env",
+            "PATH",
+        ],
+    ];
+    for args in &commands {
+        let out = p.run(args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let lines = stderr_lines(&out);
+        assert_eq!(lines.len(), 1, "{args:?}: {lines:?}");
+        assert!(
+            lines[0].starts_with("error: store: ")
+                && lines[0].contains("请先运行 init")
+                && lines[0].contains("no store at this path; run init first"),
+            "{lines:?}"
+        );
+        assert!(!lines[0].contains("幸福里"), "{lines:?}");
+        assert!(out.stdout.is_empty(), "{args:?} printed on stdout");
+        assert!(store_files(&dir).is_empty(), "{args:?} created a file");
+    }
+    // The same with an encrypted store's key variable.
+    let mut keyed = p.clone();
+    keyed.key = Some(("GRIDWORK_TEST_KEY".into(), "s3cret-passphrase".into()));
+    let out = keyed.run(&["household", "list"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr_lines(&out)[0].contains("run init first"));
+    assert!(store_files(&dir).is_empty());
+
+    // `init` and `demo` create their store.
+    p.init("gw-001", "G-001");
+    assert_eq!(p.json(&["household", "list"]), serde_json::json!([]));
+    let demo = Phone::new(dir.path().join("demo.db"));
+    let summary = demo.json(&["demo", "--households", "2", "--years", "1"]);
+    assert_eq!(summary["households"], 2);
+    assert_eq!(
+        demo.json(&["household", "list"]).as_array().unwrap().len(),
+        2
+    );
+}
+
+#[test]
+fn init_force_starts_a_clean_store_over_and_refuses_unsynced_work() {
+    let dir = TempDir::new().unwrap();
+    let p = phone(&dir);
+    let force = |worker: &str, grid: &str| {
+        p.run(&[
+            "init",
+            "--force",
+            "--worker-id",
+            worker,
+            "--worker-name",
+            "测试网格员",
+            "--grid",
+            grid,
+        ])
+    };
+
+    // A freshly initialised store holds nothing unsynced: the wrong grid
+    // can be corrected.
+    let out = force("gw-002", "G-002");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let device: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(device["worker_id"], "gw-002");
+    assert_eq!(device["grid"], "G-002");
+    assert_eq!(p.json(&["household", "list"]), serde_json::json!([]));
+    assert_eq!(p.json(&["docs"]), serde_json::json!([]));
+    // Plain `init` is still once only.
+    let out = p.run(&[
+        "init",
+        "--worker-id",
+        "gw-003",
+        "--worker-name",
+        "测试网格员",
+        "--grid",
+        "G-003",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+
+    // New records belong to the new grid; while one is unsynced, `--force`
+    // is refused with one line and changes nothing.
+    let id = p.add_household("幸福里1号楼101室", &["--representative", "李四"]);
+    assert_eq!(p.json(&["household", "show", &id])["grid"], "G-002");
+    let docs = p.json(&["docs"]);
+    let out = force("gw-003", "G-003");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let lines = stderr_lines(&out);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].starts_with("error: store: ")
+            && lines[0].contains("尚未同步")
+            && lines[0].contains("1 change(s) not yet synced"),
+        "{lines:?}"
+    );
+    assert!(
+        !lines[0].contains("幸福里") && !lines[0].contains("李四"),
+        "{lines:?}"
+    );
+    assert_eq!(p.json(&["docs"]), docs);
+    let list = p.json(&["household", "list"]);
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["id"], Value::String(id.clone()));
+    let other = p.add_household("幸福里1号楼102室", &[]);
+    assert_eq!(p.json(&["household", "show", &other])["grid"], "G-002");
+    assert_eq!(p.json(&["check"])["ok"], true);
+}

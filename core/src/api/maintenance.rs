@@ -23,11 +23,18 @@ pub struct CheckReport {
     pub ok: bool,
 }
 
-/// All rows of every read-model table, sorted, as comparable text.
+/// All rows of every read-model table (and of the quarantine list and the
+/// docs' formats, derived the same way), sorted, as comparable text.
 fn dump(conn: &Connection) -> Result<BTreeMap<&'static str, Vec<Vec<String>>>> {
     let mut out = BTreeMap::new();
-    for table in read_models::all_tables() {
-        let mut stmt = conn.prepare(&format!("SELECT * FROM {table}"))?;
+    let mut tables: Vec<(&'static str, &str)> = read_models::all_tables()
+        .into_iter()
+        .map(|t| (t, "*"))
+        .collect();
+    tables.push(("quarantine", "*"));
+    tables.push(("docs", "key, kind, format"));
+    for (table, columns) in tables {
+        let mut stmt = conn.prepare(&format!("SELECT {columns} FROM {table}"))?;
         let columns = stmt.column_count();
         let mut rows: Vec<Vec<String>> = stmt
             .query_map([], |r| {
@@ -52,16 +59,7 @@ fn dump(conn: &Connection) -> Result<BTreeMap<&'static str, Vec<Vec<String>>>> {
 
 /// Recompute every read model from the documents, inside the caller's transaction.
 fn rebuild_in(tx: &mut crate::store::WriteTx<'_>) -> Result<u64> {
-    for table in read_models::all_tables() {
-        tx.conn().execute(&format!("DELETE FROM {table}"), [])?;
-    }
-    let all = tx.all_docs()?;
-    for (key, id, kind) in &all {
-        let doc = tx.load_stored(*key, id)?;
-        let rows = docs::materialize(id, *kind, &doc)?;
-        read_models::replace(tx.conn(), *key, *kind, &rows)?;
-    }
-    Ok(all.len() as u64)
+    crate::store::rebuild::rebuild_read_models(tx.conn())
 }
 
 impl Store {
@@ -139,19 +137,57 @@ impl Store {
     }
 
     /// Every stored document with its kind, scope and heads (hex), ordered by
-    /// id — what two replicas compare to prove they converged.
+    /// id — what two replicas compare to prove they converged — and whether
+    /// it is read-only here (a newer format) or quarantined.
     pub fn doc_heads(&self) -> Result<Vec<DocHeads>> {
         self.db.read(|conn| {
-            let mut stmt = conn.prepare("SELECT id, kind, scope, heads FROM docs ORDER BY id")?;
+            let mut stmt = conn.prepare(
+                "SELECT d.id, d.kind, d.scope, d.heads, d.format, q.reason
+                 FROM docs d LEFT JOIN quarantine q ON q.doc_key = d.key ORDER BY d.id",
+            )?;
             let rows = stmt.query_map([], |r| {
                 let heads: Vec<u8> = r.get(3)?;
+                let format: u32 = r.get(4)?;
                 Ok(DocHeads {
                     id: r.get(0)?,
                     kind: r.get(1)?,
                     scope: r.get(2)?,
                     heads: heads.chunks(32).map(hex::encode).collect(),
+                    format,
+                    read_only: format > docs::FORMAT_VERSION,
+                    quarantine: r.get(5)?,
                 })
             })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    /// Documents kept but not materialised (a kind this build does not know,
+    /// content it cannot read), with why; they sync like any other doc.
+    pub fn quarantined_docs(&self) -> Result<Vec<QuarantinedDoc>> {
+        self.db.read(|conn| {
+            let mut stmt = conn.prepare(
+                "SELECT d.id, d.kind, d.scope, q.reason FROM quarantine q
+                 JOIN docs d ON d.key = q.doc_key ORDER BY d.id",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok(QuarantinedDoc {
+                    id: r.get(0)?,
+                    kind: r.get(1)?,
+                    scope: r.get(2)?,
+                    reason: r.get(3)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    /// Ids of documents written in a newer format than this build
+    /// understands: shown read-only and synced, never edited here.
+    pub fn read_only_docs(&self) -> Result<Vec<String>> {
+        self.db.read(|conn| {
+            let mut stmt = conn.prepare("SELECT id FROM docs WHERE format > ?1 ORDER BY id")?;
+            let rows = stmt.query_map([docs::FORMAT_VERSION], |r| r.get(0))?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
     }
@@ -162,10 +198,30 @@ impl Store {
 pub struct DocHeads {
     /// Document id.
     pub id: String,
-    /// Kind code.
+    /// Kind code (`unknown` for a kind of a newer version).
     pub kind: String,
     /// Grid it is filed under.
     pub scope: String,
     /// Heads, hex, sorted.
     pub heads: Vec<String>,
+    /// Its format version (1 unless a newer app wrote it).
+    pub format: u32,
+    /// Written in a newer format: shown and synced, not editable here.
+    pub read_only: bool,
+    /// Why it is quarantined (not materialised), if it is.
+    pub quarantine: Option<String>,
+}
+
+/// A document kept and synced but not materialised (see
+/// [`Store::quarantined_docs`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuarantinedDoc {
+    /// Document id.
+    pub id: String,
+    /// Kind code as stored (`unknown` for a kind of a newer version).
+    pub kind: String,
+    /// Grid it is filed under.
+    pub scope: String,
+    /// Why it could not be read (no personal data).
+    pub reason: String,
 }

@@ -16,7 +16,11 @@ mod reports;
 mod visits;
 
 #[cfg(test)]
+mod compat_tests;
+#[cfg(test)]
 mod config_tests;
+#[cfg(test)]
+mod reinit_tests;
 #[cfg(test)]
 mod tests;
 
@@ -26,7 +30,7 @@ pub(crate) use households::{add_household_in, add_resident_in};
 pub(crate) use incidents::{append_transition_in, open_case_in, report_hazard_in};
 pub use incidents::{transition_case_in, transition_hazard_in};
 pub use incidents::{CaseEdit, HazardEdit};
-pub use maintenance::{CheckReport, DocHeads};
+pub use maintenance::{CheckReport, DocHeads, QuarantinedDoc};
 pub(crate) use queries::{
     parse_tag_list, read_cases, read_hazards, Policies, SUMMARY_ORDER, SUMMARY_SQL,
 };
@@ -140,26 +144,61 @@ impl Store {
         })
     }
 
-    /// Set the phone's owner and grid. Allowed once per store.
+    /// Set the phone's owner and grid. Allowed once per store: a second call
+    /// fails with [`Error::AlreadyInitialized`] (see [`Store::reinit`]).
     pub fn init(&self, worker_id: &str, worker_name: &str, grid: &str) -> Result<Device> {
-        let worker_id = crate::model::ids::require_non_empty(worker_id, "worker_id")?;
-        let worker_name = crate::model::ids::require_non_empty(worker_name, "worker_name")?;
-        let grid = crate::model::ids::require_non_empty(grid, "grid")?;
-        let actor = ActorId::random();
+        let owner = Owner::new(worker_id, worker_name, grid)?;
         let now = self.now();
         self.db.write(|tx| {
-            if tx.conn().query_row("SELECT count(*) FROM device", [], |r| r.get::<_, i64>(0))? > 0 {
+            if tx
+                .conn()
+                .query_row("SELECT count(*) FROM device", [], |r| r.get::<_, i64>(0))?
+                > 0
+            {
                 return Err(Error::AlreadyInitialized);
             }
-            tx.conn().execute(
-                "INSERT INTO device (singleton, worker_id, worker_name, grid, actor, created_at) VALUES (1, ?1, ?2, ?3, ?4, ?5)",
-                rusqlite::params![worker_id, worker_name, grid, actor.to_bytes(), now.0],
-            )?;
-            Ok(())
+            owner.insert(tx.conn(), now)
         })?;
         let device = self.db.read(load_device)?.ok_or(Error::NotInitialized)?;
         *self.device.write().unwrap_or_else(|e| e.into_inner()) = Some(device.clone());
         tracing::info!("store initialised");
+        Ok(device)
+    }
+
+    /// Start the store over for a new owner and grid (`gridwork init
+    /// --force`): for a worker who initialised the phone with the wrong grid
+    /// or worker, or a phone handed to someone else.
+    ///
+    /// Allowed only when nothing would be lost: no document has local
+    /// changes the server has not acknowledged (`sync_docs.dirty`) and no
+    /// attachment waits for upload. Otherwise it fails with
+    /// [`Error::UnsyncedChanges`] and changes nothing — sync first.
+    ///
+    /// On a clean store it removes, in one write transaction, every
+    /// document with its chunks, sync state and quarantine entry, every
+    /// read-model row, every attachment, the sync state in `sync_meta` (feed
+    /// cursor, server id, clock offset, …; only the schema's own bookkeeping,
+    /// [`KEPT_SYNC_META`], stays) and the device row, then sets the new owner
+    /// with a new random Automerge actor, exactly as [`Store::init`] does.
+    /// A store that was never initialised is simply initialised.
+    pub fn reinit(&self, worker_id: &str, worker_name: &str, grid: &str) -> Result<Device> {
+        let owner = Owner::new(worker_id, worker_name, grid)?;
+        let now = self.now();
+        let docs = self.db.write(|tx| {
+            let conn = tx.conn();
+            let count = unsynced_count(conn)?;
+            if count > 0 {
+                return Err(Error::UnsyncedChanges { count });
+            }
+            let docs = wipe(conn)?;
+            owner.insert(conn, now)?;
+            Ok(docs)
+        })?;
+        let device = self.db.read(load_device)?.ok_or(Error::NotInitialized)?;
+        *self.device.write().unwrap_or_else(|e| e.into_inner()) = Some(device.clone());
+        // The offset learnt from the old server went with `sync_meta`.
+        self.clock_offset.store(NO_OFFSET, Ordering::Relaxed);
+        tracing::info!(docs, "store re-initialised");
         Ok(device)
     }
 
@@ -217,6 +256,78 @@ impl Store {
         };
         Ok((device, meta))
     }
+}
+
+/// A validated owner for [`Store::init`] / [`Store::reinit`], with a fresh
+/// random Automerge actor for this device.
+struct Owner {
+    worker_id: String,
+    worker_name: String,
+    grid: String,
+    actor: ActorId,
+}
+
+impl Owner {
+    fn new(worker_id: &str, worker_name: &str, grid: &str) -> Result<Owner> {
+        Ok(Owner {
+            worker_id: crate::model::ids::require_non_empty(worker_id, "worker_id")?,
+            worker_name: crate::model::ids::require_non_empty(worker_name, "worker_name")?,
+            grid: crate::model::ids::require_non_empty(grid, "grid")?,
+            actor: ActorId::random(),
+        })
+    }
+
+    /// Write the device row (the table must be empty).
+    fn insert(&self, conn: &rusqlite::Connection, now: Timestamp) -> Result<()> {
+        conn.execute(
+            "INSERT INTO device (singleton, worker_id, worker_name, grid, actor, created_at) VALUES (1, ?1, ?2, ?3, ?4, ?5)",
+            rusqlite::params![self.worker_id, self.worker_name, self.grid, self.actor.to_bytes(), now.0],
+        )?;
+        Ok(())
+    }
+}
+
+/// `sync_meta` keys that describe the database itself rather than its sync
+/// state or its owner, and so survive [`Store::reinit`].
+pub const KEPT_SYNC_META: &[&str] = &["materializer_revision"];
+
+/// Local work the server does not have yet: dirty docs plus attachments
+/// waiting for upload.
+fn unsynced_count(conn: &rusqlite::Connection) -> Result<u64> {
+    let count: i64 = conn.query_row(
+        "SELECT (SELECT count(*) FROM sync_docs WHERE dirty = 1)
+              + (SELECT count(*) FROM attachments WHERE upload_state = 'pending')",
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(count.max(0) as u64)
+}
+
+/// Empty the store for [`Store::reinit`]: the read models (whatever
+/// [`read_models::all_tables`](crate::store::read_models::all_tables) lists),
+/// then the docs with everything hanging off them, attachments, sync state
+/// and the device row. Returns how many docs were removed.
+fn wipe(conn: &rusqlite::Connection) -> Result<u64> {
+    for table in crate::store::read_models::all_tables() {
+        conn.execute(&format!("DELETE FROM {table}"), [])?;
+    }
+    // Children of `docs` first (they also cascade), then the docs.
+    for table in ["quarantine", "doc_chunks", "sync_docs"] {
+        conn.execute(&format!("DELETE FROM {table}"), [])?;
+    }
+    let docs = conn.execute("DELETE FROM docs", [])? as u64;
+    conn.execute("DELETE FROM attachments", [])?;
+    let kept = KEPT_SYNC_META
+        .iter()
+        .map(|k| format!("'{k}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    conn.execute(
+        &format!("DELETE FROM sync_meta WHERE key NOT IN ({kept})"),
+        [],
+    )?;
+    conn.execute("DELETE FROM device", [])?;
+    Ok(docs)
 }
 
 /// The IANA time zone `name`, or a validation error on `timezone`.

@@ -64,7 +64,7 @@ impl TemplateDoc {
 /// and version match the doc's.
 pub fn materialize_template(doc: &automerge::Automerge) -> Result<PublishedTemplate, HydrateError> {
     let d: TemplateDoc = autosurgeon::hydrate(doc)?;
-    let template = Template::from_json(&d.body)
+    let template = Template::from_synced_json(&d.body)
         .map_err(|e| HydrateError::unexpected("a valid template", e.to_string()))?;
     if template.id != d.template_id || template.version != d.version {
         return Err(HydrateError::unexpected(
@@ -124,7 +124,7 @@ impl PolicyDoc {
 /// Materialise a policy doc.
 pub fn materialize_policy(doc: &automerge::Automerge) -> Result<GridPolicy, HydrateError> {
     let d: PolicyDoc = autosurgeon::hydrate(doc)?;
-    let policy: Policy = serde_json::from_str(&d.body)
+    let policy = Policy::from_synced_json(&d.body)
         .map_err(|e| HydrateError::unexpected("a valid policy", e.to_string()))?;
     Ok(GridPolicy {
         grid: GridCode(d.grid),

@@ -49,10 +49,14 @@ pub enum DocKind {
     Template,
     /// The effective schedule policy of one grid (read-only on phones).
     Policy,
+    /// A kind this build does not know (made by a newer app or server). It
+    /// is stored and forwarded as Automerge bytes and never materialised;
+    /// its id keeps the real kind (`<kind>/<key>`).
+    Unknown,
 }
 
 impl DocKind {
-    /// Every kind.
+    /// Every kind this build knows (not [`DocKind::Unknown`]).
     pub const ALL: [DocKind; 8] = [
         DocKind::Household,
         DocKind::VisitLog,
@@ -75,12 +79,19 @@ impl DocKind {
             DocKind::WorkLog => "work_log",
             DocKind::Template => "template",
             DocKind::Policy => "policy",
+            DocKind::Unknown => "unknown",
         }
     }
 
-    /// Parse a code.
+    /// Parse a known kind's code.
     pub fn parse(code: &str) -> Option<DocKind> {
         DocKind::ALL.into_iter().find(|k| k.code() == code)
+    }
+
+    /// The kind stored under `code` in the `docs` table: a known kind, or
+    /// [`DocKind::Unknown`] for anything else (docs of a newer app).
+    pub fn stored(code: &str) -> DocKind {
+        DocKind::parse(code).unwrap_or(DocKind::Unknown)
     }
 
     /// True for docs only the server writes (templates, policies): a phone
@@ -129,9 +140,34 @@ impl DocId {
     pub fn policy(grid: &crate::model::GridCode) -> DocId {
         DocId(format!("policy/{grid}"))
     }
-    /// The kind encoded in the id.
+    /// The kind encoded in the id: a known kind, [`DocKind::Unknown`] for a
+    /// well-formed id of a kind this build does not know, `None` for an id
+    /// that is not a Gridwork doc id at all (see [`DocId::is_well_formed`]).
     pub fn kind(&self) -> Option<DocKind> {
-        DocKind::parse(self.0.split('/').next()?)
+        if !self.is_well_formed() {
+            return None;
+        }
+        Some(DocKind::stored(self.0.split('/').next()?))
+    }
+
+    /// `<kind>/<key>[/<part>…]`: a kind of 1–32 lowercase ASCII letters,
+    /// digits or `_` starting with a letter, then 1–8 non-empty parts of
+    /// printable ASCII other than `/`, at most 200 bytes in all.
+    pub fn is_well_formed(&self) -> bool {
+        let mut parts = self.0.split('/');
+        let kind = parts.next().unwrap_or_default();
+        let kind_ok = (1..=32).contains(&kind.len())
+            && kind.starts_with(|c: char| c.is_ascii_lowercase())
+            && kind
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        let rest: Vec<&str> = parts.collect();
+        kind_ok
+            && self.0.len() <= 200
+            && (1..=8).contains(&rest.len())
+            && rest
+                .iter()
+                .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_graphic()))
     }
     /// The id as text.
     pub fn as_str(&self) -> &str {
@@ -169,7 +205,37 @@ pub enum DocRows {
     Empty,
 }
 
+/// The document format this build writes and fully understands. A doc's
+/// format is its root `format` key (absent = 1). A newer app bumps it when
+/// it changes the meaning of existing content, so that older builds keep
+/// such docs read-only; adding keys or enum values does not need a bump
+/// (readers ignore what they do not know).
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Bumped whenever materialisation learns to read something it refused
+/// before; quarantined docs of an older revision are retried on open.
+pub const MATERIALIZER_REVISION: u32 = 1;
+
+/// The root key holding a doc's format version.
+pub const FORMAT_KEY: &str = "format";
+
+/// The format version of a doc (1 when it carries none).
+pub fn format_of(doc: &Automerge) -> u32 {
+    match doc.get(ROOT, FORMAT_KEY).ok().flatten() {
+        Some((automerge::Value::Scalar(s), _)) => match s.as_ref() {
+            automerge::ScalarValue::Uint(v) => u32::try_from(*v).unwrap_or(u32::MAX),
+            automerge::ScalarValue::Int(v) => u32::try_from(*v).unwrap_or(u32::MAX),
+            _ => u32::MAX,
+        },
+        Some(_) => u32::MAX,
+        None => 1,
+    }
+}
+
 /// Materialise a document into read-model rows. Pure: same doc, same rows.
+/// Readers are forward-compatible: unknown keys and unknown enum values are
+/// ignored (the doc keeps them); a doc that still cannot be read is an
+/// error here, which merges turn into quarantine (see the store).
 pub fn materialize(id: &DocId, kind: DocKind, doc: &Automerge) -> Result<DocRows> {
     if doc.get_heads().is_empty() {
         return Ok(DocRows::Empty);
@@ -198,8 +264,18 @@ pub fn materialize(id: &DocId, kind: DocKind, doc: &Automerge) -> Result<DocRows
         DocKind::Policy => {
             DocRows::Policy(Box::new(config::materialize_policy(doc).map_err(corrupt)?))
         }
+        DocKind::Unknown => {
+            return Err(Error::CorruptDocument {
+                doc_id: id.to_string(),
+                reason: UNKNOWN_KIND.into(),
+            })
+        }
     })
 }
+
+/// The quarantine reason of a doc of a kind this build does not know.
+pub const UNKNOWN_KIND: &str =
+    "未知文档类型（较新版本）/ unknown document kind (from a newer version)";
 
 /// Read the `kind` key of a document's root, if present.
 pub fn root_kind(doc: &Automerge) -> Option<DocKind> {

@@ -87,8 +87,14 @@ pub fn materialize_form(doc: &automerge::Automerge) -> Result<FormRecord, Hydrat
     })
 }
 
-/// Root keys of a work-log document that are metadata, not days.
-pub const WORK_LOG_META_KEYS: &[&str] = &["kind", "worker", "month"];
+/// Root keys of a work-log document that are metadata, not days. Other
+/// root keys that are not dates (added by a newer app) are ignored.
+pub const WORK_LOG_META_KEYS: &[&str] = &["kind", "worker", "month", super::FORMAT_KEY];
+
+/// True for a `YYYY-MM-DD` key.
+fn is_date_key(key: &str) -> bool {
+    key.len() == 10 && key.parse::<jiff::civil::Date>().is_ok()
+}
 
 /// One day inside a work-log document.
 #[derive(Clone, Debug, PartialEq, Reconcile, Hydrate, Default)]
@@ -104,7 +110,7 @@ pub fn materialize_work_log(doc: &automerge::Automerge) -> Result<Vec<WorkLogDay
     let worker: String = autosurgeon::hydrate_prop(doc, ROOT, "worker")?;
     let mut days = Vec::new();
     for key in doc.keys(ROOT) {
-        if WORK_LOG_META_KEYS.contains(&key.as_str()) {
+        if WORK_LOG_META_KEYS.contains(&key.as_str()) || !is_date_key(&key) {
             continue;
         }
         let day: WorkLogDayDoc = autosurgeon::hydrate_prop(doc, ROOT, key.as_str())?;

@@ -11,8 +11,9 @@ use automerge::{ReadDoc, ROOT};
 use autosurgeon::{Hydrate, HydrateError, Reconcile};
 use std::collections::BTreeMap;
 
-/// Root keys that are metadata, not visits.
-pub const META_KEYS: &[&str] = &["kind", "household", "year"];
+/// Root keys that are metadata, not visits. Other root keys that are not
+/// visit ids (added by a newer app) are ignored, never an error.
+pub const META_KEYS: &[&str] = &["kind", "household", "year", super::FORMAT_KEY];
 
 /// One visit inside a visit-log document.
 #[derive(Clone, Debug, PartialEq, Reconcile, Hydrate, Default)]
@@ -128,7 +129,9 @@ pub fn materialize(doc: &automerge::Automerge) -> Result<Vec<Visit>, HydrateErro
         if META_KEYS.contains(&key.as_str()) {
             continue;
         }
-        let id: VisitId = parse_uuid(&key, "visit id")?;
+        let Ok(id) = key.parse::<VisitId>() else {
+            continue; // Not a visit: a key of a newer app.
+        };
         let visit: VisitDoc = autosurgeon::hydrate_prop(doc, ROOT, key.as_str())?;
         visits.push(visit.to_model(id, household)?);
     }
@@ -178,7 +181,9 @@ pub fn materialize_some(
         if doc.get(ROOT, key.as_str()).ok().flatten().is_none() {
             continue;
         }
-        let id: VisitId = parse_uuid(key, "visit id")?;
+        let Ok(id) = key.parse::<VisitId>() else {
+            continue;
+        };
         let visit: VisitDoc = autosurgeon::hydrate_prop(doc, ROOT, key.as_str())?;
         visits.push(visit.to_model(id, household)?);
     }

@@ -102,7 +102,6 @@ impl FieldType {
 
 /// A choice of a select field.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Choice {
     /// Stored value.
     pub value: String,
@@ -115,7 +114,6 @@ pub struct Choice {
 
 /// A titled group of fields (for checklists: must_look / must_visit / must_clear).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Section {
     /// Stable id, referred to by [`Field::section`].
     pub id: String,
@@ -128,7 +126,6 @@ pub struct Section {
 
 /// One field (or checklist item) of a template.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Field {
     /// Stable id within the template (letters, digits, `_`; not starting
     /// with a digit), used as `${id}` in expressions.
@@ -174,7 +171,6 @@ impl Field {
 
 /// A versioned form template.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Template {
     /// Stable id (lowercase letters, digits, `-` and `_`).
     pub id: String,
@@ -214,8 +210,18 @@ impl Template {
         self.fields.iter().position(|f| f.id == id)
     }
 
-    /// Parse a template from its JSON text and [`check`](Template::check) it.
+    /// Parse a template from its JSON text strictly (every unknown key is an
+    /// error naming it: staff input) and [`check`](Template::check) it.
     pub fn from_json(text: &str) -> Result<Template> {
+        let template: Template = crate::json::parse_strict(text, "template", "模板", "template")?;
+        template.check()?;
+        Ok(template)
+    }
+
+    /// Parse a template as published in a synced doc: keys this build does
+    /// not know (a newer server's) are ignored, then it is
+    /// [`check`](Template::check)ed.
+    pub fn from_synced_json(text: &str) -> Result<Template> {
         let template: Template = serde_json::from_str(text)
             .map_err(|e| crate::json::json_error("template", "模板", "template", &e))?;
         template.check()?;

@@ -24,7 +24,6 @@ pub const DEFAULT_DUE_SOON_DAYS: i64 = 3;
 
 /// The effective schedule rules of one grid.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Policy {
     /// Visit interval per special group. A household follows the most
     /// frequent interval among its own and its current residents' groups.
@@ -41,6 +40,63 @@ pub struct Policy {
     pub default_handling_hours: i64,
     /// Days before a due date from which a visit counts as due.
     pub due_soon_days: i64,
+}
+
+impl Policy {
+    /// Read the effective policy published in a synced `policy/<grid>` doc.
+    /// Forward-compatible: keys, special groups and intervals this build does
+    /// not know (a newer server's) are skipped, and a setting missing or
+    /// unreadable takes its default, so an older phone keeps scheduling with
+    /// everything it understands.
+    pub fn from_synced_json(text: &str) -> Result<Policy> {
+        use serde_json::Value;
+        let value: Value = serde_json::from_str(text)
+            .map_err(|e| crate::json::json_error("policy", "策略", "policy", &e))?;
+        let Some(obj) = value.as_object() else {
+            return Err(Error::invalid(
+                "policy",
+                "策略 JSON 应为对象 / policy JSON must be an object",
+            ));
+        };
+        fn get<T: serde::de::DeserializeOwned>(
+            obj: &serde_json::Map<String, Value>,
+            key: &str,
+        ) -> Option<T> {
+            obj.get(key)
+                .and_then(|v| serde_json::from_value(v.clone()).ok())
+        }
+        fn map<K, V>(obj: &serde_json::Map<String, Value>, key: &str) -> Option<BTreeMap<K, V>>
+        where
+            K: serde::de::DeserializeOwned + Ord,
+            V: serde::de::DeserializeOwned,
+        {
+            let entries = obj.get(key)?.as_object()?;
+            Some(
+                entries
+                    .iter()
+                    .filter_map(|(k, v)| {
+                        Some((
+                            serde_json::from_value(Value::String(k.clone())).ok()?,
+                            serde_json::from_value(v.clone()).ok()?,
+                        ))
+                    })
+                    .collect(),
+            )
+        }
+        let d = Policy::default();
+        Ok(Policy {
+            visit_intervals: map(obj, "visit_intervals").unwrap_or(d.visit_intervals),
+            special_group_interval: get(obj, "special_group_interval")
+                .unwrap_or(d.special_group_interval),
+            default_interval: get(obj, "default_interval").unwrap_or(d.default_interval),
+            first_response_minutes: get(obj, "first_response_minutes")
+                .unwrap_or(d.first_response_minutes),
+            handling_hours: map(obj, "handling_hours").unwrap_or(d.handling_hours),
+            default_handling_hours: get(obj, "default_handling_hours")
+                .unwrap_or(d.default_handling_hours),
+            due_soon_days: get(obj, "due_soon_days").unwrap_or(d.due_soon_days),
+        })
+    }
 }
 
 impl Default for Policy {
@@ -72,7 +128,6 @@ impl Default for Policy {
 /// Changes a grid node makes to the policy it inherits; absent keys inherit.
 /// Map entries are merged key by key.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct PolicyOverride {
     /// Per special group.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -98,10 +153,10 @@ pub struct PolicyOverride {
 }
 
 impl PolicyOverride {
-    /// Parse from JSON text and check the values.
+    /// Parse from JSON text strictly (unknown keys are errors: staff input)
+    /// and check the values.
     pub fn from_json(text: &str) -> Result<PolicyOverride> {
-        let value: PolicyOverride = serde_json::from_str(text)
-            .map_err(|e| crate::json::json_error("policy", "策略", "policy", &e))?;
+        let value: PolicyOverride = crate::json::parse_strict(text, "policy", "策略", "policy")?;
         value.check()?;
         Ok(value)
     }
@@ -280,6 +335,7 @@ mod tests {
             (r#"{"due_soon_days": 90}"#, "policy.due_soon_days"),
             (r#"{"visit_intervals": {"nobody": "weekly"}}"#, "policy"),
             (r#"{"visit_interval": {}}"#, "policy"),
+            (r#"{"due_soon_days": 3, "reminder": true}"#, "policy"),
         ] {
             match PolicyOverride::from_json(text) {
                 Err(Error::Validation { field: f, .. }) => assert_eq!(f, field, "{text}"),

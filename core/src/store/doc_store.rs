@@ -200,6 +200,16 @@ impl<'a> WriteTx<'a> {
             Some((row, doc)) => (Some(row), doc),
             None => (None, Automerge::new()),
         };
+        let format = docs::format_of(&doc);
+        if format > docs::FORMAT_VERSION {
+            // Written by a newer app: kept and shown, never edited here.
+            self.cache.put(id.clone(), doc);
+            return Err(Error::NewerFormat {
+                doc_id: id.to_string(),
+                found: format,
+                supported: docs::FORMAT_VERSION,
+            });
+        }
         doc.set_actor(meta.actor.clone());
         doc.set_author(Some(automerge::Author::from(
             meta.worker.0.as_bytes().to_vec(),
@@ -410,22 +420,34 @@ impl<'a> WriteTx<'a> {
             }
         };
         // A visit log grows all year: refresh only the visits this change
-        // touched (the same per-visit materialisation a rebuild uses).
-        if kind == DocKind::VisitLog && !old_heads.is_empty() {
+        // touched (the same per-visit materialisation a rebuild uses), unless
+        // the log is quarantined (then it is re-read whole).
+        if kind == DocKind::VisitLog && !old_heads.is_empty() && !self.quarantined(key)? {
             if let Some(touched) = docs::visit_log::touched_visits(doc, old_heads, &heads) {
-                let visits = docs::visit_log::materialize_some(doc, &touched).map_err(|e| {
-                    Error::CorruptDocument {
-                        doc_id: id.to_string(),
-                        reason: e.to_string(),
-                    }
-                })?;
-                read_models::replace_visits(&self.tx, key, &touched, &visits)?;
-                return Ok(());
+                if let Ok(visits) = docs::visit_log::materialize_some(doc, &touched) {
+                    read_models::replace_visits(&self.tx, key, &touched, &visits)?;
+                    return Ok(());
+                }
             }
         }
-        let rows = docs::materialize(id, kind, doc)?;
-        read_models::replace(&self.tx, key, kind, &rows)?;
-        Ok(())
+        if dirty {
+            // A local edit must leave a readable doc: an error here is a bug
+            // of this build, and the whole edit is refused.
+            let rows = docs::materialize(id, kind, doc)?;
+            read_models::replace(&self.tx, key, kind, &rows)?;
+            return super::rebuild::set_quarantine(&self.tx, key, None);
+        }
+        // A merge keeps whatever arrived: a doc this build cannot read is
+        // quarantined (kept, synced, listed) instead of failing the others.
+        super::rebuild::refresh_doc(&self.tx, key, id, kind, doc)
+    }
+
+    /// True when doc `key` is quarantined.
+    fn quarantined(&self, key: i64) -> Result<bool> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT 1 FROM quarantine WHERE doc_key = ?1")?
+            .exists([key])?)
     }
 
     /// Every stored doc: key, id, kind.
@@ -446,11 +468,7 @@ pub fn all_docs(conn: &rusqlite::Connection) -> Result<Vec<(i64, DocId, DocKind)
     })?;
     rows.map(|row| {
         let (key, id, kind) = row?;
-        let kind = DocKind::parse(&kind).ok_or_else(|| Error::CorruptDocument {
-            doc_id: id.clone(),
-            reason: "unknown kind".into(),
-        })?;
-        Ok((key, DocId(id), kind))
+        Ok((key, DocId(id), DocKind::stored(&kind)))
     })
     .collect()
 }

@@ -11,17 +11,53 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../../sql/001_initial.sql"),
     include_str!("../../sql/002_conflicts_attachments.sql"),
     include_str!("../../sql/003_templates_policies.sql"),
+    include_str!("../../sql/004_forward_compat.sql"),
 ];
+
+/// Schema versions whose migration adds or changes read models: upgrading
+/// across one of them rebuilds every read model from the docs in the same
+/// transaction, so a new table is filled from the docs stored before it.
+pub const REBUILD_AFTER: &[u32] = &[2, 4];
 
 /// The schema version this build writes.
 pub const CURRENT_VERSION: u32 = MIGRATIONS.len() as u32;
 
-/// Bring the schema up to [`CURRENT_VERSION`] in one transaction.
+/// The materialiser revision that last read this store's docs
+/// (`sync_meta.materializer_revision`), `None` for a store with no schema yet
+/// or one written before revisions were recorded.
+pub fn stored_revision(conn: &Connection) -> Result<Option<u32>> {
+    let version: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version == 0 {
+        return Ok(None);
+    }
+    use rusqlite::OptionalExtension;
+    Ok(conn
+        .query_row(
+            "SELECT value FROM sync_meta WHERE key = 'materializer_revision'",
+            [],
+            |r| r.get::<_, String>(0),
+        )
+        .optional()?
+        .and_then(|v| v.parse().ok()))
+}
+
+/// True when opening the store must write: the schema is behind, or docs
+/// were last read by an older materialiser.
+pub fn needs_upgrade(conn: &Connection) -> Result<bool> {
+    let version: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    Ok(version != CURRENT_VERSION
+        || stored_revision(conn)? != Some(crate::docs::MATERIALIZER_REVISION))
+}
+
+/// Bring the schema up to [`CURRENT_VERSION`] in one transaction, rebuilding
+/// the read models when a migration added or changed one, and re-read the
+/// quarantined docs when this build's materialiser is newer than the one
+/// that quarantined them.
 pub fn upgrade(conn: &mut Connection) -> Result<u32> {
-    // The common case — already current — costs one read and no write (and
+    // The common case — already current — costs two reads and no write (and
     // so no fsync) when a store is opened.
     let current: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    if current == CURRENT_VERSION {
+    if !needs_upgrade(conn)? {
         return Ok(current);
     }
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -36,6 +72,18 @@ pub fn upgrade(conn: &mut Connection) -> Result<u32> {
         tracing::info!(from = index, to = index + 1, "migrating store schema");
         tx.execute_batch(sql)?;
     }
+    if found > 0 && REBUILD_AFTER.iter().any(|v| *v > found) {
+        let docs = super::rebuild::rebuild_read_models(&tx)?;
+        tracing::info!(docs, "read models rebuilt after the upgrade");
+    } else if found > 0 {
+        let retried = super::rebuild::retry_quarantined(&tx)?;
+        tracing::info!(retried, "quarantined docs re-read by a newer materialiser");
+    }
+    tx.execute(
+        "INSERT INTO sync_meta (key, value) VALUES ('materializer_revision', ?1)
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [crate::docs::MATERIALIZER_REVISION.to_string()],
+    )?;
     tx.pragma_update(None, "user_version", CURRENT_VERSION)?;
     tx.commit()?;
     Ok(found)
@@ -130,11 +178,26 @@ mod tests {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
         assert_eq!(version, CURRENT_VERSION);
-        // Data in the fixture survived the upgrade.
-        let households: i64 = old
-            .query_row("SELECT count(*) FROM households", [], |r| r.get(0))
+        // Data in the fixture survived the upgrade, and read models added
+        // since v1 were filled from the stored doc: the concurrent phone
+        // edits made before `conflicts` existed are listed now.
+        let count = |sql: &str| -> i64 { old.query_row(sql, [], |r| r.get(0)).unwrap() };
+        assert_eq!(count("SELECT count(*) FROM households"), 1);
+        assert_eq!(count("SELECT count(*) FROM residents"), 1);
+        let (field, candidates): (String, String) = old
+            .query_row("SELECT field, candidates FROM conflicts", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
             .unwrap();
-        assert_eq!(households, 1);
+        assert_eq!(field, "phone");
+        assert!(candidates.contains("13900000001") && candidates.contains("13900000002"));
+        assert_eq!(count("SELECT count(*) FROM quarantine"), 0);
+        assert_eq!(count("SELECT format FROM docs"), 1);
+        assert_eq!(
+            stored_revision(&old).unwrap(),
+            Some(crate::docs::MATERIALIZER_REVISION)
+        );
+        assert!(!needs_upgrade(&old).unwrap());
     }
 
     #[test]

@@ -17,6 +17,7 @@ mod doc_store;
 pub mod migrations;
 mod open;
 pub mod read_models;
+pub mod rebuild;
 
 pub(crate) use doc_store::load_doc;
 pub use doc_store::{all_docs, decode_heads, encode_heads, ChangeOutcome, CommitMeta, WriteTx};
@@ -42,8 +43,7 @@ impl Db {
     /// Open (creating and migrating if needed) the database at `path`.
     pub fn open(path: &Path, key: Option<&DbKey>) -> Result<Db> {
         let reader = open::open_connection(path, key, open::Role::Reader)?;
-        let version: u32 = reader.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        let writer = if version == migrations::CURRENT_VERSION {
+        let writer = if !migrations::needs_upgrade(&reader)? {
             None
         } else {
             let mut writer = open::open_connection(path, key, open::Role::Writer)?;

@@ -24,6 +24,7 @@ pub fn tables_of(kind: DocKind) -> &'static [&'static str] {
         DocKind::WorkLog => &["work_log_days"],
         DocKind::Template => &["templates"],
         DocKind::Policy => &["policies"],
+        DocKind::Unknown => &[],
     }
 }
 
@@ -51,6 +52,7 @@ pub fn replace(conn: &Connection, key: i64, kind: DocKind, rows: &DocRows) -> Re
         DocRows::WorkLog(days) => days.iter().try_for_each(|d| write_day(conn, key, d)),
         DocRows::Template(t) => write_template(conn, key, t),
         DocRows::Policy(p) => write_policy(conn, key, p),
+        // Rows of another kind never reach here: materialise by the same kind.
     }
 }
 

@@ -48,6 +48,12 @@ pub struct SyncSummary {
     pub rejected: Vec<Rejection>,
     /// Docs reconciled through the slow path.
     pub slow_path_docs: u32,
+    /// Docs kept but not materialised (a kind this build does not know,
+    /// content it cannot read), with why: they stay stored and synced.
+    pub quarantined: Vec<crate::QuarantinedDoc>,
+    /// Ids of docs in a newer format than this build: shown read-only and
+    /// synced, never edited here (update the app to edit them).
+    pub read_only: Vec<String>,
 }
 
 /// Progress reported after each applied round trip.
@@ -232,6 +238,8 @@ impl Store {
                 Ok(())
             })?;
         }
+        summary.quarantined = self.quarantined_docs()?;
+        summary.read_only = self.read_only_docs()?;
         summary.new_conflicts = self
             .conflicts()?
             .iter()

@@ -94,6 +94,9 @@ fn check_scope(
     let scope = match kind {
         DocKind::VisitLog => household_scope.cloned(),
         DocKind::WorkLog => Some(account.grid.clone()),
+        // A kind of a newer app: filed under the grid it declares, or the
+        // pusher's own grid; kept and forwarded, never materialised here.
+        DocKind::Unknown => docs::declared_grid(doc).or_else(|| Some(account.grid.clone())),
         _ => docs::declared_grid(doc),
     };
     let scope = scope.ok_or(Error::Rejected(RejectReason::Malformed))?;

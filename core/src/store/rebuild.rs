@@ -1,0 +1,108 @@
+//! Recomputing every read model (and the quarantine list) from the stored
+//! documents, on one connection inside the caller's transaction: used by
+//! `Store::rebuild` / `Store::check` and by the schema upgrades that add or
+//! change read models ([`super::migrations::REBUILD_AFTER`]).
+
+use super::{load_doc, read_models};
+use crate::docs::{self, DocId, DocKind, DocRows};
+use crate::{Error, Result};
+use rusqlite::{params, Connection};
+
+/// The quarantine reason of a materialisation error (no personal data: the
+/// core's errors never carry field values).
+pub(crate) fn quarantine_reason(e: &Error) -> String {
+    match e {
+        Error::CorruptDocument { reason, .. } => reason.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Put doc `key` in quarantine with `reason` (its read-model rows are
+/// removed by the caller), or take it out with `None`.
+pub(crate) fn set_quarantine(conn: &Connection, key: i64, reason: Option<&str>) -> Result<()> {
+    match reason {
+        Some(reason) => conn
+            .prepare_cached(
+                "INSERT INTO quarantine (doc_key, reason, revision) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(doc_key) DO UPDATE SET reason = excluded.reason, revision = excluded.revision",
+            )?
+            .execute(params![key, reason, docs::MATERIALIZER_REVISION])?,
+        None => conn
+            .prepare_cached("DELETE FROM quarantine WHERE doc_key = ?1")?
+            .execute([key])?,
+    };
+    Ok(())
+}
+
+/// Materialise one stored doc into its read-model rows, quarantining it
+/// (with no rows) when it cannot be read, and record its format.
+pub(crate) fn refresh_doc(
+    conn: &Connection,
+    key: i64,
+    id: &DocId,
+    kind: DocKind,
+    doc: &automerge::Automerge,
+) -> Result<()> {
+    conn.prepare_cached("UPDATE docs SET format = ?2 WHERE key = ?1 AND format != ?2")?
+        .execute(params![key, docs::format_of(doc)])?;
+    match docs::materialize(id, kind, doc) {
+        Ok(rows) => {
+            read_models::replace(conn, key, kind, &rows)?;
+            set_quarantine(conn, key, None)
+        }
+        Err(e) => {
+            read_models::replace(conn, key, kind, &DocRows::Empty)?;
+            set_quarantine(conn, key, Some(&quarantine_reason(&e)))
+        }
+    }
+}
+
+/// Recompute every read model, the quarantine list and the docs' formats
+/// from the documents. Returns how many docs were read.
+pub fn rebuild_read_models(conn: &Connection) -> Result<u64> {
+    for table in read_models::all_tables() {
+        conn.execute(&format!("DELETE FROM {table}"), [])?;
+    }
+    conn.execute("DELETE FROM quarantine", [])?;
+    // Docs stored as `unknown` by an older build may be of a kind known now.
+    let all = super::all_docs(conn)?;
+    for (key, id, stored) in &all {
+        let kind = id.kind().unwrap_or(*stored);
+        if kind != *stored {
+            conn.execute(
+                "UPDATE docs SET kind = ?2 WHERE key = ?1",
+                params![key, kind.code()],
+            )?;
+        }
+        let doc = load_doc(conn, *key, id)?;
+        refresh_doc(conn, *key, id, kind, &doc)?;
+    }
+    Ok(all.len() as u64)
+}
+
+/// Retry the docs quarantined by an older materialiser revision, and docs
+/// stored as `unknown` whose kind this build knows. Cheap when there are
+/// none (the common case): two indexed lookups.
+pub fn retry_quarantined(conn: &Connection) -> Result<u64> {
+    let stale: Vec<(i64, String, String)> = {
+        let mut stmt = conn.prepare(
+            "SELECT d.key, d.id, d.kind FROM docs d JOIN quarantine q ON q.doc_key = d.key
+             WHERE q.revision < ?1",
+        )?;
+        let rows = stmt.query_map([docs::MATERIALIZER_REVISION], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    for (key, id, stored) in &stale {
+        let id = DocId(id.clone());
+        let kind = id.kind().unwrap_or(DocKind::stored(stored));
+        conn.execute(
+            "UPDATE docs SET kind = ?2 WHERE key = ?1",
+            params![key, kind.code()],
+        )?;
+        let doc = load_doc(conn, *key, &id)?;
+        refresh_doc(conn, *key, &id, kind, &doc)?;
+    }
+    Ok(stale.len() as u64)
+}
