@@ -49,6 +49,27 @@ pub fn workspace_bins() -> PathBuf {
         if release {
             cargo.arg("--release");
         }
+        // `cargo test` sets CARGO_PKG_*, CARGO_MANIFEST_DIR, … for the test
+        // process; ring's build script reruns when they change, so passing
+        // them on made this build and the outer one invalidate each other
+        // (ring, rustls, reqwest and the core recompiled on every run).
+        for (name, _) in std::env::vars_os() {
+            let name = name.to_string_lossy().into_owned();
+            let set_by_cargo_for_the_crate = [
+                "CARGO_PKG_",
+                "CARGO_MANIFEST_",
+                "CARGO_CRATE_",
+                "CARGO_BIN_",
+                "CARGO_PRIMARY_PACKAGE",
+                "CARGO_TARGET_TMPDIR",
+                "CARGO_RUSTC_CURRENT_DIR",
+            ]
+            .iter()
+            .any(|prefix| name.starts_with(prefix));
+            if set_by_cargo_for_the_crate {
+                cargo.env_remove(&name);
+            }
+        }
         let status = cargo.status().expect("run cargo build");
         assert!(status.success(), "building the workspace's binaries failed");
         profile_dir

@@ -2,4 +2,5 @@
 
 pub mod browser;
 pub mod cli;
+pub mod proxy;
 pub mod server;
