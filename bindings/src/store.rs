@@ -245,6 +245,20 @@ impl GridworkStore {
             .resolve_conflict(household, resident, &field, &value)?)
     }
 
+    /// Resolve a conflict on a hazard's or case's field (`record` is
+    /// `hazard` or `case`) by choosing one of its values (an ordinary edit).
+    pub fn resolve_record_conflict(
+        &self,
+        record: String,
+        record_id: String,
+        field: String,
+        value: String,
+    ) -> ApiResult<()> {
+        Ok(self
+            .inner
+            .resolve_record_conflict(&record, &record_id, &field, &value)?)
+    }
+
     /// The gridworker's own figures as of now.
     pub fn report(&self) -> ApiResult<Figures> {
         Ok(self.inner.report()?)

@@ -651,17 +651,23 @@ pub struct ConflictValue {
     pub at: Timestamp,
 }
 
-/// A field edited concurrently on several devices.
+/// A field edited concurrently on several devices, or a hazard's or case's
+/// workflow conflict (field `workflow`: transitions that did not apply).
 #[uniffi::remote(Record)]
 pub struct Conflict {
-    /// Household.
-    pub household: HouseholdId,
+    /// The household the record belongs to (none for a hazard or case
+    /// without one).
+    pub household: Option<HouseholdId>,
     /// Resident, when the field is a resident's.
     pub resident: Option<ResidentId>,
-    /// Field name.
+    /// Field name, or `workflow`.
     pub field: String,
-    /// The competing values.
+    /// The competing values (for `workflow`: each `from→to` that did not apply).
     pub values: Vec<ConflictValue>,
+    /// `household`, `resident`, `hazard` or `case`.
+    pub record: String,
+    /// The record's id.
+    pub record_id: String,
 }
 
 /// One template version available on the device.

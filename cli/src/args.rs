@@ -38,7 +38,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Set the phone's owner and grid (once per store; `--force` starts a
-    /// fully synced store over).
+    /// fully synced store over, `--force --discard-unsynced` any store).
     Init {
         /// Worker id as assigned by the office.
         #[arg(long)]
@@ -54,6 +54,13 @@ pub enum Command {
         /// changed) while any change is not yet synced.
         #[arg(long)]
         force: bool,
+        /// With --force: re-initialise even though changes are not yet
+        /// synced, and discard them (for a phone initialised with the wrong
+        /// grid or worker, whose sync is refused). Save the household
+        /// register first with `export households` and read it back with
+        /// `import register`.
+        #[arg(long, requires = "force")]
+        discard_unsynced: bool,
     },
     /// Households.
     #[command(subcommand)]
@@ -576,11 +583,19 @@ pub enum ImportCmd {
 pub enum ConflictCmd {
     /// List conflicts (the default).
     List,
-    /// Resolve a conflict by choosing one of its values.
+    /// Resolve a conflict by choosing one of its values (of a household's,
+    /// a resident's, a hazard's or a case's field).
+    #[command(group(clap::ArgGroup::new("record").required(true).args(["household", "hazard", "case"])))]
     Resolve {
-        /// Household id.
+        /// Household id (with --resident for a resident's field).
         #[arg(long)]
-        household: String,
+        household: Option<String>,
+        /// Hazard id.
+        #[arg(long, conflicts_with = "resident")]
+        hazard: Option<String>,
+        /// Case id.
+        #[arg(long, conflicts_with = "resident")]
+        case: Option<String>,
         /// Resident id, for a resident's field.
         #[arg(long)]
         resident: Option<String>,

@@ -115,13 +115,22 @@ fn run(cli: Cli) -> Outcome {
             worker_name,
             grid,
             force: false,
+            ..
         } => to_json(store.init(&worker_id, &worker_name, &grid)?),
         Command::Init {
             worker_id,
             worker_name,
             grid,
             force: true,
+            discard_unsynced: false,
         } => to_json(store.reinit(&worker_id, &worker_name, &grid)?),
+        Command::Init {
+            worker_id,
+            worker_name,
+            grid,
+            force: true,
+            discard_unsynced: true,
+        } => to_json(store.reinit_discarding_unsynced(&worker_id, &worker_name, &grid)?),
         Command::Household(cmd) => household(&store, cmd),
         Command::Resident(cmd) => resident(&store, cmd),
         Command::Visit(cmd) => visit(&store, cmd),
@@ -134,11 +143,24 @@ fn run(cli: Cli) -> Outcome {
             ConflictCmd::List => to_json(store.conflicts()?),
             ConflictCmd::Resolve {
                 household,
+                hazard,
+                case,
                 resident,
                 field,
                 value,
             } => {
-                let household = HouseholdId::parse_field(&household, "household")?;
+                if let Some(id) = hazard {
+                    store.resolve_record_conflict("hazard", &id, &field, &value)?;
+                    return to_json(store.hazard(HazardId::parse_field(&id, "hazard")?)?);
+                }
+                if let Some(id) = case {
+                    store.resolve_record_conflict("case", &id, &field, &value)?;
+                    return to_json(store.case(CaseId::parse_field(&id, "case")?)?);
+                }
+                let household = HouseholdId::parse_field(
+                    household.as_deref().unwrap_or_default(),
+                    "household",
+                )?;
                 let resident = resident
                     .map(|r| ResidentId::parse_field(&r, "resident"))
                     .transpose()?;

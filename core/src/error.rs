@@ -58,8 +58,11 @@ pub enum Error {
     AlreadyInitialized,
     /// Re-initialisation (`init --force`, `Store::reinit`) refused because
     /// the store holds local changes the server does not have yet; nothing
-    /// was changed. Sync first.
-    #[error("store: 有 {count} 项更改尚未同步，请先同步再重新初始化 / {count} change(s) not yet synced would be lost: sync first, then re-initialise")]
+    /// was changed. Sync first; when the sync itself is refused (the phone
+    /// was initialised for the wrong grid or worker), save the register,
+    /// re-initialise discarding the changes
+    /// (`Store::reinit_discarding_unsynced`) and re-import the register.
+    #[error("store: 有 {count} 项更改尚未同步，重新初始化会丢失它们。请先同步；若同步因初始化时的网格或网格员有误而被拒：先用 `gridwork export households --out FILE.xlsx` 保存住户登记，再用 `init --force --discard-unsynced` 重新初始化（丢弃未同步的更改，走访、隐患、诉求等住户登记以外的记录不会保留），然后用 `gridwork import register FILE.xlsx` 导回 / {count} change(s) not yet synced would be lost: sync first; if the sync is refused because the phone was initialised for the wrong grid or worker, save the household register with `gridwork export households --out FILE.xlsx`, re-initialise with `init --force --discard-unsynced` (discards the unsynced changes: visits, hazards, cases and other records outside the register are not kept) and re-import it with `gridwork import register FILE.xlsx`")]
     UnsyncedChanges {
         /// Unsynced documents plus attachments waiting for upload.
         count: u64,

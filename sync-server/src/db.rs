@@ -18,6 +18,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../sql/004_policies.sql"),
     include_str!("../sql/005_staff_auth.sql"),
     include_str!("../sql/006_access_log.sql"),
+    include_str!("../sql/007_attestation.sql"),
 ];
 
 /// The server schema version this build writes.

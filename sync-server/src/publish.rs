@@ -85,10 +85,25 @@ fn server_actor(conn: &Connection) -> Result<String, Error> {
 }
 
 /// Commit metadata for a server-side change attributed to `by` (a staff or
-/// admin id), made with the server's own Automerge actor, stamped now.
+/// admin id), stamped now, made with that person's own actor on this server:
+/// derived from the server's actor and `by` (Automerge pairs each actor with
+/// one author), and bound to them in `actors` so no device can push changes
+/// under it.
 pub(crate) fn staff_meta(tx: &WriteTx<'_>, by: &str) -> Result<CommitMeta, Error> {
-    let actor = server_actor(tx.conn())?;
-    Ok(server_meta(&actor, by, Timestamp(crate::db::now_ms()))?)
+    use sha2::{Digest, Sha256};
+    let server = server_actor(tx.conn())?;
+    let digest = Sha256::new()
+        .chain_update(server.as_bytes())
+        .chain_update([0u8])
+        .chain_update(by.as_bytes())
+        .finalize();
+    let actor = &digest[..16];
+    let now = Timestamp(crate::db::now_ms());
+    tx.conn().execute(
+        "INSERT OR IGNORE INTO actors (actor, worker_id, device, bound_at) VALUES (?1, ?2, 'server', ?3)",
+        rusqlite::params![actor, by, now.0],
+    )?;
+    Ok(server_meta(&hex::encode(actor), by, now)?)
 }
 
 /// `grid` if given (it must exist), else the only top-level grid.

@@ -164,12 +164,20 @@ fn phones_converge_merge_conflicts_and_stay_in_scope() {
     t.b.sync(&url, &t.tokens[1]);
     let a_sync = t.a.sync(&url, &t.tokens[0]);
     assert_eq!(a_sync["round_trips"], 1, "one round trip for a day's work");
-    assert_eq!(a_sync["new_conflicts"], 1);
+    assert_eq!(
+        a_sync["new_conflicts"], 2,
+        "the phone field, and the case's concurrent transitions"
+    );
     t.b.sync(&url, &t.tokens[1]);
     assert_eq!(state(&t.a), state(&t.b), "A and B converged");
     let conflicts = t.a.json(&["conflicts"]);
-    assert_eq!(conflicts.as_array().unwrap().len(), 1);
-    assert_eq!(conflicts[0]["field"], "phone");
+    let fields: Vec<(&str, &str)> = conflicts
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["record"].as_str().unwrap(), c["field"].as_str().unwrap()))
+        .collect();
+    assert_eq!(fields, [("case", "workflow"), ("household", "phone")]);
     let shown = t.a.json(&["household", "show", &h]);
     assert_eq!(
         shown["tags"],
@@ -219,6 +227,8 @@ fn phones_converge_merge_conflicts_and_stay_in_scope() {
         "--value",
         "13900000002",
     ]);
+    // The case moves on from the state both now see: no conflict is open.
+    t.a.json(&["case", "transition", &case_id, "--to", "dispatched"]);
     t.a.sync(&url, &t.tokens[0]);
     t.b.sync(&url, &t.tokens[1]);
     assert_eq!(t.b.json(&["conflicts"]), serde_json::json!([]));
@@ -481,4 +491,294 @@ fn a_server_restored_from_backup_is_caught_up_by_the_slow_path() {
     assert!(!t.a.json(&["docs"]).as_array().unwrap().is_empty());
     let again = t.a.sync(&server.url, &t.tokens[0]);
     assert_eq!(again["docs_up"], 0, "nothing left dirty");
+}
+
+/// `sync` with `token`, captured (for syncs expected to fail).
+fn sync_output(p: &Phone, url: &str, token: &str) -> std::process::Output {
+    let mut cmd = p.command(&["sync", "--server", url, "--token-env", "GRIDWORK_TOKEN"]);
+    cmd.env("GRIDWORK_TOKEN", token);
+    cmd.output().unwrap()
+}
+
+/// The one stderr line of a sync refused for the account (409
+/// account_mismatch): exit 1, nothing on stdout, what to do in zh-CN and
+/// English, ids only.
+fn refused_for_the_account(out: &std::process::Output) -> String {
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stdout.is_empty());
+    let lines = stderr_lines(out);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let line = lines[0].clone();
+    for part in [
+        "error: 此手机初始化为网格员",
+        "请核对令牌",
+        "check the token",
+        "init --force",
+        "init --force --discard-unsynced",
+        "export households",
+        "import register",
+    ] {
+        assert!(line.contains(part), "{part:?} missing in {line}");
+    }
+    line
+}
+
+/// A household as shown, without what a register import cannot keep: ids,
+/// registration times and the grid (the import files it under the phone's
+/// grid), and the household note (not a register column).
+fn register_fields(shown: &Value) -> Value {
+    let mut h = shown.clone();
+    let obj = h.as_object_mut().unwrap();
+    for key in ["id", "grid", "created_at", "note"] {
+        obj.remove(key);
+    }
+    for r in obj["residents"].as_array_mut().unwrap() {
+        let r = r.as_object_mut().unwrap();
+        r.remove("id");
+        r.remove("created_at");
+    }
+    h
+}
+
+/// The setup trap of issue 11 §5, end to end: a phone initialised for the
+/// wrong grid (or with another worker's token) that recorded work before its
+/// first sync is refused before anything moves, `init --force` refuses to
+/// drop the unsynced work, and the deliberate way out — export the register,
+/// `init --force --discard-unsynced`, import the register — gets the work
+/// into the right grid.
+#[test]
+fn a_phone_initialised_for_the_wrong_account_is_refused_and_can_start_over() {
+    let t = town();
+    let url = t.server.url.clone();
+    // gw-a's own phone has synced real data into G1.
+    let h_a =
+        t.a.add_household("幸福里1号楼101室", &["--tag", "独居老人"]);
+    t.a.sync(&url, &t.tokens[0]);
+
+    // A new phone, initialised as gw-a but with grid G2 (the typo); work is
+    // recorded before the first sync.
+    let x = Phone::new(t.a.store.with_file_name("x.db"));
+    x.init("gw-a", "G2");
+    let h_x = x.add_household(
+        "幸福里2号楼202室",
+        &[
+            "--representative",
+            "李四",
+            "--phone",
+            "13800138000",
+            "--tag",
+            "低保",
+            "--tag",
+            "独居老人",
+            "--community",
+            "幸福社区",
+            "--building",
+            "2",
+            "--unit",
+            "1",
+            "--room",
+            "202",
+            "--risk",
+            "yellow",
+            "--note",
+            "门铃坏了",
+        ],
+    );
+    x.json(&[
+        "resident",
+        "add",
+        &h_x,
+        "--name",
+        "李四",
+        "--id-number",
+        "11010519491231002X",
+        "--phone",
+        "13900000000",
+        "--relation",
+        "户主",
+        "--tag",
+        "残疾人",
+    ]);
+    x.json(&[
+        "resident",
+        "add",
+        &h_x,
+        "--name",
+        "李小",
+        "--birth",
+        "2015-06-01",
+        "--gender",
+        "male",
+        "--relation",
+        "子女",
+    ]);
+    x.json(&["visit", "record", &h_x, "--note", "首次走访"]);
+    let x_shown = x.json(&["household", "show", &h_x]);
+    assert_eq!(x_shown["grid"], "G2");
+    let x_docs = x.json(&["docs"]);
+    let server_before = server_store(&t.server).json(&["docs"]);
+
+    // The sync with gw-a's token is refused: nothing up, nothing down.
+    let line = refused_for_the_account(&sync_output(&x, &url, &t.tokens[0]));
+    assert!(
+        line.contains("gw-a / 网格 G2") && line.contains("gw-a in G1"),
+        "{line}"
+    );
+    for personal in ["幸福里", "李四", "李小", "13800138000", "门铃"] {
+        assert!(!line.contains(personal), "{line}");
+    }
+    assert_eq!(x.json(&["docs"]), x_docs, "X received nothing");
+    let list = x.json(&["household", "list"]);
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["id"], Value::String(h_x.clone()));
+    assert_eq!(
+        server_store(&t.server).json(&["docs"]),
+        server_before,
+        "nothing of X reached the server"
+    );
+
+    // `init --force` for the right grid refuses to drop the unsynced work.
+    let init = |extra: &[&str]| {
+        let mut args = vec!["init", "--force"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&[
+            "--worker-id",
+            "gw-a",
+            "--worker-name",
+            "测试网格员",
+            "--grid",
+            "G1",
+        ]);
+        x.run(&args)
+    };
+    let out = init(&[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let lines = stderr_lines(&out);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    for part in [
+        "error: store: ",
+        "尚未同步",
+        "change(s) not yet synced",
+        "gridwork export households --out FILE.xlsx",
+        "init --force --discard-unsynced",
+        "gridwork import register FILE.xlsx",
+    ] {
+        assert!(lines[0].contains(part), "{part:?} missing in {lines:?}");
+    }
+    assert_eq!(x.json(&["docs"]), x_docs, "X unchanged");
+    assert_eq!(x.json(&["household", "show", &h_x]), x_shown);
+    // `--discard-unsynced` alone is a usage error (it requires --force).
+    let out = x.run(&[
+        "init",
+        "--discard-unsynced",
+        "--worker-id",
+        "gw-a",
+        "--worker-name",
+        "测试网格员",
+        "--grid",
+        "G1",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(x.json(&["docs"]), x_docs);
+
+    // The way out: save the register, start over discarding, read it back.
+    let register = t.a.store.with_file_name("register.xlsx");
+    let register = register.to_str().unwrap();
+    let exported = x.json(&["export", "households", "--out", register]);
+    assert_eq!(exported["rows"], 2, "one row per resident");
+    let out = init(&["--discard-unsynced"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let device: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(device["worker_id"], "gw-a");
+    assert_eq!(device["grid"], "G1");
+    assert_eq!(x.json(&["docs"]), serde_json::json!([]));
+    let imported = x.json(&["import", "register", register]);
+    assert_eq!(imported["stored"], true, "{imported}");
+    assert_eq!(imported["households_created"], 1, "{imported}");
+    assert_eq!(imported["residents_created"], 2, "{imported}");
+    let list = x.json(&["household", "list"]);
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let h_x2 = list[0]["id"].as_str().unwrap().to_string();
+    assert_ne!(h_x2, h_x, "the import never adopts a file's id");
+    let reimported = x.json(&["household", "show", &h_x2]);
+    assert_eq!(reimported["grid"], "G1");
+    assert_eq!(
+        register_fields(&reimported),
+        register_fields(&x_shown),
+        "the register round trip keeps the household's fields, tags and residents"
+    );
+    // What the register does not carry (README, init --discard-unsynced):
+    // the household note and the visit are gone.
+    assert_eq!(x_shown["note"], "门铃坏了");
+    assert_eq!(reimported["note"], "");
+    assert_eq!(x.json(&["visit", "list"]), serde_json::json!([]));
+
+    // Now X syncs as gw-a in G1: it gets A's household and delivers its own.
+    let first = x.sync(&url, &t.tokens[0]);
+    assert_eq!(first["docs_up"], 1, "{first}");
+    let ids = |p: &Phone| -> Vec<String> {
+        let mut ids: Vec<String> = p
+            .json(&["household", "list"])
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["id"].as_str().unwrap().to_string())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let mut both = vec![h_a.clone(), h_x2.clone()];
+    both.sort();
+    assert_eq!(ids(&x), both);
+    t.a.sync(&url, &t.tokens[0]);
+    assert_eq!(ids(&t.a), both);
+    assert_eq!(
+        register_fields(&t.a.json(&["household", "show", &h_x2])),
+        register_fields(&x_shown)
+    );
+    assert_eq!(state(&t.a), state(&x), "A and X converged");
+    let server_docs = server_store(&t.server).json(&["docs"]);
+    assert!(
+        server_docs
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["scope"] != "G2" && d["id"] != format!("household/{h_x}")),
+        "nothing was ever filed under the wrong grid: {server_docs}"
+    );
+    for p in [&t.a, &x] {
+        assert_eq!(p.json(&["check"])["ok"], true);
+    }
+
+    // Another worker's token is refused the same way: a fresh phone set up
+    // as gw-a in G1 with gw-b's token receives nothing of G1 …
+    let y = Phone::new(t.a.store.with_file_name("y.db"));
+    y.init("gw-a", "G1");
+    let line = refused_for_the_account(&sync_output(&y, &url, &t.tokens[1]));
+    assert!(
+        line.contains("gw-a / 网格 G1") && line.contains("gw-b in G1"),
+        "{line}"
+    );
+    assert_eq!(y.json(&["docs"]), serde_json::json!([]));
+    // … and gw-a's own phone, which has synced before and so pushes its
+    // unsynced edit in the request, gets nothing applied.
+    t.a.json(&["household", "edit", &h_a, "--phone", "13700000000"]);
+    let a_docs = t.a.json(&["docs"]);
+    let server_before = server_store(&t.server).json(&["docs"]);
+    refused_for_the_account(&sync_output(&t.a, &url, &t.tokens[1]));
+    assert_eq!(t.a.json(&["docs"]), a_docs);
+    assert_eq!(server_store(&t.server).json(&["docs"]), server_before);
+    let again = t.a.sync(&url, &t.tokens[0]);
+    assert_eq!(again["docs_up"], 1, "the edit is still unsynced: {again}");
 }

@@ -271,30 +271,49 @@ impl Store {
             .write(|tx| edit_household_doc_in(tx, id, &device.grid, &meta, f))
     }
 
-    /// Fields of households and residents that have several concurrent values.
+    /// Fields of households, residents, hazards and cases that have several
+    /// concurrent values, and the workflow conflicts of hazards and cases.
     pub fn conflicts(&self) -> Result<Vec<Conflict>> {
         self.db.read(|conn| {
             let mut stmt = conn.prepare(
-                "SELECT household_id, resident_id, field, candidates FROM conflicts ORDER BY household_id, resident_id, field",
+                "SELECT record, record_id, field, household_id, candidates FROM conflicts
+                 ORDER BY household_id, record, record_id, field",
             )?;
             let rows = stmt.query_map([], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                ))
             })?;
             rows.map(|row| {
-                let (h, r, field, candidates) = row?;
+                let (record, record_id, field, household, candidates) = row?;
                 Ok(Conflict {
-                    household: h.parse()?,
-                    resident: if r.is_empty() { None } else { Some(r.parse()?) },
+                    household: if household.is_empty() {
+                        None
+                    } else {
+                        Some(household.parse()?)
+                    },
+                    resident: if record == "resident" {
+                        Some(record_id.parse()?)
+                    } else {
+                        None
+                    },
                     field,
                     values: serde_json::from_str(&candidates).unwrap_or_default(),
+                    record,
+                    record_id,
                 })
             })
             .collect()
         })
     }
 
-    /// Resolve a conflict by choosing one of its values: an ordinary edit that
-    /// overwrites every concurrent value of the field.
+    /// Resolve a conflict of a household's or resident's field by choosing
+    /// one of its values: an ordinary edit that overwrites every concurrent
+    /// value of the field.
     pub fn resolve_conflict(
         &self,
         household: HouseholdId,
@@ -302,17 +321,11 @@ impl Store {
         field: &str,
         chosen: &str,
     ) -> Result<Household> {
-        let conflict = self
-            .conflicts()?
-            .into_iter()
-            .find(|c| c.household == household && c.resident == resident && c.field == field)
-            .ok_or_else(|| Error::not_found("conflict", format!("{household}/{field}")))?;
-        if !conflict.values.iter().any(|v| v.value == chosen) {
-            return Err(Error::invalid(
-                "value",
-                "不是冲突中的任一值 / not one of the conflicting values",
-            ));
-        }
+        let (record, record_id) = match resident {
+            Some(r) => ("resident", r.to_string()),
+            None => ("household", household.to_string()),
+        };
+        self.chosen_value(record, &record_id, field, chosen)?;
         let (device, meta) = self.meta()?;
         let doc_id = DocId::household(household);
         let field = field.to_string();
@@ -343,6 +356,53 @@ impl Store {
             })
         })?;
         self.household(household)
+    }
+
+    /// Check that `record`'s `field` is in conflict and `chosen` is one of
+    /// its values.
+    pub(crate) fn chosen_value(
+        &self,
+        record: &str,
+        record_id: &str,
+        field: &str,
+        chosen: &str,
+    ) -> Result<()> {
+        let conflict = self
+            .conflicts()?
+            .into_iter()
+            .find(|c| c.record == record && c.record_id == record_id && c.field == field)
+            .ok_or_else(|| Error::not_found("conflict", format!("{record}/{record_id}/{field}")))?;
+        if field == crate::docs::conflicts::WORKFLOW {
+            return Err(Error::invalid(
+                "field",
+                "流程冲突请通过新的状态流转解决 / a workflow conflict is resolved by a new transition",
+            ));
+        }
+        if !conflict.values.iter().any(|v| v.value == chosen) {
+            return Err(Error::invalid(
+                "value",
+                "不是冲突中的任一值 / not one of the conflicting values",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The grid a new record (hazard, case, form record) is filed under: its
+/// household's grid when it names one (which must exist here), else
+/// `default` (the phone's grid). A community staff member's record about a
+/// household thus lands in that household's grid, where the server's
+/// content check expects it.
+pub(crate) fn record_grid(
+    tx: &WriteTx<'_>,
+    household: Option<HouseholdId>,
+    default: &GridCode,
+) -> Result<GridCode> {
+    match household {
+        None => Ok(default.clone()),
+        Some(h) => tx
+            .doc_scope(&DocId::household(h))?
+            .ok_or_else(|| Error::not_found("household", h)),
     }
 }
 

@@ -54,6 +54,7 @@ pub(crate) fn report_hazard_in(
     grid: &GridCode,
     meta: &CommitMeta,
 ) -> Result<()> {
+    let grid = &super::households::record_grid(tx, input.household, grid)?;
     if let Some(l) = input.location {
         validate::location(l.lat, l.lon, l.accuracy_m)?;
     }
@@ -172,6 +173,7 @@ pub(crate) fn open_case_in(
     grid: &GridCode,
     meta: &CommitMeta,
 ) -> Result<()> {
+    let grid = &super::households::record_grid(tx, input.household, grid)?;
     if input.resident.is_some() && input.household.is_none() {
         return Err(Error::invalid(
             "household",
@@ -395,6 +397,69 @@ pub(crate) fn append_transition_in<W: Workflow>(
             };
             autosurgeon::reconcile_prop(am, &obj, id.to_string().as_str(), &record)?;
             Ok(())
+        })
+    }
+}
+
+impl Store {
+    /// Resolve a conflict on a hazard's or a case's field (`record` is
+    /// `hazard` or `case`) by choosing one of its values: an ordinary edit
+    /// that overwrites every concurrent value of the field. A workflow
+    /// conflict is resolved by making a new transition instead.
+    pub fn resolve_record_conflict(
+        &self,
+        record: &str,
+        record_id: &str,
+        field: &str,
+        chosen: &str,
+    ) -> Result<()> {
+        use crate::docs::incident::{CASE_CONFLICT_FIELDS, HAZARD_CONFLICT_FIELDS};
+        let (doc_id, kind, fields) = match record {
+            "hazard" => (
+                DocId::hazard(HazardId::parse_field(record_id, "id")?),
+                DocKind::Hazard,
+                HAZARD_CONFLICT_FIELDS,
+            ),
+            "case" => (
+                DocId::case(CaseId::parse_field(record_id, "id")?),
+                DocKind::Case,
+                CASE_CONFLICT_FIELDS,
+            ),
+            _ => {
+                return Err(Error::invalid(
+                    "record",
+                    "应为 hazard 或 case / must be hazard or case",
+                ))
+            }
+        };
+        self.chosen_value(record, record_id, field, chosen)?;
+        if !fields.contains(&field) {
+            return Err(Error::invalid(
+                "field",
+                "不可选择的字段 / not a resolvable field",
+            ));
+        }
+        let (_, meta) = self.meta()?;
+        self.db.write(|tx| {
+            let scope = tx
+                .doc_scope(&doc_id)?
+                .ok_or_else(|| Error::not_found("record", record_id))?;
+            tx.edit_doc(&doc_id, kind, &scope, &meta, |am| {
+                use automerge::transaction::Transactable;
+                if field == "deadline" {
+                    let value = if chosen.is_empty() {
+                        automerge::ScalarValue::Null
+                    } else {
+                        automerge::ScalarValue::Int(chosen.parse().map_err(|_| {
+                            Error::invalid("value", "期限应为毫秒时间 / deadline must be ms")
+                        })?)
+                    };
+                    am.put(ROOT, "deadline", value)?;
+                } else {
+                    am.put(ROOT, field, chosen)?;
+                }
+                Ok(())
+            })
         })
     }
 }

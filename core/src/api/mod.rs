@@ -181,24 +181,67 @@ impl Store {
     /// [`KEPT_SYNC_META`], stays) and the device row, then sets the new owner
     /// with a new random Automerge actor, exactly as [`Store::init`] does.
     /// A store that was never initialised is simply initialised.
+    ///
+    /// A worker who initialised with the wrong grid or worker and recorded
+    /// work before the first sync cannot sync (the server refuses the
+    /// account) and so cannot use this: see
+    /// [`Store::reinit_discarding_unsynced`].
     pub fn reinit(&self, worker_id: &str, worker_name: &str, grid: &str) -> Result<Device> {
+        self.reinit_with(worker_id, worker_name, grid, false)
+    }
+
+    /// [`Store::reinit`] even though changes are not yet synced (`gridwork
+    /// init --force --discard-unsynced`): the deliberate way out for a phone
+    /// whose sync is refused because it was initialised for the wrong grid
+    /// or worker, and which holds work recorded before the first sync. That
+    /// work is removed with everything else and cannot be recovered from
+    /// this store; the household register can be saved first with
+    /// [`Store::export`] (`export households`) and read back after with
+    /// [`Store::import_register`] (`import register`), which files it under
+    /// the new grid. Input is validated first; the wipe is the same single
+    /// transaction as [`Store::reinit`].
+    pub fn reinit_discarding_unsynced(
+        &self,
+        worker_id: &str,
+        worker_name: &str,
+        grid: &str,
+    ) -> Result<Device> {
+        self.reinit_with(worker_id, worker_name, grid, true)
+    }
+
+    /// [`Store::reinit`] and [`Store::reinit_discarding_unsynced`].
+    fn reinit_with(
+        &self,
+        worker_id: &str,
+        worker_name: &str,
+        grid: &str,
+        discard_unsynced: bool,
+    ) -> Result<Device> {
         let owner = Owner::new(worker_id, worker_name, grid)?;
         let now = self.now();
-        let docs = self.db.write(|tx| {
+        let (docs, discarded) = self.db.write(|tx| {
             let conn = tx.conn();
             let count = unsynced_count(conn)?;
-            if count > 0 {
+            if count > 0 && !discard_unsynced {
                 return Err(Error::UnsyncedChanges { count });
             }
             let docs = wipe(conn)?;
             owner.insert(conn, now)?;
-            Ok(docs)
+            Ok((docs, count))
         })?;
         let device = self.db.read(load_device)?.ok_or(Error::NotInitialized)?;
         *self.device.write().unwrap_or_else(|e| e.into_inner()) = Some(device.clone());
         // The offset learnt from the old server went with `sync_meta`.
         self.clock_offset.store(NO_OFFSET, Ordering::Relaxed);
-        tracing::info!(docs, "store re-initialised");
+        if discarded > 0 {
+            tracing::warn!(
+                docs,
+                discarded,
+                "store re-initialised, unsynced changes discarded"
+            );
+        } else {
+            tracing::info!(docs, "store re-initialised");
+        }
         Ok(device)
     }
 
@@ -312,7 +355,7 @@ fn wipe(conn: &rusqlite::Connection) -> Result<u64> {
         conn.execute(&format!("DELETE FROM {table}"), [])?;
     }
     // Children of `docs` first (they also cascade), then the docs.
-    for table in ["quarantine", "doc_chunks", "sync_docs"] {
+    for table in ["quarantine", "time_checks", "doc_chunks", "sync_docs"] {
         conn.execute(&format!("DELETE FROM {table}"), [])?;
     }
     let docs = conn.execute("DELETE FROM docs", [])? as u64;

@@ -51,6 +51,7 @@ pub(crate) fn fill_form_in(
     (grid, today): (&GridCode, &str),
     meta: &crate::store::CommitMeta,
 ) -> Result<()> {
+    let grid = &super::households::record_grid(tx, household, grid)?;
     // The newest version known here (published or built-in) for new records.
     let template = super::resolve_template(tx.conn(), template_id, None)?;
     if template.category == TemplateCategory::VisitChecklist {

@@ -110,9 +110,14 @@ fn fill_every_table(store: &Store) {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
             conn.execute(
-                "INSERT INTO conflicts (household_id, resident_id, field, candidates, doc_key)
-                 VALUES (?1, '', 'phone', '[]', ?2)",
+                "INSERT INTO conflicts (record, record_id, field, household_id, candidates, doc_key)
+                 VALUES ('household', ?1, 'phone', ?1, '[]', ?2)",
                 rusqlite::params![household, key],
+            )?;
+            conn.execute(
+                "INSERT INTO time_checks (doc_id, item, claimed_at, received_at, status)
+                 VALUES ('household/' || ?1, '', 1, 2, 'ok')",
+                [&household],
             )?;
             conn.execute(
                 "INSERT INTO attachments (sha256, mime, bytes, upload_state, created_at)

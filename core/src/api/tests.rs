@@ -536,10 +536,91 @@ fn concurrent_case_transitions_are_all_kept() {
     assert_eq!(ca.transitions.len(), 2);
     assert_eq!(
         ca.status,
-        CaseState::Escalated,
-        "the latest transition wins the status"
+        CaseState::Registered,
+        "the first transition from the case's state applies"
     );
     assert_eq!(ca.first_response_at, Some(at(T0).plus_minutes(3)));
+    // B's move started from a state the case no longer had: kept and listed.
+    let conflicts = a.conflicts().unwrap();
+    assert_eq!(conflicts, b.conflicts().unwrap());
+    assert_eq!(conflicts.len(), 1);
+    let c = &conflicts[0];
+    assert_eq!((c.record.as_str(), c.field.as_str()), ("case", "workflow"));
+    assert_eq!(c.record_id, case.id.to_string());
+    assert_eq!(c.values[0].value, "collected→escalated");
+    assert_eq!(c.values[0].by, "gw-2");
+    // A new transition is made from the derived state, as always, and the
+    // conflict is no longer open: the case moved on.
+    clock_a.advance_minutes(10);
+    a.transition_case(case.id, "escalated", "A 上报").unwrap();
+    assert_eq!(a.case(case.id).unwrap().status, CaseState::Escalated);
+    assert!(a.conflicts().unwrap().is_empty());
+    assert_eq!(
+        a.case(case.id).unwrap().transitions.len(),
+        3,
+        "history kept"
+    );
+    assert!(a.check().unwrap().ok);
+}
+
+#[test]
+fn concurrent_hazard_and_case_field_edits_are_listed_and_resolved() {
+    let dir = TempDir::new().unwrap();
+    let (a, clock_a) = phone(&dir, "a.db", "gw-1");
+    let (b, clock_b) = phone(&dir, "b.db", "gw-2");
+    let hazard = a
+        .report_hazard(NewHazard {
+            category: "消防安全".into(),
+            description: "楼道堆物".into(),
+            severity: "medium".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    let doc = DocId::hazard(hazard.id);
+    b.merge_doc(&doc, &a.export_doc(&doc).unwrap()).unwrap();
+    clock_a.advance_minutes(5);
+    clock_b.advance_minutes(6);
+    let edit = |severity: &str, description: &str| HazardEdit {
+        severity: Some(severity.into()),
+        description: Some(description.into()),
+        ..Default::default()
+    };
+    a.edit_hazard(hazard.id, edit("high", "堆满杂物")).unwrap();
+    b.edit_hazard(hazard.id, edit("low", "已清理一半")).unwrap();
+    a.merge_doc(&doc, &b.export_doc(&doc).unwrap()).unwrap();
+    b.merge_doc(&doc, &a.export_doc(&doc).unwrap()).unwrap();
+    let conflicts = a.conflicts().unwrap();
+    assert_eq!(conflicts, b.conflicts().unwrap());
+    let fields: Vec<&str> = conflicts.iter().map(|c| c.field.as_str()).collect();
+    assert_eq!(fields, ["description", "severity"]);
+    assert!(conflicts
+        .iter()
+        .all(|c| c.record == "hazard" && c.household.is_none()));
+    let severity = &conflicts[1];
+    let values: Vec<(&str, &str)> = severity
+        .values
+        .iter()
+        .map(|v| (v.value.as_str(), v.by.as_str()))
+        .collect();
+    assert_eq!(values, [("high", "gw-1"), ("low", "gw-2")]);
+    // Picking the value that happens to be shown still overwrites both.
+    let shown = a.hazard(hazard.id).unwrap().severity.code().to_string();
+    let id = hazard.id.to_string();
+    assert!(a
+        .resolve_record_conflict("hazard", &id, "severity", "medium")
+        .is_err());
+    a.resolve_record_conflict("hazard", &id, "severity", &shown)
+        .unwrap();
+    let left: Vec<String> = a
+        .conflicts()
+        .unwrap()
+        .into_iter()
+        .map(|c| c.field)
+        .collect();
+    assert_eq!(left, ["description"]);
+    b.merge_doc(&doc, &a.export_doc(&doc).unwrap()).unwrap();
+    assert_eq!(b.conflicts().unwrap().len(), 1);
+    assert!(a.check().unwrap().ok && b.check().unwrap().ok);
 }
 
 #[test]

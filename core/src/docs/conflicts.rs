@@ -2,12 +2,15 @@
 //!
 //! Automerge keeps every concurrent value of a map key and picks a winner by
 //! Lamport counter and actor id — not by time, and not by what people expect.
-//! For fields people care about (phone, address, representative, ...) the core
-//! therefore lists all concurrent values with who wrote them and when (from the
-//! change's author and timestamp), and the user picks one; picking is an
-//! ordinary edit that overwrites them all.
+//! For fields people care about (phone, address, representative, a hazard's
+//! severity or deadline, a case's category, ...) the core therefore lists all
+//! concurrent values with who wrote them and when (from the change's author
+//! and timestamp), and the user picks one; picking is an ordinary edit that
+//! overwrites them all. Hazards and cases also list their *workflow*
+//! conflicts: transitions that did not apply because the record was no
+//! longer in the state they started from (see `model::workflow`).
 
-use crate::model::{HouseholdId, ResidentId, Timestamp};
+use crate::model::{HouseholdId, ResidentId, Timestamp, Transition};
 use automerge::{Automerge, ObjId, ReadDoc, ScalarValue, Value};
 use serde::{Deserialize, Serialize};
 
@@ -22,17 +25,52 @@ pub struct ConflictValue {
     pub at: Timestamp,
 }
 
-/// A field with several concurrent values.
+/// The field name of a workflow conflict.
+pub const WORKFLOW: &str = "workflow";
+
+/// A field with several concurrent values, or a record's workflow conflict.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Conflict {
-    /// Household.
-    pub household: HouseholdId,
+    /// The household the record belongs to (`None` for a hazard or case
+    /// that names none).
+    pub household: Option<HouseholdId>,
     /// Resident, when the field is a resident's.
     pub resident: Option<ResidentId>,
-    /// Field name.
+    /// Field name, or `workflow` for transitions that did not apply.
     pub field: String,
-    /// The values, oldest first.
+    /// The values, oldest first. For a workflow conflict: each transition
+    /// that did not apply, as `from→to` with who made it and when.
     pub values: Vec<ConflictValue>,
+    /// What record: `household`, `resident`, `hazard` or `case`.
+    pub record: String,
+    /// The record's id.
+    pub record_id: String,
+}
+
+impl Conflict {
+    /// The workflow conflict of a hazard or case, if any transition did not apply.
+    pub fn workflow(
+        record: &str,
+        record_id: String,
+        household: Option<HouseholdId>,
+        skipped: &[&Transition],
+    ) -> Option<Conflict> {
+        (!skipped.is_empty()).then(|| Conflict {
+            household,
+            resident: None,
+            field: WORKFLOW.into(),
+            values: skipped
+                .iter()
+                .map(|t| ConflictValue {
+                    value: format!("{}→{}", t.from, t.to),
+                    by: t.by.to_string(),
+                    at: t.at,
+                })
+                .collect(),
+            record: record.into(),
+            record_id,
+        })
+    }
 }
 
 /// Render a scalar as the text shown to users.

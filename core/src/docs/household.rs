@@ -161,10 +161,12 @@ pub fn materialize(doc: &automerge::Automerge) -> Result<(Household, Vec<Conflic
     let mut found = Vec::new();
     for (field, values) in conflicts::field_conflicts(doc, &ROOT, HOUSEHOLD_CONFLICT_FIELDS) {
         found.push(Conflict {
-            household: household.id,
+            household: Some(household.id),
             resident: None,
             field,
             values,
+            record: "household".into(),
+            record_id: household.id.to_string(),
         });
     }
     if let Ok(Some((automerge::Value::Object(ObjType::Map), residents))) =
@@ -178,10 +180,12 @@ pub fn materialize(doc: &automerge::Automerge) -> Result<(Household, Vec<Conflic
             };
             for (field, values) in conflicts::field_conflicts(doc, &obj, RESIDENT_CONFLICT_FIELDS) {
                 found.push(Conflict {
-                    household: household.id,
+                    household: Some(household.id),
                     resident: Some(resident.id),
                     field,
                     values,
+                    record: "resident".into(),
+                    record_id: resident.id.to_string(),
                 });
             }
         }

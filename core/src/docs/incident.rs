@@ -2,6 +2,7 @@
 //! keyed by transition id; status is derived from the transitions, so
 //! concurrent transitions made offline are all kept.
 
+use super::conflicts::{self, Conflict};
 use super::parse_uuid;
 use crate::model::*;
 use autosurgeon::{Hydrate, HydrateError, Reconcile};
@@ -134,6 +135,71 @@ impl HazardDoc {
                 .collect(),
         }
     }
+}
+
+/// Hazard fields on which concurrent edits are surfaced as conflicts.
+pub const HAZARD_CONFLICT_FIELDS: &[&str] =
+    &["category", "severity", "deadline", "description", "place"];
+
+/// Case fields on which concurrent edits are surfaced as conflicts.
+pub const CASE_CONFLICT_FIELDS: &[&str] = &["category", "description", "urgency"];
+
+/// The field conflicts of a hazard or case doc's root and its workflow
+/// conflict, as [`Conflict`]s of `record`.
+fn record_conflicts<W: Workflow>(
+    doc: &automerge::Automerge,
+    record: &str,
+    record_id: String,
+    household: Option<HouseholdId>,
+    fields: &[&str],
+    transitions: &[Transition],
+) -> Vec<Conflict> {
+    let mut found: Vec<Conflict> = conflicts::field_conflicts(doc, &automerge::ROOT, fields)
+        .into_iter()
+        .map(|(field, values)| Conflict {
+            household,
+            resident: None,
+            field,
+            values,
+            record: record.into(),
+            record_id: record_id.clone(),
+        })
+        .collect();
+    let (_, skipped) = W::replay(transitions);
+    found.extend(Conflict::workflow(record, record_id, household, &skipped));
+    found
+}
+
+/// Materialise a hazard doc with its conflicts.
+pub fn materialize_hazard_with_conflicts(
+    doc: &automerge::Automerge,
+) -> Result<(Hazard, Vec<Conflict>), HydrateError> {
+    let hazard = materialize_hazard(doc)?;
+    let found = record_conflicts::<HazardState>(
+        doc,
+        "hazard",
+        hazard.id.to_string(),
+        hazard.household,
+        HAZARD_CONFLICT_FIELDS,
+        &hazard.transitions,
+    );
+    Ok((hazard, found))
+}
+
+/// Materialise a case doc with its conflicts.
+pub fn materialize_case_with_conflicts(
+    doc: &automerge::Automerge,
+) -> Result<(Case, Vec<Conflict>), HydrateError> {
+    let case = materialize_case(doc)?;
+    let found = record_conflicts::<CaseState>(
+        doc,
+        "case",
+        case.id.to_string(),
+        case.household,
+        CASE_CONFLICT_FIELDS,
+        &case.transitions,
+    );
+    Ok((case, found))
 }
 
 /// Materialise a hazard doc.

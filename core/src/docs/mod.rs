@@ -188,10 +188,10 @@ pub enum DocRows {
     Household(Box<Household>, Vec<Conflict>),
     /// The visits of one household-year.
     VisitLog(Vec<Visit>),
-    /// One hazard with its transitions.
-    Hazard(Box<Hazard>),
-    /// One case with its transitions.
-    Case(Box<Case>),
+    /// One hazard with its transitions and conflicts.
+    Hazard(Box<Hazard>, Vec<Conflict>),
+    /// One case with its transitions and conflicts.
+    Case(Box<Case>, Vec<Conflict>),
     /// One form record.
     FormRecord(Box<FormRecord>),
     /// The days of one worker-month.
@@ -250,10 +250,14 @@ pub fn materialize(id: &DocId, kind: DocKind, doc: &Automerge) -> Result<DocRows
             DocRows::Household(Box::new(h), c)
         }
         DocKind::VisitLog => DocRows::VisitLog(visit_log::materialize(doc).map_err(corrupt)?),
-        DocKind::Hazard => DocRows::Hazard(Box::new(
-            incident::materialize_hazard(doc).map_err(corrupt)?,
-        )),
-        DocKind::Case => DocRows::Case(Box::new(incident::materialize_case(doc).map_err(corrupt)?)),
+        DocKind::Hazard => {
+            let (h, c) = incident::materialize_hazard_with_conflicts(doc).map_err(corrupt)?;
+            DocRows::Hazard(Box::new(h), c)
+        }
+        DocKind::Case => {
+            let (case, c) = incident::materialize_case_with_conflicts(doc).map_err(corrupt)?;
+            DocRows::Case(Box::new(case), c)
+        }
         DocKind::FormRecord => {
             DocRows::FormRecord(Box::new(records::materialize_form(doc).map_err(corrupt)?))
         }

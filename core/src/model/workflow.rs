@@ -3,9 +3,18 @@
 //! transitions made offline on different devices are all kept and the list is
 //! the audit trail.
 //!
-//! Derivation rule: transitions are ordered by (`at`, `id`); the status is the
-//! `to` of the last one, or the initial state when there is none. A new
-//! transition is validated against the status derived at the moment it is made.
+//! Derivation rule: transitions are replayed in (`at`, `id`) order from the
+//! initial state. A transition applies when its `from` is the state reached
+//! so far and the workflow allows the move; otherwise it is a *workflow
+//! conflict* — typically a phone that was offline moved the record from a
+//! state it no longer has (closing a case the community had sent back) or
+//! two devices moved it concurrently. A conflicting transition is kept (the
+//! list is the audit trail) and does not move the state: what the others did
+//! stands. It is listed as an open conflict until a later transition
+//! applies — someone who saw the current state moved the record on.
+//! A transition to a state this build does not know (a newer app's) is kept
+//! and skipped, not a conflict. A new transition is validated against the
+//! status derived at the moment it is made.
 
 use super::ids::{Timestamp, TransitionId, WorkerId};
 use serde::{Deserialize, Serialize};
@@ -57,13 +66,32 @@ pub trait Workflow: Copy + Sized + 'static {
             .ok_or_else(|| crate::Error::invalid("to", "未知状态 / unknown state"))
     }
 
-    /// Status derived from transitions (sorted or not).
+    /// Status derived from transitions (sorted or not), by the replay rule
+    /// of this module.
     fn derive(transitions: &[Transition]) -> Self {
-        transitions
-            .iter()
-            .max_by(|a, b| (a.at, a.id).cmp(&(b.at, b.id)))
-            .and_then(|t| Self::ALL.iter().copied().find(|s| s.code() == t.to))
-            .unwrap_or(Self::INITIAL)
+        Self::replay(transitions).0
+    }
+
+    /// Replay `transitions` (sorted or not) in (`at`, `id`) order: the state
+    /// reached and the open workflow conflicts — the transitions that did
+    /// not apply after the last one that did — in replay order.
+    fn replay(transitions: &[Transition]) -> (Self, Vec<&Transition>) {
+        let mut ordered: Vec<&Transition> = transitions.iter().collect();
+        ordered.sort_by_key(|t| (t.at, t.id));
+        let mut state = Self::INITIAL;
+        let mut open = Vec::new();
+        for t in ordered {
+            let Some(to) = Self::ALL.iter().copied().find(|s| s.code() == t.to) else {
+                continue; // A state of a newer app: kept, not understood here.
+            };
+            if t.from == state.code() && state.check_move(to).is_ok() {
+                state = to;
+                open.clear();
+            } else {
+                open.push(t);
+            }
+        }
+        (state, open)
     }
 
     /// Check that `self → to` is allowed.
@@ -215,22 +243,67 @@ impl Workflow for CaseState {
 mod tests {
     use super::*;
 
-    fn t(at: i64, to: &str) -> Transition {
+    fn t(at: i64, from: &str, to: &str) -> Transition {
         Transition {
             id: TransitionId::new(),
             at: Timestamp(at),
             by: WorkerId::from("w"),
-            from: String::new(),
+            from: from.into(),
             to: to.into(),
             note: String::new(),
         }
     }
 
     #[test]
-    fn status_is_the_latest_transition() {
+    fn status_is_the_replay_of_the_transitions() {
         assert_eq!(CaseState::derive(&[]), CaseState::Collected);
-        let list = vec![t(30, "dispatched"), t(10, "registered")];
+        let list = vec![
+            t(30, "registered", "dispatched"),
+            t(10, "collected", "registered"),
+        ];
         assert_eq!(CaseState::derive(&list), CaseState::Dispatched);
+        assert!(CaseState::replay(&list).1.is_empty());
+    }
+
+    #[test]
+    fn a_transition_from_a_state_the_record_no_longer_has_is_a_conflict() {
+        // The community sends the case back for more handling; a phone that
+        // was offline, and still saw it verified, closes it later.
+        let list = vec![
+            t(10, "collected", "registered"),
+            t(20, "registered", "handling"),
+            t(30, "handling", "feedback"),
+            t(40, "feedback", "handling"),
+            t(50, "feedback", "verified"),
+            t(60, "verified", "closed"),
+        ];
+        let (state, conflicts) = CaseState::replay(&list);
+        assert_eq!(state, CaseState::Handling, "the send-back stands");
+        let moves: Vec<(&str, &str)> = conflicts
+            .iter()
+            .map(|t| (t.from.as_str(), t.to.as_str()))
+            .collect();
+        assert_eq!(moves, [("feedback", "verified"), ("verified", "closed")]);
+        // Two devices moving it concurrently: the first by time applies.
+        let both = vec![
+            t(10, "collected", "registered"),
+            t(11, "collected", "escalated"),
+        ];
+        let (state, conflicts) = CaseState::replay(&both);
+        assert_eq!(state, CaseState::Registered);
+        assert_eq!(conflicts.len(), 1);
+        // Someone who saw the current state moves it on: no longer open.
+        let mut moved_on = both.clone();
+        moved_on.push(t(12, "registered", "dispatched"));
+        let (state, conflicts) = CaseState::replay(&moved_on);
+        assert_eq!(state, CaseState::Dispatched);
+        assert!(conflicts.is_empty());
+        // A move the workflow does not allow never applies; a state of a
+        // newer app is skipped without being a conflict.
+        let odd = vec![t(10, "collected", "closed"), t(20, "collected", "paused")];
+        let (state, conflicts) = CaseState::replay(&odd);
+        assert_eq!(state, CaseState::Collected);
+        assert_eq!(conflicts.len(), 1);
     }
 
     #[test]

@@ -210,10 +210,14 @@ impl<'a> WriteTx<'a> {
                 supported: docs::FORMAT_VERSION,
             });
         }
-        doc.set_actor(meta.actor.clone());
+        // The author first: Automerge gives a doc a new random actor whenever
+        // its author changes, so setting the actor after keeps every change
+        // of this device under its own actor (the one the server binds to
+        // the device), paired with one author, the worker.
         doc.set_author(Some(automerge::Author::from(
             meta.worker.0.as_bytes().to_vec(),
         )));
+        doc.set_actor(meta.actor.clone());
         let old_heads = doc.get_heads();
         let at = meta.at.0;
         let result = doc

@@ -12,12 +12,13 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../../sql/002_conflicts_attachments.sql"),
     include_str!("../../sql/003_templates_policies.sql"),
     include_str!("../../sql/004_forward_compat.sql"),
+    include_str!("../../sql/005_conflicts_time_checks.sql"),
 ];
 
 /// Schema versions whose migration adds or changes read models: upgrading
 /// across one of them rebuilds every read model from the docs in the same
 /// transaction, so a new table is filled from the docs stored before it.
-pub const REBUILD_AFTER: &[u32] = &[2, 4];
+pub const REBUILD_AFTER: &[u32] = &[2, 4, 5];
 
 /// The schema version this build writes.
 pub const CURRENT_VERSION: u32 = MIGRATIONS.len() as u32;

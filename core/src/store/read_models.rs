@@ -18,8 +18,8 @@ pub fn tables_of(kind: DocKind) -> &'static [&'static str] {
             "households",
         ],
         DocKind::VisitLog => &["visit_answers", "visits"],
-        DocKind::Hazard => &["hazard_transitions", "hazards"],
-        DocKind::Case => &["case_transitions", "cases"],
+        DocKind::Hazard => &["conflicts", "hazard_transitions", "hazards"],
+        DocKind::Case => &["conflicts", "case_transitions", "cases"],
         DocKind::FormRecord => &["form_records"],
         DocKind::WorkLog => &["work_log_days"],
         DocKind::Template => &["templates"],
@@ -30,10 +30,16 @@ pub fn tables_of(kind: DocKind) -> &'static [&'static str] {
 
 /// Every read-model table.
 pub fn all_tables() -> Vec<&'static str> {
-    DocKind::ALL
+    let mut tables: Vec<&'static str> = Vec::new();
+    for table in DocKind::ALL
         .iter()
         .flat_map(|k| tables_of(*k).iter().copied())
-        .collect()
+    {
+        if !tables.contains(&table) {
+            tables.push(table);
+        }
+    }
+    tables
 }
 
 /// Replace the read-model rows of doc `key` with `rows`.
@@ -46,8 +52,14 @@ pub fn replace(conn: &Connection, key: i64, kind: DocKind, rows: &DocRows) -> Re
         DocRows::Empty => Ok(()),
         DocRows::Household(h, conflicts) => write_household(conn, key, h, conflicts),
         DocRows::VisitLog(visits) => visits.iter().try_for_each(|v| write_visit(conn, key, v)),
-        DocRows::Hazard(h) => write_hazard(conn, key, h),
-        DocRows::Case(c) => write_case(conn, key, c),
+        DocRows::Hazard(h, conflicts) => {
+            write_hazard(conn, key, h)?;
+            write_conflicts(conn, key, conflicts)
+        }
+        DocRows::Case(c, conflicts) => {
+            write_case(conn, key, c)?;
+            write_conflicts(conn, key, conflicts)
+        }
         DocRows::FormRecord(r) => write_form(conn, key, r),
         DocRows::WorkLog(days) => days.iter().try_for_each(|d| write_day(conn, key, d)),
         DocRows::Template(t) => write_template(conn, key, t),
@@ -157,13 +169,26 @@ fn write_household(
             rtag.execute(params![rid, t.code(), id, key])?;
         }
     }
+    write_conflicts(conn, key, conflicts)
+}
+
+/// The conflicts of doc `key`.
+fn write_conflicts(conn: &Connection, key: i64, conflicts: &[crate::docs::Conflict]) -> Result<()> {
     let mut conflict = conn.prepare_cached(
-        "INSERT INTO conflicts (household_id, resident_id, field, candidates, doc_key) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO conflicts (record, record_id, field, household_id, candidates, doc_key)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
     for c in conflicts {
-        let resident = c.resident.map(|r| r.to_string()).unwrap_or_default();
+        let household = c.household.map(|h| h.to_string()).unwrap_or_default();
         let candidates = serde_json::to_string(&c.values).unwrap_or_default();
-        conflict.execute(params![id, resident, c.field, candidates, key])?;
+        conflict.execute(params![
+            c.record,
+            c.record_id,
+            c.field,
+            household,
+            candidates,
+            key
+        ])?;
     }
     Ok(())
 }

@@ -258,9 +258,9 @@ impl Store {
 
 fn conflict_key(c: &crate::Conflict) -> String {
     format!(
-        "{}/{:?}/{}/{}",
-        c.household,
-        c.resident,
+        "{}/{}/{}/{}",
+        c.record,
+        c.record_id,
         c.field,
         c.values.len()
     )

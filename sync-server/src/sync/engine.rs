@@ -9,7 +9,8 @@
 //! arrives is simply never confirmed, so the next request is answered from
 //! what the device provably has: replays and lost responses are harmless.
 
-use super::storage::SyncTx;
+use super::admission::{self, Facts, NewChange, Pusher};
+use super::storage::{Receipt, SyncTx};
 use crate::accounts::Account;
 use crate::error::Error;
 use automerge::sync::SyncDoc;
@@ -153,13 +154,24 @@ fn authorize(tx: &mut dyn SyncTx, account: &Account, id: &DocId) -> Result<Targe
     })
 }
 
-fn apply_push(
-    tx: &mut dyn SyncTx,
-    account: &Account,
-    device: &str,
-    push: &DocPush,
+/// The request being answered, as the per-doc steps need it.
+struct Ctx<'a> {
+    account: &'a Account,
+    /// The device key (`worker/device`).
+    device: String,
+    /// The device's own Automerge actor, hex (the request's `device`).
+    actor_hex: &'a str,
+    /// The server's clock now.
     now: Timestamp,
-) -> Result<DocPull, Refusal> {
+    /// The device's clock was wrong when it sent the request.
+    clock_off: bool,
+}
+
+/// Apply one pushed doc inside a savepoint: merge, check scope, content
+/// and authors, keep it (receipts, actor bindings, time checks, feed) — or
+/// roll it back and say why.
+fn apply_push(tx: &mut dyn SyncTx, ctx: &Ctx<'_>, push: &DocPush) -> Result<DocPull, Refusal> {
+    let account = ctx.account;
     let id = DocId(push.id.clone());
     let Target {
         kind,
@@ -169,12 +181,13 @@ fn apply_push(
     let pushed_heads = from_hashes(&push.heads);
     let mut outcome_slot: Option<Result<(), Refusal>> = None;
     tx.savepoint(&mut |tx| {
-        let mut new_changes: Vec<(ChangeHash, Vec<u8>)> = Vec::new();
+        let mut new: Vec<NewChange> = Vec::new();
+        let mut facts = Facts::default();
         let mut scope_slot = None;
         let result = tx.change_doc(
             &id,
             kind,
-            now,
+            ctx.now,
             &mut |doc| {
                 let before = doc.get_heads();
                 doc.load_incremental(&push.changes)
@@ -185,7 +198,10 @@ fn apply_push(
                 {
                     return Err(Error::NeedSlowPath);
                 }
-                new_changes = changes_since(doc, &before);
+                new = admission::new_changes(doc, &before);
+                if !new.is_empty() {
+                    facts = admission::content_facts(&id, kind, doc, &before);
+                }
                 Ok(())
             },
             &mut |doc| {
@@ -200,9 +216,19 @@ fn apply_push(
                 Ok(scope)
             },
         );
-        match result {
-            Ok(outcome) => {
-                publish(tx, &id, outcome.changed, scope_slot.as_ref(), &new_changes)?;
+        let kept = result.and_then(|outcome| {
+            keep(
+                tx,
+                ctx,
+                &id,
+                outcome.changed,
+                scope_slot.as_ref(),
+                &facts,
+                &new,
+            )
+        });
+        match kept {
+            Ok(()) => {
                 outcome_slot = Some(Ok(()));
                 Ok(())
             }
@@ -222,7 +248,7 @@ fn apply_push(
         _ => Refusal::Failed(e),
     })?;
     // The device has what it pushed; send back what it lacks.
-    tx.set_device_heads(device, &id, &pushed_heads)?;
+    tx.set_device_heads(&ctx.device, &id, &pushed_heads)?;
     let heads = tx.doc_heads(&id)?.unwrap_or_default();
     if same(&heads, &pushed_heads) {
         // A bare acknowledgement: the phone knows these heads already.
@@ -242,26 +268,42 @@ fn apply_push(
     })
 }
 
-/// The changes a doc gained since `before`, by hash, for the change log.
-fn changes_since(doc: &Automerge, before: &[ChangeHash]) -> Vec<(ChangeHash, Vec<u8>)> {
-    doc.get_changes(before)
-        .into_iter()
-        .map(|c| (c.hash(), c.raw_bytes().to_vec()))
-        .collect()
-}
-
-/// After a doc changed: log its new changes and move it up the feed.
-fn publish(
+/// After a pushed doc changed: admit it (content and authors, see
+/// [`admission`]) — an error rolls the caller's savepoint back — then bind
+/// the device's new actors, record a receipt per new change and the checked
+/// time of every new item, and move the doc up the feed.
+fn keep(
     tx: &mut dyn SyncTx,
+    ctx: &Ctx<'_>,
     id: &DocId,
     changed: bool,
     scope: Option<&GridCode>,
-    changes: &[(ChangeHash, Vec<u8>)],
+    facts: &Facts,
+    changes: &[NewChange],
 ) -> Result<(), Error> {
-    if let (true, Some(scope)) = (changed, scope) {
-        tx.record_changes(id, changes)?;
-        tx.feed_touch(id, scope)?;
+    let (true, Some(scope)) = (changed, scope) else {
+        return Ok(());
+    };
+    let worker = ctx.account.worker_id.as_str();
+    let pusher = Pusher {
+        account: ctx.account,
+        device: &ctx.device,
+        actor_hex: ctx.actor_hex,
+    };
+    for actor in admission::admit(tx, &pusher, scope, facts, changes)? {
+        tx.bind_actor(&actor, worker, &ctx.device, ctx.now)?;
     }
+    let receipts: Vec<Receipt> = changes
+        .iter()
+        .map(|c| Receipt {
+            hash: c.hash,
+            claimed_at: c.timestamp,
+        })
+        .collect();
+    tx.record_receipts(id, &receipts, worker, &ctx.device, ctx.now)?;
+    let checks = admission::time_checks(&facts.timed, ctx.now, ctx.clock_off);
+    tx.record_time_checks(id, &checks)?;
+    tx.feed_touch(id, scope)?;
     Ok(())
 }
 
@@ -269,21 +311,20 @@ fn same(a: &[ChangeHash], b: &[ChangeHash]) -> bool {
     a.len() == b.len() && a.iter().all(|h| b.contains(h))
 }
 
-/// Slow path: one Automerge sync message for one doc.
+/// Slow path: one Automerge sync message for one doc, admitted like a push.
 fn apply_message(
     tx: &mut dyn SyncTx,
-    account: &Account,
-    device: &str,
+    ctx: &Ctx<'_>,
     message: &DocMessage,
-    now: Timestamp,
 ) -> Result<DocMessage, Refusal> {
+    let account = ctx.account;
     let id = DocId(message.id.clone());
     let Target {
         kind,
         existing,
         household_scope,
     } = authorize(tx, account, &id)?;
-    let mut state = match tx.sync_state(device, &id)? {
+    let mut state = match tx.sync_state(&ctx.device, &id)? {
         Some(bytes) => automerge::sync::State::decode(&bytes).unwrap_or_default(),
         None => automerge::sync::State::new(),
     };
@@ -292,19 +333,23 @@ fn apply_message(
     let mut reply = Vec::new();
     let mut refusal = None;
     tx.savepoint(&mut |tx| {
-        let mut new_changes: Vec<(ChangeHash, Vec<u8>)> = Vec::new();
+        let mut new: Vec<NewChange> = Vec::new();
+        let mut facts = Facts::default();
         let mut scope_slot = None;
         let decoded = decoded.clone();
         let state_ref = &mut state;
         let result = tx.change_doc(
             &id,
             kind,
-            now,
+            ctx.now,
             &mut |doc| {
                 let before = doc.get_heads();
                 doc.receive_sync_message(state_ref, decoded.clone())
                     .map_err(|_| Error::Rejected(RejectReason::Malformed))?;
-                new_changes = changes_since(doc, &before);
+                new = admission::new_changes(doc, &before);
+                if !new.is_empty() {
+                    facts = admission::content_facts(&id, kind, doc, &before);
+                }
                 reply = doc
                     .generate_sync_message(state_ref)
                     .map(|m| m.encode())
@@ -327,11 +372,18 @@ fn apply_message(
                 Ok(scope)
             },
         );
-        match result {
-            Ok(outcome) => {
-                publish(tx, &id, outcome.changed, scope_slot.as_ref(), &new_changes)?;
-                Ok(())
-            }
+        match result.and_then(|outcome| {
+            keep(
+                tx,
+                ctx,
+                &id,
+                outcome.changed,
+                scope_slot.as_ref(),
+                &facts,
+                &new,
+            )
+        }) {
+            Ok(()) => Ok(()),
             Err(Error::Rejected(reason)) => {
                 refusal = Some(Refusal::Rejected(reason));
                 Err(Error::Rejected(reason))
@@ -340,7 +392,7 @@ fn apply_message(
         }
     })
     .map_err(|e| refusal.take().unwrap_or(Refusal::Failed(e)))?;
-    tx.set_sync_state(device, &id, &state.encode())?;
+    tx.set_sync_state(&ctx.device, &id, &state.encode())?;
     Ok(DocMessage {
         id: message.id.clone(),
         message: reply,
@@ -361,8 +413,13 @@ fn check_account(account: &Account, request: &SyncRequest) -> Result<(), Error> 
     }
     let (worker, grid) = (shown(&request.worker), shown(&request.grid));
     Err(Error::AccountMismatch(format!(
-        "此手机初始化为网格员 {} / 网格 {}，但令牌属于 {} / {}；请核对令牌，或在没有未同步数据时用 init --force 重新初始化 / \
-         this phone was initialised for worker {} in grid {}, but the token belongs to {} in {}; check the token, or re-initialise with init --force while nothing is unsynced",
+        "此手机初始化为网格员 {} / 网格 {}，但令牌属于 {} / {}；请核对令牌，或用 init --force 重新初始化；\
+         若离线时已有记录（有未同步的更改时 init --force 会拒绝），先用 export households 保存住户登记，\
+         再用 init --force --discard-unsynced 重新初始化，然后用 import register 导回 / \
+         this phone was initialised for worker {} in grid {}, but the token belongs to {} in {}; check the token, \
+         or re-initialise with init --force; if records were made offline (init --force refuses while they are unsynced), \
+         save the household register with export households, re-initialise with init --force --discard-unsynced, \
+         then re-import it with import register",
         worker, grid, account.worker_id, account.grid,
         worker, grid, account.worker_id, account.grid
     )))
@@ -429,9 +486,20 @@ pub fn process_with(
         tx.confirm_rounds(&device, request.acked_round)?;
     }
 
+    let ctx = Ctx {
+        account,
+        device: device.clone(),
+        actor_hex: &request.device,
+        now,
+        clock_off: request.clock != 0
+            && (request.clock - now.0).abs() > admission::CLOCK_TOLERANCE_MS,
+    };
+    // Households first: records of the same request may name them.
+    let mut pushes: Vec<&DocPush> = request.pushes.iter().collect();
+    pushes.sort_by_key(|p| !p.id.starts_with("household/"));
     let mut pushed = BTreeSet::new();
-    for push in &request.pushes {
-        match apply_push(tx, account, &device, push, now) {
+    for push in pushes {
+        match apply_push(tx, &ctx, push) {
             Ok(pull) => {
                 // A bare ack: the device already has (and declared) these heads.
                 if !pull.heads.is_empty() {
@@ -454,7 +522,7 @@ pub fn process_with(
         }
     }
     for message in &request.sync_messages {
-        match apply_message(tx, account, &device, message, now) {
+        match apply_message(tx, &ctx, message) {
             Ok(reply) => response.sync_messages.push(reply),
             Err(Refusal::Rejected(reason)) => response.rejected.push(Rejection {
                 id: message.id.clone(),

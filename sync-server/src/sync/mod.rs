@@ -4,6 +4,9 @@
 //! unknown protocol versions 400 `unsupported_protocol`, bad tokens 401.
 //! Every request is counted and timed for `GET /metrics` ([`crate::metrics`]).
 
+pub mod admission;
+#[cfg(test)]
+mod admission_tests;
 pub mod engine;
 #[cfg(test)]
 mod engine_props;

@@ -2,7 +2,7 @@
 //! `WriteTx` (same storage and materialisation as a phone), plus the server's
 //! own tables (change log, feed, device state).
 
-use super::storage::{Apply, Decide, SyncTx};
+use super::storage::{Apply, Decide, Receipt, SyncTx, TimeCheck};
 use crate::error::Error;
 use automerge::{Automerge, ChangeHash};
 use gridwork_core::docs::{DocId, DocKind};
@@ -106,21 +106,95 @@ impl SyncTx for SqliteTx<'_, '_> {
         result.map_err(|e| unstash(slot, e))
     }
 
-    fn record_changes(
+    fn record_receipts(
         &mut self,
         doc: &DocId,
-        changes: &[(ChangeHash, Vec<u8>)],
+        receipts: &[Receipt],
+        worker: &str,
+        device: &str,
+        received_at: Timestamp,
     ) -> Result<(), Error> {
         let mut stmt = self
             .tx
             .conn()
             .prepare_cached(
-                "INSERT OR IGNORE INTO change_log (hash, doc_id, bytes) VALUES (?1, ?2, ?3)",
+                "INSERT OR IGNORE INTO change_receipts
+                     (hash, doc_id, worker_id, device, received_at, claimed_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )
             .map_err(core_sql)?;
-        for (hash, bytes) in changes {
-            stmt.execute(params![hash.0.as_slice(), doc.as_str(), bytes])
-                .map_err(core_sql)?;
+        for r in receipts {
+            stmt.execute(params![
+                r.hash.0.as_slice(),
+                doc.as_str(),
+                worker,
+                device,
+                received_at.0,
+                r.claimed_at
+            ])
+            .map_err(core_sql)?;
+        }
+        Ok(())
+    }
+
+    fn actor_owner(&mut self, actor: &[u8]) -> Result<Option<(String, String)>, Error> {
+        self.tx
+            .conn()
+            .prepare_cached("SELECT worker_id, device FROM actors WHERE actor = ?1")
+            .map_err(core_sql)?
+            .query_row([actor], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
+            .map_err(core_sql)
+    }
+
+    fn bind_actor(
+        &mut self,
+        actor: &[u8],
+        worker: &str,
+        device: &str,
+        at: Timestamp,
+    ) -> Result<(), Error> {
+        self.tx
+            .conn()
+            .prepare_cached(
+                "INSERT INTO actors (actor, worker_id, device, bound_at) VALUES (?1, ?2, ?3, ?4)",
+            )
+            .map_err(core_sql)?
+            .execute(params![actor, worker, device, at.0])
+            .map_err(core_sql)?;
+        Ok(())
+    }
+
+    fn server_actor(&mut self) -> Result<Option<Vec<u8>>, Error> {
+        let hex_actor: Option<String> = self
+            .tx
+            .conn()
+            .prepare_cached("SELECT value FROM server_meta WHERE key = 'actor'")
+            .map_err(core_sql)?
+            .query_row([], |r| r.get(0))
+            .optional()
+            .map_err(core_sql)?;
+        Ok(hex_actor.and_then(|h| hex::decode(h).ok()))
+    }
+
+    fn record_time_checks(&mut self, doc: &DocId, checks: &[TimeCheck]) -> Result<(), Error> {
+        let mut stmt = self
+            .tx
+            .conn()
+            .prepare_cached(
+                "INSERT OR IGNORE INTO time_checks (doc_id, item, claimed_at, received_at, status)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .map_err(core_sql)?;
+        for c in checks {
+            stmt.execute(params![
+                doc.as_str(),
+                c.item,
+                c.claimed_at,
+                c.received_at,
+                c.status
+            ])
+            .map_err(core_sql)?;
         }
         Ok(())
     }

@@ -16,6 +16,28 @@ pub type Apply<'f> = &'f mut dyn FnMut(&mut Automerge) -> Result<(), Error>;
 /// A closure that decides (and checks) the scope of a changed document.
 pub type Decide<'f> = &'f mut dyn FnMut(&Automerge) -> Result<GridCode, Error>;
 
+/// A change new to the server, for its receipt.
+#[derive(Clone, Debug)]
+pub struct Receipt {
+    /// Its hash.
+    pub hash: ChangeHash,
+    /// The time the change carries (the device's clock), ms.
+    pub claimed_at: i64,
+}
+
+/// The server's check of the time an item claims.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TimeCheck {
+    /// `""` for the record itself, else a transition or visit id.
+    pub item: String,
+    /// The time the item carries.
+    pub claimed_at: i64,
+    /// When the server received it.
+    pub received_at: i64,
+    /// `ok`, `future`, `late` or `clock_off` (see core `sql/005`).
+    pub status: &'static str,
+}
+
 /// One storage transaction of a sync request.
 pub trait SyncTx {
     /// This server's identity (random, created with the database).
@@ -45,12 +67,33 @@ pub trait SyncTx {
         &mut self,
         f: &mut dyn FnMut(&mut dyn SyncTx) -> Result<(), Error>,
     ) -> Result<(), Error>;
-    /// Record changes in the content-addressed log (idempotent).
-    fn record_changes(
+    /// Record, per change new to the server, who pushed it from which device,
+    /// when it arrived and the time it carries (idempotent: the first
+    /// receipt of a change is kept).
+    fn record_receipts(
         &mut self,
         doc: &DocId,
-        changes: &[(ChangeHash, Vec<u8>)],
+        receipts: &[Receipt],
+        worker: &str,
+        device: &str,
+        received_at: Timestamp,
     ) -> Result<(), Error>;
+    /// The worker and device an Automerge actor is bound to.
+    fn actor_owner(&mut self, actor: &[u8]) -> Result<Option<(String, String)>, Error>;
+    /// Bind an actor to a worker's device (first push of that device).
+    fn bind_actor(
+        &mut self,
+        actor: &[u8],
+        worker: &str,
+        device: &str,
+        at: Timestamp,
+    ) -> Result<(), Error>;
+    /// The server's own Automerge actor (staff actions, publications), if
+    /// it has one yet.
+    fn server_actor(&mut self) -> Result<Option<Vec<u8>>, Error>;
+    /// Record the checked times of items first received now (idempotent:
+    /// the first check of an item is kept).
+    fn record_time_checks(&mut self, doc: &DocId, checks: &[TimeCheck]) -> Result<(), Error>;
     /// Move a doc to the head of the change feed.
     fn feed_touch(&mut self, doc: &DocId, scope: &GridCode) -> Result<u64, Error>;
     /// The highest feed position.

@@ -1,0 +1,399 @@
+//! Admission of a pushed doc, after the merge and before it is kept (issue
+//! 11 §3, §4). The doc id's scope was checked before; here the *content*
+//! and the *authors* are:
+//!
+//! - every household the content names is stored here in the doc's grid, and
+//!   the content matches the id (a visit log's household and year, a
+//!   record's own id, a work log's worker);
+//! - what this push adds names the pusher as its author (new transitions'
+//!   `by`, new visits' `worker`, a new record's reporter), what it changes of
+//!   existing items keeps their author, and transitions are never rewritten
+//!   or removed (the workflow history is the audit trail);
+//! - every change new to the server was made by an Automerge actor bound to
+//!   this worker's device: an unbound actor is bound at its first push (it
+//!   must be the device's own actor, or its changes must name this worker as
+//!   their author), an actor bound to another worker or device — or to the
+//!   server's staff — is refused, and so is a change whose author metadata
+//!   names another worker. `by` on transitions and conflicts is then what
+//!   the server attests.
+//!
+//! [`content_facts`] is pure (it reads the merged doc and, through
+//! Automerge's history, the doc as it was before the push); [`admit`] checks
+//! the facts and the changes against the server's state.
+
+use super::storage::{SyncTx, TimeCheck};
+use crate::accounts::Account;
+use crate::error::Error;
+use automerge::{Automerge, ChangeHash, ObjId, ReadDoc, ROOT};
+use gridwork_core::docs::{self, DocId, DocKind};
+use gridwork_core::model::{GridCode, HouseholdId, Timestamp};
+use gridwork_core::sync::protocol::RejectReason;
+use std::collections::BTreeSet;
+
+/// What the content of a pushed doc claims, as far as admission cares.
+#[derive(Debug, Default)]
+pub struct Facts {
+    /// Households the content names: each must be stored here in the doc's grid.
+    pub households: Vec<HouseholdId>,
+    /// Authors named by what this push adds: each must be the pusher.
+    pub authors: Vec<String>,
+    /// Items this push adds, with the time each claims (`""` = the record
+    /// itself): the server checks these times.
+    pub timed: Vec<(String, i64)>,
+    /// Why the content contradicts its id or rewrites history.
+    pub inconsistent: Option<&'static str>,
+}
+
+impl Facts {
+    fn refuse(&mut self, why: &'static str) {
+        self.inconsistent.get_or_insert(why);
+    }
+}
+
+/// A change new to the server, as pushed.
+#[derive(Clone, Debug)]
+pub struct NewChange {
+    /// Its hash.
+    pub hash: ChangeHash,
+    /// Its actor.
+    pub actor: Vec<u8>,
+    /// Its author metadata, if any (a worker id as bytes on our phones).
+    pub author: Option<Vec<u8>>,
+    /// The time it carries (the device's clock).
+    pub timestamp: i64,
+}
+
+/// The changes `doc` gained since `before`.
+pub fn new_changes(doc: &Automerge, before: &[ChangeHash]) -> Vec<NewChange> {
+    doc.get_changes(before)
+        .into_iter()
+        .map(|c| NewChange {
+            hash: c.hash(),
+            actor: c.actor_id().to_bytes().to_vec(),
+            author: c.author().map(|a| a.as_bytes().to_vec()),
+            timestamp: c.timestamp(),
+        })
+        .collect()
+}
+
+/// A scalar at `obj[key]` as text (strings unquoted), now or at `heads`.
+fn text(doc: &Automerge, obj: &ObjId, key: &str, heads: Option<&[ChangeHash]>) -> Option<String> {
+    let found = match heads {
+        Some(h) => doc.get_at(obj, key, h).ok()?,
+        None => doc.get(obj, key).ok()?,
+    };
+    match found? {
+        (automerge::Value::Scalar(s), _) => Some(match s.as_ref() {
+            automerge::ScalarValue::Str(t) => t.to_string(),
+            other => docs::conflicts::scalar_text(other),
+        }),
+        _ => None,
+    }
+}
+
+/// The map object at `obj[key]`, now or at `heads`.
+fn map_at(doc: &Automerge, obj: &ObjId, key: &str, heads: Option<&[ChangeHash]>) -> Option<ObjId> {
+    let found = match heads {
+        Some(h) => doc.get_at(obj, key, h).ok()?,
+        None => doc.get(obj, key).ok()?,
+    };
+    match found? {
+        (automerge::Value::Object(automerge::ObjType::Map), id) => Some(id),
+        _ => None,
+    }
+}
+
+/// The `<key>` part of `<kind>/<key>[/…]`.
+fn id_part(id: &DocId, index: usize) -> &str {
+    id.as_str().split('/').nth(index).unwrap_or_default()
+}
+
+/// What a pushed doc's content claims. `before` is the doc's heads before
+/// the push (empty for a new doc). A doc this build cannot materialise is
+/// quarantined and produces no rows: only its scope is checked.
+pub fn content_facts(id: &DocId, kind: DocKind, doc: &Automerge, before: &[ChangeHash]) -> Facts {
+    let mut facts = Facts::default();
+    let old = (!before.is_empty()).then_some(before);
+    match kind {
+        DocKind::Household => {
+            if let Ok((h, _)) = docs::household::materialize(doc) {
+                if h.id.to_string() != id_part(id, 1) {
+                    facts.refuse("household id");
+                }
+            }
+        }
+        DocKind::VisitLog => visit_log_facts(id, doc, old, &mut facts),
+        DocKind::Hazard => {
+            if let Ok(h) = docs::incident::materialize_hazard(doc) {
+                record_facts(&mut facts, id, &h.id.to_string(), h.household, doc, old);
+                creator_facts(
+                    &mut facts,
+                    doc,
+                    old,
+                    "reported_by",
+                    h.reported_by.as_str(),
+                    h.reported_at,
+                );
+            }
+        }
+        DocKind::Case => {
+            if let Ok(c) = docs::incident::materialize_case(doc) {
+                record_facts(&mut facts, id, &c.id.to_string(), c.household, doc, old);
+                creator_facts(
+                    &mut facts,
+                    doc,
+                    old,
+                    "opened_by",
+                    c.opened_by.as_str(),
+                    c.opened_at,
+                );
+            }
+        }
+        DocKind::FormRecord => {
+            if let Ok(r) = docs::records::materialize_form(doc) {
+                if r.id.to_string() != id_part(id, 1) {
+                    facts.refuse("form record id");
+                }
+                facts.households.extend(r.household);
+                creator_facts(
+                    &mut facts,
+                    doc,
+                    old,
+                    "worker",
+                    r.worker.as_str(),
+                    r.filled_at,
+                );
+            }
+        }
+        DocKind::WorkLog => {
+            if let Some(worker) = text(doc, &ROOT, "worker", None) {
+                if worker != id_part(id, 1) {
+                    facts.refuse("work log worker");
+                }
+            }
+        }
+        DocKind::Template | DocKind::Policy | DocKind::Unknown => {}
+    }
+    facts
+}
+
+/// A hazard or case: its id, its household, and its transitions — those this
+/// push adds name their author; existing ones are never rewritten or removed.
+fn record_facts(
+    facts: &mut Facts,
+    id: &DocId,
+    own_id: &str,
+    household: Option<HouseholdId>,
+    doc: &Automerge,
+    old: Option<&[ChangeHash]>,
+) {
+    if own_id != id_part(id, 1) {
+        facts.refuse("record id");
+    }
+    facts.households.extend(household);
+    let Some(now) = map_at(doc, &ROOT, "transitions", None) else {
+        return;
+    };
+    let existing: BTreeSet<String> = match old {
+        Some(h) => match map_at(doc, &ROOT, "transitions", Some(h)) {
+            Some(obj) if obj == now => doc.keys_at(&obj, h).collect(),
+            Some(_) => {
+                facts.refuse("transitions replaced");
+                return;
+            }
+            None => BTreeSet::new(),
+        },
+        None => BTreeSet::new(),
+    };
+    let current: BTreeSet<String> = doc.keys(&now).collect();
+    if !existing.is_subset(&current) {
+        facts.refuse("transition removed");
+    }
+    for key in &current {
+        let Some(t) = map_at(doc, &now, key, None) else {
+            facts.refuse("transition shape");
+            continue;
+        };
+        if existing.contains(key) {
+            let h = old.unwrap_or_default();
+            let same = map_at(doc, &now, key, Some(h)).as_ref() == Some(&t)
+                && ["at", "by", "from", "to", "note"]
+                    .iter()
+                    .all(|f| text(doc, &t, f, Some(h)) == text(doc, &t, f, None));
+            if !same {
+                facts.refuse("transition rewritten");
+            }
+        } else {
+            facts
+                .authors
+                .push(text(doc, &t, "by", None).unwrap_or_default());
+            let at = text(doc, &t, "at", None)
+                .and_then(|a| a.parse().ok())
+                .unwrap_or(0);
+            facts.timed.push((key.clone(), at));
+        }
+    }
+}
+
+/// A record created by this push names its creator; an existing one keeps it.
+fn creator_facts(
+    facts: &mut Facts,
+    doc: &Automerge,
+    old: Option<&[ChangeHash]>,
+    creator_key: &str,
+    creator: &str,
+    at: Timestamp,
+) {
+    match old {
+        None => {
+            facts.authors.push(creator.to_string());
+            facts.timed.push((String::new(), at.0));
+        }
+        Some(h) => {
+            if text(doc, &ROOT, creator_key, Some(h)).as_deref() != Some(creator) {
+                facts.refuse("creator changed");
+            }
+        }
+    }
+}
+
+/// A visit log: its household and year are its id's; visits this push adds
+/// name their worker; existing visits keep theirs.
+fn visit_log_facts(id: &DocId, doc: &Automerge, old: Option<&[ChangeHash]>, facts: &mut Facts) {
+    let household = text(doc, &ROOT, "household", None).unwrap_or_default();
+    let year = text(doc, &ROOT, "year", None).unwrap_or_default();
+    if household != id_part(id, 1) || year != id_part(id, 2) {
+        facts.refuse("visit log household or year");
+    }
+    let touched: BTreeSet<String> = match old {
+        None => doc.keys(ROOT).collect(),
+        Some(h) => docs::visit_log::touched_visits(doc, h, &doc.get_heads())
+            .unwrap_or_else(|| doc.keys(ROOT).collect()),
+    };
+    for key in touched {
+        if docs::visit_log::META_KEYS.contains(&key.as_str())
+            || key.parse::<gridwork_core::model::VisitId>().is_err()
+        {
+            continue;
+        }
+        let Some(visit) = map_at(doc, &ROOT, &key, None) else {
+            continue;
+        };
+        let worker = text(doc, &visit, "worker", None).unwrap_or_default();
+        match old.and_then(|h| map_at(doc, &ROOT, &key, Some(h)).map(|o| (h, o))) {
+            Some((h, before)) => {
+                if text(doc, &before, "worker", Some(h)) != Some(worker) {
+                    facts.refuse("visit worker changed");
+                }
+            }
+            None => {
+                let at = text(doc, &visit, "started_at", None)
+                    .and_then(|a| a.parse().ok())
+                    .unwrap_or(0);
+                facts.authors.push(worker);
+                facts.timed.push((key, at));
+            }
+        }
+    }
+}
+
+/// How far a device's clock may be from the server's before what it
+/// records is unverified (also the allowance for a claimed time after the
+/// server received it).
+pub const CLOCK_TOLERANCE_MS: i64 = 5 * 60_000;
+
+/// A record that arrives this long after the time it claims is `late`:
+/// offline for more than a week, or backdated. It keeps its time in the
+/// figures but counts as unverified.
+pub const LATE_AFTER_MS: i64 = 7 * 24 * 3_600_000;
+
+/// The server's check of each new item's claimed time (see core
+/// `sql/005_conflicts_time_checks.sql` for the statuses).
+pub fn time_checks(timed: &[(String, i64)], now: Timestamp, clock_off: bool) -> Vec<TimeCheck> {
+    timed
+        .iter()
+        .map(|(item, claimed)| TimeCheck {
+            item: item.clone(),
+            claimed_at: *claimed,
+            received_at: now.0,
+            status: if *claimed > now.0 + CLOCK_TOLERANCE_MS {
+                "future"
+            } else if clock_off {
+                "clock_off"
+            } else if *claimed < now.0 - LATE_AFTER_MS {
+                "late"
+            } else {
+                "ok"
+            },
+        })
+        .collect()
+}
+
+/// Who pushes: the account, its device key (`worker/device`) and the
+/// device's own actor (hex), which is bound to it at its first push.
+pub struct Pusher<'a> {
+    /// The token's account.
+    pub account: &'a Account,
+    /// The device key.
+    pub device: &'a str,
+    /// The device's own Automerge actor, hex (the request's `device`).
+    pub actor_hex: &'a str,
+}
+
+/// Check `facts` and `changes` of a doc in `scope` against the server's
+/// state. Returns the actors to bind to the pusher's device when the doc is
+/// kept.
+pub fn admit(
+    tx: &mut dyn SyncTx,
+    pusher: &Pusher<'_>,
+    scope: &GridCode,
+    facts: &Facts,
+    changes: &[NewChange],
+) -> Result<Vec<Vec<u8>>, Error> {
+    let inconsistent = Error::Rejected(RejectReason::Inconsistent);
+    if facts.inconsistent.is_some() {
+        return Err(inconsistent);
+    }
+    let worker = pusher.account.worker_id.as_str();
+    if facts.authors.iter().any(|a| a != worker) {
+        return Err(inconsistent);
+    }
+    for h in &facts.households {
+        if tx.doc_scope(&DocId::household(*h))?.as_ref() != Some(scope) {
+            return Err(inconsistent);
+        }
+    }
+    let foreign = || Error::Rejected(RejectReason::ForeignActor);
+    let server_actor = tx.server_actor()?;
+    let mut to_bind: Vec<Vec<u8>> = Vec::new();
+    for change in changes {
+        if change
+            .author
+            .as_deref()
+            .is_some_and(|a| a != worker.as_bytes())
+        {
+            return Err(foreign());
+        }
+        if to_bind.contains(&change.actor) {
+            continue;
+        }
+        match tx.actor_owner(&change.actor)? {
+            Some((w, d)) if w == worker && d == pusher.device => {}
+            Some(_) => return Err(foreign()),
+            None => {
+                // An actor first seen now is bound to this device when it is
+                // the device's own or its changes carry this worker as their
+                // author (phones of the first release made a new actor per
+                // edit session): what it wrote is attributed to the pusher,
+                // and no one else can use it afterwards.
+                let own = hex::encode(&change.actor) == pusher.actor_hex;
+                let authored = change.author.as_deref() == Some(worker.as_bytes());
+                if !(own || authored) || server_actor.as_deref() == Some(change.actor.as_slice()) {
+                    return Err(foreign());
+                }
+                to_bind.push(change.actor.clone());
+            }
+        }
+    }
+    Ok(to_bind)
+}
