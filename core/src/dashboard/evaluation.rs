@@ -9,7 +9,7 @@
 //! (special groups, responses, hazards) are the same for every worker of a
 //! grid; coverage and forms count the worker's own visits and records.
 
-use super::{case_clocks, month_code, month_of, ratio, scope, IN_SCOPE};
+use super::{case_clocks, checked_time, month_code, month_of, ratio, scope, unverified, IN_SCOPE};
 use crate::api::{parse_tag_list, Policies, Store};
 use crate::model::*;
 use crate::schedule::{self, DueStatus};
@@ -105,6 +105,11 @@ pub struct EvaluationRow {
     pub form_share: f64,
     /// `100 × Σ weight × share` ([`EVALUATION_WEIGHTS`]), rounded to 0.01.
     pub score: f64,
+    /// Records counted above whose time the server could not verify (this
+    /// worker's visits and forms, the grid's cases and hazard closings): a
+    /// time it found impossible, or made on a phone whose clock was wrong,
+    /// counts at the time the server received it.
+    pub unverified: u32,
 }
 
 /// What the month's queries found for one grid.
@@ -117,6 +122,8 @@ struct GridMonth {
     responses_on_time: u32,
     hazards: u32,
     hazards_closed: u32,
+    /// Cases and hazard closings above with unverified times.
+    unverified: u32,
 }
 
 /// The first day of a `YYYY-MM` month, or a validation error on `month`.
@@ -204,7 +211,8 @@ impl Store {
                 }
             }
 
-            // First responses of the month's cases, judged now.
+            // First responses of the month's cases, judged now, at the
+            // times the server checked.
             for c in case_clocks(
                 conn,
                 &policies,
@@ -216,52 +224,72 @@ impl Store {
                     let g = grids.entry(c.grid.clone()).or_default();
                     g.cases += 1;
                     g.responses_on_time += u32::from(c.responded_in_time());
+                    g.unverified += u32::from(c.unverified);
                 }
             }
 
-            // Hazards closed during the month, and those open at its end.
+            // Hazards closed during the month, and those open at its end;
+            // a closing counts at its checked time.
             let mut stmt = conn.prepare_cached(&format!(
                 "SELECT grid,
                         sum(closed_at IS NOT NULL AND closed_at >= ?2 AND closed_at < ?3),
-                        sum(reported_at < ?3 AND (closed_at IS NULL OR closed_at >= ?3))
-                 FROM (SELECT h.grid, h.reported_at,
-                              CASE WHEN h.status = 'closed' THEN
-                                (SELECT max(t.at) FROM hazard_transitions t
-                                  WHERE t.doc_key = h.doc_key AND t.to_state = 'closed') END AS closed_at
-                       FROM hazards h WHERE h.grid {IN_SCOPE})
-                 GROUP BY grid"
+                        sum(reported_at < ?3 AND (closed_at IS NULL OR closed_at >= ?3)),
+                        sum(closed_at IS NOT NULL AND closed_at >= ?2 AND closed_at < ?3 AND closing_unverified)
+                 FROM (SELECT h.grid, h.reported_at, c.closed_at, c.closing_unverified
+                       FROM hazards h LEFT JOIN (
+                           SELECT t.doc_key, max({closed}) AS closed_at, max({closing_unverified}) AS closing_unverified
+                           FROM hazard_transitions t
+                           LEFT JOIN time_checks tc ON tc.doc_id = 'hazard/' || t.hazard_id AND tc.item = t.id
+                           WHERE t.to_state = 'closed' GROUP BY t.doc_key
+                       ) c ON c.doc_key = h.doc_key AND h.status = 'closed'
+                       WHERE h.grid {IN_SCOPE})
+                 GROUP BY grid",
+                closed = checked_time("tc", "t.at"),
+                closing_unverified = unverified("tc"),
             ))?;
             let mut rows = stmt.query(params)?;
             while let Some(r) = rows.next()? {
                 let g = grids.entry(r.get(0)?).or_default();
                 g.hazards_closed = r.get(1)?;
                 g.hazards = g.hazards_closed + r.get::<_, u32>(2)?;
+                g.unverified += r.get::<_, u32>(3)?;
             }
 
-            // Each worker's visits to the households of each grid.
+            // Each worker's visits to the households of each grid, at their
+            // checked times, and how many of those times are unverified.
             let mut stmt = conn.prepare_cached(&format!(
-                "SELECT v.worker_id, h.grid, count(DISTINCT h.id)
+                "SELECT v.worker_id, h.grid, count(DISTINCT h.id), sum({visit_unverified})
                  FROM households h JOIN visits v ON v.household_id = h.id
-                      AND v.started_at >= ?2 AND v.started_at < ?3
+                      JOIN docs d ON d.key = v.doc_key
+                      LEFT JOIN time_checks tc ON tc.doc_id = d.id AND tc.item = v.id
                  WHERE h.grid {IN_SCOPE} AND h.status = 'active' AND h.created_at < ?3
-                 GROUP BY v.worker_id, h.grid"
+                   AND {started} >= ?2 AND {started} < ?3
+                 GROUP BY v.worker_id, h.grid",
+                started = checked_time("tc", "v.started_at"),
+                visit_unverified = unverified("tc"),
             ))?;
             let visited = stmt
-                .query_map(params, |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)))?
-                .collect::<rusqlite::Result<HashMap<(String, String), u32>>>()?;
+                .query_map(params, |r| {
+                    Ok(((r.get(0)?, r.get(1)?), (r.get(2)?, r.get(3)?)))
+                })?
+                .collect::<rusqlite::Result<HashMap<(String, String), (u32, u32)>>>()?;
 
-            // Each worker's form records.
-            let mut stmt = conn.prepare_cached(
-                "SELECT worker_id, count(*) FROM form_records
-                 WHERE worker_id IN (SELECT value FROM json_each(?1))
-                   AND filled_at >= ?2 AND filled_at < ?3
-                 GROUP BY worker_id",
-            )?;
+            // Each worker's form records, at their checked times.
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT f.worker_id, count(*), sum({form_unverified})
+                 FROM form_records f JOIN docs d ON d.key = f.doc_key
+                      LEFT JOIN time_checks tc ON tc.doc_id = d.id AND tc.item = ''
+                 WHERE f.worker_id IN (SELECT value FROM json_each(?1))
+                   AND {filled} >= ?2 AND {filled} < ?3
+                 GROUP BY f.worker_id",
+                filled = checked_time("tc", "f.filled_at"),
+                form_unverified = unverified("tc"),
+            ))?;
             let forms = stmt
                 .query_map(rusqlite::params![worker_scope, start, as_of], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
+                    Ok((r.get(0)?, (r.get(1)?, r.get(2)?)))
                 })?
-                .collect::<rusqlite::Result<HashMap<String, u32>>>()?;
+                .collect::<rusqlite::Result<HashMap<String, (u32, u32)>>>()?;
             Ok((grids, visited, forms))
         })?;
 
@@ -270,12 +298,16 @@ impl Store {
             .iter()
             .map(|e| {
                 let g = grids.get(e.grid.as_str()).unwrap_or(&empty);
-                let households_visited = visited
+                let (households_visited, visits_unverified) = visited
                     .get(&(e.worker.0.clone(), e.grid.0.clone()))
                     .copied()
-                    .unwrap_or(0);
-                let forms = forms.get(e.worker.as_str()).copied().unwrap_or(0);
-                EvaluationRow::new(e, month_code(first), g, households_visited, forms)
+                    .unwrap_or((0, 0));
+                let (forms, forms_unverified) =
+                    forms.get(e.worker.as_str()).copied().unwrap_or((0, 0));
+                let mut row =
+                    EvaluationRow::new(e, month_code(first), g, households_visited, forms);
+                row.unverified = g.unverified + visits_unverified + forms_unverified;
+                row
             })
             .collect();
         rows.sort_by(|a, b| {
@@ -329,6 +361,7 @@ impl EvaluationRow {
             forms_target: FORMS_TARGET_PER_MONTH,
             form_share,
             score: (sum * 10_000.0).round() / 100.0,
+            unverified: 0,
         }
     }
 }

@@ -19,6 +19,12 @@
 //!
 //! "This month" is the local calendar month of the store's clock in the
 //! store's time zone; weeks are ISO weeks (Monday start) in the same zone.
+//!
+//! First responses and the evaluation use the times the sync server checked
+//! when it received each record (`time_checks`, issue 11 §4): a claimed
+//! time the server found impossible or made on a phone whose clock was wrong
+//! counts at the time the server received it, and every record whose time
+//! could not be verified is counted (`unverified`) so the page can say so.
 
 mod evaluation;
 mod overview;
@@ -138,13 +144,16 @@ fn ratio(part: u32, whole: u32, empty: f64) -> f64 {
 }
 
 /// A case as its response clock needs it: from the `cases` read model only
-/// (no transitions), with its timers under its grid's policy.
+/// (no transitions), with its timers under its grid's policy, at the times
+/// the server checked ([`CHECKED_CASES`]).
 struct CaseClock {
     id: CaseId,
     grid: String,
     opened_at: Timestamp,
     first_response_at: Option<Timestamp>,
     timers: CaseTimers,
+    /// The server could not verify when it was opened or first answered.
+    unverified: bool,
 }
 
 impl CaseClock {
@@ -160,8 +169,45 @@ impl CaseClock {
     }
 }
 
-/// Cases matching `filter` (SQL over `cases`, scope bound to `?1`, `args`
-/// to `?2…`), oldest first, with their timers at `now` from [`case_timers`].
+/// A time claimed by a device, as the figures use it: the claim, unless the
+/// server found it impossible (`future`) or the device's clock wrong when it
+/// synced (`clock_off`) — then the time the server received it, the earliest
+/// it can be proven to exist. `{check}` is a `time_checks` row alias (NULL
+/// when the record was not pushed by a device: made on the server, or
+/// before checks existed) and `{claimed}` the claimed column.
+pub(crate) fn checked_time(check: &str, claimed: &str) -> String {
+    format!(
+        "CASE WHEN {check}.status IN ('future', 'clock_off') THEN {check}.received_at ELSE {claimed} END"
+    )
+}
+
+/// True when a `time_checks` row alias says the claimed time is unverified.
+pub(crate) fn unverified(check: &str) -> String {
+    format!("coalesce({check}.status, 'ok') != 'ok'")
+}
+
+/// The `cases` read model with `opened_at` and `first_response_at` at the
+/// times the server checked (see [`checked_time`]) and an `unverified` flag:
+/// the first response is the case's first transition in (at, id) order.
+fn checked_cases() -> String {
+    format!(
+        "SELECT c.id, c.grid, c.category, c.status,
+                {opened} AS opened_at, {responded} AS first_response_at,
+                ({o_unverified} OR (c.first_response_at IS NOT NULL AND {r_unverified})) AS unverified
+         FROM cases c
+         LEFT JOIN time_checks o ON o.doc_id = 'case/' || c.id AND o.item = ''
+         LEFT JOIN time_checks r ON r.doc_id = 'case/' || c.id AND r.item =
+             (SELECT t.id FROM case_transitions t WHERE t.case_id = c.id ORDER BY t.at, t.id LIMIT 1)",
+        opened = checked_time("o", "c.opened_at"),
+        responded = checked_time("r", "c.first_response_at"),
+        o_unverified = unverified("o"),
+        r_unverified = unverified("r"),
+    )
+}
+
+/// Cases matching `filter` (SQL over [`checked_cases`], scope bound to
+/// `?1`, `args` to `?2…`), oldest first, with their timers at `now` from
+/// [`case_timers`].
 fn case_clocks(
     conn: &Connection,
     policies: &Policies,
@@ -170,12 +216,13 @@ fn case_clocks(
     params: &[&dyn rusqlite::ToSql],
 ) -> Result<Vec<CaseClock>> {
     let sql = format!(
-        "SELECT id, grid, category, status, opened_at, first_response_at FROM cases
-         WHERE grid {IN_SCOPE} AND ({filter}) ORDER BY opened_at, id"
+        "SELECT id, grid, category, status, opened_at, first_response_at, unverified
+         FROM ({checked}) WHERE grid {IN_SCOPE} AND ({filter}) ORDER BY opened_at, id",
+        checked = checked_cases()
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(params, |r| {
-        Ok(Case {
+        let case = Case {
             id: r.get::<_, String>(0)?.parse().unwrap_or_default(),
             grid: GridCode(r.get(1)?),
             channel: Channel::Visit,
@@ -191,11 +238,12 @@ fn case_clocks(
             escalated: false,
             transitions: vec![],
             timers: CaseTimers::default(),
-        })
+        };
+        Ok((case, r.get::<_, bool>(6)?))
     })?;
     let mut out = Vec::new();
-    for case in rows {
-        let case = case?;
+    for row in rows {
+        let (case, unverified) = row?;
         let timers = case_timers(&case, policies.of(case.grid.as_str()), now);
         out.push(CaseClock {
             id: case.id,
@@ -203,6 +251,7 @@ fn case_clocks(
             opened_at: case.opened_at,
             first_response_at: case.first_response_at,
             timers,
+            unverified,
         });
     }
     Ok(out)

@@ -161,6 +161,10 @@ pub struct ResponseStats {
     /// The most common target among the grids (ties: the smaller), for the
     /// caption; the default 30 when no grid is given.
     pub target_minutes: i64,
+    /// Of the cases, those whose opening or first-response time the server
+    /// could not verify (they count at the time the server received them
+    /// when the claimed time was impossible or the phone's clock was wrong).
+    pub unverified: u32,
 }
 
 /// One week of the trend.
@@ -438,6 +442,7 @@ fn response_stats(cases: &[&super::CaseClock], target_minutes: i64) -> ResponseS
         slowest_case: minutes.first().map(|(_, c)| c.id),
         awaiting_overdue: cases.iter().filter(|c| c.timers.response_overdue).count() as u32,
         target_minutes,
+        unverified: cases.iter().filter(|c| c.unverified).count() as u32,
     }
 }
 

@@ -93,8 +93,95 @@ fn overview_counts_each_grid_and_the_totals() {
             slowest_case: Some(ids.slowest),
             awaiting_overdue: 1,
             target_minutes: 30,
+            unverified: 0,
         }
     );
+}
+
+#[test]
+fn first_responses_and_the_evaluation_use_the_times_the_server_checked() {
+    let (town, _) = town();
+    let local =
+        |s: &str| -> i64 { Timestamp::from_jiff(format!("{s}:00+08:00").parse().unwrap()).0 };
+    let check = |doc: &str, item: &str, claimed: i64, received: i64, status: &str| {
+        town.store
+            .db
+            .write(|tx| {
+                tx.conn().execute(
+                    "INSERT INTO time_checks (doc_id, item, claimed_at, received_at, status)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    rusqlite::params![doc, item, claimed, received, status],
+                )?;
+                Ok(())
+            })
+            .unwrap();
+    };
+    // G-B's case answered in 8 minutes: the phone that answered had its
+    // clock wrong, and the server received the answer 40 minutes after the
+    // case was opened.
+    let (case, first, opened): (String, String, i64) = town
+        .store
+        .db
+        .read(|c| {
+            Ok(c.query_row(
+                "SELECT c.id, t.id, c.opened_at FROM cases c JOIN case_transitions t ON t.case_id = c.id
+                 WHERE c.grid = 'G-B' AND c.first_response_at - c.opened_at = 480000
+                 ORDER BY t.at, t.id LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )?)
+        })
+        .unwrap();
+    let case_doc = format!("case/{case}");
+    check(&case_doc, "", opened, opened + 60_000, "ok");
+    check(
+        &case_doc,
+        &first,
+        opened + 480_000,
+        opened + 2_400_000,
+        "clock_off",
+    );
+    // gw-1's visit to A3 on 03-02 claims a time after the server got it
+    // (in April); the one to A1 on 03-05 arrived months late (unverified,
+    // but it keeps its time).
+    let visit = |local_day: &str| -> (String, String, i64) {
+        town.store
+            .db
+            .read(|c| {
+                Ok(c.query_row(
+                    "SELECT d.id, v.id, v.started_at FROM visits v JOIN docs d ON d.key = v.doc_key
+                     WHERE v.worker_id = 'gw-1' AND v.started_at = ?1",
+                    [local(local_day)],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )?)
+            })
+            .unwrap()
+    };
+    let (a3_log, a3_visit, a3_at) = visit("2026-03-02T10:00");
+    check(
+        &a3_log,
+        &a3_visit,
+        a3_at,
+        local("2026-04-01T09:00"),
+        "future",
+    );
+    let (a1_log, a1_visit, a1_at) = visit("2026-03-05T10:00");
+    check(&a1_log, &a1_visit, a1_at, a1_at + 40 * 86_400_000, "late");
+
+    // Responses this month: A 20 and 50 min, B now 40 (late) and 15.
+    let r = town.store.overview(&scope_abd()).unwrap().response;
+    assert_eq!((r.responded, r.within_target, r.unverified), (4, 1, 1));
+    assert_eq!(r.median_minutes, Some(30.0));
+
+    let rows = town.store.evaluation(&evaluees(), "2026-03").unwrap();
+    let row = |w: &str| rows.iter().find(|r| r.worker.as_str() == w).unwrap();
+    // gw-2: neither response counts on time now; one unverified time.
+    assert_eq!(counts(row("gw-2"))[4..6], [2, 0]);
+    assert_eq!(row("gw-2").unverified, 1);
+    // gw-1: A3's visit is not March's any more; A1's late one still is.
+    assert_eq!(row("gw-1").households_visited, 1);
+    assert_eq!(row("gw-1").unverified, 1);
+    assert_eq!(row("gw-3").unverified, 0);
 }
 
 #[test]

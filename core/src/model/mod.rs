@@ -22,4 +22,4 @@ pub use ids::{
 };
 pub use incident::{Case, Channel, Hazard, NewCase, NewHazard, Severity, Urgency};
 pub use visit::{ChecklistAnswer, Location, NewVisit, Outcome, TemplateRef, Visit};
-pub use workflow::{CaseState, HazardState, Transition, Workflow};
+pub use workflow::{CaseState, HazardState, Replay, Transition, Workflow};

@@ -41,6 +41,18 @@ pub fn sort_transitions(transitions: &mut [Transition]) {
     transitions.sort_by_key(|t| (t.at, t.id));
 }
 
+/// What replaying a record's transitions gives ([`Workflow::replay_all`]).
+#[derive(Debug)]
+pub struct Replay<'a, S> {
+    /// The state reached.
+    pub state: S,
+    /// Every transition that did not apply, in replay order.
+    pub skipped: Vec<&'a Transition>,
+    /// Those after the last transition that applied: the open workflow
+    /// conflict.
+    pub open: Vec<&'a Transition>,
+}
+
 /// A workflow: a set of states and the moves allowed between them.
 pub trait Workflow: Copy + Sized + 'static {
     /// The state a new record starts in.
@@ -76,22 +88,33 @@ pub trait Workflow: Copy + Sized + 'static {
     /// reached and the open workflow conflicts — the transitions that did
     /// not apply after the last one that did — in replay order.
     fn replay(transitions: &[Transition]) -> (Self, Vec<&Transition>) {
+        let r = Self::replay_all(transitions);
+        (r.state, r.open)
+    }
+
+    /// The whole replay: also every transition that did not apply (for the
+    /// history shown to people).
+    fn replay_all(transitions: &[Transition]) -> Replay<'_, Self> {
         let mut ordered: Vec<&Transition> = transitions.iter().collect();
         ordered.sort_by_key(|t| (t.at, t.id));
-        let mut state = Self::INITIAL;
-        let mut open = Vec::new();
+        let mut replay = Replay {
+            state: Self::INITIAL,
+            skipped: Vec::new(),
+            open: Vec::new(),
+        };
         for t in ordered {
             let Some(to) = Self::ALL.iter().copied().find(|s| s.code() == t.to) else {
                 continue; // A state of a newer app: kept, not understood here.
             };
-            if t.from == state.code() && state.check_move(to).is_ok() {
-                state = to;
-                open.clear();
+            if t.from == replay.state.code() && replay.state.check_move(to).is_ok() {
+                replay.state = to;
+                replay.open.clear();
             } else {
-                open.push(t);
+                replay.skipped.push(t);
+                replay.open.push(t);
             }
         }
-        (state, open)
+        replay
     }
 
     /// Check that `self → to` is allowed.

@@ -78,6 +78,7 @@ fn page(view: &View, cases: &[Case], all: bool) -> String {
                             } }
                             tbody {
                                 @for c in in_stage {
+                                    @let replay = CaseState::replay_all(&c.transitions);
                                     tr id={ "case-" (c.id) } data-case=(c.id) class=[(c.timers.response_overdue || c.timers.handling_overdue).then_some("overdue")] {
                                         td { (local_time(c.opened_at)) }
                                         td { (view.scope.name_of(&c.grid)) }
@@ -88,6 +89,7 @@ fn page(view: &View, cases: &[Case], all: bool) -> String {
                                             @if c.timers.response_overdue { span.tag.warn { (ctx.t("响应超时", "response overdue")) } " " }
                                             @if c.timers.responded_late { span.tag { (ctx.t("响应迟了", "responded late")) } " " }
                                             @if c.timers.handling_overdue { span.tag.warn { (ctx.t("办理超期", "handling overdue")) } " " }
+                                            @if !replay.open.is_empty() { span.tag.warn data-conflict="workflow" title=(ctx.t("有离线操作与当前状态不符，未生效；请按当前状态继续办理", "A move made offline did not match the current state and did not apply; continue from the current state")) { (ctx.t("流程冲突", "workflow conflict")) } " " }
                                             @if c.status != CaseState::Closed { (ctx.t("办结期限 ", "due ")) (local_time(c.timers.handling_due_at)) }
                                         }
                                         td { (actions(ctx, c, all)) }
@@ -96,10 +98,12 @@ fn page(view: &View, cases: &[Case], all: bool) -> String {
                                         tr.history data-history=(c.id) {
                                             td colspan="7" {
                                                 @for t in &c.transitions {
-                                                    span.step data-to=(t.to) data-by=(t.by.0) {
+                                                    @let skipped = replay.skipped.iter().any(|s| s.id == t.id);
+                                                    span.step.skipped[skipped] data-to=(t.to) data-by=(t.by.0) data-applied=(!skipped) {
                                                         (local_time(t.at)) " " (t.by.0) " → "
                                                         (CaseState::parse(&t.to).map_or(t.to.as_str(), |st| labels::case_state(ctx.lang, st)))
                                                         @if !t.note.is_empty() { "：" (t.note) }
+                                                        @if skipped { " " (ctx.t("（未生效：当时状态已变）", "(did not apply: the state had changed)")) }
                                                     }
                                                     " "
                                                 }

@@ -110,6 +110,9 @@ fn page(view: &View, month: &str, rows: &[EvaluationRow], sort: &str) -> String 
         p.hint {
             (ctx.t("得分 = 100 ×（0.30 走访覆盖 + 0.25 特殊群体按时走访 + 0.20 按时首次响应 + 0.15 隐患销号 + 0.10 表单完成）；公式详见 docs/evaluation.md。",
                    "Score = 100 × (0.30 coverage + 0.25 special groups visited on time + 0.20 first responses on time + 0.15 hazards closed + 0.10 forms completed); see docs/evaluation.md."))
+            " "
+            (ctx.t("时间以服务器收到记录时核验的为准；“时间未核验”为手机时钟有误或补传过迟的记录数。",
+                   "Times are those the server checked on receipt; “unverified times” counts records made on a phone whose clock was wrong, or sent in very late."))
         }
         table.data #evaluation {
             thead { tr {
@@ -117,6 +120,9 @@ fn page(view: &View, month: &str, rows: &[EvaluationRow], sort: &str) -> String 
                     th.num[*code != "worker" && *code != "grid"] aria-sort=[(*code == sort).then_some("descending")] {
                         a href={ "/evaluation?month=" (month) "&sort=" (code) } { (ctx.t(zh, en)) }
                     }
+                }
+                th.num title=(ctx.t("服务器无法核验其时间的记录数", "Records whose time the server could not verify")) {
+                    (ctx.t("时间未核验", "Unverified times"))
                 }
             } }
             tbody {
@@ -130,6 +136,7 @@ fn page(view: &View, month: &str, rows: &[EvaluationRow], sort: &str) -> String 
                         td.num data-figure="hazards" title={ (r.hazards_closed) "/" (r.hazards) } { (percent(r.hazard_share)) }
                         td.num data-figure="forms" title={ (r.forms) "/" (r.forms_target) } { (percent(r.form_share)) }
                         td.num data-figure="score" { strong { (format!("{:.1}", r.score)) } }
+                        td.num data-figure="unverified" { (r.unverified) }
                     }
                 }
             }

@@ -63,7 +63,12 @@ fn page(view: &View, hazards: &[Hazard], all: bool) -> String {
                             @if let Some(d) = h.deadline { (local_time(d)) }
                             @if overdue { " " span.tag.warn { (ctx.t("已超期", "overdue")) } }
                         }
-                        td data-field="status" { (labels::hazard_state(ctx.lang, h.status)) }
+                        td data-field="status" {
+                            (labels::hazard_state(ctx.lang, h.status))
+                            @if !HazardState::replay(&h.transitions).1.is_empty() {
+                                " " span.tag.warn data-conflict="workflow" title=(ctx.t("有离线操作与当前状态不符，未生效", "A move made offline did not match the current state and did not apply")) { (ctx.t("流程冲突", "workflow conflict")) }
+                            }
+                        }
                         td {
                             @for to in h.status.next() {
                                 (action_form(ctx, RecordKind::Hazard, &h.id.to_string(), *to, labels::hazard_action(ctx.lang, h.status, *to), all))

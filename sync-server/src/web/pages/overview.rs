@@ -252,7 +252,12 @@ fn hazards_and_cases(ctx: &PageCtx, o: &Overview) -> Markup {
                         @if let Some(case) = &r.slowest_case { " · " a href={ "/cases#case-" (case) } { (ctx.t("查看", "view")) } }
                     } }
                     tr { th { (ctx.t("超时未响应", "Awaiting response, overdue")) } td data-figure="awaiting_overdue" { (r.awaiting_overdue) } }
+                    tr { th { (ctx.t("时间未核验的事项", "Cases with unverified times")) } td data-figure="response_unverified" { (r.unverified) } }
                 }
+            }
+            p.hint {
+                (ctx.t("受理和首次响应时间以服务器收到记录时核验的时间计：手机时间超前或时钟有误的记录按服务器收到的时间计算，并计入“时间未核验”。",
+                       "Times are those the server checked on receipt: a record claiming a time after it arrived, or made on a phone whose clock was wrong, counts at the time the server received it and is counted as unverified."))
             }
         }
     }
