@@ -300,3 +300,19 @@ fn docs_quarantined_by_an_older_build_are_read_again_on_open() {
     assert_eq!(store.household(h).unwrap().address, "1号楼");
     assert!(store.check().unwrap().ok);
 }
+
+#[test]
+fn every_doc_made_here_carries_its_format() {
+    let (_dir, store) = store();
+    let h = store
+        .add_household(crate::model::NewHousehold {
+            address: "1号楼".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    let doc =
+        automerge::Automerge::load(&store.export_doc(&DocId::household(h.id)).unwrap()).unwrap();
+    assert_eq!(crate::docs::format_of(&doc), crate::docs::FORMAT_VERSION);
+    assert!(doc.get(ROOT, crate::docs::FORMAT_KEY).unwrap().is_some());
+    assert!(store.read_only_docs().unwrap().is_empty());
+}

@@ -206,7 +206,8 @@ pub enum DocRows {
 }
 
 /// The document format this build writes and fully understands. A doc's
-/// format is its root `format` key (absent = 1). A newer app bumps it when
+/// format is its root `format` key, written when the doc is created (absent,
+/// in docs of the first release, = 1). A newer app bumps it when
 /// it changes the meaning of existing content, so that older builds keep
 /// such docs read-only; adding keys or enum values does not need a bump
 /// (readers ignore what they do not know).

@@ -220,10 +220,22 @@ impl<'a> WriteTx<'a> {
         doc.set_actor(meta.actor.clone());
         let old_heads = doc.get_heads();
         let at = meta.at.0;
+        let new_doc = old_heads.is_empty();
         let result = doc
             .transact_with(
                 |_| automerge::transaction::CommitOptions::default().with_time(at),
-                f,
+                |am| {
+                    if new_doc {
+                        // Every doc carries the format it was written in.
+                        use automerge::transaction::Transactable;
+                        am.put(
+                            automerge::ROOT,
+                            docs::FORMAT_KEY,
+                            u64::from(docs::FORMAT_VERSION),
+                        )?;
+                    }
+                    f(am)
+                },
             )
             .map_err(|failure| failure.error)?;
         self.persist(
