@@ -56,23 +56,11 @@ fn terminate(mut server: Server) {
 }
 
 fn admin(data_dir: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .arg("admin")
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(args)
-        .output()
-        .unwrap()
+    common::admin_with_env(data_dir, args, &[])
 }
 
 fn admin_json(data_dir: &Path, args: &[&str]) -> Value {
-    let out = admin(data_dir, args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    common::admin_json(data_dir, args, &[])
 }
 
 #[test]
@@ -406,38 +394,13 @@ fn scrape(addr: &str, headers: &[(&str, &str)]) -> BTreeMap<String, f64> {
 
 /// The grid tree T → C → C-1 → G1 through `admin grid add`; returns G1's JSON.
 fn grid_tree(data: &Path) -> Value {
-    admin_json(data, &["grid", "add", "T", "--name", "演示镇"]);
-    admin_json(
-        data,
-        &["grid", "add", "C", "--name", "幸福社区", "--parent", "T"],
-    );
-    admin_json(
-        data,
-        &["grid", "add", "C-1", "--name", "一片区", "--parent", "C"],
-    );
-    admin_json(
-        data,
-        &["grid", "add", "G1", "--name", "第一网格", "--parent", "C-1"],
-    )
+    common::grid_tree(data)
 }
 
 /// [`grid_tree`] with gridworker gw-1 in G1; returns gw-1's token.
 fn small_town(data: &Path) -> String {
     grid_tree(data);
-    let args = [
-        "worker",
-        "add",
-        "gw-1",
-        "--name",
-        "网格员",
-        "--role",
-        "gridworker",
-        "--grid",
-        "G1",
-    ];
-    admin_json(data, &args);
-    let issued = admin_json(data, &["token", "issue", "gw-1"]);
-    issued["token"].as_str().unwrap().to_owned()
+    common::gridworker_token(data, "gw-1")
 }
 
 /// POST /v1/sync with `token` and `body`.

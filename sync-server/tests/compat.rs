@@ -18,65 +18,19 @@ use gridwork_core::sync::protocol::{self, DocPush, SyncRequest, SyncResponse};
 use gridwork_core::sync::{HttpTransport, SyncOptions, Transport};
 use gridwork_core::{Error, Store};
 use std::path::Path;
-use std::process::Command;
 
 mod common;
 
-use common::{start, BIN};
+use common::start;
 
-fn admin(data: &Path, args: &[&str]) -> serde_json::Value {
-    let out = Command::new(BIN)
-        .arg("admin")
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
-}
-
-/// T → C → P → G1 with gridworkers gw-a (today's phone) and gw-n (a phone
-/// of a newer version); their tokens.
+/// T → C → C-1 → G1 with gridworkers gw-a (today's phone) and gw-n (a
+/// phone of a newer version); their tokens.
 fn town(data: &Path) -> (String, String) {
-    admin(data, &["grid", "add", "T", "--name", "镇"]);
-    admin(
-        data,
-        &["grid", "add", "C", "--name", "社区", "--parent", "T"],
-    );
-    admin(
-        data,
-        &["grid", "add", "P", "--name", "片区", "--parent", "C"],
-    );
-    admin(
-        data,
-        &["grid", "add", "G1", "--name", "一网格", "--parent", "P"],
-    );
-    let token = |worker: &str| {
-        admin(
-            data,
-            &[
-                "worker",
-                "add",
-                worker,
-                "--name",
-                "网格员",
-                "--role",
-                "gridworker",
-                "--grid",
-                "G1",
-            ],
-        );
-        admin(data, &["token", "issue", worker])["token"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
-    (token("gw-a"), token("gw-n"))
+    common::grid_tree(data);
+    (
+        common::gridworker_token(data, "gw-a"),
+        common::gridworker_token(data, "gw-n"),
+    )
 }
 
 fn phone(dir: &Path, name: &str, worker: &str) -> Store {

@@ -13,49 +13,20 @@ use gridwork_core::model::{CaseState, NewCase, NewHousehold};
 use gridwork_core::sync::SyncOptions;
 use gridwork_core::{Clock, SkewedClock, Store, StoreOptions};
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 
 mod common;
 
 use common::http::{csrf_field, get, post, try_login};
-use common::{start, BIN};
+use common::start;
 
 const PASSWORD: &str = "correct horse battery staple 7";
 
-fn admin(data: &Path, args: &[&str]) -> serde_json::Value {
-    let out = Command::new(BIN)
-        .arg("admin")
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .env("GW_TEST_PASSWORD", PASSWORD)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
-}
-
-/// T → C → P → G1 with gridworker gw-a and community staff staff-c; gw-a's token.
+/// T → C → C-1 → G1 with gridworker gw-a and community staff staff-c (at
+/// C, password [`PASSWORD`]); gw-a's token.
 fn town(data: &Path) -> String {
-    admin(data, &["grid", "add", "T", "--name", "镇"]);
-    admin(
-        data,
-        &["grid", "add", "C", "--name", "社区", "--parent", "T"],
-    );
-    admin(
-        data,
-        &["grid", "add", "P", "--name", "片区", "--parent", "C"],
-    );
-    admin(
-        data,
-        &["grid", "add", "G1", "--name", "一网格", "--parent", "P"],
-    );
-    admin(
+    common::grid_tree(data);
+    common::admin_json(
         data,
         &[
             "worker",
@@ -70,25 +41,9 @@ fn town(data: &Path) -> String {
             "--password-env",
             "GW_TEST_PASSWORD",
         ],
+        &[("GW_TEST_PASSWORD", PASSWORD)],
     );
-    admin(
-        data,
-        &[
-            "worker",
-            "add",
-            "gw-a",
-            "--name",
-            "网格员",
-            "--role",
-            "gridworker",
-            "--grid",
-            "G1",
-        ],
-    );
-    admin(data, &["token", "issue", "gw-a"])["token"]
-        .as_str()
-        .unwrap()
-        .to_string()
+    common::gridworker_token(data, "gw-a")
 }
 
 fn phone(dir: &Path, name: &str, clock: Option<Arc<dyn Clock>>) -> Store {

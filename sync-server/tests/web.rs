@@ -3,43 +3,19 @@
 //! form and its CSRF cookie, wrong passwords, sessions, the subtree shown on
 //! the dashboard, sign-out, the lockout, and the admin password commands.
 
-use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 mod common;
 
 use common::http::{csrf_field, get, login_token, post, request, try_login, Response};
-use common::{start, BIN};
+use common::{admin_json, admin_with_env, start};
 
 /// The password of the community staff member in these tests.
 const PASSWORD: &str = "幸福社区 2024 secret";
 /// The generic refusal, in both languages.
 const LOGIN_FAILED_ZH: &str = "用户名或密码错误，或账户已暂时锁定";
 const LOGIN_FAILED_EN: &str = "wrong user or password, or the account is locked for a while";
-
-fn admin_with_env(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(BIN);
-    command
-        .arg("admin")
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(args);
-    for (key, value) in env {
-        command.env(key, value);
-    }
-    command.output().unwrap()
-}
-
-fn admin_json(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Value {
-    let out = admin_with_env(data_dir, args, env);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
 
 /// Grids T1 → C1 → C1-1 → G1 and a sibling community T1 → C2 → C2-1 → G2;
 /// community staff `staff-c1` (社区甲) at C1 with [`PASSWORD`].

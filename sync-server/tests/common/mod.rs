@@ -33,6 +33,78 @@ impl Drop for Server {
     }
 }
 
+/// Run `gridwork-server admin --data-dir DATA_DIR ARGS…` with `env`
+/// variables set (passwords are read only from the environment).
+pub fn admin_with_env(
+    data_dir: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> std::process::Output {
+    Command::new(BIN)
+        .arg("admin")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap()
+}
+
+/// [`admin_with_env`], requiring success; its JSON (null when it prints none).
+pub fn admin_json(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Value {
+    let out = admin_with_env(data_dir, args, env);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+}
+
+/// The grid tree T → C → C-1 → G1 (`admin grid add`); returns G1's JSON.
+pub fn grid_tree(data: &Path) -> Value {
+    admin_json(data, &["grid", "add", "T", "--name", "演示镇"], &[]);
+    admin_json(
+        data,
+        &["grid", "add", "C", "--name", "幸福社区", "--parent", "T"],
+        &[],
+    );
+    admin_json(
+        data,
+        &["grid", "add", "C-1", "--name", "一片区", "--parent", "C"],
+        &[],
+    );
+    admin_json(
+        data,
+        &["grid", "add", "G1", "--name", "第一网格", "--parent", "C-1"],
+        &[],
+    )
+}
+
+/// Add gridworker `worker` on G1 (see [`grid_tree`]) and issue a device
+/// token; returns the token.
+pub fn gridworker_token(data: &Path, worker: &str) -> String {
+    admin_json(
+        data,
+        &[
+            "worker",
+            "add",
+            worker,
+            "--name",
+            "网格员",
+            "--role",
+            "gridworker",
+            "--grid",
+            "G1",
+        ],
+        &[],
+    );
+    admin_json(data, &["token", "issue", worker], &[])["token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 /// Start `serve` on `data_dir` with `extra` arguments; see [`start_with_env`].
 pub fn start(data_dir: &Path, extra: &[&str]) -> Server {
     start_with_env(data_dir, extra, &[])
