@@ -58,7 +58,8 @@ pub enum ApiError {
         id: String,
     },
     /// The request conflicts with the current state: a workflow transition
-    /// not allowed from the current status, or `init` on an initialised store.
+    /// not allowed from the current status, `init` on an initialised store,
+    /// or `reinit` while changes are not yet synced (nothing changed).
     #[error("{reason}")]
     Conflict {
         /// Why.
@@ -193,6 +194,22 @@ mod tests {
         assert!(matches!(
             ApiError::from(Error::AlreadyInitialized),
             ApiError::Conflict { .. }
+        ));
+        assert!(matches!(
+            ApiError::from(Error::UnsyncedChanges { count: 2 }),
+            ApiError::Conflict { .. }
+        ));
+        assert!(matches!(
+            ApiError::from(Error::AccountMismatch("gw-a / gw-b".into())),
+            ApiError::WrongAccount { ref reason } if reason == "gw-a / gw-b"
+        ));
+        assert!(matches!(
+            ApiError::from(Error::NewerFormat {
+                doc_id: "hazard/x".into(),
+                found: 3,
+                supported: 1,
+            }),
+            ApiError::ReadOnly { .. }
         ));
     }
 }

@@ -5,11 +5,11 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::types::FormRecordInfo;
-use gridwork_core::api::TemplateInfo;
+use gridwork_core::api::{CaseEdit, HazardEdit, TemplateInfo};
 use gridwork_core::model::*;
 use gridwork_core::{
     CheckReport, Conflict, DbKey, Device, DueEntry, Figures, HouseholdQuery, HouseholdSummary,
-    Store, StoreOptions,
+    QuarantinedDoc, Store, StoreOptions,
 };
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -85,9 +85,42 @@ impl GridworkStore {
         }))
     }
 
-    /// Set the phone's owner and grid; allowed once per store.
+    /// Set the phone's owner and grid; allowed once per store (`Conflict`
+    /// afterwards: to change them, see `reinit`).
     pub fn init(&self, worker_id: String, worker_name: String, grid: String) -> ApiResult<Device> {
         Ok(self.inner.init(&worker_id, &worker_name, &grid)?)
+    }
+
+    /// Start the store over for another owner and grid: for a phone
+    /// initialised with the wrong grid or worker (its sync fails with
+    /// `WrongAccount`), or handed to someone else. Allowed only when nothing
+    /// would be lost: while any change is not yet synced it fails with
+    /// `Conflict` and changes nothing (sync first). Otherwise it removes
+    /// every record, attachment and sync state of this store in one
+    /// transaction and sets the new owner with a new device actor, as `init`
+    /// does; the records of the new grid arrive with the next sync.
+    pub fn reinit(
+        &self,
+        worker_id: String,
+        worker_name: String,
+        grid: String,
+    ) -> ApiResult<Device> {
+        Ok(self.inner.reinit(&worker_id, &worker_name, &grid)?)
+    }
+
+    /// `reinit` even though changes are not yet synced: the deliberate way
+    /// out for a phone whose sync is refused (`WrongAccount`) and that holds
+    /// work recorded before its first sync. That work is **removed** and
+    /// cannot be recovered from this store; ask the user to confirm first.
+    pub fn reinit_discarding_unsynced(
+        &self,
+        worker_id: String,
+        worker_name: String,
+        grid: String,
+    ) -> ApiResult<Device> {
+        Ok(self
+            .inner
+            .reinit_discarding_unsynced(&worker_id, &worker_name, &grid)?)
     }
 
     /// The phone's owner.
@@ -153,9 +186,19 @@ impl GridworkStore {
         Ok(self.inner.report_hazard(input)?)
     }
 
+    /// Change a hazard's description, severity, place or deadline.
+    pub fn edit_hazard(&self, id: HazardId, edit: HazardEdit) -> ApiResult<Hazard> {
+        Ok(self.inner.edit_hazard(id, edit)?)
+    }
+
     /// Move a hazard to `to` (`rectifying`, `rectified`, `closed`).
     pub fn transition_hazard(&self, id: HazardId, to: String, note: String) -> ApiResult<Hazard> {
         Ok(self.inner.transition_hazard(id, &to, &note)?)
+    }
+
+    /// One hazard with its transitions.
+    pub fn hazard(&self, id: HazardId) -> ApiResult<Hazard> {
+        Ok(self.inner.hazard(id)?)
     }
 
     /// Hazards, newest first; `open_only` hides closed ones.
@@ -166,6 +209,11 @@ impl GridworkStore {
     /// Take a resident's request or an event; the response clock starts.
     pub fn open_case(&self, input: NewCase) -> ApiResult<Case> {
         Ok(self.inner.open_case(input)?)
+    }
+
+    /// Change a case's description, category or urgency.
+    pub fn edit_case(&self, id: CaseId, edit: CaseEdit) -> ApiResult<Case> {
+        Ok(self.inner.edit_case(id, edit)?)
     }
 
     /// Move a case to `to` (`registered`, `escalated`, `dispatched`, …).
@@ -267,5 +315,27 @@ impl GridworkStore {
     /// Verify the read models against the documents (nothing changes).
     pub fn check(&self) -> ApiResult<CheckReport> {
         Ok(self.inner.check()?)
+    }
+
+    /// Records kept and synced but not shown, with why: of a kind a newer
+    /// app version made, or content this version cannot read. They stay
+    /// stored and are forwarded by every sync; updating the app shows them.
+    pub fn quarantined_docs(&self) -> ApiResult<Vec<QuarantinedDoc>> {
+        Ok(self.inner.quarantined_docs()?)
+    }
+
+    /// Ids of records written in a newer format by a newer app version:
+    /// shown and synced, but every edit fails with `ReadOnly` until the app
+    /// is updated.
+    pub fn read_only_docs(&self) -> ApiResult<Vec<String>> {
+        Ok(self.inner.read_only_docs()?)
+    }
+
+    /// Milliseconds this store adds to the phone's clock, learnt from the
+    /// server at the last sync so that records made offline on a phone with
+    /// a wrong clock carry the right time; `None` before the first sync (and
+    /// after `reinit`).
+    pub fn clock_offset(&self) -> Option<i64> {
+        self.inner.clock_offset()
     }
 }

@@ -6,7 +6,7 @@
 //! compile here). Ids cross the FFI as strings and timestamps as
 //! milliseconds since the Unix epoch (UTC).
 
-use gridwork_core::api::TemplateInfo;
+use gridwork_core::api::{CaseEdit, HazardEdit, TemplateInfo};
 use gridwork_core::docs::{Conflict, ConflictValue};
 use gridwork_core::forms::TemplateCategory;
 use gridwork_core::model::*;
@@ -571,6 +571,19 @@ pub struct NewHazard {
     pub photos: Vec<String>,
 }
 
+/// Changes to a hazard: `None` leaves a field as it is.
+#[uniffi::remote(Record)]
+pub struct HazardEdit {
+    /// Description (not empty).
+    pub description: Option<String>,
+    /// `low` / `medium` / `high`.
+    pub severity: Option<String>,
+    /// Rectification deadline.
+    pub deadline: Option<Timestamp>,
+    /// Place description.
+    pub place: Option<String>,
+}
+
 /// A case's deadlines as of the read.
 #[uniffi::remote(Record)]
 pub struct CaseTimers {
@@ -638,6 +651,17 @@ pub struct NewCase {
     pub resident: Option<ResidentId>,
     /// When it was taken (default now).
     pub opened_at: Option<Timestamp>,
+}
+
+/// Changes to a case: `None` leaves a field as it is.
+#[uniffi::remote(Record)]
+pub struct CaseEdit {
+    /// Description (not empty).
+    pub description: Option<String>,
+    /// Category (not empty).
+    pub category: Option<String>,
+    /// `normal` / `urgent`.
+    pub urgency: Option<String>,
 }
 
 /// One concurrent value of a conflicting field.

@@ -18,6 +18,7 @@ import os
 import shlex
 import subprocess
 import threading
+import time
 
 import pytest
 
@@ -96,6 +97,35 @@ def new_visit(household, answers, note=""):
     )
 
 
+def hazard_edit(*, severity=None, description=None, place=None, deadline=None):
+    return gw.HazardEdit(description=description, severity=severity, deadline=deadline, place=place)
+
+
+def new_hazard(category, description, *, severity=""):
+    return gw.NewHazard(
+        category=category,
+        severity=severity,
+        location=None,
+        place="",
+        description=description,
+        household=None,
+        deadline=None,
+        photos=[],
+    )
+
+
+def new_case(category, description):
+    return gw.NewCase(
+        channel="",
+        category=category,
+        description=description,
+        urgency="",
+        household=None,
+        resident=None,
+        opened_at=None,
+    )
+
+
 def initialised(path, worker="gw-a", name="网格员甲", grid="G1", **options):
     store = open_store(path, **options)
     store.init(worker, name, grid)
@@ -147,6 +177,8 @@ def state(store):
     )
     conflicts = sorted(
         (
+            c.record,
+            c.record_id,
             str(c.household),
             c.field,
             sorted((v.value, v.by) for v in c.values),
@@ -209,6 +241,43 @@ def test_calls_before_init_raise_not_initialized_and_init_is_once(tmp_path):
     assert store.device() == device
     with pytest.raises(ApiError.Conflict):
         store.init("gw-b", "网格员乙", "G1")
+
+
+def test_reinit_moves_a_clean_store_and_refuses_while_a_change_is_unsynced(tmp_path):
+    store = initialised(tmp_path / "phone.db", "gw-a", "网格员甲", "G1")
+    first = store.device()
+    assert store.clock_offset() is None, "never synced"
+    assert store.quarantined_docs() == []
+    assert store.read_only_docs() == []
+
+    # Nothing recorded yet: reinit switches owner and grid.
+    moved = store.reinit("gw-c", "网格员丙", "G2")
+    assert (moved.worker_id, moved.grid) == ("gw-c", "G2")
+    assert moved.actor != first.actor, "a new device actor"
+    assert store.device() == moved
+
+    # A household not yet synced: reinit raises Conflict and changes nothing.
+    h = store.add_household(new_household("重置里1号楼101室"))
+    assert h.grid == "G2"
+    with pytest.raises(ApiError.Conflict) as e:
+        store.reinit("gw-a", "网格员甲", "G1")
+    assert e.value.reason
+    assert store.device() == moved, "the owner is unchanged"
+    assert [s.id for s in store.list_households()] == [h.id], "the household is kept"
+    assert store.household(h.id) == h
+
+    # Discarding the unsynced work is the deliberate way out.
+    back = store.reinit_discarding_unsynced("gw-a", "网格员甲", "G1")
+    assert (back.worker_id, back.grid) == ("gw-a", "G1")
+    assert store.device() == back
+    assert store.list_households() == []
+    with pytest.raises(ApiError.NotFound):
+        store.household(h.id)
+    assert store.check().ok
+    # Still validated like init.
+    with pytest.raises(ApiError.Validation):
+        store.reinit("gw-a", "网格员甲", "")
+    assert store.device() == back
 
 
 # --- households, residents, visits -------------------------------------------------
@@ -445,6 +514,162 @@ def test_concurrent_edits_of_one_field_converge_with_a_conflict(tmp_path):
         assert [c for c in store.conflicts() if c.household == h.id] == []
         assert store.household(h.id).phone == "13900000002"
     assert state(a) == state(b)
+
+
+@needs_server
+def test_concurrent_hazard_severity_edits_are_a_conflict_resolved_on_both(tmp_path):
+    a = initialised(tmp_path / "a.db", "gw-a", "网格员甲")
+    b = initialised(tmp_path / "b.db", "gw-b", "网格员乙")
+    hazard = a.report_hazard(new_hazard("消防安全", "冲突里楼道堆物", severity="medium"))
+    hid = hazard.id
+    sync(a, token("A"))
+    sync(b, token("B"))
+    assert b.hazard(hid).severity == gw.Severity.MEDIUM
+
+    # Offline on both phones: the same field of the same hazard.
+    assert a.edit_hazard(hid, hazard_edit(severity="high")).severity == gw.Severity.HIGH
+    assert b.edit_hazard(hid, hazard_edit(severity="low")).severity == gw.Severity.LOW
+
+    sync(a, token("A"))
+    b_sync = sync(b, token("B"))
+    a_sync = sync(a, token("A"))
+    assert a_sync.rejected == [] and b_sync.rejected == []
+    assert b_sync.new_conflicts == 1, "B sees A's concurrent edit"
+    assert a_sync.new_conflicts == 1, "A sees B's concurrent edit"
+    assert a.hazard(hid) == b.hazard(hid), "both phones show the same hazard"
+    assert state(a) == state(b)
+
+    ours = [c for c in a.conflicts() if c.record_id == hid]
+    assert ours == [c for c in b.conflicts() if c.record_id == hid]
+    assert len(ours) == 1
+    conflict = ours[0]
+    assert (conflict.record, conflict.field) == ("hazard", "severity")
+    assert conflict.household is None, "the hazard names no household"
+    assert conflict.resident is None
+    assert sorted((v.value, v.by) for v in conflict.values) == [("high", "gw-a"), ("low", "gw-b")]
+
+    # Only one of the conflicting values can be chosen.
+    with pytest.raises(ApiError.Validation) as e:
+        a.resolve_record_conflict("hazard", hid, "severity", "medium")
+    assert e.value.field == "value"
+
+    # Choosing on A reaches B and clears the conflict on both.
+    a.resolve_record_conflict("hazard", hid, "severity", "low")
+    assert [c for c in a.conflicts() if c.record_id == hid] == []
+    sync(a, token("A"))
+    sync(b, token("B"))
+    for store in (a, b):
+        assert [c for c in store.conflicts() if c.record_id == hid] == []
+        assert store.hazard(hid).severity == gw.Severity.LOW
+    with pytest.raises(ApiError.NotFound):
+        b.resolve_record_conflict("hazard", hid, "severity", "low")
+
+
+@needs_server
+def test_concurrent_case_transitions_apply_the_first_and_list_a_workflow_conflict(tmp_path):
+    a = initialised(tmp_path / "a.db", "gw-a", "网格员甲")
+    b = initialised(tmp_path / "b.db", "gw-b", "网格员乙")
+    cid = a.open_case(new_case("环境卫生", "流程里楼道堆物")).id
+    sync(a, token("A"))
+    sync(b, token("B"))
+    assert b.case(cid).status == gw.CaseState.COLLECTED
+
+    # Offline on both phones, A first: A registers the case, then B escalates it.
+    a.transition_case(cid, "registered", "已受理")
+    time.sleep(0.2)
+    b.transition_case(cid, "escalated", "上报社区")
+
+    sync(a, token("A"))
+    sync(b, token("B"))
+    sync(a, token("A"))
+    for store in (a, b):
+        case = store.case(cid)
+        assert case.status == gw.CaseState.REGISTERED, "the first transition by time applies"
+        assert [t.to for t in case.transitions] == ["registered", "escalated"], "both are kept"
+    ours = [c for c in a.conflicts() if c.record_id == cid]
+    assert ours == [c for c in b.conflicts() if c.record_id == cid]
+    assert len(ours) == 1
+    assert (ours[0].record, ours[0].field) == ("case", "workflow")
+    assert [(v.value, v.by) for v in ours[0].values] == [("collected→escalated", "gw-b")]
+
+    # Not resolved by choosing a value, but by a later transition that applies.
+    with pytest.raises(ApiError.Validation) as e:
+        a.resolve_record_conflict("case", cid, "workflow", "collected→escalated")
+    assert e.value.field == "field"
+    a.transition_case(cid, "handling", "即接即办")
+    sync(a, token("A"))
+    sync(b, token("B"))
+    for store in (a, b):
+        assert store.case(cid).status == gw.CaseState.HANDLING
+        assert [c for c in store.conflicts() if c.record_id == cid] == []
+
+
+@needs_server
+def test_a_token_of_another_worker_raises_wrong_account_and_nothing_moves(tmp_path):
+    a = initialised(tmp_path / "a.db", "gw-a", "网格员甲")
+    b = initialised(tmp_path / "b.db", "gw-b", "网格员乙")
+    # The server holds a household of G1 that A could receive.
+    theirs = b.add_household(new_household("账号里1号楼101室"))
+    sync(b, token("B"))
+    ours = a.add_household(new_household("账号里1号楼102室"))
+
+    listener = RecordingListener()
+    with pytest.raises(ApiError.WrongAccount) as e:
+        sync(a, token("B"), listener=listener)
+    assert "gw-a" in e.value.reason and "gw-b" in e.value.reason
+    assert listener.progress == [], "no round trip was applied"
+    assert [s.id for s in a.list_households()] == [ours.id], "nothing was received"
+    with pytest.raises(ApiError.NotFound):
+        a.household(theirs.id)
+    assert a.clock_offset() is None, "no answer of the server was applied"
+    sync(b, token("B"))
+    with pytest.raises(ApiError.NotFound):
+        b.household(ours.id)
+
+    # With its own token the same phone sends its household and receives B's.
+    assert sync(a, token("A")).docs_up > 0
+    assert a.household(theirs.id).address == "账号里1号楼101室"
+    sync(b, token("B"))
+    assert b.household(ours.id).address == "账号里1号楼102室"
+
+
+@needs_server
+def test_a_phone_initialised_for_the_wrong_grid_starts_over_with_reinit(tmp_path):
+    # gw-a works in G1, but the phone was set up for G2 and recorded a household offline.
+    phone = initialised(tmp_path / "phone.db", "gw-a", "网格员甲", grid="G2")
+    offline = phone.add_household(new_household("设置里1号楼101室"))
+    with pytest.raises(ApiError.WrongAccount):
+        sync(phone, token("A"))
+    assert phone.device().grid == "G2"
+
+    # reinit refuses while the household is unsynced, and changes nothing.
+    with pytest.raises(ApiError.Conflict):
+        phone.reinit("gw-a", "网格员甲", "G1")
+    assert phone.device().grid == "G2"
+    assert [s.id for s in phone.list_households()] == [offline.id]
+
+    # Discarding it deliberately, the phone syncs as gw-a of G1.
+    assert phone.reinit_discarding_unsynced("gw-a", "网格员甲", "G1").grid == "G1"
+    with pytest.raises(ApiError.NotFound):
+        phone.household(offline.id)
+    first = sync(phone, token("A"))
+    assert first.rejected == [] and first.quarantined == [] and first.read_only == []
+    offset = phone.clock_offset()
+    assert offset is not None, "the offset is learnt at the sync"
+    assert abs(offset) < 60_000, "same host, same clock"
+
+    # Synced, the store is clean: reinit (keeping nothing unsynced) moves it to G2.
+    h = phone.add_household(new_household("设置里1号楼102室"))
+    sync(phone, token("A"))
+    moved = phone.reinit("gw-c", "网格员丙", "G2")
+    assert (moved.worker_id, moved.grid) == ("gw-c", "G2")
+    assert phone.device() == moved
+    assert phone.clock_offset() is None, "the offset learnt before is forgotten"
+    assert phone.list_households() == []
+    assert sync(phone, token("C")).rejected == []
+    with pytest.raises(ApiError.NotFound):
+        phone.household(h.id)
+    assert phone.check().ok
 
 
 @needs_server

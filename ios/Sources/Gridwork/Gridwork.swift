@@ -95,10 +95,40 @@ public final class GridworkClient: @unchecked Sendable {
     /// Sets the phone's owner and grid; allowed once per store.
     ///
     /// - Throws: ``ApiError/Conflict(reason:)`` when the store already has an
-    ///   owner.
+    ///   owner (see ``reinitialize(workerId:workerName:grid:)``).
     @discardableResult
     public func initialize(workerId: String, workerName: String, grid: String) async throws -> Device {
         try await perform { try $0.`init`(workerId: workerId, workerName: workerName, grid: grid) }
+    }
+
+    /// Starts the store over for another owner and grid: for a phone
+    /// initialised with the wrong grid or worker (its sync fails with
+    /// ``ApiError/WrongAccount(reason:)``) or handed to someone else. Removes
+    /// every record and the sync state of this store and sets the new owner;
+    /// the new grid's records arrive with the next sync.
+    ///
+    /// - Throws: ``ApiError/Conflict(reason:)`` while any change is not yet
+    ///   synced; nothing changes then (sync first, or see
+    ///   ``reinitializeDiscardingUnsynced(workerId:workerName:grid:)``).
+    @discardableResult
+    public func reinitialize(workerId: String, workerName: String, grid: String) async throws -> Device {
+        try await perform { try $0.reinit(workerId: workerId, workerName: workerName, grid: grid) }
+    }
+
+    /// ``reinitialize(workerId:workerName:grid:)`` even though changes are not
+    /// yet synced: the deliberate way out for a phone whose sync is refused
+    /// (``ApiError/WrongAccount(reason:)``) and that holds work recorded before
+    /// its first sync. That work is **removed** and cannot be recovered: ask
+    /// the user to confirm first.
+    @discardableResult
+    public func reinitializeDiscardingUnsynced(
+        workerId: String,
+        workerName: String,
+        grid: String
+    ) async throws -> Device {
+        try await perform {
+            try $0.reinitDiscardingUnsynced(workerId: workerId, workerName: workerName, grid: grid)
+        }
     }
 
     /// The phone's owner.
@@ -175,9 +205,26 @@ public final class GridworkClient: @unchecked Sendable {
         try await perform { try $0.reportHazard(input: input) }
     }
 
+    /// Changes a hazard's description, severity, place or deadline.
+    @discardableResult
+    public func editHazard(_ id: HazardId, _ edit: HazardEdit) async throws -> Hazard {
+        try await perform { try $0.editHazard(id: id, edit: edit) }
+    }
+
+    /// One hazard with its transitions.
+    public func hazard(_ id: HazardId) async throws -> Hazard {
+        try await perform { try $0.hazard(id: id) }
+    }
+
     /// Takes a resident's request or an event; the response clock starts.
     public func openCase(_ input: NewCase) async throws -> Case {
         try await perform { try $0.openCase(input: input) }
+    }
+
+    /// Changes a case's description, category or urgency.
+    @discardableResult
+    public func editCase(_ id: CaseId, _ edit: CaseEdit) async throws -> Case {
+        try await perform { try $0.editCase(id: id, edit: edit) }
     }
 
     /// Moves a case to `state` (`registered`, `escalated`, `dispatched`, …).
@@ -247,7 +294,10 @@ public final class GridworkClient: @unchecked Sendable {
 
     // MARK: Conflicts, figures, checks
 
-    /// Fields edited concurrently on several phones.
+    /// Fields edited concurrently on several phones (`record` says whose:
+    /// `household`, `resident`, `hazard` or `case`), and hazards' and cases'
+    /// workflow conflicts (field `workflow`: transitions that did not apply;
+    /// resolved by a new transition).
     public func conflicts() async throws -> [Conflict] {
         try await perform { try $0.conflicts() }
     }
@@ -265,6 +315,20 @@ public final class GridworkClient: @unchecked Sendable {
         }
     }
 
+    /// Resolves a conflict on a hazard's or case's field by choosing `value`,
+    /// one of the conflict's values (`record` is `hazard` or `case`; an
+    /// ordinary edit that syncs).
+    public func resolveRecordConflict(
+        record: String,
+        recordId: String,
+        field: String,
+        value: String
+    ) async throws {
+        try await perform {
+            try $0.resolveRecordConflict(record: record, recordId: recordId, field: field, value: value)
+        }
+    }
+
     /// The gridworker's own figures as of now.
     public func report() async throws -> Figures {
         try await perform { try $0.report() }
@@ -273,6 +337,25 @@ public final class GridworkClient: @unchecked Sendable {
     /// Verifies the read models against the documents; nothing changes.
     public func check() async throws -> CheckReport {
         try await perform { try $0.check() }
+    }
+
+    /// Records kept and synced but not shown, with why (a kind of a newer app
+    /// version, or content this version cannot read); updating the app shows them.
+    public func quarantinedDocs() async throws -> [QuarantinedDoc] {
+        try await perform { try $0.quarantinedDocs() }
+    }
+
+    /// Ids of records written in a newer format: shown and synced, but every
+    /// edit fails with ``ApiError/ReadOnly(reason:)`` until the app is updated.
+    public func readOnlyDocs() async throws -> [String] {
+        try await perform { try $0.readOnlyDocs() }
+    }
+
+    /// Milliseconds the store adds to the phone's clock, learnt from the
+    /// server at the last sync; `nil` before the first sync (and after
+    /// ``reinitialize(workerId:workerName:grid:)``).
+    public func clockOffset() async throws -> Int64? {
+        try await perform { $0.clockOffset() }
     }
 }
 
@@ -302,7 +385,9 @@ extension GridworkClient {
     /// - Returns: What the sync did (docs and bytes each way, new conflicts, …).
     /// - Throws: `CancellationError` when the task was cancelled,
     ///   ``ApiError/Auth`` for an unknown or revoked token (stop and ask the
-    ///   office), ``ApiError/Network(reason:)`` when the server cannot be
+    ///   office), ``ApiError/WrongAccount(reason:)`` when the store was
+    ///   initialised for another worker or grid than the token's (nothing was
+    ///   exchanged), ``ApiError/Network(reason:)`` when the server cannot be
     ///   reached (retry later).
     public func sync(
         server: URL,
@@ -547,6 +632,27 @@ extension HouseholdEdit {
             address: address, representative: representative, phone: phone,
             addTags: addTags, removeTags: removeTags, risk: risk, status: status, note: note
         )
+    }
+}
+
+extension HazardEdit {
+    /// An edit that changes only the fields given; `nil` leaves a field as it
+    /// is. `severity` is `low`, `medium` or `high`.
+    public init(
+        severity: String? = nil,
+        description: String? = nil,
+        place: String? = nil,
+        deadline: Timestamp? = nil
+    ) {
+        self.init(description: description, severity: severity, deadline: deadline, place: place)
+    }
+}
+
+extension CaseEdit {
+    /// An edit that changes only the fields given; `nil` leaves a field as it
+    /// is. `urgency` is `normal` or `urgent`.
+    public init(urgency: String? = nil, description: String? = nil, category: String? = nil) {
+        self.init(description: description, category: category, urgency: urgency)
     }
 }
 

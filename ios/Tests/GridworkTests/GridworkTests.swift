@@ -1,7 +1,8 @@
 // The Gridwork scenario from Swift, mirroring bindings/python/tests and the
-// Kotlin JVM tests: encrypted store, households, residents and visits,
-// validation errors naming the field, due visits, invalid forms, and sync
-// against a real gridwork-server.
+// Kotlin JVM tests: encrypted store, reinit, households, residents and
+// visits, validation errors naming the field, due visits, invalid forms, and
+// sync against a real gridwork-server (conflicts on households and hazards,
+// workflow conflicts, a token of another worker).
 //
 // The sync tests need a server and are skipped without one:
 //
@@ -122,6 +123,47 @@ final class GridworkTests: XCTestCase {
         XCTAssertEqual(device.grid, "G1")
         let twice = await apiError { try await gridwork.initialize(workerId: "gw-b", workerName: "乙", grid: "G1") }
         guard case .Conflict? = twice else { return XCTFail("\(String(describing: twice))") }
+    }
+
+    func testReinitMovesACleanStoreAndRefusesWhileAChangeIsUnsynced() async throws {
+        let dir = try temporaryDirectory()
+        let gridwork = try await phone(dir, "phone.db", worker: "gw-a", grid: "G1")
+        let first = try await gridwork.device()
+        let offset = try await gridwork.clockOffset()
+        XCTAssertNil(offset, "never synced")
+        let quarantined = try await gridwork.quarantinedDocs()
+        XCTAssertTrue(quarantined.isEmpty)
+        let readOnly = try await gridwork.readOnlyDocs()
+        XCTAssertTrue(readOnly.isEmpty)
+
+        // Nothing recorded yet: reinit switches owner and grid.
+        let moved = try await gridwork.reinitialize(workerId: "gw-c", workerName: "网格员丙", grid: "G2")
+        XCTAssertEqual(moved.workerId, "gw-c")
+        XCTAssertEqual(moved.grid, "G2")
+        XCTAssertNotEqual(moved.actor, first.actor, "a new device actor")
+
+        // A household not yet synced: reinit throws Conflict and changes nothing.
+        let household = try await gridwork.addHousehold(NewHousehold(address: "重置里1号楼101室"))
+        XCTAssertEqual(household.grid, "G2")
+        let refused = await apiError {
+            try await gridwork.reinitialize(workerId: "gw-a", workerName: "网格员甲", grid: "G1")
+        }
+        guard case .Conflict? = refused else { return XCTFail("\(String(describing: refused))") }
+        let owner = try await gridwork.device()
+        XCTAssertEqual(owner, moved, "the owner is unchanged")
+        let kept = try await gridwork.households().map(\.id)
+        XCTAssertEqual(kept, [household.id], "the household is kept")
+
+        // Discarding the unsynced work is the deliberate way out.
+        let back = try await gridwork.reinitializeDiscardingUnsynced(workerId: "gw-a", workerName: "网格员甲", grid: "G1")
+        XCTAssertEqual(back.workerId, "gw-a")
+        XCTAssertEqual(back.grid, "G1")
+        let none = try await gridwork.households()
+        XCTAssertTrue(none.isEmpty)
+        let gone = await apiError { try await gridwork.household(household.id) }
+        guard case .NotFound? = gone else { return XCTFail("\(String(describing: gone))") }
+        let check = try await gridwork.check()
+        XCTAssertTrue(check.ok)
     }
 
     // MARK: Households, residents, visits
@@ -294,7 +336,7 @@ final class GridworkTests: XCTestCase {
             let households = try await phone.households()
                 .map { "\($0.id)|\($0.address)|\($0.tags)|\($0.residents)" }.sorted()
             let conflicts = try await phone.conflicts()
-                .map { "\($0.household)|\($0.field)|\($0.values.map(\.value).sorted())" }.sorted()
+                .map { "\($0.record)|\($0.recordId)|\($0.field)|\($0.values.map(\.value).sorted())" }.sorted()
             return (households, conflicts)
         }
         let stateA = try await state(a)
@@ -304,6 +346,123 @@ final class GridworkTests: XCTestCase {
         let ours = try await a.conflicts().filter { $0.household == household.id }
         XCTAssertEqual(ours.map(\.field), ["phone"])
         XCTAssertEqual(ours.first?.values.map(\.value).sorted(), ["13900000001", "13900000002"])
+    }
+
+    func testConcurrentHazardSeverityEditsAreAConflictResolvedOnBothPhones() async throws {
+        let server = try server()
+        let dir = try temporaryDirectory()
+        let a = try await phone(dir, "a.db", worker: "gw-a")
+        let b = try await phone(dir, "b.db", worker: "gw-b")
+        let hazard = try await a.reportHazard(NewHazard(
+            category: "消防安全", severity: "medium", location: nil, place: "",
+            description: "冲突里楼道堆物", household: nil, deadline: nil, photos: []))
+        _ = try await a.sync(server: server.url, token: server.tokenA)
+        _ = try await b.sync(server: server.url, token: server.tokenB)
+
+        // Offline on both phones: the same field of the same hazard.
+        try await a.editHazard(hazard.id, HazardEdit(severity: "high"))
+        try await b.editHazard(hazard.id, HazardEdit(severity: "low"))
+        _ = try await a.sync(server: server.url, token: server.tokenA)
+        let bSync = try await b.sync(server: server.url, token: server.tokenB)
+        let aSync = try await a.sync(server: server.url, token: server.tokenA)
+        XCTAssertEqual(bSync.newConflicts, 1, "B sees A's concurrent edit")
+        XCTAssertEqual(aSync.newConflicts, 1, "A sees B's concurrent edit")
+
+        let onA = try await a.conflicts().filter { $0.recordId == hazard.id }
+        let onB = try await b.conflicts().filter { $0.recordId == hazard.id }
+        XCTAssertEqual(onA, onB)
+        XCTAssertEqual(onA.map(\.record), ["hazard"])
+        XCTAssertEqual(onA.map(\.field), ["severity"])
+        XCTAssertNil(onA.first?.household, "the hazard names no household")
+        XCTAssertEqual(onA.first?.values.map { "\($0.value)|\($0.by)" }.sorted(), ["high|gw-a", "low|gw-b"])
+
+        // Only one of the conflicting values can be chosen.
+        let notOffered = await apiError {
+            try await a.resolveRecordConflict(record: "hazard", recordId: hazard.id, field: "severity", value: "medium")
+        }
+        guard case .Validation(let field, _)? = notOffered else { return XCTFail("\(String(describing: notOffered))") }
+        XCTAssertEqual(field, "value")
+
+        // Choosing on A reaches B and clears the conflict on both.
+        try await a.resolveRecordConflict(record: "hazard", recordId: hazard.id, field: "severity", value: "low")
+        _ = try await a.sync(server: server.url, token: server.tokenA)
+        _ = try await b.sync(server: server.url, token: server.tokenB)
+        for phone in [a, b] {
+            let left = try await phone.conflicts().filter { $0.recordId == hazard.id }
+            XCTAssertTrue(left.isEmpty, "conflict cleared")
+            let shown = try await phone.hazard(hazard.id)
+            XCTAssertEqual(shown.severity, .low)
+        }
+    }
+
+    func testConcurrentCaseTransitionsApplyTheFirstAndListAWorkflowConflict() async throws {
+        let server = try server()
+        let dir = try temporaryDirectory()
+        let a = try await phone(dir, "a.db", worker: "gw-a")
+        let b = try await phone(dir, "b.db", worker: "gw-b")
+        let opened = try await a.openCase(NewCase(
+            channel: "", category: "环境卫生", description: "流程里楼道堆物", urgency: "",
+            household: nil, resident: nil, openedAt: nil))
+        _ = try await a.sync(server: server.url, token: server.tokenA)
+        _ = try await b.sync(server: server.url, token: server.tokenB)
+
+        // Offline on both phones, A first: A registers the case, then B escalates it.
+        _ = try await a.transitionCase(opened.id, to: "registered", note: "已受理")
+        try await Task.sleep(nanoseconds: 200_000_000)
+        _ = try await b.transitionCase(opened.id, to: "escalated", note: "上报社区")
+        _ = try await a.sync(server: server.url, token: server.tokenA)
+        _ = try await b.sync(server: server.url, token: server.tokenB)
+        _ = try await a.sync(server: server.url, token: server.tokenA)
+
+        for phone in [a, b] {
+            let shown = try await phone.caseRecord(opened.id)
+            XCTAssertEqual(shown.status, .registered, "the first transition by time applies")
+            XCTAssertEqual(shown.transitions.map(\.to), ["registered", "escalated"], "both are kept")
+        }
+        let onA = try await a.conflicts().filter { $0.recordId == opened.id }
+        let onB = try await b.conflicts().filter { $0.recordId == opened.id }
+        XCTAssertEqual(onA, onB)
+        XCTAssertEqual(onA.map(\.record), ["case"])
+        XCTAssertEqual(onA.map(\.field), ["workflow"])
+        XCTAssertEqual(onA.first?.values.map { "\($0.value)|\($0.by)" }, ["collected→escalated|gw-b"])
+
+        // A later transition that applies clears it.
+        _ = try await a.transitionCase(opened.id, to: "handling", note: "即接即办")
+        _ = try await a.sync(server: server.url, token: server.tokenA)
+        _ = try await b.sync(server: server.url, token: server.tokenB)
+        for phone in [a, b] {
+            let shown = try await phone.caseRecord(opened.id)
+            XCTAssertEqual(shown.status, .handling)
+            let left = try await phone.conflicts().filter { $0.recordId == opened.id }
+            XCTAssertTrue(left.isEmpty, "workflow conflict cleared")
+        }
+    }
+
+    func testATokenOfAnotherWorkerRaisesWrongAccountAndNothingMoves() async throws {
+        let server = try server()
+        let dir = try temporaryDirectory()
+        let a = try await phone(dir, "a.db", worker: "gw-a")
+        let b = try await phone(dir, "b.db", worker: "gw-b")
+        // The server holds a household of G1 that A could receive.
+        let theirs = try await b.addHousehold(NewHousehold(address: "账号里1号楼101室"))
+        _ = try await b.sync(server: server.url, token: server.tokenB)
+        let ours = try await a.addHousehold(NewHousehold(address: "账号里1号楼102室"))
+
+        let error = await apiError { try await a.sync(server: server.url, token: server.tokenB) }
+        guard case .WrongAccount(let reason)? = error else { return XCTFail("\(String(describing: error))") }
+        XCTAssertTrue(reason.contains("gw-a") && reason.contains("gw-b"), reason)
+        let held = try await a.households().map(\.id)
+        XCTAssertEqual(held, [ours.id], "nothing was received")
+        let offset = try await a.clockOffset()
+        XCTAssertNil(offset, "no answer of the server was applied")
+
+        // With its own token the same phone sends its household and receives B's.
+        let summary = try await a.sync(server: server.url, token: server.tokenA)
+        XCTAssertGreaterThan(summary.docsUp, 0)
+        let received = try await a.household(theirs.id)
+        XCTAssertEqual(received.address, "账号里1号楼101室")
+        let learnt = try await a.clockOffset()
+        XCTAssertNotNil(learnt, "the offset is learnt at the sync")
     }
 
     func testABadTokenRaisesAuth() async throws {

@@ -12,6 +12,7 @@ package cn.gridwork
 
 import cn.gridwork.core.ApiException
 import cn.gridwork.core.Case
+import cn.gridwork.core.CaseEdit
 import cn.gridwork.core.CaseId
 import cn.gridwork.core.CheckReport
 import cn.gridwork.core.ChecklistAnswer
@@ -22,6 +23,7 @@ import cn.gridwork.core.Figures
 import cn.gridwork.core.FormRecordInfo
 import cn.gridwork.core.GridworkStore
 import cn.gridwork.core.Hazard
+import cn.gridwork.core.HazardEdit
 import cn.gridwork.core.HazardId
 import cn.gridwork.core.Household
 import cn.gridwork.core.HouseholdEdit
@@ -35,6 +37,7 @@ import cn.gridwork.core.NewResident
 import cn.gridwork.core.NewVisit
 import cn.gridwork.core.OpenOptions
 import cn.gridwork.core.Outcome
+import cn.gridwork.core.QuarantinedDoc
 import cn.gridwork.core.Resident
 import cn.gridwork.core.ResidentId
 import cn.gridwork.core.StoreKey
@@ -98,9 +101,34 @@ class Gridwork private constructor(
     private suspend fun <T> io(block: (GridworkStore) -> T): T =
         withContext(dispatcher) { block(store) }
 
-    /** Set the phone's owner and grid; allowed once per store. */
+    /**
+     * Set the phone's owner and grid; allowed once per store.
+     *
+     * @throws ApiException.Conflict when the store already has an owner (see [reinit]).
+     */
     suspend fun init(workerId: String, workerName: String, grid: String): Device =
         io { it.init(workerId, workerName, grid) }
+
+    /**
+     * Start the store over for another owner and grid: for a phone initialised with the
+     * wrong grid or worker (its sync fails with [ApiException.WrongAccount]) or handed to
+     * someone else. Removes every record and the sync state of this store and sets the new
+     * owner; the new grid's records arrive with the next sync.
+     *
+     * @throws ApiException.Conflict while any change is not yet synced; nothing changes
+     *   then (sync first, or see [reinitDiscardingUnsynced]).
+     */
+    suspend fun reinit(workerId: String, workerName: String, grid: String): Device =
+        io { it.reinit(workerId, workerName, grid) }
+
+    /**
+     * [reinit] even though changes are not yet synced: the deliberate way out for a phone
+     * whose sync is refused ([ApiException.WrongAccount]) and that holds work recorded
+     * before its first sync. That work is **removed** and cannot be recovered: ask the user
+     * to confirm first.
+     */
+    suspend fun reinitDiscardingUnsynced(workerId: String, workerName: String, grid: String): Device =
+        io { it.reinitDiscardingUnsynced(workerId, workerName, grid) }
 
     /** The phone's owner; [ApiException.NotInitialized] before [init]. */
     suspend fun device(): Device = io { it.device() }
@@ -142,6 +170,12 @@ class Gridwork private constructor(
     /** Report a safety hazard (see [newHazard]). */
     suspend fun reportHazard(input: NewHazard): Hazard = io { it.reportHazard(input) }
 
+    /** Change a hazard's description, severity, place or deadline (see [hazardEdit]). */
+    suspend fun editHazard(id: HazardId, edit: HazardEdit): Hazard = io { it.editHazard(id, edit) }
+
+    /** One hazard with its transitions. */
+    suspend fun hazard(id: HazardId): Hazard = io { it.hazard(id) }
+
     /** Move a hazard to [to] (`rectifying`, `rectified`, `closed`). */
     suspend fun transitionHazard(id: HazardId, to: String, note: String = ""): Hazard =
         io { it.transitionHazard(id, to, note) }
@@ -152,6 +186,9 @@ class Gridwork private constructor(
 
     /** Take a resident's request or an event; the response clock starts (see [newCase]). */
     suspend fun openCase(input: NewCase): Case = io { it.openCase(input) }
+
+    /** Change a case's description, category or urgency (see [caseEdit]). */
+    suspend fun editCase(id: CaseId, edit: CaseEdit): Case = io { it.editCase(id, edit) }
 
     /** Move a case to [to] (`registered`, `escalated`, `dispatched`, …). */
     suspend fun transitionCase(id: CaseId, to: String, note: String = ""): Case =
@@ -190,7 +227,11 @@ class Gridwork private constructor(
     suspend fun listFormRecords(templateId: String? = null): List<FormRecordInfo> =
         io { it.listFormRecords(templateId) }
 
-    /** Fields edited concurrently on several devices. */
+    /**
+     * Fields edited concurrently on several devices (`record` says whose: `household`,
+     * `resident`, `hazard` or `case`), and hazards' and cases' workflow conflicts (field
+     * `workflow`: transitions that did not apply; resolved by a new transition).
+     */
     suspend fun conflicts(): List<Conflict> = io { it.conflicts() }
 
     /** Resolve a conflict by choosing [value] for [field] (an ordinary edit). */
@@ -201,11 +242,36 @@ class Gridwork private constructor(
         resident: ResidentId? = null,
     ): Household = io { it.resolveConflict(household, resident, field, value) }
 
+    /**
+     * Resolve a conflict on a hazard's or case's field by choosing [value], one of the
+     * conflict's values ([record] is `hazard` or `case`, [recordId] its id; an ordinary edit).
+     */
+    suspend fun resolveRecordConflict(record: String, recordId: String, field: String, value: String): Unit =
+        io { it.resolveRecordConflict(record, recordId, field, value) }
+
     /** The gridworker's own figures as of now. */
     suspend fun report(): Figures = io { it.report() }
 
     /** Verify the read models against the documents (nothing changes). */
     suspend fun check(): CheckReport = io { it.check() }
+
+    /**
+     * Records kept and synced but not shown, with why (a kind of a newer app version, or
+     * content this version cannot read); updating the app shows them.
+     */
+    suspend fun quarantinedDocs(): List<QuarantinedDoc> = io { it.quarantinedDocs() }
+
+    /**
+     * Ids of records written in a newer format: shown and synced, but every edit fails with
+     * [ApiException.ReadOnly] until the app is updated.
+     */
+    suspend fun readOnlyDocs(): List<String> = io { it.readOnlyDocs() }
+
+    /**
+     * Milliseconds the store adds to the phone's clock, learnt from the server at the last
+     * sync; `null` before the first sync (and after [reinit]).
+     */
+    suspend fun clockOffset(): Long? = io { it.clockOffset() }
 
     /**
      * Exchange changes with the server at [serverUrl] using the device [token].
@@ -217,6 +283,8 @@ class Gridwork private constructor(
      * @param onProgress Called after each applied round trip, on the sync's own background
      *   thread (post to the UI thread yourself); keep it short and do not throw from it.
      * @throws ApiException.Auth when the server refuses the token.
+     * @throws ApiException.WrongAccount when the store was initialised for another worker or
+     *   grid than the token's; nothing was exchanged (check the token, or see [reinit]).
      * @throws ApiException.Network when the server cannot be reached or fails.
      */
     suspend fun sync(
@@ -380,6 +448,21 @@ fun newHazard(
     deadline = deadline,
     photos = photos,
 )
+
+/** A [HazardEdit] that changes only what is given; [severity] is `low`, `medium` or `high`. */
+fun hazardEdit(
+    severity: String? = null,
+    description: String? = null,
+    place: String? = null,
+    deadline: Timestamp? = null,
+): HazardEdit = HazardEdit(description = description, severity = severity, deadline = deadline, place = place)
+
+/** A [CaseEdit] that changes only what is given; [urgency] is `normal` or `urgent`. */
+fun caseEdit(
+    urgency: String? = null,
+    description: String? = null,
+    category: String? = null,
+): CaseEdit = CaseEdit(description = description, category = category, urgency = urgency)
 
 /**
  * A [NewCase]; [channel] is `visit`, `phone`, `wechat` or `walk_in` (empty = `visit`),

@@ -2,8 +2,10 @@ package cn.gridwork
 
 import cn.gridwork.core.ApiException
 import cn.gridwork.core.Outcome
+import cn.gridwork.core.Severity
 import cn.gridwork.core.StoreKey
 import cn.gridwork.core.SyncProgress
+import cn.gridwork.core.Urgency
 import kotlinx.coroutines.CoroutineDispatcher
 import kotlinx.coroutines.CoroutineStart
 import kotlinx.coroutines.Dispatchers
@@ -11,6 +13,7 @@ import kotlinx.coroutines.Job
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
 import org.junit.jupiter.api.Assertions.assertEquals
+import org.junit.jupiter.api.Assertions.assertNull
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.assertThrows
@@ -71,6 +74,42 @@ class FacadeTest {
     }
 
     @Test
+    fun `record edits, reinit and the forward-compatibility lists are suspend calls on the dispatcher`(@TempDir dir: Path) = runBlocking<Unit> {
+        val io = CountingDispatcher()
+        Gridwork.open(dir.resolve("phone.db").toString(), key = null, dispatcher = io).use { gw ->
+            gw.init("gw-a", "张三", "G1")
+            assertNull(gw.clockOffset(), "never synced")
+            assertTrue(gw.quarantinedDocs().isEmpty())
+            assertTrue(gw.readOnlyDocs().isEmpty())
+
+            val hazard = gw.reportHazard(newHazard(category = "消防安全", description = "楼道堆物", severity = "medium"))
+            val edited = gw.editHazard(hazard.id, hazardEdit(severity = "high", place = "3栋楼道"))
+            assertEquals(Severity.HIGH, edited.severity)
+            assertEquals("3栋楼道", edited.place)
+            assertEquals("楼道堆物", edited.description, "fields not given are kept")
+            assertEquals(edited, gw.hazard(hazard.id))
+            val case = gw.openCase(newCase(category = "环境卫生", description = "垃圾未清运"))
+            assertEquals(Urgency.URGENT, gw.editCase(case.id, caseEdit(urgency = "urgent")).urgency)
+            assertTrue(gw.conflicts().isEmpty())
+            val none = assertThrows<ApiException.NotFound> {
+                runBlocking { gw.resolveRecordConflict("hazard", hazard.id, "severity", "high") }
+            }
+            assertEquals("conflict", none.kind)
+
+            // The hazard and the case are not synced: reinit refuses, discarding works.
+            assertThrows<ApiException.Conflict> { runBlocking { gw.reinit("gw-c", "王五", "G2") } }
+            assertEquals("G1", gw.device().grid)
+            assertEquals(1, gw.listHazards().size)
+            val moved = gw.reinitDiscardingUnsynced("gw-c", "王五", "G2")
+            assertEquals("G2", moved.grid)
+            assertTrue(gw.listHazards().isEmpty() && gw.listCases().isEmpty())
+            // Nothing unsynced now: a plain reinit goes through.
+            assertEquals("gw-a", gw.reinit("gw-a", "张三", "G1").workerId)
+        }
+        assertTrue(io.dispatched.get() >= 15, "every call went through the dispatcher: ${io.dispatched.get()}")
+    }
+
+    @Test
     fun `sync reports progress to a lambda and returns the summary`(@TempDir dir: Path) = runBlocking<Unit> {
         val server = TestServer.require()
         Gridwork.open(dir.resolve("phone.db").toString(), key = null).use { gw ->
@@ -82,6 +121,8 @@ class FacadeTest {
             assertTrue(reports.isNotEmpty())
             assertEquals(summary.roundTrips, reports.last().roundTrips)
             assertThrows<ApiException.Auth> { runBlocking { gw.sync(server, "bad-token") } }
+            // gw-b's token on gw-a's phone: the server refuses the account.
+            assertThrows<ApiException.WrongAccount> { runBlocking { gw.sync(server, TestServer.token('B')) } }
         }
     }
 

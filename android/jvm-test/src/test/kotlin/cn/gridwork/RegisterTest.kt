@@ -7,6 +7,7 @@ import cn.gridwork.core.Outcome
 import cn.gridwork.core.SpecialGroup
 import cn.gridwork.core.VisitInterval
 import org.junit.jupiter.api.Assertions.assertEquals
+import org.junit.jupiter.api.Assertions.assertNotEquals
 import org.junit.jupiter.api.Assertions.assertNull
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
@@ -30,6 +31,45 @@ class RegisterTest {
             assertTrue(device.actor.isNotEmpty())
             assertEquals(device, store.device())
             assertThrows<ApiException.Conflict> { store.init("gw-b", "李四", "G1") }
+        }
+    }
+
+    @Test
+    fun `reinit moves a clean store to another grid and refuses while a change is unsynced`(@TempDir dir: Path) {
+        initialisedStore(dir, "gw-a", "G1").use { store ->
+            val first = store.device()
+            assertNull(store.clockOffset(), "never synced")
+            assertTrue(store.quarantinedDocs().isEmpty())
+            assertTrue(store.readOnlyDocs().isEmpty())
+
+            // Nothing recorded yet: reinit switches owner and grid.
+            val moved = store.reinit("gw-c", "网格员 gw-c", "G2")
+            assertEquals("gw-c", moved.workerId)
+            assertEquals("G2", moved.grid)
+            assertNotEquals(first.actor, moved.actor, "a new device actor")
+            assertEquals(moved, store.device())
+
+            // A household not yet synced: reinit refuses and changes nothing.
+            val h = store.addHousehold(newHousehold(address = "重置里1号楼101室"))
+            assertEquals("G2", h.grid)
+            val refused = assertThrows<ApiException.Conflict> { store.reinit("gw-a", "网格员 gw-a", "G1") }
+            assertTrue(refused.reason.isNotBlank())
+            assertEquals(moved, store.device(), "the owner is unchanged")
+            assertEquals(listOf(h.id), store.listHouseholds().map { it.id }, "the household is kept")
+            assertEquals(h, store.household(h.id))
+
+            // Discarding the unsynced work is the deliberate way out.
+            val back = store.reinitDiscardingUnsynced("gw-a", "网格员 gw-a", "G1")
+            assertEquals("gw-a", back.workerId)
+            assertEquals("G1", back.grid)
+            assertEquals(back, store.device())
+            assertTrue(store.listHouseholds().isEmpty())
+            assertThrows<ApiException.NotFound> { store.household(h.id) }
+            assertTrue(store.check().ok)
+            // Still validated like init.
+            val invalid = assertThrows<ApiException.Validation> { store.reinit("gw-a", "网格员 gw-a", "") }
+            assertTrue(invalid.field.isNotBlank())
+            assertEquals(back, store.device())
         }
     }
 

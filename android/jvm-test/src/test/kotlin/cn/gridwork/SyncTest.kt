@@ -1,13 +1,17 @@
 package cn.gridwork
 
 import cn.gridwork.core.ApiException
+import cn.gridwork.core.CaseState
+import cn.gridwork.core.Severity
 import cn.gridwork.core.SyncCancel
 import org.junit.jupiter.api.Assertions.assertEquals
+import org.junit.jupiter.api.Assertions.assertNull
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.assertThrows
 import org.junit.jupiter.api.io.TempDir
 import java.nio.file.Path
+import kotlin.math.abs
 
 /**
  * Sync against the real server of bindings/with-test-server.sh through the generated
@@ -91,6 +95,181 @@ class SyncTest {
                 assertTrue(b.conflicts().none { it.household == h })
                 assertEquals("13900000002", b.household(h).phone)
             }
+        }
+    }
+
+    @Test
+    fun `concurrent hazard severity edits are a hazard conflict that resolveRecordConflict clears on both phones`(@TempDir dir: Path) {
+        val server = TestServer.require()
+        val tokenA = TestServer.token('A')
+        val tokenB = TestServer.token('B')
+        initialisedStore(dir.sub("a"), "gw-a").use { a ->
+            initialisedStore(dir.sub("b"), "gw-b").use { b ->
+                val hazard = a.reportHazard(newHazard(category = "消防安全", description = "冲突里楼道堆物", severity = "medium"))
+                val id = hazard.id
+                a.syncNow(server, tokenA)
+                b.syncNow(server, tokenB)
+                assertEquals(Severity.MEDIUM, b.hazard(id).severity)
+
+                // Offline on both phones: the same field of the same hazard.
+                assertEquals(Severity.HIGH, a.editHazard(id, hazardEdit(severity = "high")).severity)
+                assertEquals(Severity.LOW, b.editHazard(id, hazardEdit(severity = "low")).severity)
+
+                a.syncNow(server, tokenA)
+                val bSync = b.syncNow(server, tokenB)
+                val aSync = a.syncNow(server, tokenA)
+                assertTrue(aSync.rejected.isEmpty() && bSync.rejected.isEmpty(), "rejected: $aSync $bSync")
+                assertEquals(1u, bSync.newConflicts, "B sees A's concurrent edit")
+                assertEquals(1u, aSync.newConflicts, "A sees B's concurrent edit")
+                assertEquals(a.hazard(id), b.hazard(id), "both phones show the same hazard")
+
+                val onA = a.conflicts().filter { it.recordId == id }
+                assertEquals(onA, b.conflicts().filter { it.recordId == id })
+                val conflict = onA.single()
+                assertEquals("hazard", conflict.record)
+                assertEquals("severity", conflict.field)
+                assertNull(conflict.household, "the hazard names no household")
+                assertNull(conflict.resident)
+                assertEquals(setOf("high" to "gw-a", "low" to "gw-b"), conflict.values.map { it.value to it.by }.toSet())
+
+                // Only one of the conflicting values can be chosen.
+                val notOffered = assertThrows<ApiException.Validation> {
+                    a.resolveRecordConflict("hazard", id, "severity", "medium")
+                }
+                assertEquals("value", notOffered.field)
+
+                // Choosing on A reaches B and clears the conflict on both.
+                a.resolveRecordConflict("hazard", id, "severity", "low")
+                assertTrue(a.conflicts().none { it.recordId == id })
+                a.syncNow(server, tokenA)
+                b.syncNow(server, tokenB)
+                for (phone in listOf(a, b)) {
+                    assertTrue(phone.conflicts().none { it.recordId == id }, "conflict cleared")
+                    assertEquals(Severity.LOW, phone.hazard(id).severity)
+                }
+                assertThrows<ApiException.NotFound> { b.resolveRecordConflict("hazard", id, "severity", "low") }
+            }
+        }
+    }
+
+    @Test
+    fun `concurrent case transitions apply the first by time and list the other as a workflow conflict`(@TempDir dir: Path) {
+        val server = TestServer.require()
+        val tokenA = TestServer.token('A')
+        val tokenB = TestServer.token('B')
+        initialisedStore(dir.sub("a"), "gw-a").use { a ->
+            initialisedStore(dir.sub("b"), "gw-b").use { b ->
+                val id = a.openCase(newCase(category = "环境卫生", description = "流程里楼道堆物")).id
+                a.syncNow(server, tokenA)
+                b.syncNow(server, tokenB)
+                assertEquals(CaseState.COLLECTED, b.case(id).status)
+
+                // Offline on both phones, A first: A registers the case, then B escalates it.
+                a.transitionCase(id, "registered", "已受理")
+                Thread.sleep(200)
+                b.transitionCase(id, "escalated", "上报社区")
+
+                a.syncNow(server, tokenA)
+                b.syncNow(server, tokenB)
+                a.syncNow(server, tokenA)
+                for (phone in listOf(a, b)) {
+                    val case = phone.case(id)
+                    assertEquals(CaseState.REGISTERED, case.status, "the first transition by time applies")
+                    assertEquals(listOf("registered", "escalated"), case.transitions.map { it.to }, "both are kept")
+                }
+                val onA = a.conflicts().filter { it.recordId == id }
+                assertEquals(onA, b.conflicts().filter { it.recordId == id })
+                val conflict = onA.single()
+                assertEquals("case", conflict.record)
+                assertEquals("workflow", conflict.field)
+                assertEquals(listOf("collected→escalated" to "gw-b"), conflict.values.map { it.value to it.by })
+
+                // A workflow conflict is not resolved by choosing a value ...
+                val choose = assertThrows<ApiException.Validation> {
+                    a.resolveRecordConflict("case", id, "workflow", "collected→escalated")
+                }
+                assertEquals("field", choose.field)
+                // ... but by a later transition that applies.
+                a.transitionCase(id, "handling", "即接即办")
+                a.syncNow(server, tokenA)
+                b.syncNow(server, tokenB)
+                for (phone in listOf(a, b)) {
+                    assertEquals(CaseState.HANDLING, phone.case(id).status)
+                    assertTrue(phone.conflicts().none { it.recordId == id }, "workflow conflict cleared")
+                }
+            }
+        }
+    }
+
+    @Test
+    fun `a token of another worker is refused with WrongAccount and nothing is exchanged`(@TempDir dir: Path) {
+        val server = TestServer.require()
+        val tokenA = TestServer.token('A')
+        val tokenB = TestServer.token('B')
+        initialisedStore(dir.sub("a"), "gw-a").use { a ->
+            initialisedStore(dir.sub("b"), "gw-b").use { b ->
+                // The server holds a household of G1 that A could receive.
+                val theirs = b.addHousehold(newHousehold(address = "账号里1号楼101室"))
+                b.syncNow(server, tokenB)
+                val ours = a.addHousehold(newHousehold(address = "账号里1号楼102室"))
+
+                val progress = RecordingListener()
+                val refused = assertThrows<ApiException.WrongAccount> { a.syncNow(server, tokenB, progress) }
+                assertTrue(refused.reason.contains("gw-a") && refused.reason.contains("gw-b"), refused.reason)
+                assertTrue(progress.reports.isEmpty(), "no round trip was applied")
+                assertEquals(listOf(ours.id), a.listHouseholds().map { it.id }, "nothing was received")
+                assertThrows<ApiException.NotFound> { a.household(theirs.id) }
+                assertNull(a.clockOffset(), "no answer of the server was applied")
+                b.syncNow(server, tokenB)
+                assertThrows<ApiException.NotFound> { b.household(ours.id) }
+
+                // With its own token the same phone sends its household and receives B's.
+                assertTrue(a.syncNow(server, tokenA).docsUp > 0u)
+                assertEquals("账号里1号楼101室", a.household(theirs.id).address)
+                b.syncNow(server, tokenB)
+                assertEquals("账号里1号楼102室", b.household(ours.id).address)
+            }
+        }
+    }
+
+    @Test
+    fun `a phone initialised for the wrong grid is refused and starts over with reinit`(@TempDir dir: Path) {
+        val server = TestServer.require()
+        val tokenA = TestServer.token('A')
+        // gw-a works in G1, but the phone was set up for G2 and recorded a household offline.
+        initialisedStore(dir, "gw-a", "G2").use { phone ->
+            val offline = phone.addHousehold(newHousehold(address = "设置里1号楼101室"))
+            assertThrows<ApiException.WrongAccount> { phone.syncNow(server, tokenA) }
+            assertEquals("G2", phone.device().grid)
+
+            // reinit refuses while the household is unsynced, and changes nothing.
+            val refused = assertThrows<ApiException.Conflict> { phone.reinit("gw-a", "网格员 gw-a", "G1") }
+            assertTrue(refused.reason.isNotBlank())
+            assertEquals("G2", phone.device().grid)
+            assertEquals(listOf(offline.id), phone.listHouseholds().map { it.id })
+
+            // Discarding it deliberately, the phone syncs as gw-a of G1.
+            assertEquals("G1", phone.reinitDiscardingUnsynced("gw-a", "网格员 gw-a", "G1").grid)
+            assertThrows<ApiException.NotFound> { phone.household(offline.id) }
+            assertNull(phone.clockOffset())
+            val first = phone.syncNow(server, tokenA)
+            assertTrue(first.rejected.isEmpty(), "rejected: ${first.rejected}")
+            assertTrue(first.quarantined.isEmpty() && first.readOnly.isEmpty(), "$first")
+            val offset = checkNotNull(phone.clockOffset()) { "the offset is learnt at the sync" }
+            assertTrue(abs(offset) < 60_000, "same host, same clock: $offset ms")
+
+            // Synced, the store is clean: reinit (keeping nothing unsynced) moves it to G2.
+            val h = phone.addHousehold(newHousehold(address = "设置里1号楼102室"))
+            phone.syncNow(server, tokenA)
+            val moved = phone.reinit("gw-c", "网格员 gw-c", "G2")
+            assertEquals("gw-c", moved.workerId)
+            assertEquals("G2", moved.grid)
+            assertEquals(moved, phone.device())
+            assertNull(phone.clockOffset(), "the offset learnt before is forgotten")
+            assertTrue(phone.listHouseholds().isEmpty())
+            assertTrue(phone.syncNow(server, TestServer.token('C')).rejected.isEmpty())
+            assertThrows<ApiException.NotFound> { phone.household(h.id) }
+            assertTrue(phone.check().ok)
         }
     }
 
