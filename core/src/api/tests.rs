@@ -549,6 +549,10 @@ fn concurrent_case_transitions_are_all_kept() {
     assert_eq!(c.record_id, case.id.to_string());
     assert_eq!(c.values[0].value, "collected→escalated");
     assert_eq!(c.values[0].by, "gw-2");
+    assert!(
+        !ca.escalated,
+        "an escalation that did not apply did not happen"
+    );
     // A new transition is made from the derived state, as always, and the
     // conflict is no longer open: the case moved on.
     clock_a.advance_minutes(10);

@@ -281,6 +281,14 @@ impl CaseDoc {
 pub fn materialize_case(doc: &automerge::Automerge) -> Result<Case, HydrateError> {
     let d: CaseDoc = autosurgeon::hydrate(doc)?;
     let transitions = transitions(&d.transitions)?;
+    let (status, escalated) = {
+        let replay = CaseState::replay_all(&transitions);
+        // An escalation happened only if that move applied (ADR 15).
+        let escalated = transitions.iter().any(|t| {
+            t.to == CaseState::Escalated.code() && !replay.skipped.iter().any(|s| s.id == t.id)
+        });
+        (replay.state, escalated)
+    };
     Ok(Case {
         id: parse_uuid(&d.id, "case id")?,
         grid: GridCode(d.grid),
@@ -292,11 +300,11 @@ pub fn materialize_case(doc: &automerge::Automerge) -> Result<Case, HydrateError
         resident: optional_uuid(&d.resident, "resident id")?,
         opened_by: WorkerId(d.opened_by),
         opened_at: Timestamp(d.opened_at),
-        status: CaseState::derive(&transitions),
+        status,
+        // Anyone acting on the case answered the resident, even with a move
+        // that did not apply in the workflow (ADR 15).
         first_response_at: transitions.first().map(|t| t.at),
-        escalated: transitions
-            .iter()
-            .any(|t| t.to == CaseState::Escalated.code()),
+        escalated,
         transitions,
         timers: Default::default(),
     })
