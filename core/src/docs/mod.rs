@@ -206,8 +206,9 @@ pub enum DocRows {
 }
 
 /// The document format this build writes and fully understands. A doc's
-/// format is its root `format` key, written when the doc is created (absent,
-/// in docs of the first release, = 1). A newer app bumps it when
+/// format is its root `format` key; format 1 is written by leaving the key
+/// out (absent = 1), because the first release reads every unknown root key
+/// of a visit or work log as a record. A newer app bumps it when
 /// it changes the meaning of existing content, so that older builds keep
 /// such docs read-only; adding keys or enum values does not need a bump
 /// (readers ignore what they do not know).

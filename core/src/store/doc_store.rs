@@ -225,8 +225,11 @@ impl<'a> WriteTx<'a> {
             .transact_with(
                 |_| automerge::transaction::CommitOptions::default().with_time(at),
                 |am| {
-                    if new_doc {
-                        // Every doc carries the format it was written in.
+                    if new_doc && docs::FORMAT_VERSION > 1 {
+                        // A doc carries its format once it is not the first:
+                        // phones of the first release read every other root
+                        // key of a visit or work log as a record, so format 1
+                        // is written by leaving the key out.
                         use automerge::transaction::Transactable;
                         am.put(
                             automerge::ROOT,
