@@ -27,3 +27,9 @@ CREATE INDEX change_receipts_doc ON change_receipts(doc_id);
 -- The raw bytes of every change were kept beside the snapshots and read by
 -- nothing; the receipts above are what the server needs per change.
 DROP TABLE change_log;
+
+-- The highest response round each device has confirmed applying. A request
+-- confirming an older round comes from a device restored from an older copy
+-- of itself (or is a replay): what the server believed it held is forgotten
+-- and its scope is sent again, so nothing it lost stays lost.
+ALTER TABLE devices ADD COLUMN max_acked INTEGER NOT NULL DEFAULT 0;

@@ -60,14 +60,48 @@ pub fn migrate(db: &Db) -> Result<i64, Error> {
         }
         for (index, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
             tracing::info!(from = index, to = index + 1, "migrating server schema");
-            conn.execute_batch(sql)?;
-            conn.execute(
+            tx.conn().execute_batch(sql)?;
+            tx.conn().execute(
                 "INSERT INTO server_schema (version) VALUES (?1)",
                 [index as i64 + 1],
             )?;
+            if index + 1 == 7 {
+                let bound = bind_existing_actors(tx)?;
+                tracing::info!(bound, "actors of the stored changes bound to their authors");
+            }
         }
         Ok(found)
     })
+}
+
+/// Migration 7's data step: bind every Automerge actor of the changes
+/// already stored to the worker its changes name as author (device `''`:
+/// any device of that worker; worker `''` when they name none: no one), so
+/// that no device can claim an actor it did not make (ADR 14). Reads every
+/// stored doc once; idempotent. Returns the number of actors bound.
+pub fn bind_existing_actors(tx: &mut WriteTx<'_>) -> Result<usize, Error> {
+    let now = now_ms();
+    let mut bound = 0;
+    for (key, id, _) in tx.all_docs()? {
+        let doc = tx.load_stored(key, &id)?;
+        let mut actors: std::collections::BTreeMap<Vec<u8>, String> = Default::default();
+        for change in doc.get_changes(&[]) {
+            let author = change
+                .author()
+                .and_then(|a| String::from_utf8(a.as_bytes().to_vec()).ok())
+                .unwrap_or_default();
+            actors
+                .entry(change.actor_id().to_bytes().to_vec())
+                .or_insert(author);
+        }
+        for (actor, author) in actors {
+            bound += tx.conn().execute(
+                "INSERT OR IGNORE INTO actors (actor, worker_id, device, bound_at) VALUES (?1, ?2, '', ?3)",
+                rusqlite::params![actor, author, now],
+            )?;
+        }
+    }
+    Ok(bound)
 }
 
 /// Run `f` in one immediate write transaction of the core's writer

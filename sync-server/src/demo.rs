@@ -195,6 +195,18 @@ fn seed_data(path: &Path) -> Result<Vec<(GridCode, DemoSummary)>, Error> {
     if store.device().is_err() {
         store.init(DEVICE.0, DEVICE.1, DEVICE.2)?;
     }
+    // The demo data is written under this store's actor: bind it to no
+    // worker, so that no device can push changes under it (ADR 14).
+    let actor =
+        hex::decode(store.device()?.actor).map_err(|_| Error::Internal("demo actor".into()))?;
+    let db = db::open(path.parent().unwrap_or(Path::new(".")))?;
+    db::write(&db, |tx| {
+        tx.conn().execute(
+            "INSERT OR IGNORE INTO actors (actor, worker_id, device, bound_at) VALUES (?1, '', 'server', ?2)",
+            rusqlite::params![actor, db::now_ms()],
+        )?;
+        Ok(())
+    })?;
     let mut out = Vec::new();
     for &(grid, worker, households, years, seed) in DEMO_DATA {
         let grid = GridCode(grid.into());

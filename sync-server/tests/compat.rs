@@ -149,8 +149,10 @@ fn an_old_phone_keeps_syncing_and_forwards_what_newer_versions_wrote() {
 
     // A newer phone pushes, in one request: (b) a household with a new field,
     // a new tag and a resident field; (c) a doc of a new kind; (d) a
-    // household of a newer format; a household this build cannot read; and
-    // a plain household.
+    // household of a newer format; a household of a newer format this build
+    // cannot read at all; and a plain household. A household of *this*
+    // format that cannot be read is refused instead (it would hide a record
+    // and skip the server's content checks).
     let n = phone(dir.path(), "n", "gw-n");
     let actor = ActorId::from(hex::decode(n.device().unwrap().actor).unwrap());
     let (h_new, h_newer, h_broken, h_plain) = (
@@ -173,8 +175,13 @@ fn an_old_phone_keeps_syncing_and_forwards_what_newer_versions_wrote() {
     let mut newer_format = household(&actor, h_newer, "幸福里3号");
     newer_format.put(ROOT, "format", 2u64).unwrap();
     let mut unreadable = household(&actor, h_broken, "幸福里4号");
+    unreadable.put(ROOT, "format", 2u64).unwrap();
     unreadable
         .put_object(ROOT, "residents", automerge::ObjType::List)
+        .unwrap();
+    let h_bad = HouseholdId::new();
+    let mut bad = household(&actor, h_bad, "幸福里6号");
+    bad.put_object(ROOT, "residents", automerge::ObjType::List)
         .unwrap();
     let mut plain = household(&actor, h_plain, "幸福里5号");
     let request = SyncRequest {
@@ -185,6 +192,7 @@ fn an_old_phone_keeps_syncing_and_forwards_what_newer_versions_wrote() {
             push(&DocId::household(h_newer), &mut newer_format),
             push(&DocId::household(h_broken), &mut unreadable),
             push(&DocId::household(h_plain), &mut plain),
+            push(&DocId::household(h_bad), &mut bad),
         ],
         ..SyncRequest::default()
     };
@@ -196,8 +204,18 @@ fn an_old_phone_keeps_syncing_and_forwards_what_newer_versions_wrote() {
         )
         .unwrap();
     let response: SyncResponse = protocol::decode(&reply).unwrap();
-    assert!(response.rejected.is_empty(), "{:?}", response.rejected);
-    for pushed in &request.pushes {
+    assert_eq!(
+        response.rejected,
+        [protocol::Rejection {
+            id: DocId::household(h_bad).to_string(),
+            reason: protocol::RejectReason::Malformed,
+        }]
+    );
+    for pushed in request
+        .pushes
+        .iter()
+        .filter(|p| !p.id.contains(&h_bad.to_string()))
+    {
         assert!(
             response.docs.iter().any(|d| d.id == pushed.id),
             "{} applied and acknowledged",
@@ -214,12 +232,17 @@ fn an_old_phone_keeps_syncing_and_forwards_what_newer_versions_wrote() {
         quarantined,
         [DocId::household(h_broken).as_str(), meeting.as_str()]
     );
-    assert_eq!(summary.read_only, [DocId::household(h_newer).to_string()]);
+    let mut newer = vec![
+        DocId::household(h_newer).to_string(),
+        DocId::household(h_broken).to_string(),
+    ];
+    newer.sort();
+    assert_eq!(summary.read_only, newer);
     let listed: Vec<HouseholdId> = a.list_households().unwrap().iter().map(|h| h.id).collect();
     for h in [own.id, h_new, h_newer, h_plain] {
         assert!(listed.contains(&h), "{h} listed");
     }
-    assert!(!listed.contains(&h_broken));
+    assert!(!listed.contains(&h_broken) && !listed.contains(&h_bad));
     assert!(a
         .templates()
         .unwrap()

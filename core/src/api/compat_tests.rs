@@ -194,7 +194,27 @@ fn unknown_kinds_and_unreadable_docs_are_quarantined_not_fatal() {
     assert!(store.check().unwrap().ok);
     store.rebuild().unwrap();
     assert_eq!(store.quarantined_docs().unwrap(), quarantined);
-    // Malformed ids are still refused.
+    // Malformed ids are still refused, and so are known kinds' ids in any
+    // but their one form (no record may have two ids).
+    let h = HouseholdId::new().to_string();
+    assert_eq!(
+        DocId(format!("household/{h}")).kind(),
+        Some(DocKind::Household)
+    );
+    assert_eq!(
+        DocId(format!("household/{}", h.to_uppercase())).kind(),
+        None
+    );
+    assert_eq!(
+        DocId(format!("household/{}", h.replace('-', ""))).kind(),
+        None
+    );
+    assert_eq!(
+        DocId(format!("visit_log/{h}/2026")).kind(),
+        Some(DocKind::VisitLog)
+    );
+    assert_eq!(DocId(format!("visit_log/{h}/02026")).kind(), None);
+    assert_eq!(DocId(format!("case/{h}/x")).kind(), None);
     assert_eq!(DocId("Meeting/x".into()).kind(), None);
     assert_eq!(DocId("meeting".into()).kind(), None);
     assert_eq!(DocId("meeting/a b".into()).kind(), None);
@@ -352,4 +372,85 @@ fn docs_made_here_stay_readable_by_the_first_release() {
         crate::docs::format_of(&household),
         crate::docs::FORMAT_VERSION
     );
+}
+
+#[test]
+fn a_merged_doc_whose_rows_clash_is_quarantined_not_fatal() {
+    let (_dir, store) = store();
+    let h = store
+        .add_household(crate::model::NewHousehold {
+            address: "1号楼".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    let visit = store
+        .record_visit(crate::model::NewVisit {
+            household: h.id,
+            ..Default::default()
+        })
+        .unwrap();
+    // Another household's log, from elsewhere, reusing that visit's id.
+    let other = HouseholdId::new();
+    merge(&store, &DocId::household(other), &mut household_doc(other));
+    let log = DocId::visit_log(other, 2026);
+    let mut doc = newer_phone();
+    doc.put(ROOT, "kind", "visit_log").unwrap();
+    doc.put(ROOT, "household", other.to_string()).unwrap();
+    doc.put(ROOT, "year", 2026i64).unwrap();
+    autosurgeon::reconcile_prop(
+        &mut doc,
+        ROOT,
+        visit.id.to_string().as_str(),
+        &crate::docs::visit_log::VisitDoc {
+            worker: "gw-9".into(),
+            template: "visit-checklist".into(),
+            template_version: 1,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    merge(&store, &log, &mut doc);
+    assert_eq!(store.quarantined_docs().unwrap()[0].id, log.as_str());
+    assert_eq!(
+        store.list_visits(Some(h.id)).unwrap().len(),
+        1,
+        "ours intact"
+    );
+    assert!(store.check().unwrap().ok);
+}
+
+#[test]
+fn a_move_is_stamped_after_every_move_this_phone_has_seen() {
+    let (_dir, store) = store();
+    let case = store
+        .open_case(crate::model::NewCase {
+            category: "环境卫生".into(),
+            description: "堆物".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    // Another device, its clock an hour ahead of ours, registered it.
+    let id = DocId::case(case.id);
+    let mut doc = AutoCommit::load(&store.export_doc(&id).unwrap())
+        .unwrap()
+        .with_actor(ActorId::from(vec![0x77; 16]));
+    let ahead = store.now().0 + 3_600_000;
+    let transitions = doc.get(ROOT, "transitions").unwrap().unwrap().1;
+    autosurgeon::reconcile_prop(
+        &mut doc,
+        &transitions,
+        crate::model::TransitionId::new().to_string().as_str(),
+        &crate::docs::incident::TransitionDoc {
+            at: ahead,
+            by: "gw-2".into(),
+            from: "collected".into(),
+            to: "registered".into(),
+            note: String::new(),
+        },
+    )
+    .unwrap();
+    merge(&store, &id, &mut doc);
+    let moved = store.transition_case(case.id, "dispatched", "").unwrap();
+    assert_eq!(moved.transitions.last().unwrap().at.0, ahead + 1);
+    assert_eq!(moved.status, crate::model::CaseState::Dispatched);
 }

@@ -379,8 +379,12 @@ pub(crate) fn append_transition_in<W: Workflow>(
                     .collect::<Vec<_>>(),
             );
             current.check_move(to)?;
+            // Transitions are ordered by the time they claim (ADR 15): a move
+            // is never stamped before one this device has already seen (a
+            // clock that is behind another device's), so it replays after it.
+            let latest_seen = list.values().map(|t| t.at).max().unwrap_or(i64::MIN);
             let record = TransitionDoc {
-                at: meta.at.0,
+                at: meta.at.0.max(latest_seen.saturating_add(1)),
                 by: meta.worker.0.clone(),
                 from: current.code().into(),
                 to: to.code().into(),

@@ -197,7 +197,13 @@ fn checked_cases() -> String {
          FROM cases c
          LEFT JOIN time_checks o ON o.doc_id = 'case/' || c.id AND o.item = ''
          LEFT JOIN time_checks r ON r.doc_id = 'case/' || c.id AND r.item =
-             (SELECT t.id FROM case_transitions t WHERE t.case_id = c.id ORDER BY t.at, t.id LIMIT 1)",
+             (SELECT t.id FROM case_transitions t WHERE t.case_id = c.id AND t.to_state IN ({known})
+              ORDER BY t.at, t.id LIMIT 1)",
+        known = CaseState::ALL
+            .iter()
+            .map(|s| format!("'{}'", s.code()))
+            .collect::<Vec<_>>()
+            .join(", "),
         opened = checked_time("o", "c.opened_at"),
         responded = checked_time("r", "c.first_response_at"),
         o_unverified = unverified("o"),

@@ -302,8 +302,12 @@ pub fn materialize_case(doc: &automerge::Automerge) -> Result<Case, HydrateError
         opened_at: Timestamp(d.opened_at),
         status,
         // Anyone acting on the case answered the resident, even with a move
-        // that did not apply in the workflow (ADR 15).
-        first_response_at: transitions.first().map(|t| t.at),
+        // that did not apply in the workflow (ADR 15) — but not with a move
+        // to a state this build does not know, which it cannot judge.
+        first_response_at: transitions
+            .iter()
+            .find(|t| CaseState::ALL.iter().any(|s| s.code() == t.to))
+            .map(|t| t.at),
         escalated,
         transitions,
         timers: Default::default(),

@@ -147,7 +147,39 @@ impl DocId {
         if !self.is_well_formed() {
             return None;
         }
-        Some(DocKind::stored(self.0.split('/').next()?))
+        let kind = DocKind::stored(self.0.split('/').next()?);
+        self.has_canonical_key(kind).then_some(kind)
+    }
+
+    /// True when the key parts are in the one form this kind's ids take
+    /// (a lowercase hyphenated UUID, a 4-digit year, `YYYY-MM`, a version
+    /// number), so that no record has two ids: the server's scope and
+    /// content checks compare ids as text.
+    fn has_canonical_key(&self, kind: DocKind) -> bool {
+        let parts: Vec<&str> = self.0.split('/').skip(1).collect();
+        let uuid =
+            |p: &str| uuid::Uuid::parse_str(p).is_ok_and(|u| u.hyphenated().to_string() == p);
+        let number = |p: &str, len: Option<usize>| {
+            !p.is_empty()
+                && p.bytes().all(|b| b.is_ascii_digit())
+                && len.is_none_or(|l| p.len() == l)
+                && (p == "0" || !p.starts_with('0'))
+        };
+        match (kind, parts.as_slice()) {
+            (DocKind::Household | DocKind::Hazard | DocKind::Case | DocKind::FormRecord, [id]) => {
+                uuid(id)
+            }
+            (DocKind::VisitLog, [household, year]) => uuid(household) && number(year, Some(4)),
+            (DocKind::WorkLog, [_, month]) => {
+                month.len() == 7
+                    && month.as_bytes()[4] == b'-'
+                    && number(&month[..4], Some(4))
+                    && month[5..].bytes().all(|b| b.is_ascii_digit())
+            }
+            (DocKind::Template, [_, version]) => number(version, None),
+            (DocKind::Policy, [_]) | (DocKind::Unknown, _) => true,
+            _ => false,
+        }
     }
 
     /// `<kind>/<key>[/<part>…]`: a kind of 1–32 lowercase ASCII letters,

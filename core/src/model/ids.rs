@@ -134,7 +134,7 @@ impl Timestamp {
     }
     /// This instant plus `minutes`.
     pub fn plus_minutes(self, minutes: i64) -> Timestamp {
-        Timestamp(self.0 + minutes * 60_000)
+        Timestamp(self.0.saturating_add(minutes.saturating_mul(60_000)))
     }
     /// The instant as a `jiff` timestamp (for calendar arithmetic).
     pub fn to_jiff(self) -> jiff::Timestamp {

@@ -444,8 +444,14 @@ impl<'a> WriteTx<'a> {
         if kind == DocKind::VisitLog && !old_heads.is_empty() && !self.quarantined(key)? {
             if let Some(touched) = docs::visit_log::touched_visits(doc, old_heads, &heads) {
                 if let Ok(visits) = docs::visit_log::materialize_some(doc, &touched) {
-                    read_models::replace_visits(&self.tx, key, &touched, &visits)?;
-                    return Ok(());
+                    let written = super::rebuild::in_savepoint(&self.tx, || {
+                        read_models::replace_visits(&self.tx, key, &touched, &visits)
+                    });
+                    if written.is_ok() {
+                        return Ok(());
+                    }
+                    // Otherwise the whole log is read again below (and is
+                    // refused or quarantined if its rows cannot be written).
                 }
             }
         }

@@ -45,14 +45,31 @@ pub(crate) fn refresh_doc(
 ) -> Result<()> {
     conn.prepare_cached("UPDATE docs SET format = ?2 WHERE key = ?1 AND format != ?2")?
         .execute(params![key, docs::format_of(doc)])?;
-    match docs::materialize(id, kind, doc) {
-        Ok(rows) => {
-            read_models::replace(conn, key, kind, &rows)?;
-            set_quarantine(conn, key, None)
-        }
+    let written = docs::materialize(id, kind, doc)
+        .and_then(|rows| in_savepoint(conn, || read_models::replace(conn, key, kind, &rows)));
+    match written {
+        Ok(()) => set_quarantine(conn, key, None),
         Err(e) => {
+            // Unreadable, or rows that cannot be written (a record id that
+            // another doc already holds): the doc keeps no rows at all.
             read_models::replace(conn, key, kind, &DocRows::Empty)?;
             set_quarantine(conn, key, Some(&quarantine_reason(&e)))
+        }
+    }
+}
+
+/// Run `f` inside a SAVEPOINT: on error what it wrote is undone and the
+/// error returned, the enclosing transaction going on.
+pub(crate) fn in_savepoint(conn: &Connection, f: impl FnOnce() -> Result<()>) -> Result<()> {
+    conn.execute_batch("SAVEPOINT read_rows")?;
+    match f() {
+        Ok(()) => {
+            conn.execute_batch("RELEASE read_rows")?;
+            Ok(())
+        }
+        Err(e) => {
+            conn.execute_batch("ROLLBACK TO read_rows; RELEASE read_rows")?;
+            Err(e)
         }
     }
 }

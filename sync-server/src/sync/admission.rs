@@ -42,6 +42,11 @@ pub struct Facts {
     pub timed: Vec<(String, i64)>,
     /// Why the content contradicts its id or rewrites history.
     pub inconsistent: Option<&'static str>,
+    /// The doc's format after the push (see `docs::format_of`).
+    pub format: u32,
+    /// A transition this push adds claims a time before a transition it
+    /// provably saw (one in its causal past): a backdated move.
+    pub backdated: bool,
 }
 
 impl Facts {
@@ -61,6 +66,8 @@ pub struct NewChange {
     pub author: Option<Vec<u8>>,
     /// The time it carries (the device's clock).
     pub timestamp: i64,
+    /// Its sequence number among its actor's changes to this doc.
+    pub seq: u64,
 }
 
 /// The changes `doc` gained since `before`.
@@ -72,6 +79,7 @@ pub fn new_changes(doc: &Automerge, before: &[ChangeHash]) -> Vec<NewChange> {
             actor: c.actor_id().to_bytes().to_vec(),
             author: c.author().map(|a| a.as_bytes().to_vec()),
             timestamp: c.timestamp(),
+            seq: c.seq(),
         })
         .collect()
 }
@@ -111,9 +119,28 @@ fn id_part(id: &DocId, index: usize) -> &str {
 /// What a pushed doc's content claims. `before` is the doc's heads before
 /// the push (empty for a new doc). A doc this build cannot materialise is
 /// quarantined and produces no rows: only its scope is checked.
-pub fn content_facts(id: &DocId, kind: DocKind, doc: &Automerge, before: &[ChangeHash]) -> Facts {
-    let mut facts = Facts::default();
-    let old = (!before.is_empty()).then_some(before);
+///
+/// `was_readable` is false when the doc as stored before the push could not
+/// be materialised (quarantined): then nothing in it counts as admitted, and
+/// everything it holds is judged as added by this push.
+pub fn content_facts(
+    id: &DocId,
+    kind: DocKind,
+    doc: &Automerge,
+    before: &[ChangeHash],
+    was_readable: bool,
+) -> Facts {
+    let mut facts = Facts {
+        format: docs::format_of(doc),
+        ..Facts::default()
+    };
+    let old = (!before.is_empty() && was_readable).then_some(before);
+    if !before.is_empty() && format_at(doc, before) != facts.format {
+        // A doc keeps the format it was created in: raising it would make
+        // the record read-only for everyone on older apps, lowering it would
+        // let older apps rewrite what they do not understand.
+        facts.refuse("format changed");
+    }
     match kind {
         DocKind::Household => {
             if let Ok((h, _)) = docs::household::materialize(doc) {
@@ -130,9 +157,8 @@ pub fn content_facts(id: &DocId, kind: DocKind, doc: &Automerge, before: &[Chang
                     &mut facts,
                     doc,
                     old,
-                    "reported_by",
-                    h.reported_by.as_str(),
-                    h.reported_at,
+                    ("reported_by", h.reported_by.as_str()),
+                    ("reported_at", h.reported_at),
                 );
             }
         }
@@ -143,9 +169,8 @@ pub fn content_facts(id: &DocId, kind: DocKind, doc: &Automerge, before: &[Chang
                     &mut facts,
                     doc,
                     old,
-                    "opened_by",
-                    c.opened_by.as_str(),
-                    c.opened_at,
+                    ("opened_by", c.opened_by.as_str()),
+                    ("opened_at", c.opened_at),
                 );
             }
         }
@@ -159,9 +184,8 @@ pub fn content_facts(id: &DocId, kind: DocKind, doc: &Automerge, before: &[Chang
                     &mut facts,
                     doc,
                     old,
-                    "worker",
-                    r.worker.as_str(),
-                    r.filled_at,
+                    ("worker", r.worker.as_str()),
+                    ("filled_at", r.filled_at),
                 );
             }
         }
@@ -209,6 +233,7 @@ fn record_facts(
     if !existing.is_subset(&current) {
         facts.refuse("transition removed");
     }
+    let mut new: Vec<(ObjId, i64)> = Vec::new();
     for key in &current {
         let Some(t) = map_at(doc, &now, key, None) else {
             facts.refuse("transition shape");
@@ -231,18 +256,39 @@ fn record_facts(
                 .and_then(|a| a.parse().ok())
                 .unwrap_or(0);
             facts.timed.push((key.clone(), at));
+            new.push((t, at));
+        }
+    }
+    // A move is ordered by the time it claims (ADR 15); it may not claim a
+    // time before a move it provably saw.
+    let made_by = |t: &ObjId| doc.hash_for_opid(t);
+    for (t, at) in &new {
+        let Some(hash) = made_by(t) else { continue };
+        let past = causal_past(doc, hash);
+        for key in &current {
+            let Some(other) = map_at(doc, &now, key, None) else {
+                continue;
+            };
+            let seen = made_by(&other).is_some_and(|h| past.contains(&h));
+            let other_at: i64 = text(doc, &other, "at", None)
+                .and_then(|a| a.parse().ok())
+                .unwrap_or(i64::MIN);
+            if seen && other_at > *at {
+                facts.backdated = true;
+            }
         }
     }
 }
 
-/// A record created by this push names its creator; an existing one keeps it.
+/// A record created by this push names its creator and carries the time
+/// the server checks; an existing one keeps both (the checked time is the
+/// one the figures count).
 fn creator_facts(
     facts: &mut Facts,
     doc: &Automerge,
     old: Option<&[ChangeHash]>,
-    creator_key: &str,
-    creator: &str,
-    at: Timestamp,
+    (creator_key, creator): (&str, &str),
+    (time_key, at): (&str, Timestamp),
 ) {
     match old {
         None => {
@@ -253,8 +299,36 @@ fn creator_facts(
             if text(doc, &ROOT, creator_key, Some(h)).as_deref() != Some(creator) {
                 facts.refuse("creator changed");
             }
+            if text(doc, &ROOT, time_key, Some(h)) != text(doc, &ROOT, time_key, None) {
+                facts.refuse("record time changed");
+            }
         }
     }
+}
+
+/// The format of the doc as it was at `heads`.
+fn format_at(doc: &Automerge, heads: &[ChangeHash]) -> u32 {
+    match text(doc, &ROOT, docs::FORMAT_KEY, Some(heads)) {
+        None => 1,
+        Some(v) => v.parse().unwrap_or(u32::MAX),
+    }
+}
+
+/// The changes `hash` depends on, directly or not.
+fn causal_past(doc: &Automerge, hash: ChangeHash) -> BTreeSet<ChangeHash> {
+    let mut past = BTreeSet::new();
+    let mut stack = doc
+        .get_change_meta_by_hash(&hash)
+        .map(|m| m.deps)
+        .unwrap_or_default();
+    while let Some(h) = stack.pop() {
+        if past.insert(h) {
+            if let Some(meta) = doc.get_change_meta_by_hash(&h) {
+                stack.extend(meta.deps);
+            }
+        }
+    }
+    past
 }
 
 /// A visit log: its household and year are its id's; visits this push adds
@@ -270,6 +344,15 @@ fn visit_log_facts(id: &DocId, doc: &Automerge, old: Option<&[ChangeHash]>, fact
         Some(h) => docs::visit_log::touched_visits(doc, h, &doc.get_heads())
             .unwrap_or_else(|| doc.keys(ROOT).collect()),
     };
+    if let Some(h) = old {
+        // Visits are never removed: the log is the record of the work done.
+        let removed = touched.iter().any(|k| {
+            map_at(doc, &ROOT, k, Some(h)).is_some() && map_at(doc, &ROOT, k, None).is_none()
+        });
+        if removed {
+            facts.refuse("visit removed");
+        }
+    }
     for key in touched {
         if docs::visit_log::META_KEYS.contains(&key.as_str())
             || key.parse::<gridwork_core::model::VisitId>().is_err()
@@ -282,8 +365,13 @@ fn visit_log_facts(id: &DocId, doc: &Automerge, old: Option<&[ChangeHash]>, fact
         let worker = text(doc, &visit, "worker", None).unwrap_or_default();
         match old.and_then(|h| map_at(doc, &ROOT, &key, Some(h)).map(|o| (h, o))) {
             Some((h, before)) => {
-                if text(doc, &before, "worker", Some(h)) != Some(worker) {
-                    facts.refuse("visit worker changed");
+                // Who made the visit and when stay as the server checked them;
+                // notes and answers may be completed by anyone of the grid.
+                let changed = ["worker", "started_at", "ended_at"]
+                    .iter()
+                    .any(|f| text(doc, &before, f, Some(h)) != text(doc, &visit, f, None));
+                if changed {
+                    facts.refuse("visit worker or time changed");
                 }
             }
             None => {
@@ -338,6 +426,9 @@ pub struct Pusher<'a> {
     pub device: &'a str,
     /// The device's own Automerge actor, hex (the request's `device`).
     pub actor_hex: &'a str,
+    /// The client stamps its moves after those it saw (protocol v2), so a
+    /// backdated move is refused; first-release phones did not.
+    pub strict_order: bool,
 }
 
 /// Check `facts` and `changes` of a doc in `scope` against the server's
@@ -351,7 +442,7 @@ pub fn admit(
     changes: &[NewChange],
 ) -> Result<Vec<Vec<u8>>, Error> {
     let inconsistent = Error::Rejected(RejectReason::Inconsistent);
-    if facts.inconsistent.is_some() {
+    if facts.inconsistent.is_some() || (facts.backdated && pusher.strict_order) {
         return Err(inconsistent);
     }
     let worker = pusher.account.worker_id.as_str();
@@ -379,6 +470,9 @@ pub fn admit(
         }
         match tx.actor_owner(&change.actor)? {
             Some((w, d)) if w == worker && d == pusher.device => {}
+            // Bound when the server was upgraded, to the worker its stored
+            // changes named as author: any of that worker's devices.
+            Some((w, d)) if w == worker && d.is_empty() && !w.is_empty() => {}
             Some(_) => return Err(foreign()),
             None => {
                 // An actor first seen now is bound to this device when it is
@@ -386,9 +480,21 @@ pub fn admit(
                 // author (phones of the first release made a new actor per
                 // edit session): what it wrote is attributed to the pusher,
                 // and no one else can use it afterwards.
+                // Its first change in this doc must be its first anywhere in
+                // it: an actor with earlier, unattested changes here is
+                // someone else's (a copied device identity).
                 let own = hex::encode(&change.actor) == pusher.actor_hex;
                 let authored = change.author.as_deref() == Some(worker.as_bytes());
-                if !(own || authored) || server_actor.as_deref() == Some(change.actor.as_slice()) {
+                let first_seen_here = changes
+                    .iter()
+                    .filter(|c| c.actor == change.actor)
+                    .map(|c| c.seq)
+                    .min()
+                    == Some(1);
+                if !(own || authored)
+                    || !first_seen_here
+                    || server_actor.as_deref() == Some(change.actor.as_slice())
+                {
                     return Err(foreign());
                 }
                 to_bind.push(change.actor.clone());

@@ -18,6 +18,8 @@ use gridwork_core::store::Db;
 use gridwork_core::sync::protocol::{self, DocPush, RejectReason, SyncRequest, SyncResponse};
 use std::sync::Arc;
 
+mod review;
+
 /// Now, for the server (2026-06-01).
 const NOW: i64 = 1_780_272_000_000;
 

@@ -163,8 +163,12 @@ struct Ctx<'a> {
     actor_hex: &'a str,
     /// The server's clock now.
     now: Timestamp,
-    /// The device's clock was wrong when it sent the request.
+    /// The device's clock was wrong when it sent the request (or, for a
+    /// version-2 client, not sent).
     clock_off: bool,
+    /// A version-2 client: it stamps its moves after those it saw, so a
+    /// backdated move is refused (see `admission::Pusher::strict_order`).
+    strict_order: bool,
 }
 
 /// Apply one pushed doc inside a savepoint: merge, check scope, content
@@ -179,6 +183,7 @@ fn apply_push(tx: &mut dyn SyncTx, ctx: &Ctx<'_>, push: &DocPush) -> Result<DocP
         household_scope,
     } = authorize(tx, account, &id)?;
     let pushed_heads = from_hashes(&push.heads);
+    let was_readable = !tx.is_quarantined(&id)?;
     let mut outcome_slot: Option<Result<(), Refusal>> = None;
     tx.savepoint(&mut |tx| {
         let mut new: Vec<NewChange> = Vec::new();
@@ -200,7 +205,7 @@ fn apply_push(tx: &mut dyn SyncTx, ctx: &Ctx<'_>, push: &DocPush) -> Result<DocP
                 }
                 new = admission::new_changes(doc, &before);
                 if !new.is_empty() {
-                    facts = admission::content_facts(&id, kind, doc, &before);
+                    facts = admission::content_facts(&id, kind, doc, &before, was_readable);
                 }
                 Ok(())
             },
@@ -220,7 +225,7 @@ fn apply_push(tx: &mut dyn SyncTx, ctx: &Ctx<'_>, push: &DocPush) -> Result<DocP
             keep(
                 tx,
                 ctx,
-                &id,
+                (&id, kind),
                 outcome.changed,
                 scope_slot.as_ref(),
                 &facts,
@@ -275,7 +280,7 @@ fn apply_push(tx: &mut dyn SyncTx, ctx: &Ctx<'_>, push: &DocPush) -> Result<DocP
 fn keep(
     tx: &mut dyn SyncTx,
     ctx: &Ctx<'_>,
-    id: &DocId,
+    (id, kind): (&DocId, DocKind),
     changed: bool,
     scope: Option<&GridCode>,
     facts: &Facts,
@@ -284,11 +289,19 @@ fn keep(
     let (true, Some(scope)) = (changed, scope) else {
         return Ok(());
     };
+    if kind != DocKind::Unknown && facts.format <= docs::FORMAT_VERSION && tx.is_quarantined(id)? {
+        // A doc of a kind and format this build knows must stay readable:
+        // an unreadable one would have no rows, so it would hide a record
+        // from every figure and skip the content checks (ADR 14). Only docs
+        // of newer versions are kept unread.
+        return Err(Error::Rejected(RejectReason::Malformed));
+    }
     let worker = ctx.account.worker_id.as_str();
     let pusher = Pusher {
         account: ctx.account,
         device: &ctx.device,
         actor_hex: ctx.actor_hex,
+        strict_order: ctx.strict_order,
     };
     for actor in admission::admit(tx, &pusher, scope, facts, changes)? {
         tx.bind_actor(&actor, worker, &ctx.device, ctx.now)?;
@@ -330,6 +343,7 @@ fn apply_message(
     };
     let decoded = automerge::sync::Message::decode(&message.message)
         .map_err(|_| Refusal::Rejected(RejectReason::Malformed))?;
+    let was_readable = !tx.is_quarantined(&id)?;
     let mut reply = Vec::new();
     let mut refusal = None;
     tx.savepoint(&mut |tx| {
@@ -348,7 +362,7 @@ fn apply_message(
                     .map_err(|_| Error::Rejected(RejectReason::Malformed))?;
                 new = admission::new_changes(doc, &before);
                 if !new.is_empty() {
-                    facts = admission::content_facts(&id, kind, doc, &before);
+                    facts = admission::content_facts(&id, kind, doc, &before, was_readable);
                 }
                 reply = doc
                     .generate_sync_message(state_ref)
@@ -376,7 +390,7 @@ fn apply_message(
             keep(
                 tx,
                 ctx,
-                &id,
+                (&id, kind),
                 outcome.changed,
                 scope_slot.as_ref(),
                 &facts,
@@ -478,8 +492,16 @@ pub fn process_with(
     }
     let max_before = tx.feed_max()?;
     let mut cursor = request.cursor;
+    let max_acked = tx.max_acked(&device)?;
     if request.cursor > max_before || request.acked_round > last_round {
         // The device knows more than we do: we were restored. Start it over.
+        tx.forget_device(&device)?;
+        cursor = 0;
+    } else if request.acked_round < max_acked {
+        // The device confirms an older round than it once did: it was
+        // restored from an older copy of itself (or this is a replay). What
+        // we believed it holds may be gone: forget it and send its scope
+        // again (whole docs); a replay only costs a resend.
         tx.forget_device(&device)?;
         cursor = 0;
     } else {
@@ -491,8 +513,12 @@ pub fn process_with(
         device: device.clone(),
         actor_hex: &request.device,
         now,
-        clock_off: request.clock != 0
-            && (request.clock - now.0).abs() > admission::CLOCK_TOLERANCE_MS,
+        clock_off: match (request.worker.is_empty(), request.clock) {
+            (true, 0) => false, // version 1: no clock sent, nothing to compare
+            (false, 0) => true,
+            (_, clock) => (clock - now.0).abs() > admission::CLOCK_TOLERANCE_MS,
+        },
+        strict_order: !request.worker.is_empty(),
     };
     // Households first: records of the same request may name them.
     let mut pushes: Vec<&DocPush> = request.pushes.iter().collect();
@@ -547,6 +573,7 @@ pub fn process_with(
     response.more = page.more;
     response.cursor = page.cursor;
     tx.set_last_round(&device, account.worker_id.as_str(), response.round)?;
+    tx.set_max_acked(&device, request.acked_round)?;
     Ok(response)
 }
 

@@ -371,3 +371,65 @@ proptest! {
         }
     }
 }
+
+/// A phone store restored from an older copy of itself (a file backup, a
+/// copied SD card) confirms an older round than it once did: the server
+/// forgets what it believed the phone holds and sends its scope again.
+#[test]
+fn a_phone_restored_from_an_older_copy_gets_back_what_it_lost() {
+    let open = |w: &World, path: &std::path::Path| {
+        Store::open_with(
+            path,
+            StoreOptions {
+                clock: Some(w.clock.clone() as Arc<dyn Clock>),
+                ..StoreOptions::default()
+            },
+        )
+        .unwrap()
+    };
+    let mut w = world(Limits::default());
+    let sync = |w: &World, p: usize| {
+        let phone = &w.phones[p];
+        phone
+            .store
+            .sync_with(
+                &phone.link,
+                "http://in-process",
+                "t",
+                &SyncOptions::default(),
+            )
+            .unwrap();
+    };
+    let path = w._dir.path().join("phone0.db");
+    w.run(&Op::AddHousehold(0));
+    sync(&w, 0);
+    // A copy of the idle store's files (the database and its WAL).
+    let copy = |from: &std::path::Path, to: &std::path::Path| {
+        for ext in ["", "-wal"] {
+            let f = format!("{}{ext}", from.display());
+            if std::path::Path::new(&f).exists() {
+                std::fs::copy(&f, format!("{}{ext}", to.display())).unwrap();
+            }
+        }
+    };
+    let backup = w._dir.path().join("phone0.backup.db");
+    copy(&path, &backup);
+    for _ in 0..5 {
+        w.run(&Op::AddHousehold(1));
+    }
+    sync(&w, 1);
+    sync(&w, 0);
+    sync(&w, 0);
+    assert_eq!(known_households(&w.phones[0].store).len(), 6);
+    // Restore the older copy.
+    w.phones[0].store = open(&w, &w._dir.path().join("scratch.db"));
+    for ext in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
+    }
+    copy(&backup, &path);
+    w.phones[0].store = open(&w, &path);
+    assert_eq!(known_households(&w.phones[0].store).len(), 1);
+    sync(&w, 0);
+    assert_eq!(known_households(&w.phones[0].store).len(), 6);
+    assert!(w.phones[0].store.check().unwrap().ok);
+}

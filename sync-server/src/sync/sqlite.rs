@@ -165,6 +165,17 @@ impl SyncTx for SqliteTx<'_, '_> {
         Ok(())
     }
 
+    fn is_quarantined(&mut self, id: &DocId) -> Result<bool, Error> {
+        self.tx
+            .conn()
+            .prepare_cached(
+                "SELECT 1 FROM quarantine q JOIN docs d ON d.key = q.doc_key WHERE d.id = ?1",
+            )
+            .map_err(core_sql)?
+            .exists([id.as_str()])
+            .map_err(core_sql)
+    }
+
     fn server_actor(&mut self) -> Result<Option<Vec<u8>>, Error> {
         let hex_actor: Option<String> = self
             .tx
@@ -257,6 +268,31 @@ impl SyncTx for SqliteTx<'_, '_> {
                 "INSERT INTO devices (device, worker_id, last_round) VALUES (?1, ?2, ?3)
                  ON CONFLICT(device) DO UPDATE SET last_round = excluded.last_round",
                 params![device, worker, round as i64],
+            )
+            .map_err(core_sql)?;
+        Ok(())
+    }
+
+    fn max_acked(&mut self, device: &str) -> Result<u64, Error> {
+        Ok(self
+            .tx
+            .conn()
+            .query_row(
+                "SELECT max_acked FROM devices WHERE device = ?1",
+                [device],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()
+            .map_err(core_sql)?
+            .unwrap_or(0) as u64)
+    }
+
+    fn set_max_acked(&mut self, device: &str, round: u64) -> Result<(), Error> {
+        self.tx
+            .conn()
+            .execute(
+                "UPDATE devices SET max_acked = ?2 WHERE device = ?1",
+                params![device, round as i64],
             )
             .map_err(core_sql)?;
         Ok(())

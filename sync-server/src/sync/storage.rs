@@ -88,6 +88,8 @@ pub trait SyncTx {
         device: &str,
         at: Timestamp,
     ) -> Result<(), Error>;
+    /// True when a stored doc is quarantined (could not be materialised).
+    fn is_quarantined(&mut self, id: &DocId) -> Result<bool, Error>;
     /// The server's own Automerge actor (staff actions, publications), if
     /// it has one yet.
     fn server_actor(&mut self) -> Result<Option<Vec<u8>>, Error>;
@@ -109,6 +111,10 @@ pub trait SyncTx {
     fn last_round(&mut self, device: &str) -> Result<u64, Error>;
     /// Remember the last round answered to a device.
     fn set_last_round(&mut self, device: &str, worker: &str, round: u64) -> Result<(), Error>;
+    /// The highest round a device has confirmed applying (0 if unknown).
+    fn max_acked(&mut self, device: &str) -> Result<u64, Error>;
+    /// Record the highest round a device has confirmed applying.
+    fn set_max_acked(&mut self, device: &str, round: u64) -> Result<(), Error>;
     /// Forget everything known about a device (it lost its state, or we did).
     fn forget_device(&mut self, device: &str) -> Result<(), Error>;
     /// Confirm the pending heads of rounds up to `acked`, drop later ones.
