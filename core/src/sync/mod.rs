@@ -3,6 +3,7 @@
 //! See `protocol.rs` for the exchange.
 
 pub mod client;
+mod offset;
 pub mod protocol;
 pub mod transport;
 

@@ -10,6 +10,7 @@ mod admission_tests;
 pub mod engine;
 #[cfg(test)]
 mod engine_props;
+pub mod page;
 pub mod sqlite;
 pub mod storage;
 

@@ -1,0 +1,139 @@
+//! One page of a device's feed: what changed in its scope since its cursor,
+//! oldest first, as much as one response may carry ([`Limits`]). The
+//! cursor moves only over entries that were examined (ADR 11); the engine
+//! ([`super::engine`]) adds the page to its response.
+
+use super::storage::SyncTx;
+use crate::accounts::Account;
+use crate::error::Error;
+use automerge::ChangeHash;
+use gridwork_core::docs::DocId;
+use gridwork_core::sync::protocol::{from_hashes, to_hashes, DocPull};
+use std::collections::BTreeSet;
+
+/// Most docs in one response page.
+pub const PAGE_DOCS: usize = 400;
+/// Response page budget in (uncompressed) document bytes.
+pub const PAGE_BYTES: usize = 1024 * 1024;
+/// Feed entries read per query while filling a page.
+const FEED_BATCH: usize = 256;
+
+/// How much one response may carry. [`Limits::default`] is what the server
+/// uses; tests shrink it to exercise paging.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Most feed docs sent in one response.
+    pub page_docs: usize,
+    /// Feed doc bytes (uncompressed) after which the page is closed.
+    pub page_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            page_docs: PAGE_DOCS,
+            page_bytes: PAGE_BYTES,
+        }
+    }
+}
+
+/// One page of the feed for a device.
+pub(super) struct FeedPage {
+    pub(super) docs: Vec<DocPull>,
+    /// The feed position the device may move its cursor to.
+    pub(super) cursor: u64,
+    /// Entries after `cursor` were not examined.
+    pub(super) more: bool,
+}
+
+/// Walk the device's feed from `cursor`, oldest first, and collect what the
+/// device lacks until the page is full.
+///
+/// The cursor only ever moves over entries that were *examined*: sent in
+/// this page (pending under `round` until the device confirms it), pushed
+/// by the device in this very request (its answer is in the push's reply),
+/// or already held by the device at the heads the server knows it has. When
+/// the page fills up, the cursor stops at the last examined entry and
+/// `more` is set, however many entries were skipped on the way; only when
+/// the scope's feed is exhausted does it jump to the head of the whole feed.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn feed_page(
+    tx: &mut dyn SyncTx,
+    account: &Account,
+    device: &str,
+    cursor: u64,
+    pushed: &BTreeSet<String>,
+    round: u64,
+    limits: Limits,
+) -> Result<FeedPage, Error> {
+    let head = tx.feed_max()?;
+    let mut page = FeedPage {
+        docs: Vec::new(),
+        cursor,
+        more: false,
+    };
+    let mut bytes = 0usize;
+    let batch_size = FEED_BATCH.max(limits.page_docs + 1);
+    loop {
+        let batch = tx.feed_since(&account.feed_scopes, page.cursor, batch_size)?;
+        let exhausted = batch.len() < batch_size;
+        for (id, seq) in batch {
+            if page.docs.len() >= limits.page_docs.max(1) || bytes >= limits.page_bytes {
+                page.more = true;
+                return Ok(page);
+            }
+            page.cursor = seq;
+            if pushed.contains(id.as_str()) {
+                continue;
+            }
+            if let Some(pull) = missing_part(tx, device, &id)? {
+                bytes += pull.data.len();
+                tx.set_pending(device, round, &id, &from_hashes(&pull.heads))?;
+                page.docs.push(pull);
+            }
+        }
+        if exhausted {
+            page.cursor = page.cursor.max(head);
+            return Ok(page);
+        }
+    }
+}
+
+/// What device `device` lacks of doc `id`: the changes since the heads it is
+/// known to have, the whole doc when it has none (or heads the server does
+/// not know), or `None` when it already has the doc's heads.
+fn missing_part(tx: &mut dyn SyncTx, device: &str, id: &DocId) -> Result<Option<DocPull>, Error> {
+    let base = tx.device_heads(device, id)?;
+    let mut heads = Vec::new();
+    let data = tx
+        .read_doc(id, &mut |doc| {
+            heads = doc.get_heads();
+            if same(&heads, &base) {
+                Vec::new()
+            } else if !base.is_empty()
+                && base
+                    .iter()
+                    .all(|h| doc.get_change_meta_by_hash(h).is_some())
+            {
+                doc.save_after(&base)
+            } else {
+                // Uncompressed: the response body's deflate compresses
+                // across docs, far better than per-doc column deflate.
+                doc.save_nocompress()
+            }
+        })?
+        .unwrap_or_default();
+    if data.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(DocPull {
+        id: id.to_string(),
+        heads: to_hashes(&heads),
+        data,
+    }))
+}
+
+/// The same heads, in any order.
+pub(super) fn same(a: &[ChangeHash], b: &[ChangeHash]) -> bool {
+    a.len() == b.len() && a.iter().all(|h| b.contains(h))
+}
