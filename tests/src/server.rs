@@ -67,6 +67,16 @@ impl Server {
         admin(&self.data_dir, args)
     }
 
+    /// The grid tree of the sync scenarios: T1 → C1 → C1-1 → G1, G2.
+    pub fn add_small_town(&self) {
+        self.admin(&["grid", "add", "T1", "--name", "演示镇"]);
+        self.admin(&["grid", "add", "C1", "--name", "幸福社区", "--parent", "T1"]);
+        self.admin(&["grid", "add", "C1-1", "--name", "片区一", "--parent", "C1"]);
+        for (code, name) in [("G1", "第一网格"), ("G2", "第二网格")] {
+            self.admin(&["grid", "add", code, "--name", name, "--parent", "C1-1"]);
+        }
+    }
+
     /// Add gridworker `id` (named 网格员) on `grid` and issue a device token;
     /// returns the token.
     pub fn add_gridworker(&self, id: &str, grid: &str) -> String {

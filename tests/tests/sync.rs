@@ -26,27 +26,7 @@ fn town() -> Town {
     let dir = TempDir::new().unwrap();
     let data = dir.path().join("server");
     let server = Server::start(&data, &[]);
-    server.admin(&["grid", "add", "T1", "--name", "演示镇"]);
-    server.admin(&["grid", "add", "C1", "--name", "幸福社区", "--parent", "T1"]);
-    server.admin(&["grid", "add", "C1-1", "--name", "片区一", "--parent", "C1"]);
-    server.admin(&[
-        "grid",
-        "add",
-        "G1",
-        "--name",
-        "第一网格",
-        "--parent",
-        "C1-1",
-    ]);
-    server.admin(&[
-        "grid",
-        "add",
-        "G2",
-        "--name",
-        "第二网格",
-        "--parent",
-        "C1-1",
-    ]);
+    server.add_small_town();
     let tokens = [("gw-a", "G1"), ("gw-b", "G1"), ("gw-c", "G2")]
         .map(|(id, grid)| server.add_gridworker(id, grid));
     let phone = |name: &str, worker: &str, grid: &str| {

@@ -37,18 +37,7 @@ struct Town {
 fn town() -> Town {
     let dir = TempDir::new().unwrap();
     let server = Server::start(&dir.path().join("server"), &[]);
-    server.admin(&["grid", "add", "T1", "--name", "演示镇"]);
-    server.admin(&["grid", "add", "C1", "--name", "幸福社区", "--parent", "T1"]);
-    server.admin(&["grid", "add", "C1-1", "--name", "片区一", "--parent", "C1"]);
-    server.admin(&[
-        "grid",
-        "add",
-        "G1",
-        "--name",
-        "第一网格",
-        "--parent",
-        "C1-1",
-    ]);
+    server.add_small_town();
     let tokens = [("gw-a", "G1"), ("gw-b", "G1")].map(|(id, grid)| server.add_gridworker(id, grid));
     let phone = |name: &str, worker: &str| {
         let p = Phone::new(dir.path().join(format!("{name}.db")));

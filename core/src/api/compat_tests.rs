@@ -39,6 +39,23 @@ fn household_doc(id: HouseholdId) -> AutoCommit {
     doc
 }
 
+/// A household registered here, with one visit recorded now.
+fn household_with_visit(store: &Store) -> (crate::model::Household, crate::model::Visit) {
+    let h = store
+        .add_household(crate::model::NewHousehold {
+            address: "1号楼".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    let visit = store
+        .record_visit(crate::model::NewVisit {
+            household: h.id,
+            ..Default::default()
+        })
+        .unwrap();
+    (h, visit)
+}
+
 fn merge(store: &Store, id: &DocId, doc: &mut AutoCommit) -> bool {
     store.merge_doc(id, &doc.save()).unwrap()
 }
@@ -91,18 +108,7 @@ fn new_keys_and_enum_values_are_read_around_and_survive_an_edit() {
 #[test]
 fn a_visit_log_with_new_root_keys_still_lists_its_visits() {
     let (_dir, store) = store();
-    let h = store
-        .add_household(crate::model::NewHousehold {
-            address: "1号楼".into(),
-            ..Default::default()
-        })
-        .unwrap();
-    let visit = store
-        .record_visit(crate::model::NewVisit {
-            household: h.id,
-            ..Default::default()
-        })
-        .unwrap();
+    let (h, visit) = household_with_visit(&store);
     let year = crate::schedule::local_date(visit.started_at, store.timezone()).year();
     let log = DocId::visit_log(h.id, year);
     let mut doc = AutoCommit::load(&store.export_doc(&log).unwrap())
@@ -327,18 +333,7 @@ fn docs_made_here_stay_readable_by_the_first_release() {
     // kind/household/year as a visit id, and every root key of a work log
     // other than kind/worker/month as a day: docs of format 1 must add none.
     let (_dir, store) = store();
-    let h = store
-        .add_household(crate::model::NewHousehold {
-            address: "1号楼".into(),
-            ..Default::default()
-        })
-        .unwrap();
-    let visit = store
-        .record_visit(crate::model::NewVisit {
-            household: h.id,
-            ..Default::default()
-        })
-        .unwrap();
+    let (h, visit) = household_with_visit(&store);
     store
         .set_work_log_day("2026-03-10", vec!["走访".into()], "")
         .unwrap();
@@ -377,18 +372,7 @@ fn docs_made_here_stay_readable_by_the_first_release() {
 #[test]
 fn a_merged_doc_whose_rows_clash_is_quarantined_not_fatal() {
     let (_dir, store) = store();
-    let h = store
-        .add_household(crate::model::NewHousehold {
-            address: "1号楼".into(),
-            ..Default::default()
-        })
-        .unwrap();
-    let visit = store
-        .record_visit(crate::model::NewVisit {
-            household: h.id,
-            ..Default::default()
-        })
-        .unwrap();
+    let (h, visit) = household_with_visit(&store);
     // Another household's log, from elsewhere, reusing that visit's id.
     let other = HouseholdId::new();
     merge(&store, &DocId::household(other), &mut household_doc(other));
