@@ -124,6 +124,18 @@ struct World {
     clock: Arc<ManualClock>,
 }
 
+/// A phone's store at `path` on the world's clock.
+fn open_store(clock: Arc<ManualClock>, path: &std::path::Path) -> Store {
+    Store::open_with(
+        path,
+        StoreOptions {
+            clock: Some(clock as Arc<dyn Clock>),
+            ..StoreOptions::default()
+        },
+    )
+    .unwrap()
+}
+
 fn world(limits: Limits) -> World {
     let dir = tempfile::tempdir().unwrap();
     let server = Arc::new(crate::db::open(&dir.path().join("server")).unwrap());
@@ -141,14 +153,7 @@ fn world(limits: Limits) -> World {
             let account = crate::db::read(&server, |c| accounts::account_of(c, worker))
                 .unwrap()
                 .unwrap();
-            let store = Store::open_with(
-                dir.path().join(format!("phone{i}.db")),
-                StoreOptions {
-                    clock: Some(clock.clone() as Arc<dyn Clock>),
-                    ..StoreOptions::default()
-                },
-            )
-            .unwrap();
+            let store = open_store(clock.clone(), &dir.path().join(format!("phone{i}.db")));
             store.init(worker, "网格员", grid).unwrap();
             Phone {
                 store,
@@ -258,19 +263,25 @@ impl World {
         }
     }
 
+    /// Sync phone `p` without faults.
+    fn sync(&self, p: usize) -> gridwork_core::sync::SyncSummary {
+        let phone = &self.phones[p];
+        phone
+            .store
+            .sync_with(
+                &phone.link,
+                "http://in-process",
+                "t",
+                &SyncOptions::default(),
+            )
+            .expect("a fault-free sync succeeds")
+    }
+
     /// Sync every phone twice, in order, without faults.
     fn quiesce(&self) {
         for _ in 0..2 {
-            for phone in &self.phones {
-                phone
-                    .store
-                    .sync_with(
-                        &phone.link,
-                        "http://in-process",
-                        "t",
-                        &SyncOptions::default(),
-                    )
-                    .expect("a fault-free sync succeeds");
+            for p in 0..self.phones.len() {
+                self.sync(p);
             }
         }
     }
@@ -377,32 +388,10 @@ proptest! {
 /// forgets what it believed the phone holds and sends its scope again.
 #[test]
 fn a_phone_restored_from_an_older_copy_gets_back_what_it_lost() {
-    let open = |w: &World, path: &std::path::Path| {
-        Store::open_with(
-            path,
-            StoreOptions {
-                clock: Some(w.clock.clone() as Arc<dyn Clock>),
-                ..StoreOptions::default()
-            },
-        )
-        .unwrap()
-    };
     let mut w = world(Limits::default());
-    let sync = |w: &World, p: usize| {
-        let phone = &w.phones[p];
-        phone
-            .store
-            .sync_with(
-                &phone.link,
-                "http://in-process",
-                "t",
-                &SyncOptions::default(),
-            )
-            .unwrap();
-    };
     let path = w._dir.path().join("phone0.db");
     w.run(&Op::AddHousehold(0));
-    sync(&w, 0);
+    w.sync(0);
     // A copy of the idle store's files (the database and its WAL).
     let copy = |from: &std::path::Path, to: &std::path::Path| {
         for ext in ["", "-wal"] {
@@ -417,19 +406,19 @@ fn a_phone_restored_from_an_older_copy_gets_back_what_it_lost() {
     for _ in 0..5 {
         w.run(&Op::AddHousehold(1));
     }
-    sync(&w, 1);
-    sync(&w, 0);
-    sync(&w, 0);
+    w.sync(1);
+    w.sync(0);
+    w.sync(0);
     assert_eq!(known_households(&w.phones[0].store).len(), 6);
     // Restore the older copy.
-    w.phones[0].store = open(&w, &w._dir.path().join("scratch.db"));
+    w.phones[0].store = open_store(w.clock.clone(), &w._dir.path().join("scratch.db"));
     for ext in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
     }
     copy(&backup, &path);
-    w.phones[0].store = open(&w, &path);
+    w.phones[0].store = open_store(w.clock.clone(), &path);
     assert_eq!(known_households(&w.phones[0].store).len(), 1);
-    sync(&w, 0);
+    w.sync(0);
     assert_eq!(known_households(&w.phones[0].store).len(), 6);
     assert!(w.phones[0].store.check().unwrap().ok);
 }
