@@ -24,6 +24,9 @@ pub struct AdminArgs {
     /// 数据目录 / data directory holding gridwork.db
     #[arg(long, default_value = "gridwork-data", global = true)]
     pub data_dir: PathBuf,
+    /// The database key (`--key-env VAR` / `--key-file PATH`).
+    #[command(flatten)]
+    pub key: crate::keys::KeyArgs,
     /// The admin command.
     #[command(subcommand)]
     pub command: AdminCommand,
@@ -47,6 +50,24 @@ pub enum AdminCommand {
     /// 走访与办件时限策略 / visit and case policy of a grid
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// 在线备份（加密、一致）/ take an online, encrypted, consistent backup
+    Backup {
+        /// 备份文件 / the backup file to write
+        #[arg(long)]
+        to: PathBuf,
+        /// 覆盖已有文件 / overwrite an existing file
+        #[arg(long)]
+        force: bool,
+    },
+    /// 从备份恢复（需先停止服务）/ restore a backup (stop the server first)
+    Restore {
+        /// 备份文件 / the backup file
+        #[arg(long)]
+        from: PathBuf,
+        /// 替换已有数据库（原库保留在旁）/ replace an existing database (the old one is kept beside)
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// `admin template …`
@@ -204,7 +225,20 @@ impl From<RoleArg> for Role {
 /// Open the database in `args.data_dir` (creating it if needed) and run the
 /// command; returns the JSON to print.
 pub fn run(args: &AdminArgs) -> Result<Value, Error> {
-    let db = crate::db::open(&args.data_dir)?;
+    crate::keys::secure_data_dir(&args.data_dir)?;
+    let database = crate::db::db_path(&args.data_dir);
+    match &args.command {
+        AdminCommand::Backup { to, force } => {
+            let key = crate::keys::resolve(&args.data_dir, &args.key, &database)?;
+            return crate::backup::backup(&args.data_dir, &key.key, to, *force);
+        }
+        AdminCommand::Restore { from, force } => {
+            let key = crate::keys::resolve(&args.data_dir, &args.key, &database)?;
+            return crate::backup::restore(&args.data_dir, &key.key, from, *force);
+        }
+        _ => {}
+    }
+    let (db, _) = crate::db::open_with(&args.data_dir, &args.key)?;
     run_on(&db, &args.command)
 }
 
@@ -278,6 +312,10 @@ pub fn run_on(db: &Db, command: &AdminCommand) -> Result<Value, Error> {
         AdminCommand::Policy(PolicyCommand::Show { grid }) => {
             json!(publish::show_policy(db, grid)?)
         }
+        AdminCommand::Backup { .. } | AdminCommand::Restore { .. } => return Err(Error::invalid(
+            "command",
+            "备份与恢复作用于数据目录 / backup and restore work on the data directory (admin::run)",
+        )),
     };
     Ok(value)
 }

@@ -6,7 +6,7 @@
 //! the core's write transaction with the server's [`Error`] type.
 
 use crate::error::Error;
-use gridwork_core::store::{Db, WriteTx};
+use gridwork_core::store::{Db, DbKey, WriteTx};
 use std::path::{Path, PathBuf};
 
 /// The server migrations, in order; migration `i` takes the server schema
@@ -32,13 +32,121 @@ pub fn db_path(data_dir: &Path) -> PathBuf {
     data_dir.join(DB_FILE)
 }
 
-/// Create `data_dir` if needed, open (creating on first start) its database,
-/// run the core's migrations (inside `Db::open`) and then the server's.
+/// Open `data_dir`'s database with the key found by the default rule
+/// (`DATA_DIR/server.key`, created on first start): [`open_with`].
 pub fn open(data_dir: &Path) -> Result<Db, Error> {
-    std::fs::create_dir_all(data_dir)?;
-    let db = Db::open(&db_path(data_dir), None)?;
+    open_with(data_dir, &crate::keys::KeyArgs::default()).map(|(db, _)| db)
+}
+
+/// Resolve the key ([`crate::keys::resolve`]) and open the database:
+/// [`open_keyed`]. Returns the key too (its origin is worth a log line).
+pub fn open_with(
+    data_dir: &Path,
+    args: &crate::keys::KeyArgs,
+) -> Result<(Db, crate::keys::ServerKey), Error> {
+    crate::keys::secure_data_dir(data_dir)?;
+    let key = crate::keys::resolve(data_dir, args, &db_path(data_dir))?;
+    let db = open_keyed(data_dir, &key.key)?;
+    Ok((db, key))
+}
+
+/// Create `data_dir` if needed (mode 0700), encrypt a plain database left by
+/// a version before encryption ([`encrypt_plain_database`]), open (creating
+/// on first start) the database with `key`, run the core's migrations
+/// (inside `Db::open`) and then the server's.
+pub fn open_keyed(data_dir: &Path, key: &DbKey) -> Result<Db, Error> {
+    crate::keys::secure_data_dir(data_dir)?;
+    let path = db_path(data_dir);
+    if crate::keys::is_plain_database(&path)? {
+        encrypt_plain_database(&path, key)?;
+        tracing::info!("plain database encrypted with the server key");
+    }
+    let db = Db::open(&path, Some(key)).map_err(|e| match e {
+        gridwork_core::Error::WrongKey => Error::invalid(
+            "key",
+            "数据库密钥不正确 / the database key is wrong (check --key-file / --key-env)",
+        ),
+        other => Error::Core(other),
+    })?;
     migrate(&db)?;
     Ok(db)
+}
+
+/// A plain rusqlite connection to `data_dir`'s database, keyed by the
+/// default rule ([`crate::keys::resolve`]): for read-only inspection by
+/// tools and tests that need SQL the server's API does not offer.
+pub fn connect(data_dir: &Path) -> Result<rusqlite::Connection, Error> {
+    let path = db_path(data_dir);
+    let key = crate::keys::resolve(data_dir, &crate::keys::KeyArgs::default(), &path)?;
+    let conn = rusqlite::Connection::open(&path)?;
+    conn.pragma_update(None, "key", crate::keys::key_text(&key.key))?;
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))?;
+    Ok(conn)
+}
+
+/// Replace the plain SQLite database at `path` by an encrypted copy: its
+/// WAL is checkpointed, every table is exported into `PATH.encrypting`
+/// with `key` (SQLCipher's `sqlcipher_export`, keeping `user_version`), the
+/// copy is synced and renamed over the original, and the plain WAL and
+/// shared-memory files are removed. A crash before the rename leaves the
+/// plain file as it was (and the next start does it again).
+pub fn encrypt_plain_database(path: &Path, key: &DbKey) -> Result<(), Error> {
+    let target = path.with_extension("db.encrypting");
+    let _ = std::fs::remove_file(&target);
+    {
+        let conn = rusqlite::Connection::open(path)?;
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        export_encrypted(&conn, &target, key)?;
+    }
+    std::fs::File::open(&target)?.sync_all()?;
+    std::fs::rename(&target, path)?;
+    for suffix in ["-wal", "-shm"] {
+        let mut side = path.as_os_str().to_owned();
+        side.push(suffix);
+        match std::fs::remove_file(PathBuf::from(side)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if let Some(dir) = path.parent() {
+        // The rename is durable once the directory entry is.
+        if let Ok(dir) = std::fs::File::open(dir) {
+            let _ = dir.sync_all();
+        }
+    }
+    Ok(())
+}
+
+/// Copy every table of `conn`'s main database into a new encrypted file at
+/// `target` keyed with `key`, in one read transaction (a consistent
+/// snapshot even while others write), keeping `user_version`.
+pub fn export_encrypted(
+    conn: &rusqlite::Connection,
+    target: &Path,
+    key: &DbKey,
+) -> Result<(), Error> {
+    let target_text = target
+        .to_str()
+        .ok_or_else(|| Error::invalid("path", "路径不是UTF-8 / the path is not UTF-8"))?;
+    conn.execute(
+        "ATTACH DATABASE ?1 AS export_target KEY ?2",
+        rusqlite::params![target_text, crate::keys::key_text(key)],
+    )?;
+    let exported = (|| -> Result<(), Error> {
+        conn.execute_batch("BEGIN")?;
+        let version: i64 = conn.query_row("PRAGMA main.user_version", [], |r| r.get(0))?;
+        conn.query_row("SELECT sqlcipher_export('export_target')", [], |_| Ok(()))?;
+        conn.execute_batch(&format!(
+            "PRAGMA export_target.user_version = {version}; COMMIT"
+        ))?;
+        Ok(())
+    })();
+    if exported.is_err() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    conn.execute_batch("DETACH DATABASE export_target")?;
+    exported
 }
 
 /// Bring the server tables up to [`CURRENT_VERSION`] in one write
@@ -196,6 +304,83 @@ mod tests {
         })
         .unwrap();
         assert_eq!(count, 0);
+    }
+
+    /// A data directory written before encryption: a plain database with a
+    /// resident's address and phone in a household doc.
+    fn plain_data_dir(data: &Path) -> i64 {
+        use gridwork_core::model::NewHousehold;
+        std::fs::create_dir_all(data).unwrap();
+        let db = Db::open(&db_path(data), None).unwrap();
+        migrate(&db).unwrap();
+        write(&db, |tx| {
+            tx.conn().execute(
+                "INSERT INTO grids (code, name, parent, level) VALUES ('T', 'Town', NULL, 1)",
+                [],
+            )?;
+            Ok(())
+        })
+        .unwrap();
+        drop(db);
+        let store = gridwork_core::Store::open(db_path(data), None).unwrap();
+        store.init("srv", "Server", "T").unwrap();
+        store
+            .add_household(NewHousehold {
+                address: "Plaintextlane 17".into(),
+                phone: "13912345678".into(),
+                ..Default::default()
+            })
+            .unwrap();
+        store.list_households().unwrap().len() as i64
+    }
+
+    #[test]
+    fn a_plain_data_directory_is_encrypted_in_place_and_keeps_everything() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        assert_eq!(plain_data_dir(&data), 1);
+        assert!(crate::keys::is_plain_database(&db_path(&data)).unwrap());
+        let (db, key) = open_with(&data, &crate::keys::KeyArgs::default()).unwrap();
+        assert!(matches!(key.origin, crate::keys::KeyOrigin::Created(_)));
+        drop(db);
+        assert!(!crate::keys::is_plain_database(&db_path(&data)).unwrap());
+        for entry in std::fs::read_dir(&data).unwrap() {
+            let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+            for secret in [&b"Plaintextlane"[..], b"13912345678"] {
+                assert!(
+                    !bytes.windows(secret.len()).any(|w| w == secret),
+                    "plain personal data left in the data directory"
+                );
+            }
+        }
+        // Everything is still there, read with the key.
+        let db = open(&data).unwrap();
+        let grids = crate::accounts::list_grids(&db).unwrap();
+        assert_eq!(grids.len(), 1);
+        drop(db);
+        let store = gridwork_core::Store::open(db_path(&data), Some(key.key.clone())).unwrap();
+        let households = store.list_households().unwrap();
+        assert_eq!(households.len(), 1);
+        // Without the key nothing opens.
+        assert!(gridwork_core::Store::open(db_path(&data), None).is_err());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&data).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o700);
+        }
+    }
+
+    #[test]
+    fn a_wrong_key_is_a_clear_error_and_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(open(dir.path()).unwrap());
+        let before = std::fs::read(db_path(dir.path())).unwrap();
+        let err = open_keyed(dir.path(), &DbKey::Raw([9; 32]))
+            .err()
+            .expect("refused");
+        assert!(err.to_string().contains("key"), "{err}");
+        assert_eq!(std::fs::read(db_path(dir.path())).unwrap(), before);
     }
 
     #[test]

@@ -22,6 +22,7 @@ use crate::db;
 use crate::error::Error;
 use gridwork_core::demo::{DemoOptions, DemoSummary};
 use gridwork_core::model::{GridCode, Role, WorkerId};
+use gridwork_core::store::DbKey;
 use gridwork_core::Store;
 use serde::Serialize;
 use std::path::Path;
@@ -136,18 +137,18 @@ pub struct DemoSeeded {
 /// Seed the demo town into the database in `data_dir` if it has no grids
 /// yet; `None` if it already had some (nothing is changed then). Opens and
 /// closes its own connections: call it before opening the serving `Db`.
-pub fn seed(data_dir: &Path) -> Result<Option<DemoSeeded>, Error> {
-    let Some(mut seeded) = seed_accounts(data_dir)? else {
+pub fn seed(data_dir: &Path, key: &DbKey) -> Result<Option<DemoSeeded>, Error> {
+    let Some(mut seeded) = seed_accounts(data_dir, key)? else {
         return Ok(None);
     };
-    seeded.data = seed_data(&db::db_path(data_dir))?;
+    seeded.data = seed_data(data_dir, key)?;
     Ok(Some(seeded))
 }
 
 /// The grid tree, workers, tokens and staff passwords, in one transaction,
 /// if there are no grids yet (the returned `data` is still empty).
-fn seed_accounts(data_dir: &Path) -> Result<Option<DemoSeeded>, Error> {
-    let db = db::open(data_dir)?;
+fn seed_accounts(data_dir: &Path, key: &DbKey) -> Result<Option<DemoSeeded>, Error> {
+    let db = db::open_keyed(data_dir, key)?;
     db::write(&db, |tx| {
         let conn = tx.conn();
         let grids: i64 = conn.query_row("SELECT count(*) FROM grids", [], |r| r.get(0))?;
@@ -190,8 +191,8 @@ fn seed_accounts(data_dir: &Path) -> Result<Option<DemoSeeded>, Error> {
 }
 
 /// Generate the demo grid data through a core `Store` on the same file.
-fn seed_data(path: &Path) -> Result<Vec<(GridCode, DemoSummary)>, Error> {
-    let store = Store::open(path, None)?;
+fn seed_data(data_dir: &Path, key: &DbKey) -> Result<Vec<(GridCode, DemoSummary)>, Error> {
+    let store = Store::open(db::db_path(data_dir), Some(key.clone()))?;
     if store.device().is_err() {
         store.init(DEVICE.0, DEVICE.1, DEVICE.2)?;
     }
@@ -199,7 +200,7 @@ fn seed_data(path: &Path) -> Result<Vec<(GridCode, DemoSummary)>, Error> {
     // worker, so that no device can push changes under it (ADR 14).
     let actor =
         hex::decode(store.device()?.actor).map_err(|_| Error::Internal("demo actor".into()))?;
-    let db = db::open(path.parent().unwrap_or(Path::new(".")))?;
+    let db = db::open_keyed(data_dir, key)?;
     db::write(&db, |tx| {
         tx.conn().execute(
             "INSERT OR IGNORE INTO actors (actor, worker_id, device, bound_at) VALUES (?1, '', 'server', ?2)",
@@ -247,11 +248,14 @@ mod tests {
     #[test]
     fn demo_tree_is_valid_and_seeded_once() {
         let dir = tempfile::tempdir().unwrap();
+        let key = crate::keys::resolve(dir.path(), &Default::default(), &db::db_path(dir.path()))
+            .unwrap()
+            .key;
         let DemoSeeded {
             tokens, passwords, ..
-        } = seed_accounts(dir.path()).unwrap().unwrap();
+        } = seed_accounts(dir.path(), &key).unwrap().unwrap();
         assert_eq!(tokens.len(), DEMO_WORKERS.len());
-        assert!(seed_accounts(dir.path()).unwrap().is_none());
+        assert!(seed_accounts(dir.path(), &key).unwrap().is_none());
         let db = db::open(dir.path()).unwrap();
         let grids = crate::accounts::list_grids(&db).unwrap();
         let levels: Vec<(&str, u8)> = grids.iter().map(|g| (g.code.as_str(), g.level)).collect();

@@ -13,10 +13,12 @@
 pub mod access_log;
 pub mod accounts;
 pub mod admin;
+pub mod backup;
 pub mod db;
 pub mod demo;
 pub mod error;
 pub mod feed;
+pub mod keys;
 pub mod metrics;
 pub mod publish;
 pub mod serve;

@@ -45,6 +45,9 @@ fn fail(error: &gridwork_server::Error) -> ExitCode {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Everything the server creates (database, WAL, key file, backups) is
+    // private to its user.
+    gridwork_server::keys::restrict_umask();
     match cli.command {
         Command::Serve(args) => {
             if let Err(message) = gridwork_server::serve::check_database(args.database.as_deref()) {

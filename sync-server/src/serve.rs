@@ -54,6 +54,9 @@ pub struct ServeArgs {
     /// `Secure` (use when browsers reach the server over HTTPS, e.g. behind a TLS proxy)
     #[arg(long, default_value_t = false)]
     pub secure_cookies: bool,
+    /// The database key (`--key-env VAR` / `--key-file PATH`).
+    #[command(flatten)]
+    pub key: crate::keys::KeyArgs,
     /// 从该环境变量读取 /metrics 访问令牌（设置后需 Bearer 令牌）/ require this bearer token,
     /// read from the environment variable VAR, for GET /metrics
     #[arg(long, value_name = "VAR")]
@@ -102,15 +105,32 @@ async fn not_found() -> Error {
 /// Prepare the data directory (blocking): demo seeding when asked, then the
 /// serving database with every doc on the feed. Returns the state and what
 /// the demo seeding printed once (empty when nothing was seeded).
-fn prepare(args: &ServeArgs) -> Result<(AppState, crate::demo::DemoSeeded), Error> {
+fn prepare(
+    args: &ServeArgs,
+) -> Result<
+    (
+        AppState,
+        crate::demo::DemoSeeded,
+        crate::backup::DataDirLock,
+    ),
+    Error,
+> {
     let scrape_token = args
         .metrics_token_env
         .as_deref()
         .map(crate::metrics::token_from_env)
         .transpose()?;
+    crate::keys::secure_data_dir(&args.data_dir)?;
+    let lock = crate::backup::DataDirLock::acquire(&args.data_dir)?;
+    let key = crate::keys::resolve(
+        &args.data_dir,
+        &args.key,
+        &crate::db::db_path(&args.data_dir),
+    )?;
+    announce_key(&key);
     let mut seeded = crate::demo::DemoSeeded::default();
     if args.demo {
-        match crate::demo::seed(&args.data_dir)? {
+        match crate::demo::seed(&args.data_dir, &key.key)? {
             Some(fresh) => {
                 for (grid, summary) in &fresh.data {
                     tracing::info!(grid = %grid, households = summary.households, visits = summary.visits, "demo grid seeded");
@@ -120,7 +140,7 @@ fn prepare(args: &ServeArgs) -> Result<(AppState, crate::demo::DemoSeeded), Erro
             None => tracing::info!("data directory already has grids; demo not seeded"),
         }
     }
-    let db = crate::db::open(&args.data_dir)?;
+    let db = crate::db::open_keyed(&args.data_dir, &key.key)?;
     let added = crate::feed::backfill(&db)?;
     if added > 0 {
         tracing::info!(added, "docs added to the feed");
@@ -129,7 +149,21 @@ fn prepare(args: &ServeArgs) -> Result<(AppState, crate::demo::DemoSeeded), Erro
     if let Some(token) = scrape_token {
         state.metrics = std::sync::Arc::new(crate::metrics::Metrics::new(Some(&token)));
     }
-    Ok((state, seeded))
+    Ok((state, seeded, lock))
+}
+
+/// Say on stderr where the database key came from (never the key): a key
+/// file created now must be kept, or the data directory cannot be read.
+fn announce_key(key: &crate::keys::ServerKey) {
+    use crate::keys::KeyOrigin;
+    match &key.origin {
+        KeyOrigin::Created(path) => eprintln!(
+            "已生成数据库密钥文件 {p}：请妥善保管（丢失则无法读取数据）/ created the database key file {p}: keep it safe (without it the data cannot be read)",
+            p = path.display()
+        ),
+        KeyOrigin::File(path) => tracing::info!(file = %path.display(), "database key from file"),
+        KeyOrigin::Env(var) => tracing::info!(var = %var, "database key from the environment"),
+    }
 }
 
 /// The human hint about the demo's dashboard sign-in, for stderr: where to
@@ -157,7 +191,8 @@ pub fn demo_sign_in_hint(seeded: &crate::demo::DemoSeeded, url: &str, data_dir: 
 /// Run the server until SIGTERM or Ctrl-C; in-flight requests finish first.
 pub async fn run(args: ServeArgs) -> Result<(), Error> {
     let prepared = args.clone();
-    let (state, seeded) = tokio::task::spawn_blocking(move || prepare(&prepared)).await??;
+    // The lock is held until the server stops: one server per data directory.
+    let (state, seeded, _lock) = tokio::task::spawn_blocking(move || prepare(&prepared)).await??;
     let listener = tokio::net::TcpListener::bind(&args.listen).await?;
     let local = listener.local_addr()?;
     // Handlers are installed before we announce the port, so a signal sent

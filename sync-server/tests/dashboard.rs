@@ -81,7 +81,7 @@ fn demo_dashboard_pages_actions_and_exports() {
     assert_eq!(ok.status, 303, "{}", ok.body);
     let session = ok.cookie("gw_session").unwrap();
     let me = [("gw_session", session.as_str())];
-    let db = Connection::open(data.join("gridwork.db")).unwrap();
+    let db = gridwork_server::db::connect(&data).unwrap();
 
     // The overview's totals equal the read models of the demo grids.
     let home = get(addr, "/", &me);

@@ -183,7 +183,7 @@ fn a_wrong_phone_clock_is_flagged_then_corrected() {
     assert!((after_sync.opened_at.0 - real_now()).abs() < 60_000);
     a.sync(&url, &token, &SyncOptions::default()).unwrap();
 
-    let db = rusqlite::Connection::open(data.join("gridwork.db")).unwrap();
+    let db = gridwork_server::db::connect(&data).unwrap();
     let status = |case: &str| -> String {
         db.query_row(
             "SELECT status FROM time_checks WHERE doc_id = ?1 AND item = ''",

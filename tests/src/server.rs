@@ -133,6 +133,16 @@ impl Server {
         child.wait().ok().and_then(|s| s.code())
     }
 
+    /// A phone (the CLI) over the server's own database file, keyed with
+    /// the server's key file (`DATA_DIR/server.key`, created on first
+    /// start): for comparing the server's docs with the phones'.
+    pub fn store(&self) -> crate::cli::Phone {
+        let mut phone = crate::cli::Phone::new(self.data_dir.join("gridwork.db"));
+        let hex = std::fs::read_to_string(self.data_dir.join("server.key")).expect("server.key");
+        phone.key = Some(("GRIDWORK_SERVER_KEY".into(), format!("x'{}'", hex.trim())));
+        phone
+    }
+
     /// The server process id.
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)

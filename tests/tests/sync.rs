@@ -59,7 +59,7 @@ fn state(p: &Phone) -> (Value, Value, Value, Value) {
 }
 
 fn server_store(server: &Server) -> Phone {
-    Phone::new(server.data_dir.join("gridwork.db"))
+    server.store()
 }
 
 #[test]

@@ -159,7 +159,7 @@ fn a_lost_upload_response_does_not_hide_the_other_phones_docs() {
         "the upload carries A's docs"
     );
     // The server really holds A's history; A does not know it.
-    let server_store = Phone::new(t.server.data_dir.join("gridwork.db"));
+    let server_store = t.server.store();
     let server_g1 = |label: &str| -> Vec<(String, Value)> {
         let all = server_store.json(&["docs"]);
         let g1: Vec<Value> = all
