@@ -57,6 +57,27 @@ pub struct ServeArgs {
     /// The database key (`--key-env VAR` / `--key-file PATH`).
     #[command(flatten)]
     pub key: crate::keys::KeyArgs,
+    /// TLS 证书链（PEM）/ serve HTTPS with this PEM certificate chain (with --tls-key)
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS 私钥（PEM）/ the PEM private key of --tls-cert
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// 同时打开的连接上限（默认按文件描述符上限）/ open connections at once (default: from the
+    /// open-file limit, at most 4096)
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<usize>,
+    /// 单个地址的连接上限（默认总上限的四分之一）/ open connections from one address (default: a
+    /// quarter of --max-connections)
+    #[arg(long, value_name = "N")]
+    pub max_connections_per_address: Option<usize>,
+    /// 发送请求头的时限（秒；也是空闲连接的时限）/ seconds a client has to send a request's
+    /// headers, also between keep-alive requests (idle connections close after it)
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    pub header_timeout_secs: u64,
+    /// 单个请求（含请求体）的时限（秒）/ seconds for one request, its body and its answer
+    #[arg(long, value_name = "SECS", default_value_t = 120)]
+    pub request_timeout_secs: u64,
     /// 从该环境变量读取 /metrics 访问令牌（设置后需 Bearer 令牌）/ require this bearer token,
     /// read from the environment variable VAR, for GET /metrics
     #[arg(long, value_name = "VAR")]
@@ -193,6 +214,12 @@ pub async fn run(args: ServeArgs) -> Result<(), Error> {
     let prepared = args.clone();
     // The lock is held until the server stops: one server per data directory.
     let (state, seeded, _lock) = tokio::task::spawn_blocking(move || prepare(&prepared)).await??;
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(crate::listener::tls_acceptor(cert, key)?),
+        _ => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let limits = connection_limits(&args);
     let listener = tokio::net::TcpListener::bind(&args.listen).await?;
     let local = listener.local_addr()?;
     // Handlers are installed before we announce the port, so a signal sent
@@ -207,21 +234,40 @@ pub async fn run(args: ServeArgs) -> Result<(), Error> {
             writeln!(out, "{}", json!({ "demo_password": password }))?;
         }
         if !seeded.passwords.is_empty() {
-            let hint = demo_sign_in_hint(&seeded, &format!("http://{local}"), &args.data_dir);
+            let hint = demo_sign_in_hint(&seeded, &format!("{scheme}://{local}"), &args.data_dir);
             eprintln!("{hint}");
         }
-        writeln!(out, "listening on http://{local}")?;
+        writeln!(out, "listening on {scheme}://{local}")?;
         out.flush()?;
     }
-    tracing::info!(addr = %local, "serving");
+    tracing::info!(addr = %local, max_connections = limits.max_connections, "serving");
     let web = crate::web::WebConfig {
-        secure_cookies: args.secure_cookies,
+        // Cookies over HTTPS are always marked Secure.
+        secure_cookies: args.secure_cookies || tls.is_some(),
     };
-    axum::serve(listener, router_with(state, web))
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    let app = router_with(state, web).layer(tower_http::timeout::TimeoutLayer::with_status_code(
+        axum::http::StatusCode::REQUEST_TIMEOUT,
+        limits.request_timeout,
+    ));
+    crate::listener::serve(listener, app, limits, tls, shutdown).await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The connection bounds of `args` over the defaults
+/// ([`crate::listener::ConnectionLimits::from_environment`]).
+fn connection_limits(args: &ServeArgs) -> crate::listener::ConnectionLimits {
+    let mut limits = crate::listener::ConnectionLimits::from_environment();
+    if let Some(max) = args.max_connections {
+        limits.max_connections = max.max(1);
+        limits.max_per_address = (limits.max_connections / 4).max(1);
+    }
+    if let Some(max) = args.max_connections_per_address {
+        limits.max_per_address = max.max(1);
+    }
+    limits.header_timeout = std::time::Duration::from_secs(args.header_timeout_secs.max(1));
+    limits.request_timeout = std::time::Duration::from_secs(args.request_timeout_secs.max(1));
+    limits
 }
 
 /// A future that completes on SIGTERM or SIGINT (Ctrl-C). The handlers are
