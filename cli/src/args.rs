@@ -103,7 +103,8 @@ pub enum Command {
         token_env: String,
     },
     /// Fill the store with a deterministic demo grid (initialising a fresh
-    /// store with a demo gridworker first).
+    /// store with a demo gridworker first). An initialised store is refused:
+    /// its next sync would spread the fabricated records.
     Demo {
         /// Households.
         #[arg(long, default_value_t = 150)]
@@ -117,6 +118,10 @@ pub enum Command {
         /// Print one JSON line per committed household on stderr.
         #[arg(long)]
         progress: bool,
+        /// Also fill an initialised store, provided it has never synced
+        /// (refused once it has).
+        #[arg(long)]
+        force: bool,
     },
     /// Write households (the register, one row per resident), visits,
     /// hazards or cases to an Excel workbook or a CSV file; prints

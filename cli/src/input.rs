@@ -1,16 +1,35 @@
 //! Reading command input files (checklist answers, form answers) and dates,
-//! with errors that name the field but never echo personal data.
+//! with errors that name the field but never echo personal data. An answers
+//! file is at most [`MAX_ANSWERS_FILE_BYTES`]; a value of the wrong JSON type
+//! or an unknown key is an error, never silently dropped.
 
 use crate::Failure;
+use gridwork_core::model::text::{display_key, MAX_ANSWERS_FILE_BYTES};
 use gridwork_core::model::{ChecklistAnswer, Outcome, Timestamp};
 use gridwork_core::{Error, Store};
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::path::Path;
 
 fn read_json(path: &Path, field: &str) -> Result<Value, Failure> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|_| Failure(format!("{field}: 无法读取文件 / cannot read the file")))?;
+    let unreadable = || Failure(format!("{field}: 无法读取文件 / cannot read the file"));
+    let file = std::fs::File::open(path).map_err(|_| unreadable())?;
+    // Read one byte past the limit (works for pipes and devices too).
+    let mut bytes = Vec::new();
+    file.take(MAX_ANSWERS_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|_| unreadable())?;
+    if bytes.len() as u64 > MAX_ANSWERS_FILE_BYTES {
+        return Err(Failure(format!(
+            "{field}: 文件过大，最多 1 MiB / the file is too large: at most 1 MiB"
+        )));
+    }
+    let text = String::from_utf8(bytes).map_err(|_| {
+        Failure(format!(
+            "{field}: 文件不是 UTF-8 文本 / the file is not UTF-8 text"
+        ))
+    })?;
     serde_json::from_str(&text).map_err(|e| {
         Failure(format!(
             "{field}: 不是有效的 JSON / not valid JSON (line {}, column {})",
@@ -21,19 +40,28 @@ fn read_json(path: &Path, field: &str) -> Result<Value, Failure> {
 }
 
 /// Checklist answers: `{"item": "ok"}`, `{"item": {"outcome": "problem", "note": "…"}}`
-/// or `[{"item": …, "outcome": …, "note": …}]`.
+/// or `[{"item": …, "outcome": …, "note": …}]`. A note must be text (or
+/// null); any other key is refused.
 pub fn checklist_answers(path: &Path) -> Result<Vec<ChecklistAnswer>, Failure> {
+    let invalid =
+        |field: String, message: &str| Failure(Error::invalid(field, message).to_string());
     let bad = |item: &str| {
-        Failure(
-            Error::invalid(
-                format!("answers.{item}"),
-                "应为结果或 {outcome, note} / expected an outcome or {outcome, note}",
-            )
-            .to_string(),
+        invalid(
+            format!("answers.{}", display_key(item)),
+            "应为结果或 {outcome, note} / expected an outcome or {outcome, note}",
         )
     };
-    let one = |item: &str, value: &Value| -> Result<ChecklistAnswer, Failure> {
-        let field = format!("answers.{item}");
+    let one = |item: &str, value: &Value, array: bool| -> Result<ChecklistAnswer, Failure> {
+        let field = format!("answers.{}", display_key(item));
+        if let Value::Object(map) = value {
+            let allowed = |k: &str| matches!(k, "outcome" | "note") || (array && k == "item");
+            if let Some(key) = map.keys().find(|k| !allowed(k)) {
+                return Err(invalid(
+                    format!("{field}.{}", display_key(key)),
+                    "未知的键，只允许 outcome 和 note / unknown key: only outcome and note are allowed",
+                ));
+            }
+        }
         match value {
             Value::String(s) => Ok(ChecklistAnswer {
                 item: item.to_string(),
@@ -48,17 +76,22 @@ pub fn checklist_answers(path: &Path) -> Result<Vec<ChecklistAnswer>, Failure> {
                         .ok_or_else(|| bad(item))?,
                     &field,
                 )?,
-                note: map
-                    .get("note")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string(),
+                note: match map.get("note") {
+                    None | Some(Value::Null) => String::new(),
+                    Some(Value::String(note)) => note.clone(),
+                    Some(_) => {
+                        return Err(invalid(
+                            format!("{field}.note"),
+                            "备注应为文本 / the note must be text",
+                        ))
+                    }
+                },
             }),
             _ => Err(bad(item)),
         }
     };
     match read_json(path, "answers")? {
-        Value::Object(map) => map.iter().map(|(k, v)| one(k, v)).collect(),
+        Value::Object(map) => map.iter().map(|(k, v)| one(k, v, false)).collect(),
         Value::Array(list) => list
             .iter()
             .map(|entry| {
@@ -66,7 +99,7 @@ pub fn checklist_answers(path: &Path) -> Result<Vec<ChecklistAnswer>, Failure> {
                     .get("item")
                     .and_then(Value::as_str)
                     .ok_or_else(|| bad("item"))?;
-                one(item, entry)
+                one(item, entry, true)
             })
             .collect(),
         _ => Err(Failure(

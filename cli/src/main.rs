@@ -1,11 +1,13 @@
 //! `gridwork`: a desktop client that drives the Gridwork core exactly as a
 //! phone does. Every command prints JSON on stdout. A user error (bad input,
-//! unknown id, wrong key, …) exits 1 with one line on stderr; a usage error
-//! exits 2 (clap). The database key is only ever read from the environment
-//! variable named by `--key-env`.
+//! unknown id, wrong key, …) exits 1 with one line on stderr, control
+//! characters escaped; a usage error exits 2 (clap). Stdout closed early by
+//! its reader ends a command quietly with exit 0 ([`output`]). The database
+//! key is only ever read from the environment variable named by `--key-env`.
 
 mod args;
 mod input;
+mod output;
 
 use args::*;
 use clap::Parser;
@@ -31,15 +33,9 @@ type Outcome = Result<serde_json::Value, Failure>;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
-        Ok(value) => {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&value).unwrap_or_default()
-            );
-            ExitCode::SUCCESS
-        }
+        Ok(value) => output::result(&value),
         Err(Failure(message)) => {
-            eprintln!("error: {}", message.replace('\n', " "));
+            output::error(&message);
             ExitCode::from(1)
         }
     }
@@ -188,11 +184,12 @@ fn run(cli: Cli) -> Outcome {
             years,
             seed,
             progress,
+            force,
         } => {
-            // A fresh store gets a demo gridworker so that one command is enough.
-            if matches!(store.device(), Err(Error::NotInitialized)) {
-                store.init("gw-demo", "演示网格员", "DEMO-G01")?;
-            }
+            // A fresh store gets a demo gridworker so that one command is
+            // enough; a real store is refused (its sync would spread the
+            // fabricated records).
+            gridwork_core::demo::prepare_store(&store, force)?;
             let options = gridwork_core::demo::DemoOptions {
                 households,
                 years,
@@ -200,7 +197,9 @@ fn run(cli: Cli) -> Outcome {
             };
             let summary = gridwork_core::demo::generate(&store, options, |done, total| {
                 if progress {
-                    eprintln!("{}", json!({"households_committed": done, "total": total}));
+                    output::note(
+                        &json!({"households_committed": done, "total": total}).to_string(),
+                    );
                 }
             })?;
             to_json(summary)
@@ -210,10 +209,8 @@ fn run(cli: Cli) -> Outcome {
             if report.ok {
                 to_json(report)
             } else {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&report).unwrap_or_default()
-                );
+                // The report goes out even if the reader stops early.
+                let _ = output::json(&serde_json::to_value(&report).unwrap_or_default());
                 Err(Failure(format!(
                     "check: 读模型与文档不一致 / read models differ from a rebuild in: {}",
                     report.differences.join(", ")
@@ -582,10 +579,7 @@ fn import_register(store: &Store, file: &std::path::Path, format: Option<&str>) 
         to_json(report)
     } else {
         // The report (every bad row) on stdout, one line on stderr, exit 1.
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).unwrap_or_default()
-        );
+        let _ = output::json(&serde_json::to_value(&report).unwrap_or_default());
         Err(Failure(report.errors_line()))
     }
 }

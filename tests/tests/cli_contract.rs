@@ -313,7 +313,7 @@ fn encrypted_store_keeps_names_out_of_the_file_and_refuses_wrong_keys() {
 fn demo_grid_of_150_households_lists_and_checks() {
     let dir = TempDir::new().unwrap();
     let p = phone(&dir);
-    let summary = p.json(&["demo", "--households", "150", "--years", "5"]);
+    let summary = p.json(&["demo", "--force", "--households", "150", "--years", "5"]);
     assert_eq!(summary["households"], 150);
     assert!(summary["visits"].as_u64().unwrap() > 8000);
     assert!(summary["hazards"].as_u64().unwrap() > 300);

@@ -45,6 +45,8 @@ fn killing_demo_midway_leaves_whole_households_and_a_consistent_store() {
         let mut child = p
             .command(&[
                 "demo",
+                // The store is initialised but has never synced.
+                "--force",
                 "--households",
                 "30",
                 "--years",

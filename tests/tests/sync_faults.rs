@@ -91,11 +91,13 @@ fn a_lost_upload_response_does_not_hide_the_other_phones_docs() {
     let url = proxy.url.clone();
 
     // Two years of history on each phone, authored by its own worker;
-    // different seeds, so different ids.
+    // different seeds, so different ids (`--force`: the phones are
+    // initialised but have never synced).
+    let demo = ["demo", "--force", "--households"];
     let a_demo =
-        t.a.json(&["demo", "--households", "40", "--years", "2", "--seed", "11"]);
+        t.a.json(&[&demo[..], &["40", "--years", "2", "--seed", "11"]].concat());
     let b_demo =
-        t.b.json(&["demo", "--households", "60", "--years", "2", "--seed", "12"]);
+        t.b.json(&[&demo[..], &["60", "--years", "2", "--seed", "12"]].concat());
     assert_eq!(
         (a_demo["households"].as_u64(), b_demo["households"].as_u64()),
         (Some(40), Some(60))

@@ -4,7 +4,7 @@ use super::Store;
 use crate::docs::household::{tag_set, HouseholdDoc, ResidentDoc};
 use crate::docs::{DocId, DocKind};
 use crate::model::household::parse_tags;
-use crate::model::ids::require_non_empty;
+use crate::model::text::{self, check_edit};
 use crate::model::*;
 use crate::store::{CommitMeta, WriteTx};
 use crate::{Conflict, Error, Result};
@@ -33,9 +33,14 @@ fn apply_tag_edits(
     Ok(())
 }
 
-/// Validate a new resident into its document form.
-fn resident_doc(input: &NewResident, at: Timestamp) -> Result<ResidentDoc> {
-    let name = require_non_empty(&input.name, "name")?;
+/// Validate a new resident into its document form; `today` is the store's
+/// local date (the latest birth date).
+fn resident_doc(
+    input: &NewResident,
+    at: Timestamp,
+    today: jiff::civil::Date,
+) -> Result<ResidentDoc> {
+    let name = text::RESIDENT_NAME.check(&input.name)?;
     let id_number = if input.id_number.trim().is_empty() {
         String::new()
     } else {
@@ -44,13 +49,13 @@ fn resident_doc(input: &NewResident, at: Timestamp) -> Result<ResidentDoc> {
     let mut birth_date = if input.birth_date.trim().is_empty() {
         String::new()
     } else {
-        validate::date(&input.birth_date, "birth_date")?
+        validate::birth_date(&input.birth_date, "birth_date", today)?
     };
     let mut gender = Gender::parse(&input.gender)?;
     if !id_number.is_empty() {
         let from_id = validate::birth_date_of_id(&id_number).unwrap_or_default();
         if birth_date.is_empty() {
-            birth_date = from_id;
+            birth_date = validate::birth_date(&from_id, "id_number", today)?;
         } else if birth_date != from_id {
             return Err(Error::invalid(
                 "birth_date",
@@ -78,7 +83,7 @@ fn resident_doc(input: &NewResident, at: Timestamp) -> Result<ResidentDoc> {
         birth_date,
         id_number,
         phone: optional_phone(&input.phone, "phone")?,
-        relation: input.relation.trim().to_string(),
+        relation: text::RELATION.check(&input.relation)?,
         tags: tag_set(&parse_tags(&input.tags)?),
         moved_out: false,
         created_at: at.0,
@@ -108,17 +113,17 @@ pub(crate) fn add_household_in(
         kind: DocKind::Household.code().into(),
         id: id.to_string(),
         grid: grid.0.clone(),
-        community: input.community.trim().into(),
-        building: input.building.trim().into(),
-        unit: input.unit.trim().into(),
-        room: input.room.trim().into(),
-        address: require_non_empty(&input.address, "address")?,
-        representative: input.representative.trim().into(),
+        community: text::COMMUNITY.check(&input.community)?,
+        building: text::BUILDING.check(&input.building)?,
+        unit: text::UNIT.check(&input.unit)?,
+        room: text::ROOM.check(&input.room)?,
+        address: text::ADDRESS.check(&input.address)?,
+        representative: text::REPRESENTATIVE.check(&input.representative)?,
         phone: optional_phone(&input.phone, "phone")?,
         tags: tag_set(&parse_tags(&input.tags)?),
         risk: RiskLevel::parse(&input.risk)?.code().into(),
         status: HouseholdStatus::Active.code().into(),
-        note: input.note.trim().into(),
+        note: text::HOUSEHOLD_NOTE.check(&input.note)?,
         created_at: meta.at.0,
         residents: Default::default(),
     };
@@ -137,11 +142,13 @@ pub(crate) fn add_household_in(
 impl Store {
     /// Edit household fields; `None` fields stay as they are.
     pub fn edit_household(&self, id: HouseholdId, edit: HouseholdEdit) -> Result<Household> {
-        let address = edit
-            .address
-            .as_deref()
-            .map(|a| require_non_empty(a, "address"))
-            .transpose()?;
+        let community = check_edit(text::COMMUNITY, edit.community.as_deref())?;
+        let building = check_edit(text::BUILDING, edit.building.as_deref())?;
+        let unit = check_edit(text::UNIT, edit.unit.as_deref())?;
+        let room = check_edit(text::ROOM, edit.room.as_deref())?;
+        let address = check_edit(text::ADDRESS, edit.address.as_deref())?;
+        let representative = check_edit(text::REPRESENTATIVE, edit.representative.as_deref())?;
+        let note = check_edit(text::HOUSEHOLD_NOTE, edit.note.as_deref())?;
         let phone = edit
             .phone
             .as_deref()
@@ -156,19 +163,19 @@ impl Store {
         parse_tags(&edit.add_tags)?;
         parse_tags(&edit.remove_tags)?;
         self.edit_household_doc(id, |doc| {
-            let set = |slot: &mut String, value: &Option<String>| {
+            let set = |slot: &mut String, value: Option<String>| {
                 if let Some(v) = value {
-                    *slot = v.trim().to_string();
+                    *slot = v;
                 }
             };
-            set(&mut doc.community, &edit.community);
-            set(&mut doc.building, &edit.building);
-            set(&mut doc.unit, &edit.unit);
-            set(&mut doc.room, &edit.room);
-            set(&mut doc.address, &address);
-            set(&mut doc.representative, &edit.representative);
-            set(&mut doc.phone, &phone);
-            set(&mut doc.note, &edit.note);
+            set(&mut doc.community, community);
+            set(&mut doc.building, building);
+            set(&mut doc.unit, unit);
+            set(&mut doc.room, room);
+            set(&mut doc.address, address);
+            set(&mut doc.representative, representative);
+            set(&mut doc.phone, phone);
+            set(&mut doc.note, note);
             if let Some(r) = risk {
                 doc.risk = r.code().into();
             }
@@ -184,8 +191,9 @@ impl Store {
     pub fn add_resident(&self, household: HouseholdId, input: NewResident) -> Result<Resident> {
         let (device, meta) = self.meta()?;
         let id = ResidentId::new();
+        let today = crate::schedule::local_date(meta.at, &self.tz);
         self.db
-            .write(|tx| add_resident_in(tx, household, id, &input, &device.grid, &meta))?;
+            .write(|tx| add_resident_in(tx, household, id, &input, &device.grid, &meta, today))?;
         self.household(household)?
             .residents
             .into_iter()
@@ -200,25 +208,26 @@ impl Store {
         resident: ResidentId,
         edit: ResidentEdit,
     ) -> Result<Household> {
-        let name = edit
-            .name
-            .as_deref()
-            .map(|n| require_non_empty(n, "name"))
-            .transpose()?;
+        let name = check_edit(text::RESIDENT_NAME, edit.name.as_deref())?;
+        let relation = check_edit(text::RELATION, edit.relation.as_deref())?;
         let gender = edit.gender.as_deref().map(Gender::parse).transpose()?;
+        let today = crate::schedule::local_date(self.now(), &self.tz);
         let birth = edit
             .birth_date
             .as_deref()
-            .map(|d| validate::date(d, "birth_date"))
+            .map(|d| validate::birth_date(d, "birth_date", today))
             .transpose()?;
         let id_number = edit
             .id_number
             .as_deref()
             .map(|x| {
                 if x.trim().is_empty() {
-                    Ok(String::new())
+                    Ok::<_, Error>(String::new())
                 } else {
-                    validate::id_number(x, "id_number")
+                    let id = validate::id_number(x, "id_number")?;
+                    let born = validate::birth_date_of_id(&id).unwrap_or_default();
+                    validate::birth_date(&born, "id_number", today)?;
+                    Ok(id)
                 }
             })
             .transpose()?;
@@ -249,8 +258,8 @@ impl Store {
             if let Some(v) = &phone {
                 r.phone = v.clone();
             }
-            if let Some(v) = &edit.relation {
-                r.relation = v.trim().into();
+            if let Some(v) = relation {
+                r.relation = v;
             }
             if let Some(v) = edit.moved_out {
                 r.moved_out = v;
@@ -406,7 +415,8 @@ pub(crate) fn record_grid(
     }
 }
 
-/// Add a resident inside a write transaction.
+/// Add a resident inside a write transaction; `today` is the local date
+/// (the latest birth date).
 pub(crate) fn add_resident_in(
     tx: &mut WriteTx<'_>,
     household: HouseholdId,
@@ -414,8 +424,9 @@ pub(crate) fn add_resident_in(
     input: &NewResident,
     grid: &GridCode,
     meta: &CommitMeta,
+    today: jiff::civil::Date,
 ) -> Result<()> {
-    let resident = resident_doc(input, meta.at)?;
+    let resident = resident_doc(input, meta.at, today)?;
     edit_household_doc_in(tx, household, grid, meta, |doc| {
         doc.residents.insert(id.to_string(), resident);
         Ok(())

@@ -5,7 +5,7 @@
 use super::Store;
 use crate::docs::incident::{CaseDoc, HazardDoc, TransitionDoc};
 use crate::docs::{DocId, DocKind};
-use crate::model::ids::require_non_empty;
+use crate::model::text::{self, check_edit};
 use crate::model::*;
 use crate::store::{CommitMeta, WriteTx};
 use crate::{Error, Result};
@@ -35,6 +35,17 @@ pub struct CaseEdit {
     pub urgency: Option<String>,
 }
 
+/// The latest rectification deadline accepted at `now`: ten years ahead.
+fn deadline_limit(now: Timestamp) -> Timestamp {
+    Timestamp(now.0.saturating_add(10 * 366 * 86_400_000))
+}
+
+/// The latest time a caller may claim for a past event (a case's opening, a
+/// visit's start) at `now`: one day ahead, for clocks set wrong.
+pub(crate) fn latest_claimed_time(now: Timestamp) -> Timestamp {
+    Timestamp(now.0.saturating_add(86_400_000))
+}
+
 impl Store {
     /// Report a hazard in this phone's grid.
     pub fn report_hazard(&self, input: NewHazard) -> Result<Hazard> {
@@ -58,6 +69,9 @@ pub(crate) fn report_hazard_in(
     if let Some(l) = input.location {
         validate::location(l.lat, l.lon, l.accuracy_m)?;
     }
+    if let Some(d) = input.deadline {
+        validate::instant(d, "deadline", deadline_limit(meta.at))?;
+    }
     for p in &input.photos {
         if p.len() != 64 || !p.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(Error::invalid(
@@ -69,15 +83,15 @@ pub(crate) fn report_hazard_in(
     let hazard = Hazard {
         id,
         grid: grid.clone(),
-        category: require_non_empty(&input.category, "category")?,
+        category: text::CATEGORY.check(&input.category)?,
         severity: Severity::parse(if input.severity.is_empty() {
             "low"
         } else {
             &input.severity
         })?,
         location: input.location,
-        place: input.place.trim().into(),
-        description: require_non_empty(&input.description, "description")?,
+        place: text::PLACE.check(&input.place)?,
+        description: text::DESCRIPTION.check(&input.description)?,
         household: input.household,
         deadline: input.deadline,
         photos: input
@@ -104,13 +118,13 @@ pub(crate) fn report_hazard_in(
 impl Store {
     /// Edit a hazard's description, severity, place or deadline.
     pub fn edit_hazard(&self, id: HazardId, edit: HazardEdit) -> Result<Hazard> {
-        let description = edit
-            .description
-            .as_deref()
-            .map(|d| require_non_empty(d, "description"))
-            .transpose()?;
+        let description = check_edit(text::DESCRIPTION, edit.description.as_deref())?;
+        let place = check_edit(text::PLACE, edit.place.as_deref())?;
         let severity = edit.severity.as_deref().map(Severity::parse).transpose()?;
         let (device, meta) = self.meta()?;
+        if let Some(d) = edit.deadline {
+            validate::instant(d, "deadline", deadline_limit(meta.at))?;
+        }
         let doc_id = DocId::hazard(id);
         self.db.write(|tx| {
             if !tx.doc_exists(&doc_id)? {
@@ -124,8 +138,8 @@ impl Store {
                 if let Some(s) = severity {
                     doc.severity = s.code().into();
                 }
-                if let Some(p) = &edit.place {
-                    doc.place = p.trim().into();
+                if let Some(p) = place {
+                    doc.place = p;
                 }
                 if let Some(d) = edit.deadline {
                     doc.deadline = Some(d.0);
@@ -180,6 +194,9 @@ pub(crate) fn open_case_in(
             "指定居民时须指定户 / a resident needs its household",
         ));
     }
+    if let Some(at) = input.opened_at {
+        validate::instant(at, "opened_at", latest_claimed_time(meta.at))?;
+    }
     let case = Case {
         id,
         grid: grid.clone(),
@@ -188,8 +205,8 @@ pub(crate) fn open_case_in(
         } else {
             &input.channel
         })?,
-        category: require_non_empty(&input.category, "category")?,
-        description: require_non_empty(&input.description, "description")?,
+        category: text::CATEGORY.check(&input.category)?,
+        description: text::DESCRIPTION.check(&input.description)?,
         urgency: Urgency::parse(&input.urgency)?,
         household: input.household,
         resident: input.resident,
@@ -228,16 +245,8 @@ pub(crate) fn open_case_in(
 impl Store {
     /// Edit a case's description, category or urgency.
     pub fn edit_case(&self, id: CaseId, edit: CaseEdit) -> Result<Case> {
-        let description = edit
-            .description
-            .as_deref()
-            .map(|d| require_non_empty(d, "description"))
-            .transpose()?;
-        let category = edit
-            .category
-            .as_deref()
-            .map(|d| require_non_empty(d, "category"))
-            .transpose()?;
+        let description = check_edit(text::DESCRIPTION, edit.description.as_deref())?;
+        let category = check_edit(text::CATEGORY, edit.category.as_deref())?;
         let urgency = edit.urgency.as_deref().map(Urgency::parse).transpose()?;
         let (device, meta) = self.meta()?;
         let doc_id = DocId::case(id);
@@ -341,7 +350,7 @@ pub(crate) fn append_transition_in<W: Workflow>(
     note: &str,
     meta: &CommitMeta,
 ) -> Result<()> {
-    let note = note.trim().to_string();
+    let note = text::TRANSITION_NOTE.check(note)?;
     {
         if !tx.doc_exists(doc_id)? {
             let key = doc_id

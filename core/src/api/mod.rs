@@ -20,6 +20,8 @@ mod compat_tests;
 #[cfg(test)]
 mod config_tests;
 #[cfg(test)]
+mod input_tests;
+#[cfg(test)]
 mod reinit_tests;
 #[cfg(test)]
 mod tests;
@@ -313,9 +315,9 @@ struct Owner {
 impl Owner {
     fn new(worker_id: &str, worker_name: &str, grid: &str) -> Result<Owner> {
         Ok(Owner {
-            worker_id: crate::model::ids::require_non_empty(worker_id, "worker_id")?,
-            worker_name: crate::model::ids::require_non_empty(worker_name, "worker_name")?,
-            grid: crate::model::ids::require_non_empty(grid, "grid")?,
+            worker_id: crate::model::text::WORKER_ID.check(worker_id)?,
+            worker_name: crate::model::text::WORKER_NAME.check(worker_name)?,
+            grid: crate::model::text::GRID.check(grid)?,
             actor: ActorId::random(),
         })
     }

@@ -312,6 +312,7 @@ impl Store {
 
     /// This worker's log for a month `YYYY-MM`.
     pub fn work_log(&self, month: &str) -> Result<Vec<WorkLogDay>> {
+        let month = validate::month(month, "month")?;
         let worker = self.device()?.worker_id;
         self.db.read(|conn| {
             let mut stmt = conn.prepare_cached(

@@ -61,7 +61,8 @@ pub(crate) fn fill_form_in(
         ));
     }
     template.validate_answers_on(&answers, today)?;
-    if household.is_none() && subject.trim().is_empty() {
+    let subject = crate::model::text::FORM_SUBJECT.check(subject)?;
+    if household.is_none() && subject.is_empty() {
         return Err(Error::invalid(
             "subject",
             "须指定户或对象 / a household or a subject is required",
@@ -74,7 +75,7 @@ pub(crate) fn fill_form_in(
             version: template.version,
         },
         household,
-        subject: subject.trim().into(),
+        subject,
         answers,
         worker: meta.worker.clone(),
         filled_at: meta.at,
@@ -137,17 +138,31 @@ impl Store {
         priorities: Vec<String>,
         notes: &str,
     ) -> Result<WorkLogDay> {
-        let date = validate::date(date, "date")?;
         let (device, meta) = self.meta()?;
+        // A day's log is kept for past days and planned up to a year ahead.
+        let today = crate::schedule::local_date(meta.at, &self.tz);
+        let latest = today
+            .checked_add(jiff::Span::new().days(366))
+            .unwrap_or(today);
+        let date = validate::date_between(date, "date", jiff::civil::date(2000, 1, 1), latest)?;
         let month = &date[..7];
         let doc_id = DocId::work_log(&device.worker_id, month);
+        if priorities.len() > text::MAX_WORK_LOG_PRIORITIES {
+            return Err(Error::invalid(
+                "priorities",
+                format!(
+                    "最多 {n} 项 / at most {n} priorities",
+                    n = text::MAX_WORK_LOG_PRIORITIES
+                ),
+            ));
+        }
         let day = WorkLogDayDoc {
             priorities: priorities
-                .into_iter()
-                .map(|p| p.trim().to_string())
-                .filter(|p| !p.is_empty())
-                .collect(),
-            notes: notes.trim().into(),
+                .iter()
+                .map(|p| text::WORK_LOG_PRIORITY.check(p))
+                .filter(|p| !p.as_ref().is_ok_and(String::is_empty))
+                .collect::<Result<_>>()?,
+            notes: text::WORK_LOG_NOTES.check(notes)?,
         };
         self.db.write(|tx| {
             tx.edit_doc(&doc_id, DocKind::WorkLog, &device.grid, &meta, |am| {

@@ -4,6 +4,7 @@ use super::Store;
 use crate::docs::visit_log::VisitDoc;
 use crate::docs::{DocId, DocKind};
 use crate::forms::{default_pack::VISIT_CHECKLIST_ID, FieldType};
+use crate::model::text;
 use crate::model::*;
 use crate::{Error, Result};
 use automerge::transaction::Transactable;
@@ -31,7 +32,7 @@ impl Store {
         let template = super::resolve_template(tx.conn(), VISIT_CHECKLIST_ID, None)?;
         let mut answers = Vec::with_capacity(input.answers.len());
         for answer in &input.answers {
-            let field = format!("answers.{}", answer.item);
+            let field = format!("answers.{}", text::display_key(&answer.item));
             if !template
                 .field(&answer.item)
                 .is_some_and(|f| f.field_type == FieldType::ChecklistItem)
@@ -50,12 +51,19 @@ impl Store {
             answers.push(ChecklistAnswer {
                 item: answer.item.clone(),
                 outcome: answer.outcome,
-                note: answer.note.trim().to_string(),
+                note: text::CHECKLIST_NOTE.check_as(&answer.note, &format!("{field}.note"))?,
             });
         }
         answers.sort_by_key(|a| template.position(&a.item));
         if let Some(l) = input.location {
             validate::location(l.lat, l.lon, l.accuracy_m)?;
+        }
+        let latest = super::incidents::latest_claimed_time(meta.at);
+        if let Some(at) = input.started_at {
+            validate::instant(at, "started_at", latest)?;
+        }
+        if let Some(at) = input.ended_at {
+            validate::instant(at, "ended_at", latest)?;
         }
         let started_at = input.started_at.unwrap_or(meta.at);
         let ended_at = input.ended_at.unwrap_or(meta.at.max(started_at));
@@ -77,7 +85,7 @@ impl Store {
                 version: template.version,
             },
             answers,
-            note: input.note.trim().to_string(),
+            note: text::VISIT_NOTE.check(&input.note)?,
             follow_up_cases: input.follow_up_cases.clone(),
         };
         let year = crate::schedule::local_date(started_at, &self.tz).year();
@@ -106,7 +114,7 @@ impl Store {
         let (device, meta) = self.meta()?;
         let year = crate::schedule::local_date(visit.started_at, &self.tz).year();
         let doc_id = DocId::visit_log(visit.household, year);
-        let note = note.trim().to_string();
+        let note = text::VISIT_NOTE.check(note)?;
         self.db.write(|tx| {
             tx.edit_doc(&doc_id, DocKind::VisitLog, &device.grid, &meta, |am| {
                 let obj = match am.get(ROOT, id.to_string())? {

@@ -217,7 +217,17 @@ pub(super) fn town() -> (Town, Ids) {
     let m = meta("office", "2026-01-05T11:00");
     town.store
         .db
-        .write(|tx| add_resident_in(tx, a4, ResidentId::new(), &resident, &grid("G-A"), &m))
+        .write(|tx| {
+            add_resident_in(
+                tx,
+                a4,
+                ResidentId::new(),
+                &resident,
+                &grid("G-A"),
+                &m,
+                jiff::civil::date(2026, 1, 5),
+            )
+        })
         .unwrap();
     let b1 = town.household("G-B", "和平里2号楼201室", &["elderly_alone"]);
     let b2 = town.household("G-B", "和平里2号楼202室", &[]);

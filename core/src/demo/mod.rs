@@ -92,8 +92,58 @@ impl Gen {
     }
 }
 
+/// The demo gridworker a fresh store is initialised with: worker id, name,
+/// grid.
+pub const DEMO_WORKER: (&str, &str, &str) = ("gw-demo", "演示网格员", "DEMO-G01");
+
+/// Make `store` ready for [`generate`] (`gridwork demo`): fabricated
+/// records must never reach a real grid through a sync. A fresh store (not
+/// initialised) is initialised with [`DEMO_WORKER`]. An initialised store is
+/// refused unless `force`, and refused even then once it has synced (it has
+/// a server's sync state or a document the server acknowledged). Nothing is
+/// changed when refused.
+pub fn prepare_store(store: &Store, force: bool) -> Result<()> {
+    match store.device() {
+        Err(crate::Error::NotInitialized) => {
+            let (worker, name, grid) = DEMO_WORKER;
+            store.init(worker, name, grid)?;
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+        Ok(_) => {}
+    }
+    if !force {
+        return Err(crate::Error::invalid(
+            "store",
+            "演示数据只写入新的存储：此存储已初始化，演示户会被当作真实记录同步；确需写入从未同步过的存储请加 --force / demo data goes only into a fresh store: this store is initialised and the fabricated households would sync as real records; add --force for a store that has never synced",
+        ));
+    }
+    let kept = crate::api::KEPT_SYNC_META
+        .iter()
+        .map(|k| format!("'{k}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let synced: i64 = store.db.read(|conn| {
+        Ok(conn.query_row(
+            &format!(
+                "SELECT (SELECT count(*) FROM sync_meta WHERE key NOT IN ({kept}))
+                      + (SELECT count(*) FROM sync_docs WHERE dirty = 0)"
+            ),
+            [],
+            |r| r.get(0),
+        )?)
+    })?;
+    if synced > 0 {
+        return Err(crate::Error::invalid(
+            "store",
+            "此存储已与服务器同步过，演示数据会被同步出去，即使加 --force 也不写入 / this store has synced with a server: demo data would be synced out, so it is refused even with --force",
+        ));
+    }
+    Ok(())
+}
+
 /// Fill the store with a demo grid in the phone's own grid, authored by the
-/// phone's worker. `progress` is called after each household is committed
+/// phone's worker (see [`prepare_store`] for the stores it may fill). `progress` is called after each household is committed
 /// with (households done, total).
 pub fn generate(
     store: &Store,
@@ -126,6 +176,7 @@ pub fn generate_for(
         ));
     }
     let now = store.now();
+    let today = crate::schedule::local_date(now, &store.tz);
     let start = Timestamp(now.0 - i64::from(options.years) * 365 * DAY_MS - 7 * DAY_MS);
     let mut g = Gen {
         rng: ChaCha8Rng::seed_from_u64(options.seed),
@@ -196,7 +247,8 @@ pub fn generate_for(
                     2026 - age as i16,
                     g.rng.random_range(1..=12),
                     g.rng.random_range(1..=28),
-                );
+                )
+                .min(today);
                 let male = g.chance(0.5);
                 let mut rtags: Vec<String> = Vec::new();
                 if elderly_alone {
@@ -240,6 +292,7 @@ pub fn generate_for(
                     &resident,
                     grid,
                     &meta_at(created)?,
+                    today,
                 )?;
                 summary.residents += 1;
             }

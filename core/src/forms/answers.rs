@@ -7,7 +7,9 @@
 //!   hidden fields are **rejected**, never silently cleared, so nothing the
 //!   gridworker typed disappears without them seeing why;
 //! - a relevant required field must be answered;
-//! - an answered field must meet its `constraint`.
+//! - an answered field must meet its `constraint`;
+//! - a text answer follows the text rules of [`crate::model::text`]
+//!   (length, no control or bidi characters).
 //!
 //! All failing fields are reported at once ([`Error::FormInvalid`]), each
 //! with its label; answer values are never echoed.
@@ -55,7 +57,7 @@ impl Template {
                 .is_none_or(|f| f.field_type == FieldType::Note)
             {
                 errors.push(FieldError {
-                    field: format!("answers.{key}"),
+                    field: format!("answers.{}", crate::model::text::display_key(key)),
                     label: String::new(),
                     message: "表单中没有此字段 / no such field in this template version".into(),
                 });
@@ -206,7 +208,8 @@ fn check_location(value: &Json) -> std::result::Result<(), String> {
         .find(|k| !matches!(k.as_str(), "lat" | "lon" | "accuracy_m"))
     {
         return Err(format!(
-            "位置中有未知键 / unknown key '{key}' in a location"
+            "位置中有未知键 / unknown key '{}' in a location",
+            crate::model::text::display_key(key)
         ));
     }
     let number = |key: &str| object.get(key).and_then(Json::as_f64);
@@ -230,7 +233,18 @@ fn check_value(field: &Field, value: &Json) -> std::result::Result<(), String> {
     let wrong = |what: &str| Err(format!("类型不符 / expected {what}"));
     let is_choice = |v: &str| field.choices.iter().any(|c| c.value == v);
     match (field.field_type, value) {
-        (FieldType::Text, Json::String(_)) => Ok(()),
+        (FieldType::Text, Json::String(s))
+            if field.required && !crate::model::text::has_visible(s) =>
+        {
+            Err("必填 / required".into())
+        }
+        (FieldType::Text, Json::String(s)) => crate::model::text::FORM_TEXT_ANSWER
+            .check(s)
+            .map(|_| ())
+            .map_err(|e| match e {
+                Error::Validation { message, .. } => message,
+                other => other.to_string(),
+            }),
         (FieldType::Integer, Json::Number(n)) if n.is_i64() || n.is_u64() => Ok(()),
         (FieldType::Decimal, Json::Number(_)) => Ok(()),
         (FieldType::YesNo, Json::Bool(_)) => Ok(()),

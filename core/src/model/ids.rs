@@ -152,15 +152,6 @@ impl fmt::Display for Timestamp {
     }
 }
 
-/// Field-level validation helpers shared by every id kind.
-pub(crate) fn require_non_empty(value: &str, field: &str) -> crate::Result<String> {
-    let trimmed = value.trim();
-    if trimmed.is_empty() {
-        return Err(crate::Error::invalid(field, "不能为空 / must not be empty"));
-    }
-    Ok(trimmed.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@ pub mod grid;
 pub mod household;
 pub mod ids;
 pub mod incident;
+pub mod text;
 pub mod validate;
 pub mod visit;
 pub mod workflow;

@@ -93,12 +93,101 @@ pub fn phone(raw: &str, field: &str) -> Result<String> {
     }
 }
 
-/// Validate a calendar date `YYYY-MM-DD`.
-pub fn date(raw: &str, field: &str) -> Result<String> {
-    let text = raw.trim();
-    jiff::civil::Date::strptime("%Y-%m-%d", text)
-        .map(|d| d.to_string())
+/// Earliest calendar date accepted anywhere (and earliest birth date).
+pub const EARLIEST_DATE: jiff::civil::Date = jiff::civil::date(1900, 1, 1);
+/// Latest calendar date accepted anywhere.
+pub const LATEST_DATE: jiff::civil::Date = jiff::civil::date(2100, 12, 31);
+
+/// Parse a calendar date `YYYY-MM-DD`.
+fn parse_date(raw: &str, field: &str) -> Result<jiff::civil::Date> {
+    jiff::civil::Date::strptime("%Y-%m-%d", raw.trim())
         .map_err(|_| Error::invalid(field, "日期格式应为 YYYY-MM-DD / date must be YYYY-MM-DD"))
+}
+
+/// Validate a calendar date `YYYY-MM-DD` between `earliest` and `latest`
+/// (inclusive).
+pub fn date_between(
+    raw: &str,
+    field: &str,
+    earliest: jiff::civil::Date,
+    latest: jiff::civil::Date,
+) -> Result<String> {
+    let date = parse_date(raw, field)?;
+    if date < earliest || date > latest {
+        return Err(Error::invalid(
+            field,
+            format!(
+                "日期应在 {earliest} 至 {latest} 之间 / date must be from {earliest} to {latest}"
+            ),
+        ));
+    }
+    Ok(date.to_string())
+}
+
+/// Validate a calendar date `YYYY-MM-DD` from 1900-01-01 to 2100-12-31.
+pub fn date(raw: &str, field: &str) -> Result<String> {
+    date_between(raw, field, EARLIEST_DATE, LATEST_DATE)
+}
+
+/// Validate a birth date `YYYY-MM-DD`: from 1900-01-01 to `today` (the
+/// store's local date).
+pub fn birth_date(raw: &str, field: &str, today: jiff::civil::Date) -> Result<String> {
+    let date = parse_date(raw, field)?;
+    if date > today {
+        return Err(Error::invalid(
+            field,
+            "出生日期不能晚于今天 / birth date must not be in the future",
+        ));
+    }
+    if date < EARLIEST_DATE {
+        return Err(Error::invalid(
+            field,
+            "出生日期不能早于 1900-01-01 / birth date must not be before 1900-01-01",
+        ));
+    }
+    Ok(date.to_string())
+}
+
+/// Validate a month `YYYY-MM` (month 01–12, year 1900–2100).
+pub fn month(raw: &str, field: &str) -> Result<String> {
+    let text = raw.trim();
+    let bad = || {
+        Error::invalid(
+            field,
+            "月份格式应为 YYYY-MM（月为 01–12） / month must be YYYY-MM with a month from 01 to 12",
+        )
+    };
+    let (year, month) = text.split_once('-').ok_or_else(bad)?;
+    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(year, 4) || !digits(month, 2) {
+        return Err(bad());
+    }
+    let (y, m): (i16, i8) = (
+        year.parse().map_err(|_| bad())?,
+        month.parse().map_err(|_| bad())?,
+    );
+    if !(1..=12).contains(&m) || !(EARLIEST_DATE.year()..=LATEST_DATE.year()).contains(&y) {
+        return Err(bad());
+    }
+    Ok(text.to_string())
+}
+
+/// Validate an instant given by the caller (a visit's start, a case's
+/// opening, a hazard's deadline): from 2000-01-01 (UTC) to `latest`.
+pub fn instant(
+    at: crate::model::Timestamp,
+    field: &str,
+    latest: crate::model::Timestamp,
+) -> Result<()> {
+    /// 2000-01-01T00:00:00Z in milliseconds.
+    const EARLIEST_MS: i64 = 946_684_800_000;
+    if at.0 < EARLIEST_MS || at > latest {
+        return Err(Error::invalid(
+            field,
+            "时间超出合理范围 / time is out of the sensible range",
+        ));
+    }
+    Ok(())
 }
 
 /// Validate a WGS-84 latitude/longitude pair and a non-negative accuracy (m).
@@ -163,9 +252,41 @@ mod tests {
     #[test]
     fn dates_and_locations() {
         assert_eq!(date("2024-02-29", "d").unwrap(), "2024-02-29");
+        assert_eq!(date(" 2024-02-29 ", "d").unwrap(), "2024-02-29");
         assert!(date("2023-02-29", "d").is_err());
+        assert!(date("0000-01-01", "d").is_err());
+        assert!(date("1899-12-31", "d").is_err());
+        assert!(date("2101-01-01", "d").is_err());
         assert!(location(31.2, 121.5, Some(8.0)).is_ok());
         assert!(location(91.0, 0.0, None).is_err());
         assert!(location(0.0, 0.0, Some(-1.0)).is_err());
+    }
+
+    #[test]
+    fn birth_dates_months_and_instants() {
+        let today = jiff::civil::date(2026, 12, 4);
+        assert_eq!(birth_date("1949-12-31", "b", today).unwrap(), "1949-12-31");
+        assert_eq!(birth_date("2026-12-04", "b", today).unwrap(), "2026-12-04");
+        for bad in ["2099-01-01", "2026-12-05", "0000-01-01", "1899-12-31", "x"] {
+            let err = birth_date(bad, "birth_date", today)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.starts_with("birth_date: ") && !err.contains(bad),
+                "{err}"
+            );
+        }
+        assert_eq!(month("2026-12", "month").unwrap(), "2026-12");
+        assert_eq!(month("2026-01", "month").unwrap(), "2026-01");
+        for bad in [
+            "2026-13", "2026-00", "2026-1", "26-01", "2026", "2026-1a", "0000-01", "",
+        ] {
+            let err = month(bad, "month").unwrap_err().to_string();
+            assert!(err.starts_with("month: "), "{bad}: {err}");
+        }
+        let now = crate::model::Timestamp(1_796_000_000_000);
+        assert!(instant(now, "t", now).is_ok());
+        assert!(instant(crate::model::Timestamp(now.0 + 1), "t", now).is_err());
+        assert!(instant(crate::model::Timestamp(0), "t", now).is_err());
     }
 }

@@ -97,6 +97,7 @@ pub(super) fn apply(
     grid: &GridCode,
     meta: &CommitMeta,
     report: &mut ImportReport,
+    today: jiff::civil::Date,
 ) -> Result<()> {
     let v = &plan.values;
     let text = |c: usize| v.text.get(&c).cloned().unwrap_or_default();
@@ -146,7 +147,7 @@ pub(super) fn apply(
                     relation: rv.relation.clone().unwrap_or_default(),
                     tags: codes(&rv.tags),
                 };
-                add_resident_in(tx, id, rid, &input, grid, meta)?;
+                add_resident_in(tx, id, rid, &input, grid, meta, today)?;
                 report.residents_created += 1;
                 added = true;
                 rid

@@ -204,6 +204,7 @@ impl Store {
             })
             .collect();
         let (device, meta) = self.meta_at(self.now())?;
+        let today = crate::schedule::local_date(meta.at, &self.tz);
         let mut report = ImportReport {
             rows: rows.len() as u32,
             ignored_columns,
@@ -221,6 +222,7 @@ impl Store {
                         .collect(),
                     seen_resident_ids: HashSet::new(),
                     id_numbers: Vec::new(),
+                    today,
                 };
                 (planner.plan(&rows)?, planner.errors.0)
             };
@@ -237,7 +239,7 @@ impl Store {
                 return Ok(());
             }
             for plan in &plans {
-                apply(tx, plan, &device.grid, &meta, &mut report)?;
+                apply(tx, plan, &device.grid, &meta, &mut report, today)?;
             }
             report.stored = true;
             Ok(())

@@ -8,7 +8,7 @@ use super::values::*;
 use super::RowError;
 use crate::docs::household::HouseholdDoc;
 use crate::docs::DocId;
-use crate::model::ids::require_non_empty;
+use crate::model::text;
 use crate::model::*;
 use crate::store::WriteTx;
 use crate::{Error, Result};
@@ -60,6 +60,8 @@ pub(super) struct Planner<'t, 'a> {
     /// The ID number of each valid resident row, its row, and whether the
     /// import would give it to a resident (new, or changed).
     pub(super) id_numbers: Vec<(String, u32, bool)>,
+    /// The store's local date: the latest birth date.
+    pub(super) today: jiff::civil::Date,
 }
 
 impl Planner<'_, '_> {
@@ -268,10 +270,7 @@ impl Planner<'_, '_> {
             let (text, row) = chosen.unwrap_or(("", rows[0].number));
             match c {
                 col::ADDRESS => {
-                    if let Some(v) =
-                        self.errors
-                            .check(row, c, require_non_empty(text, "address"))?
-                    {
+                    if let Some(v) = self.errors.check(row, c, text::ADDRESS.check(text))? {
                         values.text.insert(c, v);
                     }
                 }
@@ -288,7 +287,9 @@ impl Planner<'_, '_> {
                 }
                 col::STATUS => values.status = self.errors.check(row, c, parse_status(text))?,
                 _ => {
-                    values.text.insert(c, text.to_string());
+                    if let Some(v) = self.errors.check(row, c, household_rule(c).check(text))? {
+                        values.text.insert(c, v);
+                    }
                 }
             }
         }
@@ -308,17 +309,19 @@ impl Planner<'_, '_> {
         let name = match row.get(col::NAME) {
             Some(t) => self
                 .errors
-                .check(n, col::NAME, require_non_empty(t, "name"))?,
+                .check(n, col::NAME, text::RESIDENT_NAME.check(t))?,
             None => None,
         };
         let id_number = match row.get(col::ID_NUMBER) {
             Some(t) => self
                 .errors
-                .check(n, col::ID_NUMBER, optional_id_number(t))?,
+                .check(n, col::ID_NUMBER, optional_id_number(t, self.today))?,
             None => None,
         };
         let birth_date = match row.get(col::BIRTH_DATE) {
-            Some(t) => self.errors.check(n, col::BIRTH_DATE, optional_date(t))?,
+            Some(t) => self
+                .errors
+                .check(n, col::BIRTH_DATE, optional_birth_date(t, self.today))?,
             None => None,
         };
         let gender = match row.get(col::GENDER) {
@@ -346,7 +349,12 @@ impl Planner<'_, '_> {
                 .check(n, col::MOVED_OUT, parse_bool(t, "moved_out"))?,
             None => None,
         };
-        let relation = row.get(col::RELATION).map(str::to_string);
+        let relation = match row.get(col::RELATION) {
+            Some(t) => self
+                .errors
+                .check(n, col::RELATION, text::RELATION.check(t))?,
+            None => None,
+        };
         let file_id = match row.get(col::RESIDENT_ID).filter(|t| !t.is_empty()) {
             Some(t) => {
                 let parsed = ResidentId::parse_field(t, "resident_id");

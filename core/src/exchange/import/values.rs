@@ -114,19 +114,37 @@ pub(super) fn optional_phone(raw: &str, field: &str) -> Result<String> {
     }
 }
 
-pub(super) fn optional_id_number(raw: &str) -> Result<String> {
+/// An ID number, whose birth date must not be after `today`.
+pub(super) fn optional_id_number(raw: &str, today: jiff::civil::Date) -> Result<String> {
     if raw.trim().is_empty() {
         Ok(String::new())
     } else {
-        validate::id_number(raw, "id_number")
+        let id = validate::id_number(raw, "id_number")?;
+        let born = validate::birth_date_of_id(&id).unwrap_or_default();
+        validate::birth_date(&born, "id_number", today)?;
+        Ok(id)
     }
 }
 
-pub(super) fn optional_date(raw: &str) -> Result<String> {
+/// A birth date from 1900-01-01 to `today`, or empty.
+pub(super) fn optional_birth_date(raw: &str, today: jiff::civil::Date) -> Result<String> {
     if raw.trim().is_empty() {
         Ok(String::new())
     } else {
-        validate::date(raw, "birth_date")
+        validate::birth_date(raw, "birth_date", today)
+    }
+}
+
+/// The text rule of a free-text household column (community, building,
+/// unit, room, representative).
+pub(super) fn household_rule(c: usize) -> text::TextRule {
+    match c {
+        col::COMMUNITY => text::COMMUNITY,
+        col::BUILDING => text::BUILDING,
+        col::UNIT => text::UNIT,
+        col::ROOM => text::ROOM,
+        col::ADDRESS => text::ADDRESS,
+        _ => text::REPRESENTATIVE,
     }
 }
 
