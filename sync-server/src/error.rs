@@ -80,6 +80,22 @@ pub enum Error {
     /// (reported per doc inside a sync response).
     #[error("need slow path")]
     NeedSlowPath,
+    /// A body or request over a size limit (413); nothing was changed.
+    #[error("请求过大 / payload too large: {0}")]
+    TooLarge(String),
+    /// The client is over its rate limit (429 with `Retry-After`).
+    #[error("请求过于频繁，请 {retry_after_secs} 秒后重试 / too many requests; retry after {retry_after_secs} s")]
+    TooManyRequests {
+        /// Seconds to wait.
+        retry_after_secs: u64,
+    },
+    /// The server has no memory budget left for this request now (503 with
+    /// `Retry-After`); nothing was changed.
+    #[error("服务器繁忙，请 {retry_after_secs} 秒后重试 / server busy; retry after {retry_after_secs} s")]
+    Busy {
+        /// Seconds to wait.
+        retry_after_secs: u64,
+    },
     /// Anything else that is our fault (a panicked blocking task, no
     /// randomness from the OS, …).
     #[error("内部错误 / internal error: {0}")]
@@ -115,6 +131,9 @@ impl Error {
                 StatusCode::BAD_REQUEST
             }
             Error::NeedSlowPath | Error::AccountMismatch(_) => StatusCode::CONFLICT,
+            Error::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Error::Core(e) => match e {
                 gridwork_core::Error::Validation { .. } => StatusCode::BAD_REQUEST,
                 gridwork_core::Error::NotFound { .. } => StatusCode::NOT_FOUND,
@@ -142,6 +161,9 @@ impl Error {
             Error::Rejected(_) => "rejected",
             Error::NeedSlowPath => "need_slow_path",
             Error::AccountMismatch(_) => gridwork_core::sync::transport::ACCOUNT_MISMATCH,
+            Error::TooLarge(_) => "too_large",
+            Error::TooManyRequests { .. } => "rate_limited",
+            Error::Busy { .. } => "busy",
             Error::Core(e) => match e {
                 gridwork_core::Error::Validation { .. } => "invalid",
                 gridwork_core::Error::NotFound { .. } => "not_found",
@@ -181,7 +203,13 @@ impl From<tokio::task::JoinError> for Error {
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status = self.status();
-        let message = if status.is_server_error() {
+        let retry_after = match &self {
+            Error::TooManyRequests { retry_after_secs } | Error::Busy { retry_after_secs } => {
+                Some(*retry_after_secs)
+            }
+            _ => None,
+        };
+        let message = if status.is_server_error() && retry_after.is_none() {
             // Details stay in the log; clients get a generic text.
             tracing::error!(error = %self, "request failed");
             "服务器内部错误 / internal server error".to_owned()
@@ -190,6 +218,11 @@ impl IntoResponse for Error {
         };
         let body = serde_json::json!({ "error": self.code(), "message": message });
         let mut response = (status, axum::Json(body)).into_response();
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         if status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()

@@ -19,6 +19,7 @@ pub mod demo;
 pub mod error;
 pub mod feed;
 pub mod keys;
+pub mod limits;
 pub mod listener;
 pub mod metrics;
 pub mod publish;

@@ -284,6 +284,27 @@ pub fn peer_of<B>(request: &axum::http::Request<B>) -> SocketAddr {
         .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)))
 }
 
+/// The peer address as an extractor (see [`peer_of`]); never fails.
+#[derive(Clone, Copy, Debug)]
+pub struct Peer(pub SocketAddr);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Peer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Peer(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0)
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0))),
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

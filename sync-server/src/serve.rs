@@ -71,6 +71,9 @@ pub struct ServeArgs {
     /// quarter of --max-connections)
     #[arg(long, value_name = "N")]
     pub max_connections_per_address: Option<usize>,
+    /// Rate limits of sync and sign-in.
+    #[command(flatten)]
+    pub rate: crate::limits::RateArgs,
     /// 发送请求头的时限（秒；也是空闲连接的时限）/ seconds a client has to send a request's
     /// headers, also between keep-alive requests (idle connections close after it)
     #[arg(long, value_name = "SECS", default_value_t = 10)]
@@ -167,6 +170,7 @@ fn prepare(
         tracing::info!(added, "docs added to the feed");
     }
     let mut state = AppState::new(db, args.data_dir.clone());
+    state.limits = std::sync::Arc::new(crate::limits::RateLimits::new(&args.rate));
     if let Some(token) = scrape_token {
         state.metrics = std::sync::Arc::new(crate::metrics::Metrics::new(Some(&token)));
     }
@@ -245,6 +249,7 @@ pub async fn run(args: ServeArgs) -> Result<(), Error> {
         // Cookies over HTTPS are always marked Secure.
         secure_cookies: args.secure_cookies || tls.is_some(),
     };
+    crate::limits::RateLimits::spawn_janitor(state.limits.clone());
     let app = router_with(state, web).layer(tower_http::timeout::TimeoutLayer::with_status_code(
         axum::http::StatusCode::REQUEST_TIMEOUT,
         limits.request_timeout,

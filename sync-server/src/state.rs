@@ -16,6 +16,10 @@ pub struct AppState {
     /// The sync metrics behind `GET /metrics` ([`crate::metrics`]); replace
     /// it before serving to require a scrape token.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Rate limits of sync and sign-in ([`crate::limits`]).
+    pub limits: Arc<crate::limits::RateLimits>,
+    /// Memory for sync requests being decoded ([`crate::sync::budget`]).
+    pub budget: Arc<crate::sync::budget::MemoryBudget>,
 }
 
 impl AppState {
@@ -25,6 +29,8 @@ impl AppState {
             db: Arc::new(db),
             data_dir,
             metrics: Arc::default(),
+            limits: Arc::default(),
+            budget: Arc::default(),
         }
     }
 }

@@ -305,7 +305,7 @@ fn build_request(
         if slow.contains_key(&id) || offered.contains(&id) {
             continue;
         }
-        if budget == 0 {
+        if budget == 0 || request.pushes.len() >= protocol::MAX_DOCS_PER_REQUEST {
             left_over = true;
             break;
         }
@@ -335,6 +335,11 @@ fn build_request(
         }
     }
     for (id, entry) in slow.iter_mut() {
+        if request.pushes.len() + request.sync_messages.len() >= protocol::MAX_DOCS_PER_REQUEST {
+            // The rest get their messages in the next round trip.
+            left_over = true;
+            break;
+        }
         let message = tx
             .with_doc(id, |doc| {
                 Ok(doc

@@ -45,6 +45,23 @@ pub const MAGIC: &[u8; 3] = b"GWS";
 pub const MAX_REQUEST_BYTES: usize = 16 * 1024 * 1024;
 /// Largest decompressed body either side decodes (guards against zip bombs).
 pub const MAX_DECODED_BYTES: u64 = 128 * 1024 * 1024;
+/// Largest decompressed *request* a server decodes: the phone's push budget
+/// (4 MiB of changes) plus one large doc fit many times over.
+pub const MAX_DECODED_REQUEST_BYTES: u64 = 48 * 1024 * 1024;
+/// Most docs (pushes plus slow-path messages) in one request; a phone stops
+/// adding pushes there and sends the rest in the next round trip.
+pub const MAX_DOCS_PER_REQUEST: usize = 5_000;
+/// Largest `changes` of one pushed doc, and of one slow-path message; a
+/// larger push is refused as [`RejectReason::TooLarge`].
+pub const MAX_PUSH_BYTES: usize = 8 * 1024 * 1024;
+/// Most new Automerge changes one push may bring to a doc.
+pub const MAX_CHANGES_PER_PUSH: usize = 50_000;
+/// Most heads a pushed doc may claim (a doc has one per concurrent branch).
+pub const MAX_HEADS: usize = 256;
+/// Longest document id (`kind/uuid` is 45 characters).
+pub const MAX_DOC_ID_CHARS: usize = 128;
+/// Longest device id (an Automerge actor as hex).
+pub const MAX_DEVICE_CHARS: usize = 64;
 /// Media type of sync bodies.
 pub const CONTENT_TYPE: &str = "application/x-gridwork-sync";
 
@@ -156,18 +173,22 @@ pub enum RejectReason {
     /// The push carries changes made by another worker's or another
     /// device's Automerge actor.
     ForeignActor,
+    /// The push is over a size limit (bytes, changes or heads of one doc;
+    /// see [`MAX_PUSH_BYTES`], [`MAX_CHANGES_PER_PUSH`], [`MAX_HEADS`]).
+    TooLarge,
     /// A reason this build does not know (sent by a newer server).
     Unknown,
 }
 
 impl RejectReason {
     /// Every known reason.
-    pub const ALL: [RejectReason; 6] = [
+    pub const ALL: [RejectReason; 7] = [
         RejectReason::OutOfScope,
         RejectReason::ReadOnly,
         RejectReason::Malformed,
         RejectReason::Inconsistent,
         RejectReason::ForeignActor,
+        RejectReason::TooLarge,
         RejectReason::Unknown,
     ];
 
@@ -179,6 +200,7 @@ impl RejectReason {
             RejectReason::Malformed => "Malformed",
             RejectReason::Inconsistent => "Inconsistent",
             RejectReason::ForeignActor => "ForeignActor",
+            RejectReason::TooLarge => "TooLarge",
             RejectReason::Unknown => "Unknown",
         }
     }
@@ -252,6 +274,33 @@ pub(crate) fn decode_payload<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Resul
     postcard::from_bytes(&raw).map_err(|e| Error::Protocol(format!("decode: {e}")))
 }
 
+/// The decompressed size of a request body, counted without keeping it
+/// (the server's memory budget is leased for it before the real decode);
+/// more than [`MAX_DECODED_REQUEST_BYTES`] is an error.
+pub fn inflated_len(body: &[u8]) -> Result<usize> {
+    version_of(body)?;
+    let counted = std::io::copy(
+        &mut DeflateDecoder::new(&body[5..]).take(MAX_DECODED_REQUEST_BYTES + 1),
+        &mut std::io::sink(),
+    )
+    .map_err(|_| Error::Protocol("body is not valid deflate data".into()))?;
+    if counted > MAX_DECODED_REQUEST_BYTES {
+        return Err(Error::Protocol("body too large once decompressed".into()));
+    }
+    Ok(counted as usize)
+}
+
+/// Inflate exactly `len` bytes (as counted by [`inflated_len`]) into one
+/// buffer of that size, and decode.
+fn decode_payload_sized<T: for<'de> Deserialize<'de>>(body: &[u8], len: usize) -> Result<T> {
+    let mut raw = Vec::with_capacity(len);
+    DeflateDecoder::new(&body[5..])
+        .take(len as u64)
+        .read_to_end(&mut raw)
+        .map_err(|_| Error::Protocol("body is not valid deflate data".into()))?;
+    postcard::from_bytes(&raw).map_err(|e| Error::Protocol(format!("decode: {e}")))
+}
+
 /// Encode `message` under an explicit protocol version header.
 pub(crate) fn encode_as<T: Serialize>(message: &T, version: u16) -> Result<Vec<u8>> {
     let raw = postcard::to_stdvec(message).map_err(|e| Error::Protocol(format!("encode: {e}")))?;
@@ -265,10 +314,21 @@ pub(crate) fn encode_as<T: Serialize>(message: &T, version: u16) -> Result<Vec<u
 
 /// The server's decode: a request of any version it answers, as the current
 /// [`SyncRequest`] (fields a version lacks are empty), with that version.
+/// Inflates at most [`MAX_DECODED_REQUEST_BYTES`].
 pub fn decode_request(body: &[u8]) -> Result<(SyncRequest, u16)> {
+    let len = inflated_len(body)?;
+    decode_request_sized(body, len)
+}
+
+/// [`decode_request`] of a body whose decompressed size `len` was counted
+/// by [`inflated_len`]: the inflated buffer is allocated once, at that size.
+pub fn decode_request_sized(body: &[u8], len: usize) -> Result<(SyncRequest, u16)> {
     match version_of(body)? {
-        PROTOCOL_VERSION => Ok((decode_payload(body)?, PROTOCOL_VERSION)),
-        1 => Ok((decode_payload::<v1::SyncRequest>(body)?.into(), 1)),
+        PROTOCOL_VERSION => Ok((decode_payload_sized(body, len)?, PROTOCOL_VERSION)),
+        1 => Ok((
+            decode_payload_sized::<v1::SyncRequest>(body, len)?.into(),
+            1,
+        )),
         found => Err(Error::UnsupportedProtocol {
             found,
             supported: PROTOCOL_VERSION,
@@ -384,7 +444,7 @@ mod tests {
             assert_eq!(json, format!("\"{}\"", reason.code()));
             assert_eq!(serde_json::from_str::<RejectReason>(&json).unwrap(), reason);
         }
-        let from_newer: RejectReason = serde_json::from_str("\"TooLarge\"").unwrap();
+        let from_newer: RejectReason = serde_json::from_str("\"QuotaExceeded\"").unwrap();
         assert_eq!(from_newer, RejectReason::Unknown);
     }
 }

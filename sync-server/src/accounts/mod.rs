@@ -17,8 +17,8 @@ pub use passwords::{
     add_worker_with_password, check_password, password_login_at, set_password, LoginRefused,
 };
 pub use tokens::{
-    authenticate, issue_token, issue_token_in, revoke_tokens, token_hash, Authenticated,
-    IssuedToken,
+    authenticate, bearer_token, issue_token, issue_token_in, revoke_tokens, token_hash,
+    Authenticated, IssuedToken,
 };
 
 use crate::db;

@@ -132,20 +132,22 @@ fn strip_scheme(value: &str) -> &str {
 #[derive(Clone, Debug)]
 pub struct Authenticated(pub Account);
 
+/// The bearer token of an `Authorization` header, if there is one.
+pub fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+}
+
 impl FromRequestParts<AppState> for Authenticated {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
-        let value = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or(Error::Unauthorized)?;
-        let (scheme, token) = value.trim().split_once(' ').ok_or(Error::Unauthorized)?;
-        if !scheme.eq_ignore_ascii_case("bearer") {
-            return Err(Error::Unauthorized);
-        }
-        let token = token.trim().to_owned();
+        let token = bearer_token(&parts.headers)
+            .ok_or(Error::Unauthorized)?
+            .to_owned();
         let db = state.db.clone();
         let account = tokio::task::spawn_blocking(move || authenticate(&db, &token)).await??;
         Ok(Authenticated(account))

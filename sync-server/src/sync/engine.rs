@@ -156,6 +156,9 @@ struct Ctx<'a> {
 /// roll it back and say why.
 fn apply_push(tx: &mut dyn SyncTx, ctx: &Ctx<'_>, push: &DocPush) -> Result<DocPull, Refusal> {
     let account = ctx.account;
+    if !super::validate::push_fits(push.heads.len(), push.changes.len()) {
+        return Err(Refusal::Rejected(RejectReason::TooLarge));
+    }
     let id = DocId(push.id.clone());
     let Target {
         kind,
@@ -184,6 +187,9 @@ fn apply_push(tx: &mut dyn SyncTx, ctx: &Ctx<'_>, push: &DocPush) -> Result<DocP
                     return Err(Error::NeedSlowPath);
                 }
                 new = admission::new_changes(doc, &before);
+                if new.len() > gridwork_core::sync::protocol::MAX_CHANGES_PER_PUSH {
+                    return Err(Error::Rejected(RejectReason::TooLarge));
+                }
                 if !new.is_empty() {
                     facts = admission::content_facts(&id, kind, doc, &before, was_readable);
                 }
@@ -307,6 +313,9 @@ fn apply_message(
     message: &DocMessage,
 ) -> Result<DocMessage, Refusal> {
     let account = ctx.account;
+    if !super::validate::push_fits(0, message.message.len()) {
+        return Err(Refusal::Rejected(RejectReason::TooLarge));
+    }
     let id = DocId(message.id.clone());
     let Target {
         kind,
@@ -337,6 +346,9 @@ fn apply_message(
                 doc.receive_sync_message(state_ref, decoded.clone())
                     .map_err(|_| Error::Rejected(RejectReason::Malformed))?;
                 new = admission::new_changes(doc, &before);
+                if new.len() > gridwork_core::sync::protocol::MAX_CHANGES_PER_PUSH {
+                    return Err(Error::Rejected(RejectReason::TooLarge));
+                }
                 if !new.is_empty() {
                     facts = admission::content_facts(&id, kind, doc, &before, was_readable);
                 }

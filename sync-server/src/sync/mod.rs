@@ -7,19 +7,20 @@
 pub mod admission;
 #[cfg(test)]
 mod admission_tests;
+pub mod budget;
 pub mod engine;
 #[cfg(test)]
 mod engine_props;
 pub mod page;
 pub mod sqlite;
 pub mod storage;
+pub mod validate;
 
-use crate::accounts::{Account, Authenticated};
+use crate::accounts::Authenticated;
 use crate::error::Error;
 use crate::metrics::SyncStats;
 use crate::state::AppState;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Request, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -28,7 +29,8 @@ use gridwork_core::model::Timestamp;
 use gridwork_core::sync::protocol::{self, MAX_REQUEST_BYTES};
 
 /// The sync routes, each request timed and counted by
-/// [`crate::metrics::track_sync`] into `state`'s metrics.
+/// [`crate::metrics::track_sync`] into `state`'s metrics. The body is read
+/// by the handler itself, under the memory budget.
 pub fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/v1/sync", post(sync))
@@ -41,16 +43,9 @@ pub fn routes(state: &AppState) -> Router<AppState> {
 
 /// `POST /v1/sync`: the answer (or error) with the request's [`SyncStats`]
 /// attached for the metrics.
-async fn sync(
-    State(state): State<AppState>,
-    Authenticated(account): Authenticated,
-    body: Bytes,
-) -> Response {
-    let mut stats = SyncStats {
-        request_bytes: body.len() as u64,
-        ..SyncStats::default()
-    };
-    let mut response = match answer(state, account, &body, &mut stats).await {
+async fn sync(State(state): State<AppState>, request: Request) -> Response {
+    let mut stats = SyncStats::default();
+    let mut response = match answer(state, request, &mut stats).await {
         Ok(body) => ([(header::CONTENT_TYPE, protocol::CONTENT_TYPE)], body).into_response(),
         Err(e) => e.into_response(),
     };
@@ -58,24 +53,59 @@ async fn sync(
     response
 }
 
-/// Decode, run the engine in one write transaction, encode; fills in the
-/// doc counts of `stats`.
+/// Rate limits, authentication, the body read under the memory budget,
+/// then decode, validate, run the engine in one write transaction, encode;
+/// fills in the counts of `stats`.
 async fn answer(
     state: AppState,
-    account: Account,
-    body: &[u8],
+    request: Request,
     stats: &mut SyncStats,
 ) -> Result<Vec<u8>, Error> {
-    let (request, version) = protocol::decode_request(body).map_err(|e| match e {
-        gridwork_core::Error::UnsupportedProtocol { found, supported } => {
-            Error::UnsupportedProtocol { found, supported }
-        }
-        other => Error::BadRequest(other.to_string()),
-    })?;
-    stats.docs_received = (request.pushes.len() + request.sync_messages.len()) as u64;
+    let peer = crate::listener::peer_of(&request);
+    state.limits.sync_from(peer.ip())?;
+    let (mut parts, body) = request.into_parts();
+    let Authenticated(account) = Authenticated::from_request_parts(&mut parts, &state).await?;
+    if let Some(token) = crate::accounts::bearer_token(&parts.headers) {
+        state.limits.sync_with_token(token)?;
+    }
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_REQUEST_BYTES) {
+        return Err(too_large());
+    }
+    let mut lease = state
+        .budget
+        .lease(declared.unwrap_or(MAX_REQUEST_BYTES).max(1))
+        .await?;
+    let body = axum::body::to_bytes(body, MAX_REQUEST_BYTES)
+        .await
+        .map_err(|e| {
+            if std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+            {
+                too_large()
+            } else {
+                Error::BadRequest("请求体读取失败 / the request body could not be read".into())
+            }
+        })?;
+    stats.request_bytes = body.len() as u64;
     let db = state.db.clone();
     let started = std::time::Instant::now();
-    let (response, pushes) = tokio::task::spawn_blocking(move || {
+    let (response, version, pushes, docs_received) = tokio::task::spawn_blocking(move || {
+        let compressed = body.len();
+        let inflated = protocol::inflated_len(&body).map_err(decode_error)?;
+        // The inflated buffer and the decoded request holding the same bytes,
+        // leased in one step (no request holds part of it while waiting).
+        lease.grow_blocking(compressed + 2 * inflated)?;
+        let (request, version) =
+            protocol::decode_request_sized(&body, inflated).map_err(decode_error)?;
+        drop(body);
+        validate::request(&request)?;
+        let pushes = request.pushes.len();
+        let docs_received = (request.pushes.len() + request.sync_messages.len()) as u64;
         let now = Timestamp(jiff::Timestamp::now().as_millisecond());
         let mut failure = None;
         let result = db.write(|tx| {
@@ -85,13 +115,17 @@ async fn answer(
                 gridwork_core::Error::Cancelled
             })
         });
+        // The lease is given back once the request is no longer held.
+        drop(request);
+        drop(lease);
         match result {
-            Ok(response) => Ok((response, request.pushes.len())),
+            Ok(response) => Ok((response, version, pushes, docs_received)),
             Err(e) => Err(failure.unwrap_or(Error::Core(e))),
         }
     })
     .await
     .map_err(|e| Error::Internal(e.to_string()))??;
+    stats.docs_received = docs_received;
     stats.docs_sent = response.docs.len() as u64;
     stats.docs_rejected = response.rejected.len() as u64;
     let body = protocol::encode_response(&response, version).map_err(Error::Core)?;
@@ -104,4 +138,26 @@ async fn answer(
         "sync"
     );
     Ok(body)
+}
+
+/// The server's error for a body that does not decode.
+fn decode_error(e: gridwork_core::Error) -> Error {
+    match e {
+        gridwork_core::Error::UnsupportedProtocol { found, supported } => {
+            Error::UnsupportedProtocol { found, supported }
+        }
+        gridwork_core::Error::Protocol(m) if m.contains("too large") => too_large(),
+        other => Error::BadRequest(other.to_string()),
+    }
+}
+
+/// 413 for a body over [`MAX_REQUEST_BYTES`] (or too large once inflated).
+fn too_large() -> Error {
+    Error::TooLarge(format!(
+        "同步请求超过上限（压缩后 {} MiB，解压后 {} MiB）/ the sync request is over the limit ({} MiB compressed, {} MiB decompressed)",
+        MAX_REQUEST_BYTES >> 20,
+        protocol::MAX_DECODED_REQUEST_BYTES >> 20,
+        MAX_REQUEST_BYTES >> 20,
+        protocol::MAX_DECODED_REQUEST_BYTES >> 20,
+    ))
 }

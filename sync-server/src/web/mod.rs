@@ -221,6 +221,7 @@ struct LoginForm {
 async fn login(
     State(state): State<AppState>,
     Extension(config): Extension<WebConfig>,
+    crate::listener::Peer(peer): crate::listener::Peer,
     headers: HeaderMap,
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Result<Response, Error> {
@@ -234,6 +235,8 @@ async fn login(
         }
     };
     let user = form.user.trim().to_owned();
+    // Throttled per address and per user before the (costly) password check.
+    state.limits.sign_in(peer.ip(), &user)?;
     let previous = cookies::get(&headers, cookies::SESSION).and_then(accounts::token_hash);
     let db = state.db.clone();
     let attempt_user = user.clone();

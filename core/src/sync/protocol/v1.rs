@@ -104,7 +104,7 @@ impl From<super::RejectReason> for RejectReason {
         use super::RejectReason as Now;
         match r {
             Now::ReadOnly => RejectReason::ReadOnly,
-            Now::Malformed | Now::Unknown => RejectReason::Malformed,
+            Now::Malformed | Now::TooLarge | Now::Unknown => RejectReason::Malformed,
             Now::OutOfScope | Now::Inconsistent | Now::ForeignActor => RejectReason::OutOfScope,
         }
     }
