@@ -76,6 +76,9 @@ impl GridworkStore {
                 .map(|l| Arc::new(move |p: &SyncProgress| l.on_progress(p.clone())) as ProgressFn),
             cancel: cancel.map(|c| c.flag.clone()),
             push_budget: None,
+            // The apps reach the server over https:// (or http:// to this
+            // machine); plain http:// elsewhere is refused.
+            allow_insecure: false,
         };
         let worker = std::thread::Builder::new()
             .name("gridwork-sync".into())

@@ -236,6 +236,8 @@ pub enum RejectReason {
     Inconsistent,
     /// Changes made by another worker's or another device's actor.
     ForeignActor,
+    /// Over a size limit (bytes, changes or heads of one document).
+    TooLarge,
     /// A reason this version of the app does not know (a newer server).
     Unknown,
 }

@@ -101,6 +101,10 @@ pub enum Command {
         /// Name of the environment variable that holds the device token.
         #[arg(long, value_name = "VAR")]
         token_env: String,
+        /// Allow plain http:// to a server that is not on this machine
+        /// (test set-ups only: resident data would travel unencrypted).
+        #[arg(long)]
+        allow_insecure: bool,
     },
     /// Fill the store with a deterministic demo grid (initialising a fresh
     /// store with a demo gridworker first). An initialised store is refused:

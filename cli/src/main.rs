@@ -164,7 +164,11 @@ fn run(cli: Cli) -> Outcome {
             }
         },
         Command::Report => to_json(store.report()?),
-        Command::Sync { server, token_env } => {
+        Command::Sync {
+            server,
+            token_env,
+            allow_insecure,
+        } => {
             let token = match std::env::var(&token_env) {
                 Ok(t) if !t.is_empty() => t,
                 _ => {
@@ -176,7 +180,10 @@ fn run(cli: Cli) -> Outcome {
             to_json(store.sync(
                 &server,
                 &token,
-                &gridwork_core::sync::SyncOptions::default(),
+                &gridwork_core::sync::SyncOptions {
+                    allow_insecure,
+                    ..Default::default()
+                },
             )?)
         }
         Command::Demo {

@@ -80,6 +80,10 @@ pub struct SyncOptions {
     /// Raw document bytes to push per request (default 4 MiB); the rest of
     /// the dirty docs go in further round trips of the same sync.
     pub push_budget: Option<usize>,
+    /// Allow plain `http://` to a server that is not on this machine
+    /// (resident data would cross the network unencrypted; for test
+    /// set-ups only). Without it [`Store::sync`] refuses such a URL.
+    pub allow_insecure: bool,
 }
 
 impl SyncOptions {
@@ -129,6 +133,7 @@ impl Store {
         token: &str,
         options: &SyncOptions,
     ) -> Result<SyncSummary> {
+        super::transport::check_server_url(server_url, options.allow_insecure)?;
         let transport = super::transport::HttpTransport::new()?;
         self.sync_with(&transport, server_url, token, options)
     }

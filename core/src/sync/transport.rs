@@ -8,6 +8,41 @@ use crate::{Error, Result};
 /// for another worker or grid than the token's (HTTP 409).
 pub const ACCOUNT_MISMATCH: &str = "account_mismatch";
 
+/// Check a server URL before anything is sent: `https://` anywhere, plain
+/// `http://` only to this machine (`localhost`, `127.0.0.0/8`, `::1`)
+/// unless `allow_insecure`; other schemes never. The error names the field
+/// `server` and does not echo the URL.
+pub fn check_server_url(url: &str, allow_insecure: bool) -> Result<()> {
+    let lower = url.trim().to_ascii_lowercase();
+    if lower.starts_with("https://") {
+        return Ok(());
+    }
+    let Some(rest) = lower.strip_prefix("http://") else {
+        return Err(Error::invalid(
+            "server",
+            "服务器地址应以 https:// 开头 / the server URL must start with https://",
+        ));
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let authority = authority.rsplit('@').next().unwrap_or_default();
+    let host = if let Some(bracketed) = authority.strip_prefix('[') {
+        bracketed.split(']').next().unwrap_or_default()
+    } else {
+        authority.split(':').next().unwrap_or_default()
+    };
+    let loopback = host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if loopback || allow_insecure {
+        return Ok(());
+    }
+    Err(Error::invalid(
+        "server",
+        "明文 http:// 只允许连接本机，请使用 https://（测试环境可加 --allow-insecure）/ plain http:// is only allowed to this machine; use https:// (or --allow-insecure in a test set-up)",
+    ))
+}
+
 /// Sends one sync body and returns the server's body.
 pub trait Transport: Send + Sync {
     /// POST `body` to `url` with the bearer `token`. HTTP 401 must map to
@@ -76,6 +111,39 @@ impl Transport for HttpTransport {
             });
         }
         Ok(bytes.to_vec())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_server_url;
+
+    #[test]
+    fn plain_http_only_to_this_machine_unless_allowed() {
+        for ok in [
+            "https://grid.example.cn",
+            "HTTPS://grid.example.cn:8443/x",
+            "http://127.0.0.1:8080",
+            "http://127.5.6.7",
+            "http://localhost:8080/",
+            "http://[::1]:8080",
+        ] {
+            assert!(check_server_url(ok, false).is_ok(), "{ok}");
+        }
+        for refused in [
+            "http://grid.example.cn",
+            "http://10.0.2.2:8080",
+            "http://127.0.0.1.evil.example",
+            "http://localhost@evil.example",
+            "ftp://127.0.0.1",
+            "grid.example.cn",
+        ] {
+            let err = check_server_url(refused, false).unwrap_err().to_string();
+            assert!(err.starts_with("server"), "{refused}: {err}");
+            assert!(!err.contains("evil"), "the URL is not echoed: {err}");
+        }
+        assert!(check_server_url("http://10.0.2.2:8080", true).is_ok());
+        assert!(check_server_url("ftp://x", true).is_err());
     }
 }
 
