@@ -591,3 +591,53 @@ fn metrics_token_env_guards_the_endpoint() {
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(out.stdout.is_empty());
 }
+
+/// Issue 12: nothing in the server's data directory holds a resident's
+/// name, ID number or phone in the clear, after a demo start and after an
+/// online backup (the database and the backup are encrypted).
+#[test]
+fn no_personal_data_in_the_clear_in_the_data_directory_or_a_backup() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut server = start(&data, &["--demo"]);
+    let backup = dir.path().join("backup.db");
+    let taken = admin_json(&data, &["backup", "--to", backup.to_str().unwrap()]);
+    assert!(taken["docs"].as_i64().unwrap() > 0);
+    let _ = server.child.kill();
+    let _ = server.child.wait();
+    let conn = gridwork_server::db::connect(&data).unwrap();
+    let mut secrets: Vec<String> = Vec::new();
+    let mut stmt = conn
+        .prepare("SELECT name, id_number, phone FROM residents WHERE id_number != '' LIMIT 50")
+        .unwrap();
+    let rows = stmt
+        .query_map([], |r| {
+            Ok([
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ])
+        })
+        .unwrap();
+    for row in rows {
+        secrets.extend(row.unwrap().into_iter().filter(|s| s.chars().count() >= 2));
+    }
+    drop(stmt);
+    drop(conn);
+    assert!(
+        secrets.len() >= 50,
+        "demo residents with names, ID numbers and phones"
+    );
+    let mut files = vec![backup];
+    files.extend(std::fs::read_dir(&data).unwrap().map(|e| e.unwrap().path()));
+    for file in files {
+        let bytes = std::fs::read(&file).unwrap();
+        for secret in &secrets {
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{} holds personal data in the clear",
+                file.display()
+            );
+        }
+    }
+}
