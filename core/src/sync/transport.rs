@@ -114,6 +114,16 @@ impl Transport for HttpTransport {
     }
 }
 
+/// A reqwest error's text without the URL (which may carry a token in a query).
+#[cfg(feature = "http")]
+fn without_url(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    if let Some(url) = e.url() {
+        text = text.replace(url.as_str(), "<server>");
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::check_server_url;
@@ -145,14 +155,4 @@ mod tests {
         assert!(check_server_url("http://10.0.2.2:8080", true).is_ok());
         assert!(check_server_url("ftp://x", true).is_err());
     }
-}
-
-/// A reqwest error's text without the URL (which may carry a token in a query).
-#[cfg(feature = "http")]
-fn without_url(e: &reqwest::Error) -> String {
-    let mut text = e.to_string();
-    if let Some(url) = e.url() {
-        text = text.replace(url.as_str(), "<server>");
-    }
-    text
 }
