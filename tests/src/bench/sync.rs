@@ -496,7 +496,7 @@ pub fn run(households: u32, years: u32, seed: u64) -> Res<()> {
         .tempdir()?;
     eprintln!("bench: working in {}", dir.path().display());
     let load_start = load_average();
-    let mut server = Server::start(&dir.path().join("server"), &[]);
+    let mut server = Server::start(&dir.path().join("server"), &["--no-rate-limits"]);
     let result = run_with(dir.path(), &server, households, years, seed, &load_start);
     let exit = server.stop();
     dir.close()?;
