@@ -32,10 +32,10 @@ pub struct RateArgs {
     #[arg(long, value_name = "N", default_value_t = 3000)]
     pub sync_rate_per_address: u32,
     /// 每个来源地址每分钟登录次数上限 / sign-in attempts per minute per source address (0 = no limit)
-    #[arg(long, value_name = "N", default_value_t = 20)]
+    #[arg(long, value_name = "N", default_value_t = 120)]
     pub sign_in_rate_per_address: u32,
     /// 每个用户每分钟登录次数上限 / sign-in attempts per minute per user name (0 = no limit)
-    #[arg(long, value_name = "N", default_value_t = 10)]
+    #[arg(long, value_name = "N", default_value_t = 60)]
     pub sign_in_rate_per_user: u32,
     /// 关闭全部限流（仅用于压测）/ switch every rate limit off (load tests only)
     #[arg(long)]
@@ -47,8 +47,8 @@ impl Default for RateArgs {
         RateArgs {
             sync_rate_per_token: 300,
             sync_rate_per_address: 3000,
-            sign_in_rate_per_address: 20,
-            sign_in_rate_per_user: 10,
+            sign_in_rate_per_address: 120,
+            sign_in_rate_per_user: 60,
             no_rate_limits: false,
         }
     }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{exchange, start, start_with_env, Reply, Server, BIN};
+use common::{exchange, post_sync, start, start_with_env, Reply, Server, BIN};
 
 /// One HTTP/1.1 request without a body; returns (status, body text).
 fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
@@ -404,14 +404,6 @@ fn small_town(data: &Path) -> String {
 }
 
 /// POST /v1/sync with `token` and `body`.
-fn post_sync(addr: &str, token: &str, body: &[u8]) -> Reply {
-    let bearer = format!("Bearer {token}");
-    let headers = [
-        ("Authorization", bearer.as_str()),
-        ("Content-Type", protocol::CONTENT_TYPE),
-    ];
-    exchange(addr, "POST", "/v1/sync", &headers, body)
-}
 
 /// A phone of the first release (protocol version 1) keeps syncing with this
 /// server: its request is understood, its push applied, and the answer comes

@@ -6,21 +6,12 @@
 
 mod common;
 
-use common::{exchange, Reply};
+use common::{exchange, post_sync, Reply};
 use gridwork_core::sync::protocol::{self, DocPush, SyncRequest};
 use std::path::Path;
 
 /// The documented peak memory budget of the server.
 const BUDGET_BYTES: u64 = 256 * 1024 * 1024;
-
-fn post_sync(addr: &str, token: &str, body: &[u8]) -> Reply {
-    let bearer = format!("Bearer {token}");
-    let headers = [
-        ("Authorization", bearer.as_str()),
-        ("Content-Type", protocol::CONTENT_TYPE),
-    ];
-    exchange(addr, "POST", "/v1/sync", &headers, body)
-}
 
 fn plain_sync() -> Vec<u8> {
     protocol::encode(&SyncRequest {
@@ -168,7 +159,15 @@ fn sync_and_sign_in_are_rate_limited_with_retry_after() {
     common::grid_tree(&data);
     let token = common::gridworker_token(&data, "gw-a");
     let other = common::gridworker_token(&data, "gw-b");
-    let server = common::start(&data, &["--sync-rate-per-token", "60"]);
+    let server = common::start(
+        &data,
+        &[
+            "--sync-rate-per-token",
+            "60",
+            "--sign-in-rate-per-user",
+            "10",
+        ],
+    );
     let statuses: Vec<Reply> = (0..20)
         .map(|_| post_sync(&server.addr, &token, &plain_sync()))
         .collect();
@@ -196,4 +195,7 @@ fn sync_and_sign_in_are_rate_limited_with_retry_after() {
         .collect();
     assert_eq!(&codes[..5], &[401; 5], "{codes:?}");
     assert!(codes[5..].iter().all(|&c| c == 429), "{codes:?}");
+    let page = common::http::try_login(&server.addr, "staff-x", "wrong password 123");
+    assert!(page.body.contains("登录尝试过于频繁"), "{}", page.body);
+    assert!(page.header("retry-after").is_some());
 }

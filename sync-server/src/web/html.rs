@@ -172,6 +172,24 @@ pub fn csrf_failed_page(lang: Lang) -> String {
     page(lang, title, "/", &body)
 }
 
+/// The page answering a sign-in over its rate limit (429): wait and retry.
+pub fn too_many_sign_ins_page(lang: Lang, retry_after_secs: u64) -> String {
+    let title = lang.pick("登录尝试过于频繁", "Too many sign-in attempts");
+    let message = match lang {
+        Lang::Zh => format!("请 {retry_after_secs} 秒后再试。"),
+        Lang::En => format!("Please try again in {retry_after_secs} seconds."),
+    };
+    let body = format!(
+        r#"<h1>{}</h1>
+<p class="error" role="alert">{}</p>
+<p><a href="/login">{}</a></p>"#,
+        escape(title),
+        escape(&message),
+        lang.pick("返回登录", "Back to sign-in"),
+    );
+    page(lang, title, "/login", &body)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

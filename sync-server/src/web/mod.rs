@@ -236,7 +236,17 @@ async fn login(
     };
     let user = form.user.trim().to_owned();
     // Throttled per address and per user before the (costly) password check.
-    state.limits.sign_in(peer.ip(), &user)?;
+    if let Err(Error::TooManyRequests { retry_after_secs }) = state.limits.sign_in(peer.ip(), &user)
+    {
+        let mut response = html_response(
+            StatusCode::TOO_MANY_REQUESTS,
+            html::too_many_sign_ins_page(lang, retry_after_secs),
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, retry_after_secs.into());
+        return Ok(response);
+    }
     let previous = cookies::get(&headers, cookies::SESSION).and_then(accounts::token_hash);
     let db = state.db.clone();
     let attempt_user = user.clone();

@@ -225,3 +225,13 @@ pub fn exchange(
         body: raw[split + 4..].to_vec(),
     }
 }
+
+/// `POST /v1/sync` with the bearer `token` and a sync `body`.
+pub fn post_sync(addr: &str, token: &str, body: &[u8]) -> Reply {
+    let bearer = format!("Bearer {token}");
+    let headers = [
+        ("Authorization", bearer.as_str()),
+        ("Content-Type", gridwork_core::sync::protocol::CONTENT_TYPE),
+    ];
+    exchange(addr, "POST", "/v1/sync", &headers, body)
+}
