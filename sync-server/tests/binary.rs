@@ -403,8 +403,6 @@ fn small_town(data: &Path) -> String {
     common::gridworker_token(data, "gw-1")
 }
 
-/// POST /v1/sync with `token` and `body`.
-
 /// A phone of the first release (protocol version 1) keeps syncing with this
 /// server: its request is understood, its push applied, and the answer comes
 /// in version 1 with reasons it knows.
