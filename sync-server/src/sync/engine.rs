@@ -452,6 +452,18 @@ pub fn process(
     process_with(tx, account, request, now, Limits::default())
 }
 
+/// Whether the phone's clock (as sent in `request`) is off from the
+/// server's `now` by more than the tolerance; a version-2 phone that sends
+/// none is off, a version-1 phone (no clock field) is not judged. Any i64
+/// the phone sends is compared without overflow.
+fn clock_is_off(request: &SyncRequest, now: Timestamp) -> bool {
+    match (request.worker.is_empty(), request.clock) {
+        (true, 0) => false,
+        (false, 0) => true,
+        (_, clock) => clock.abs_diff(now.0) > admission::CLOCK_TOLERANCE_MS.unsigned_abs(),
+    }
+}
+
 /// Answer one sync request, paging the feed by `limits`.
 pub fn process_with(
     tx: &mut dyn SyncTx,
@@ -501,11 +513,7 @@ pub fn process_with(
         device: device.clone(),
         actor_hex: &request.device,
         now,
-        clock_off: match (request.worker.is_empty(), request.clock) {
-            (true, 0) => false, // version 1: no clock sent, nothing to compare
-            (false, 0) => true,
-            (_, clock) => (clock - now.0).abs() > admission::CLOCK_TOLERANCE_MS,
-        },
+        clock_off: clock_is_off(request, now),
         strict_order: !request.worker.is_empty(),
     };
     // Households first: records of the same request may name them.
@@ -563,4 +571,32 @@ pub fn process_with(
     tx.set_last_round(&device, account.worker_id.as_str(), response.round)?;
     tx.set_max_acked(&device, request.acked_round)?;
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by the `sync_engine` fuzz target: a clock of i64::MIN made the
+    /// difference overflow (a panic with debug assertions, a wrapped "clock
+    /// is fine" without).
+    #[test]
+    fn any_phone_clock_is_judged_without_overflow() {
+        let now = Timestamp(1_780_272_000_000);
+        let request = |clock: i64| SyncRequest {
+            worker: "gw-a".into(),
+            clock,
+            ..Default::default()
+        };
+        for clock in [i64::MIN, i64::MIN + 1, -1, i64::MAX] {
+            assert!(clock_is_off(&request(clock), now), "{clock}");
+        }
+        assert!(!clock_is_off(&request(now.0 + 60_000), now));
+        assert!(
+            clock_is_off(&request(0), now),
+            "a v2 phone must send its clock"
+        );
+        let v1 = SyncRequest::default();
+        assert!(!clock_is_off(&v1, now));
+    }
 }
