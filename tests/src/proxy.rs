@@ -3,7 +3,10 @@
 //! each request and hands the response back — or, when armed by the test,
 //! loses it *after* the server has processed the request (the mobile-network
 //! failure the sync protocol must survive: the server applied a push, the
-//! phone never heard back), or cuts it after a number of bytes.
+//! phone never heard back), or cuts it after a number of bytes. Requests
+//! can be lost before the server, truncated on the way, sent twice, delayed,
+//! or answered by a connection reset; [`Proxy::random`] draws such faults
+//! from a seeded generator for every request the plan does not cover.
 //!
 //! One request per connection: every request goes upstream with
 //! `Connection: close`, so the server closes after its response and the
@@ -38,6 +41,35 @@ pub enum Fault {
     /// Only the first `n` bytes (head included) reach the client, then the
     /// connection is closed.
     Cut(usize),
+    /// The request never reaches the server; the client connection closes.
+    DropRequest,
+    /// Only the first `n` bytes of the request body reach the server, which
+    /// then sees the connection end; the client connection closes.
+    TruncateRequest(usize),
+    /// The request reaches the server twice (a replay); the client gets the
+    /// second response.
+    Duplicate,
+    /// The request waits this many milliseconds before it is forwarded.
+    Delay(u64),
+    /// The server processes the request; the client's connection is reset
+    /// (RST) instead of answered.
+    Reset,
+}
+
+impl Fault {
+    /// The fault's kind, for counting (`pass`, `drop_response`, …).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Fault::Pass => "pass",
+            Fault::Drop => "drop_response",
+            Fault::Cut(_) => "truncate_response",
+            Fault::DropRequest => "drop_request",
+            Fault::TruncateRequest(_) => "truncate_request",
+            Fault::Duplicate => "duplicate_request",
+            Fault::Delay(_) => "delay",
+            Fault::Reset => "reset",
+        }
+    }
 }
 
 /// One request the proxy handled, in arrival order.
@@ -63,8 +95,36 @@ pub struct Exchange {
 struct State {
     /// Faults for the next requests, in order; `Pass` once empty.
     plan: VecDeque<Fault>,
+    /// Random faults for requests the plan does not cover: the generator
+    /// and the share of requests that get one.
+    random: Option<(rand_chacha::ChaCha8Rng, f64)>,
     /// Every exchange so far.
     log: Vec<Exchange>,
+}
+
+impl State {
+    /// The fault for the next request: the plan's, else a random one.
+    fn next_fault(&mut self) -> Fault {
+        if let Some(fault) = self.plan.pop_front() {
+            return fault;
+        }
+        let Some((rng, rate)) = self.random.as_mut() else {
+            return Fault::Pass;
+        };
+        use rand::RngExt;
+        if !rng.random_bool(*rate) {
+            return Fault::Pass;
+        }
+        match rng.random_range(0..7) {
+            0 => Fault::Drop,
+            1 => Fault::Cut(rng.random_range(0..600)),
+            2 => Fault::DropRequest,
+            3 => Fault::TruncateRequest(rng.random_range(0..200)),
+            4 => Fault::Duplicate,
+            5 => Fault::Delay(rng.random_range(1..200)),
+            _ => Fault::Reset,
+        }
+    }
 }
 
 /// A running proxy; stopped when dropped.
@@ -121,6 +181,24 @@ impl Proxy {
     /// (after any still queued); requests beyond the queue pass.
     pub fn plan(&self, faults: impl IntoIterator<Item = Fault>) {
         self.lock().plan.extend(faults);
+    }
+
+    /// Give a random fault to a `rate` share of the requests the plan does
+    /// not cover, drawn from a generator seeded with `seed` (`rate` 0 turns
+    /// it off).
+    pub fn random(&self, seed: u64, rate: f64) {
+        use rand::SeedableRng;
+        self.lock().random =
+            (rate > 0.0).then(|| (rand_chacha::ChaCha8Rng::seed_from_u64(seed), rate));
+    }
+
+    /// How many exchanges got each kind of fault so far (`pass` included).
+    pub fn fault_counts(&self) -> std::collections::BTreeMap<&'static str, usize> {
+        let mut counts = std::collections::BTreeMap::new();
+        for exchange in &self.lock().log {
+            *counts.entry(exchange.fault.kind()).or_insert(0) += 1;
+        }
+        counts
     }
 
     /// Lose the responses of the next `n` requests after the server has
@@ -184,11 +262,24 @@ fn serve(client: TcpStream, authority: &str, state: &Mutex<State>) -> std::io::R
         .extend_from_slice(format!("Host: {authority}\r\nConnection: close\r\n\r\n").as_bytes());
     upstream_request.extend_from_slice(&body);
 
-    let fault = {
-        let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
-        state.plan.pop_front().unwrap_or(Fault::Pass)
+    let fault = state.lock().unwrap_or_else(|e| e.into_inner()).next_fault();
+    let head_len = upstream_request.len() - body.len();
+    let response = match fault {
+        Fault::DropRequest => Err(invalid("request dropped")),
+        Fault::TruncateRequest(n) => {
+            let cut = head_len + n.min(body.len().saturating_sub(1));
+            forward_truncated(authority, &upstream_request[..cut])
+        }
+        Fault::Duplicate => {
+            let _ = forward(authority, &upstream_request);
+            forward(authority, &upstream_request)
+        }
+        Fault::Delay(ms) => {
+            std::thread::sleep(Duration::from_millis(ms));
+            forward(authority, &upstream_request)
+        }
+        _ => forward(authority, &upstream_request),
     };
-    let response = forward(authority, &upstream_request);
     let status = response.as_ref().ok().and_then(|r| status_of(r));
     let response = match (response, status) {
         (Ok(bytes), Some(_)) => close_connection(&bytes),
@@ -210,9 +301,15 @@ fn serve(client: TcpStream, authority: &str, state: &Mutex<State>) -> std::io::R
         });
     let mut client = client;
     match fault {
-        Fault::Pass => client.write_all(&response)?,
-        Fault::Drop => {}
+        Fault::Pass | Fault::Duplicate | Fault::Delay(_) => client.write_all(&response)?,
+        Fault::Drop | Fault::DropRequest | Fault::TruncateRequest(_) => {}
         Fault::Cut(n) => client.write_all(&response[..n.min(response.len())])?,
+        Fault::Reset => {
+            // SO_LINGER 0: closing sends a reset instead of a FIN.
+            socket2::SockRef::from(&client).set_linger(Some(Duration::ZERO))?;
+            drop(client);
+            return Ok(());
+        }
     }
     client.flush()?;
     client.shutdown(Shutdown::Both)
@@ -228,6 +325,19 @@ fn forward(authority: &str, request: &[u8]) -> std::io::Result<Vec<u8>> {
     upstream.flush()?;
     let mut response = Vec::new();
     upstream.read_to_end(&mut response)?;
+    Ok(response)
+}
+
+/// Send the first part of a request upstream, then end the connection's
+/// sending side (the server sees the body end early), and read whatever it
+/// answers.
+fn forward_truncated(authority: &str, part: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut upstream = TcpStream::connect(authority)?;
+    upstream.set_read_timeout(Some(IO_TIMEOUT))?;
+    upstream.write_all(part)?;
+    upstream.shutdown(Shutdown::Write)?;
+    let mut response = Vec::new();
+    let _ = upstream.read_to_end(&mut response);
     Ok(response)
 }
 
@@ -403,9 +513,11 @@ mod tests {
                 assert!(headers
                     .iter()
                     .any(|(n, v)| n == "Connection" && v == "close"));
-                log.lock()
-                    .unwrap()
-                    .push(read_body(&mut reader, &headers).unwrap());
+                // A truncated request ends early: nothing to answer.
+                let Ok(body) = read_body(&mut reader, &headers) else {
+                    continue;
+                };
+                log.lock().unwrap().push(body);
                 conn.write_all(
                     b"HTTP/1.1 200 OK\r\nconnection: keep-alive\r\ncontent-length: 5\r\n\r\nhello",
                 )
@@ -425,7 +537,8 @@ mod tests {
         )
         .unwrap();
         let mut response = Vec::new();
-        conn.read_to_end(&mut response).unwrap();
+        // A reset ends the read with an error: what came before is the answer.
+        let _ = conn.read_to_end(&mut response);
         response
     }
 
@@ -461,5 +574,42 @@ mod tests {
             && e.path == "/v1/sync"
             && e.response_bytes == full.len()));
         assert_eq!(log[2].request_body, 5);
+    }
+
+    #[test]
+    fn requests_are_lost_replayed_delayed_or_reset() {
+        let (url, seen) = upstream();
+        let proxy = Proxy::start(&url);
+        proxy.plan([
+            Fault::DropRequest,
+            Fault::Duplicate,
+            Fault::Delay(20),
+            Fault::Reset,
+        ]);
+        assert_eq!(request(&proxy, "lost"), b"", "never forwarded");
+        assert!(request(&proxy, "twice").ends_with(b"hello"));
+        assert!(request(&proxy, "late").ends_with(b"hello"));
+        assert_eq!(request(&proxy, "reset"), b"");
+        assert_eq!(
+            *seen.lock().unwrap(),
+            [&b"twice"[..], b"twice", b"late", b"reset"],
+            "the lost request never reached the server, the replay twice"
+        );
+        let counts = proxy.fault_counts();
+        assert_eq!(counts["drop_request"], 1);
+        assert_eq!(counts["duplicate_request"], 1);
+        assert_eq!(counts["delay"], 1);
+        assert_eq!(counts["reset"], 1);
+        proxy.random(7, 1.0);
+        for _ in 0..20 {
+            request(&proxy, "x");
+        }
+        let total: usize = proxy.fault_counts().values().sum();
+        assert_eq!(total, 24);
+        assert_eq!(
+            proxy.fault_counts().get("pass"),
+            None,
+            "every request got a fault"
+        );
     }
 }
