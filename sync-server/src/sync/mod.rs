@@ -12,6 +12,8 @@ pub mod engine;
 #[cfg(test)]
 mod engine_props;
 pub mod page;
+#[cfg(test)]
+mod scope_matrix;
 pub mod sqlite;
 pub mod storage;
 pub mod validate;
