@@ -280,67 +280,39 @@ fn call(world: &World, caller: &str, method: &str, pattern: &str) -> Response {
     request(&world.server.addr, method, &path, &cookies, form.as_deref())
 }
 
-/// The expected table: route → one status per caller, in [`CALLERS`]'
-/// order. Out-of-scope callers (`*_other`) get 404 for records and grids
-/// outside their subtree, and empty lists (200) elsewhere.
+/// A browser is sent to `/login` (or, signed in, from `/login` to `/`).
+const A: u16 = 303;
+
+/// The expected table: one status per caller, in [`CALLERS`]' order.
+/// Out-of-scope callers (`*_other`) get 404 for records and grids outside
+/// their subtree, and empty lists (200) elsewhere.
+#[rustfmt::skip]
+const EXPECTED: &[(&str, &str, [u16; 9])] = &[
+    //                                     anon gw   rev  c1   c2   town t2   admin expired
+    ("GET",  "/healthz",                  [200, 200, 200, 200, 200, 200, 200, 200, 200]),
+    ("GET",  "/metrics",                  [200, 200, 200, 200, 200, 200, 200, 200, 200]),
+    ("POST", "/v1/sync",                  [401, 200, 401, 401, 401, 401, 401, 401, 401]),
+    ("GET",  "/",                         [A,   A,   A,   200, 200, 200, 200, 200, A]),
+    ("GET",  "/grids/{code}",             [A,   A,   A,   200, 404, 200, 404, 200, A]),
+    ("GET",  "/households/{id}",          [A,   A,   A,   200, 404, 200, 404, 200, A]),
+    ("GET",  "/hazards",                  [A,   A,   A,   200, 200, 200, 200, 200, A]),
+    ("GET",  "/cases",                    [A,   A,   A,   200, 200, 200, 200, 200, A]),
+    ("POST", "/cases/{id}/transition",    [A,   A,   A,   400, 404, 400, 404, 400, A]),
+    ("POST", "/hazards/{id}/transition",  [A,   A,   A,   400, 404, 400, 404, 400, A]),
+    ("GET",  "/evaluation",               [A,   A,   A,   200, 200, 200, 200, 200, A]),
+    ("GET",  "/exports",                  [A,   A,   A,   200, 200, 200, 200, 200, A]),
+    ("GET",  "/exports/{file}",           [A,   A,   A,   200, 404, 200, 404, 200, A]),
+    ("GET",  "/login",                    [200, 200, 200, A,   A,   A,   A,   A,   200]),
+    ("POST", "/login",                    [403, 403, 403, 403, 403, 403, 403, 403, 403]),
+    ("POST", "/logout",                   [A,   A,   A,   A,   A,   A,   A,   A,   A]),
+    ("GET",  "/assets/style.css",         [200, 200, 200, 200, 200, 200, 200, 200, 200]),
+];
+
 fn expected() -> BTreeMap<(&'static str, &'static str), [u16; 9]> {
-    let a = 303; // to /login
-    let mut t = BTreeMap::new();
-    //                               anon gw  rev  c1   c2   town t2   admin expired
-    t.insert(
-        ("GET", "/healthz"),
-        [200, 200, 200, 200, 200, 200, 200, 200, 200],
-    );
-    t.insert(
-        ("GET", "/metrics"),
-        [200, 200, 200, 200, 200, 200, 200, 200, 200],
-    );
-    t.insert(
-        ("POST", "/v1/sync"),
-        [401, 200, 401, 401, 401, 401, 401, 401, 401],
-    );
-    t.insert(("GET", "/"), [a, a, a, 200, 200, 200, 200, 200, a]);
-    t.insert(
-        ("GET", "/grids/{code}"),
-        [a, a, a, 200, 404, 200, 404, 200, a],
-    );
-    t.insert(
-        ("GET", "/households/{id}"),
-        [a, a, a, 200, 404, 200, 404, 200, a],
-    );
-    t.insert(("GET", "/hazards"), [a, a, a, 200, 200, 200, 200, 200, a]);
-    t.insert(("GET", "/cases"), [a, a, a, 200, 200, 200, 200, 200, a]);
-    t.insert(
-        ("POST", "/cases/{id}/transition"),
-        [a, a, a, 400, 404, 400, 404, 400, a],
-    );
-    t.insert(
-        ("POST", "/hazards/{id}/transition"),
-        [a, a, a, 400, 404, 400, 404, 400, a],
-    );
-    t.insert(
-        ("GET", "/evaluation"),
-        [a, a, a, 200, 200, 200, 200, 200, a],
-    );
-    t.insert(("GET", "/exports"), [a, a, a, 200, 200, 200, 200, 200, a]);
-    t.insert(
-        ("GET", "/exports/{file}"),
-        [a, a, a, 200, 404, 200, 404, 200, a],
-    );
-    t.insert(
-        ("GET", "/login"),
-        [200, 200, 200, 303, 303, 303, 303, 303, 200],
-    );
-    t.insert(
-        ("POST", "/login"),
-        [403, 403, 403, 403, 403, 403, 403, 403, 403],
-    );
-    t.insert(("POST", "/logout"), [a, a, a, a, a, a, a, a, a]);
-    t.insert(
-        ("GET", "/assets/style.css"),
-        [200, 200, 200, 200, 200, 200, 200, 200, 200],
-    );
-    t
+    EXPECTED
+        .iter()
+        .map(|(method, path, row)| ((*method, *path), *row))
+        .collect()
 }
 
 fn render(table: &BTreeMap<(&str, &str), Vec<u16>>) -> String {
