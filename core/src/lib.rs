@@ -22,7 +22,6 @@ pub mod forms;
 mod json;
 pub mod model;
 pub mod schedule;
-pub mod sheets;
 pub mod store;
 pub mod sync;
 

@@ -23,6 +23,7 @@ use crate::{Error, Result};
 use calamine::Xlsx;
 use serde::{Deserialize, Serialize};
 use sheets::{columns, load, read_choices, read_settings, Lists, Settings, Sheet};
+use std::io::Cursor;
 use std::path::Path;
 
 #[path = "xlsform_sheets.rs"]
@@ -75,7 +76,12 @@ pub fn import_xlsx_file(path: &Path, options: &ImportOptions) -> Result<XlsImpor
 /// Convert an XLSForm workbook (the bytes of an `.xlsx` file) into a checked
 /// [`Template`]. See the module docs and `docs/forms.md` for the mapping.
 pub fn import_xlsx(bytes: &[u8], options: &ImportOptions) -> Result<XlsImport> {
-    let mut book: Xlsx<_> = crate::sheets::open_xlsx(bytes, "xlsform")?;
+    let mut book: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(|_| {
+        Error::invalid(
+            "xlsform",
+            "不是有效的 xlsx 文件 / not a readable .xlsx file",
+        )
+    })?;
     let settings = read_settings(load(&mut book, "settings")?.as_ref(), options)?;
     let lists = load(&mut book, "choices")?
         .map(|s| read_choices(&s))

@@ -87,7 +87,6 @@ pub(super) fn load(book: &mut Xlsx<Cursor<&[u8]>>, name: &'static str) -> Result
             "工作表无法读取 / the sheet cannot be read",
         )
     })?;
-    crate::sheets::check_range(&range, "xlsform", name)?;
     let (first_row, first_col) = range.start().unwrap_or((0, 0));
     let mut sheet = Sheet {
         name,
