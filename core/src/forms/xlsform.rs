@@ -14,8 +14,16 @@
 //! make the import fail unless [`ImportOptions::allow_unsupported`] is set;
 //! metadata rows (`start`, `end`, `today`, `deviceid`, `username`, `audit`)
 //! are always skipped, since Gridwork records who filled a form and when by
-//! itself. Errors name the sheet and, for a row, its 1-based number
+//! itself. `acknowledge` is unsupported (its ODK value "OK" has no template
+//! type). Errors name the sheet and, for a row, its 1-based number
 //! (`xlsform.survey.row7`, `xlsform.settings.form_id`).
+//!
+//! The workbook is read through [`crate::spreadsheet`] (zip-bomb and size
+//! limits, [`Error::TooLarge`]); cells keep their type, so a date cell is
+//! ISO text and is refused where a date makes no sense (names, list names,
+//! `form_id`, `version`). Every `${name}` in an imported row must name an
+//! imported field ([`super::refs`]); labels keep the references for the
+//! apps to fill in.
 
 use super::expr;
 use super::template::{Field, FieldType, Section, Template, TemplateCategory};
