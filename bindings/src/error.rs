@@ -117,6 +117,11 @@ impl From<Error> for ApiError {
                 field,
                 reason: message,
             },
+            // A file beyond an import limit is invalid input for the apps.
+            Error::TooLarge { field, message, .. } => ApiError::Validation {
+                field,
+                reason: message,
+            },
             Error::FormInvalid { errors, .. } => ApiError::InvalidForm {
                 errors: errors.into_iter().map(FieldError::from).collect(),
                 summary: reason,

@@ -580,7 +580,8 @@ fn export(store: &Store, kind: &str, format: Option<&str>, out: &std::path::Path
 
 fn import_register(store: &Store, file: &std::path::Path, format: Option<&str>) -> Outcome {
     let format = file_format(format, file)?;
-    let bytes = std::fs::read(file).map_err(Error::from)?;
+    // Refused unread beyond the spreadsheet size limit.
+    let bytes = gridwork_core::spreadsheet::read_file(file, "register")?;
     let report = store.import_register(&bytes, format)?;
     if report.errors.is_empty() {
         to_json(report)

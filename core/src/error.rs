@@ -23,6 +23,22 @@ pub enum Error {
         /// Why it was rejected (zh-CN / English).
         message: String,
     },
+    /// An input file is beyond one of the import limits (a spreadsheet that
+    /// unpacks too large or compresses suspiciously well, too many rows,
+    /// columns or cells, a CSV file too big). It is refused before or while
+    /// being read, never read in full, and nothing was stored. `field` names
+    /// the input (`xlsform`, `xlsform.survey`, `register`), `message` names
+    /// the limit (zh-CN / English); the limits are in
+    /// `crate::spreadsheet::LIMITS`.
+    #[error("{field}: {message}")]
+    TooLarge {
+        /// The input (file or sheet) that is too large.
+        field: String,
+        /// The limit that was exceeded, in its unit (bytes, rows, ...).
+        limit: u64,
+        /// Which limit and what to do (zh-CN / English).
+        message: String,
+    },
     /// Form answers failed validation against their template version; one
     /// entry per failing field, in the template's field order. Nothing was
     /// stored.
@@ -203,6 +219,7 @@ impl Error {
         matches!(
             self,
             Error::Validation { .. }
+                | Error::TooLarge { .. }
                 | Error::FormInvalid { .. }
                 | Error::NotFound { .. }
                 | Error::TransitionNotAllowed { .. }

@@ -177,11 +177,15 @@ impl Error {
 }
 
 impl From<gridwork_core::Error> for Error {
-    /// Core validation and not-found errors become the server's own variants
-    /// (same status, same code); everything else stays wrapped.
+    /// Core validation (and too-large input) and not-found errors become the
+    /// server's own variants (same status, same code); everything else stays
+    /// wrapped.
     fn from(e: gridwork_core::Error) -> Self {
         match e {
             gridwork_core::Error::Validation { field, message } => {
+                Error::Invalid { field, message }
+            }
+            gridwork_core::Error::TooLarge { field, message, .. } => {
                 Error::Invalid { field, message }
             }
             gridwork_core::Error::NotFound { kind, id } => Error::NotFound { kind, id },

@@ -47,6 +47,8 @@ pub mod export;
 pub mod import;
 
 #[cfg(test)]
+mod import_limit_tests;
+#[cfg(test)]
 mod import_value_tests;
 #[cfg(test)]
 mod scope_tests;

@@ -3,6 +3,7 @@
 //!
 //! - [`template`]: the template format and its structural check;
 //! - [`expr`]: the XLSForm expression subset for `relevant`/`constraint`;
+//! - [`refs`]: `${field}` references in labels and messages;
 //! - [`answers`]: answer validation (one error per failing field);
 //! - [`default_pack`]: the templates shipped in the core (version 1 of each);
 //! - [`xlsform`]: import of XLSForm workbooks (`.xlsx`) into templates.
@@ -14,6 +15,7 @@
 pub mod answers;
 pub mod default_pack;
 pub mod expr;
+pub mod refs;
 pub mod template;
 pub mod xlsform;
 

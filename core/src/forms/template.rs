@@ -215,6 +215,7 @@ impl Template {
     pub fn from_json(text: &str) -> Result<Template> {
         let template: Template = crate::json::parse_strict(text, "template", "模板", "template")?;
         template.check()?;
+        template.check_references()?;
         Ok(template)
     }
 
@@ -342,6 +343,49 @@ impl Template {
                         format!("引用了不存在的字段 / refers to an unknown field ${{{unknown}}}"),
                     ));
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// Check the `${name}` references of every text shown to the worker
+    /// (section titles, field labels, choice labels, constraint messages;
+    /// see [`super::refs`]): each must be well formed and name a field of
+    /// the template. Run on staff input ([`Template::from_json`], the
+    /// XLSForm import), not on synced templates, which load as published.
+    pub fn check_references(&self) -> Result<()> {
+        let at = |what: &str| format!("template.{}.v{}.{what}", self.id, self.version);
+        let mut texts: Vec<(String, &str)> = Vec::new();
+        for section in &self.sections {
+            for text in [&section.title_zh, &section.title_en] {
+                texts.push((at(&format!("sections.{}", section.id)), text));
+            }
+        }
+        for field in &self.fields {
+            for text in [&field.label_zh, &field.label_en] {
+                texts.push((at(&format!("{}.label", field.id)), text));
+            }
+            for choice in &field.choices {
+                for text in [&choice.label_zh, &choice.label_en] {
+                    texts.push((at(&format!("{}.choices", field.id)), text));
+                }
+            }
+            if let Some(text) = &field.constraint_message {
+                texts.push((at(&format!("{}.constraint_message", field.id)), text));
+            }
+        }
+        for (place, text) in texts {
+            let names = super::refs::names(text).map_err(|_| {
+                Error::invalid(
+                    &place,
+                    "${…} 引用格式错误，应为 ${字段名} / a ${…} reference is malformed: write ${field_name}",
+                )
+            })?;
+            if let Some(unknown) = names.into_iter().find(|n| self.field(n).is_none()) {
+                return Err(Error::invalid(
+                    place,
+                    format!("引用了不存在的字段 / refers to an unknown field ${{{unknown}}}"),
+                ));
             }
         }
         Ok(())

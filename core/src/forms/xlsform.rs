@@ -14,16 +14,23 @@
 //! make the import fail unless [`ImportOptions::allow_unsupported`] is set;
 //! metadata rows (`start`, `end`, `today`, `deviceid`, `username`, `audit`)
 //! are always skipped, since Gridwork records who filled a form and when by
-//! itself. Errors name the sheet and, for a row, its 1-based number
+//! itself. `acknowledge` is unsupported (its ODK value "OK" has no template
+//! type). Errors name the sheet and, for a row, its 1-based number
 //! (`xlsform.survey.row7`, `xlsform.settings.form_id`).
+//!
+//! The workbook is read through [`crate::spreadsheet`] (zip-bomb and size
+//! limits, [`Error::TooLarge`]); cells keep their type, so a date cell is
+//! ISO text and is refused where a date makes no sense (names, list names,
+//! `form_id`, `version`). Every `${name}` in an imported row must name an
+//! imported field ([`super::refs`]); labels keep the references for the
+//! apps to fill in.
 
 use super::expr;
 use super::template::{Field, FieldType, Section, Template, TemplateCategory};
+use crate::spreadsheet::{self, xlsx::Workbook};
 use crate::{Error, Result};
-use calamine::Xlsx;
 use serde::{Deserialize, Serialize};
 use sheets::{columns, load, read_choices, read_settings, Lists, Settings, Sheet};
-use std::io::Cursor;
 use std::path::Path;
 
 #[path = "xlsform_sheets.rs"]
@@ -67,21 +74,20 @@ pub struct ImportOptions {
 const METADATA: [&str; 6] = ["start", "end", "today", "deviceid", "username", "audit"];
 const METADATA_REASON: &str = "由系统自动记录 / metadata captured automatically by Gridwork";
 
-/// Read an XLSForm `.xlsx` file and [`import_xlsx`] it.
+/// Read an XLSForm `.xlsx` file and [`import_xlsx`] it. A file larger than
+/// the [spreadsheet limit](crate::spreadsheet::LIMITS) is refused unread.
 pub fn import_xlsx_file(path: &Path, options: &ImportOptions) -> Result<XlsImport> {
-    let bytes = std::fs::read(path)?;
+    let bytes = spreadsheet::read_file(path, "xlsform")?;
     import_xlsx(&bytes, options)
 }
 
 /// Convert an XLSForm workbook (the bytes of an `.xlsx` file) into a checked
 /// [`Template`]. See the module docs and `docs/forms.md` for the mapping.
+/// The workbook is read through [`crate::spreadsheet`]: one beyond its
+/// limits (a zip bomb, too many rows or columns) is an
+/// [`Error::TooLarge`].
 pub fn import_xlsx(bytes: &[u8], options: &ImportOptions) -> Result<XlsImport> {
-    let mut book: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(|_| {
-        Error::invalid(
-            "xlsform",
-            "不是有效的 xlsx 文件 / not a readable .xlsx file",
-        )
-    })?;
+    let mut book = Workbook::open(bytes, "xlsform")?;
     let settings = read_settings(load(&mut book, "settings")?.as_ref(), options)?;
     let lists = load(&mut book, "choices")?
         .map(|s| read_choices(&s))
@@ -92,7 +98,19 @@ pub fn import_xlsx(bytes: &[u8], options: &ImportOptions) -> Result<XlsImport> {
             "缺少 survey 表 / the workbook has no survey sheet",
         )
     })?;
-    let (sections, fields, skipped) = read_survey(&survey, lists.as_ref(), &settings, options)?;
+    let (sections, fields, skipped, blocking) = read_survey(&survey, lists.as_ref(), &settings)?;
+    // Before the unsupported rows: a wrong reference is named with its row
+    // even in a row that is refused anyway.
+    check_survey_references(&survey, &fields, &skipped)?;
+    if !blocking.is_empty() && !options.allow_unsupported {
+        return Err(Error::invalid(
+            "xlsform.survey",
+            format!(
+                "以下行无法导入 / these rows cannot be imported: {}",
+                blocking.join("; ")
+            ),
+        ));
+    }
     let template = Template {
         id: settings.id,
         version: settings.version,
@@ -103,6 +121,8 @@ pub fn import_xlsx(bytes: &[u8], options: &ImportOptions) -> Result<XlsImport> {
         fields,
     };
     template.check()?;
+    // Choice labels (the survey's own texts were checked with their rows).
+    template.check_references()?;
     Ok(XlsImport { template, skipped })
 }
 
@@ -118,8 +138,13 @@ enum Kind {
     BeginRepeat,
     EndRepeat,
     Metadata,
+    /// ODK's `acknowledge`: one value, "OK", or nothing. No template type
+    /// stores that (a yes/no field would record true/false, never "OK").
+    Acknowledge,
     Unsupported,
 }
+
+const ACKNOWLEDGE_REASON: &str = "类型 'acknowledge' 不受支持（其值只能是 OK）：请改用 yes_no，或只有一个选项的 select_one / type 'acknowledge' is not supported (its only value is OK): use yes_no, or a select_one with a single choice";
 
 fn unsupported_type(text: &str) -> String {
     format!("类型 '{text}' 不受支持 / type '{text}' is not supported")
@@ -170,7 +195,8 @@ fn kind(text: &str, at: &str) -> Result<Kind> {
         "note" => field(FieldType::Note),
         "image" | "photo" => field(FieldType::Photo),
         "geopoint" | "location" => field(FieldType::Location),
-        "acknowledge" | "yes_no" => field(FieldType::YesNo),
+        "yes_no" => field(FieldType::YesNo),
+        "acknowledge" => Kind::Acknowledge,
         "checklist_item" => field(FieldType::ChecklistItem),
         m if METADATA.contains(&m) => Kind::Metadata,
         _ => Kind::Unsupported,
@@ -228,14 +254,11 @@ struct Group {
     relevant: Option<String>,
 }
 
-type Survey = (Vec<Section>, Vec<Field>, Vec<SkippedRow>);
+/// Sections, fields, rows left out, and "row N 'name': reason" of the rows
+/// that block a strict import.
+type Survey = (Vec<Section>, Vec<Field>, Vec<SkippedRow>, Vec<String>);
 
-fn read_survey(
-    sheet: &Sheet,
-    lists: Option<&Lists>,
-    settings: &Settings,
-    options: &ImportOptions,
-) -> Result<Survey> {
+fn read_survey(sheet: &Sheet, lists: Option<&Lists>, settings: &Settings) -> Result<Survey> {
     let cols = columns(
         sheet,
         &[
@@ -284,6 +307,8 @@ fn read_survey(
         if type_text.is_empty() {
             return Err(Error::invalid(at, "type 必填 / type is required"));
         }
+        row.not_temporal(cols.get("type"), &at, "type")?;
+        row.not_temporal(cols.get("name"), &at, "name")?;
         let kind = kind(type_text, &at)?;
         if let Some(repeat) = repeats.last() {
             let inside = format!(
@@ -309,6 +334,10 @@ fn read_survey(
             }
             Kind::Unsupported => {
                 skip(vec![unsupported_type(type_text)], true);
+                continue;
+            }
+            Kind::Acknowledge => {
+                skip(vec![ACKNOWLEDGE_REASON.into()], true);
                 continue;
             }
             Kind::BeginRepeat => {
@@ -462,16 +491,50 @@ fn read_survey(
             "begin repeat 缺少 end repeat / a 'begin repeat' has no 'end repeat'",
         ));
     }
-    if !blocking.is_empty() && !options.allow_unsupported {
-        return Err(Error::invalid(
-            "xlsform.survey",
-            format!(
-                "以下行无法导入 / these rows cannot be imported: {}",
-                blocking.join("; ")
-            ),
-        ));
+    Ok((sections, fields, skipped, blocking))
+}
+
+/// Every `${name}` in an imported survey row (any column but `type` and
+/// `name`: labels, hints, messages, `relevant`, `constraint`, …) must name
+/// an imported field, as pyxform requires of every row; the error names the
+/// row, the column and the name. Rows left out (`skipped`) are not checked,
+/// but a reference to one of them is an error: its field does not exist
+/// here (metadata such as `${start}` included).
+fn check_survey_references(sheet: &Sheet, fields: &[Field], skipped: &[SkippedRow]) -> Result<()> {
+    let (type_col, name_col) = (sheet.position("type"), sheet.position("name"));
+    for row in &sheet.rows {
+        if skipped
+            .iter()
+            .any(|s| s.row == row.number && !s.reason.ends_with("(ignored)"))
+        {
+            continue;
+        }
+        for (c, text) in row.cells() {
+            if Some(c) == type_col || Some(c) == name_col {
+                continue;
+            }
+            let at = format!("xlsform.survey.row{}", row.number);
+            let column = sheet.header(c);
+            let names = super::refs::names(text).map_err(|_| {
+                Error::invalid(
+                    &at,
+                    format!("列 '{column}' 中的 ${{…}} 引用格式错误，应为 ${{字段名}} / a ${{…}} reference in column '{column}' is malformed: write ${{field_name}}"),
+                )
+            })?;
+            for name in names {
+                if fields.iter().any(|f| f.id == name) {
+                    continue;
+                }
+                let why = if skipped.iter().any(|s| s.name == name) {
+                    format!("列 '{column}' 引用的 ${{{name}}} 是未导入的行 / ${{{name}}} in column '{column}' refers to a row that is not imported")
+                } else {
+                    format!("列 '{column}' 引用的 ${{{name}}} 不是本表单的字段 / ${{{name}}} in column '{column}' is not a field of this form")
+                };
+                return Err(Error::invalid(at, why));
+            }
+        }
     }
-    Ok((sections, fields, skipped))
+    Ok(())
 }
 
 #[cfg(test)]

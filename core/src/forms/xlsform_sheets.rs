@@ -4,10 +4,9 @@
 
 use super::ImportOptions;
 use crate::forms::template::{Choice, TemplateCategory};
+use crate::spreadsheet::{xlsx::Workbook, Cell};
 use crate::{Error, Result};
-use calamine::{Data, Reader, Xlsx};
 use std::collections::BTreeMap;
-use std::io::Cursor;
 
 // ---------------------------------------------------------------------------
 // Sheets and cells
@@ -23,10 +22,24 @@ pub(super) struct Sheet {
     pub(super) rows: Vec<Row>,
 }
 
+impl Sheet {
+    /// Column `c`'s header as written (`column B` when blank).
+    pub(super) fn header(&self, c: usize) -> &str {
+        self.raw.get(c).map_or("", String::as_str)
+    }
+
+    /// The column whose normalised header is `name`.
+    pub(super) fn position(&self, name: &str) -> Option<usize> {
+        self.headers.iter().position(|h| h == name)
+    }
+}
+
 pub(super) struct Row {
     /// 1-based spreadsheet row number.
     pub(super) number: u32,
     cells: Vec<String>,
+    /// Columns whose cell is date- or time-formatted (read as ISO text).
+    temporal: Vec<usize>,
 }
 
 impl Row {
@@ -34,20 +47,31 @@ impl Row {
         col.and_then(|c| self.cells.get(c))
             .map_or("", String::as_str)
     }
-}
 
-/// A cell as trimmed text; whole numbers without a decimal point.
-fn cell_text(cell: &Data) -> Option<String> {
-    Some(match cell {
-        Data::Empty => String::new(),
-        Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => s.trim().to_string(),
-        Data::Int(i) => i.to_string(),
-        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
-        Data::Float(f) => f.to_string(),
-        Data::Bool(b) => b.to_string(),
-        Data::DateTime(d) => d.to_string(),
-        Data::Error(_) => return None,
-    })
+    /// Every non-empty cell with its column.
+    pub(super) fn cells(&self) -> impl Iterator<Item = (usize, &str)> {
+        self.cells
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| !c.is_empty())
+            .map(|(i, c)| (i, c.as_str()))
+    }
+
+    /// Refuse a date or time cell in `col`, where it makes no sense (`what`:
+    /// a name, a list name, the version …): Excel turned the text typed
+    /// there into a date, and its serial number or ISO text would be
+    /// imported instead of what was meant.
+    pub(super) fn not_temporal(&self, col: Option<usize>, at: &str, what: &str) -> Result<()> {
+        if col.is_some_and(|c| self.temporal.contains(&c)) {
+            return Err(Error::invalid(
+                at,
+                format!(
+                    "{what} 单元格是日期或时间格式：请把单元格设为文本格式后重新输入 / the {what} cell is formatted as a date or time: format the cell as text and type it again"
+                ),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Excel's letter name of a 0-based column (`A`, …, `Z`, `AA`, …).
@@ -72,8 +96,9 @@ fn normalize_header(header: &str) -> String {
         .join("::")
 }
 
-/// Load sheet `name` (matched case-insensitively); `None` when absent.
-pub(super) fn load(book: &mut Xlsx<Cursor<&[u8]>>, name: &'static str) -> Result<Option<Sheet>> {
+/// Load sheet `name` (matched case-insensitively); `None` when absent. The
+/// first non-blank row is the header.
+pub(super) fn load(book: &mut Workbook<'_>, name: &'static str) -> Result<Option<Sheet>> {
     let Some(actual) = book
         .sheet_names()
         .into_iter()
@@ -81,24 +106,22 @@ pub(super) fn load(book: &mut Xlsx<Cursor<&[u8]>>, name: &'static str) -> Result
     else {
         return Ok(None);
     };
-    let range = book.worksheet_range(&actual).map_err(|_| {
-        Error::invalid(
-            format!("xlsform.{name}"),
-            "工作表无法读取 / the sheet cannot be read",
-        )
-    })?;
-    let (first_row, first_col) = range.start().unwrap_or((0, 0));
+    let read = book.read(&actual)?;
     let mut sheet = Sheet {
         name,
         raw: Vec::new(),
         headers: Vec::new(),
         rows: Vec::new(),
     };
-    for (i, cells) in range.rows().enumerate() {
-        let number = first_row + i as u32 + 1;
-        let cells = cells
+    for (i, row) in read.rows.into_iter().enumerate() {
+        let number = row.number;
+        let temporal = (0..row.cells.len())
+            .filter(|&c| row.cells[c].is_temporal())
+            .collect();
+        let cells = row
+            .cells
             .iter()
-            .map(cell_text)
+            .map(Cell::text)
             .collect::<Option<Vec<String>>>()
             .ok_or_else(|| {
                 Error::invalid(
@@ -112,15 +135,19 @@ pub(super) fn load(book: &mut Xlsx<Cursor<&[u8]>>, name: &'static str) -> Result
                 .enumerate()
                 .map(|(c, h)| {
                     if h.is_empty() {
-                        format!("column {}", column_letter(first_col + c as u32))
+                        format!("column {}", column_letter(c as u32))
                     } else {
                         h.clone()
                     }
                 })
                 .collect();
             sheet.headers = cells.iter().map(|h| normalize_header(h)).collect();
-        } else if cells.iter().any(|c| !c.is_empty()) {
-            sheet.rows.push(Row { number, cells });
+        } else {
+            sheet.rows.push(Row {
+                number,
+                cells,
+                temporal,
+            });
         }
     }
     Ok(Some(sheet))
@@ -314,8 +341,12 @@ pub(super) fn read_settings(sheet: Option<&Sheet>, options: &ImportOptions) -> R
     let empty = Row {
         number: 2,
         cells: Vec::new(),
+        temporal: Vec::new(),
     };
     let row = sheet.rows.first().unwrap_or(&empty);
+    row.not_temporal(cols.get("form_id"), "xlsform.settings.form_id", "form_id")?;
+    // Excel turns a version typed as 2024-11-30 into a date (serial 45626).
+    row.not_temporal(cols.get("version"), "xlsform.settings.version", "version")?;
     let id = row.get(cols.get("form_id")).to_string();
     if id.is_empty() {
         return Err(Error::invalid(
@@ -393,6 +424,8 @@ pub(super) fn read_choices(sheet: &Sheet) -> Result<Lists> {
         if list.is_empty() && name.is_empty() {
             continue;
         }
+        row.not_temporal(Some(list_col), &at(), "list_name")?;
+        row.not_temporal(Some(name_col), &at(), "name")?;
         if list.is_empty() || name.is_empty() {
             return Err(Error::invalid(
                 at(),

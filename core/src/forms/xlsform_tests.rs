@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 
 /// A workbook from `(sheet, table)` pairs. A table is one line per row and
 /// `|` between cells (trimmed); a blank line is a blank row. A cell written
-/// `num:3.0` is stored as a number, `bool:true` as a boolean.
+/// `num:3.0` is stored as a number, `bool:true` as a boolean,
+/// `date:2024-11-30` and `time:08:00` as date- and time-formatted cells.
 fn xlsx(sheets: &[(&str, &str)]) -> Vec<u8> {
     let mut book = rust_xlsxwriter::Workbook::new();
     for (name, table) in sheets {
@@ -21,6 +22,15 @@ fn xlsx(sheets: &[(&str, &str)]) -> Vec<u8> {
                     sheet.write_number(r, c, n.parse::<f64>().unwrap()).unwrap();
                 } else if let Some(b) = cell.strip_prefix("bool:") {
                     sheet.write_boolean(r, c, b == "true").unwrap();
+                } else if let Some(d) = cell.strip_prefix("date:") {
+                    // What Excel makes of a typed 2024-11-30: a date cell.
+                    let d = rust_xlsxwriter::ExcelDateTime::parse_from_str(d).unwrap();
+                    let format = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd");
+                    sheet.write_datetime_with_format(r, c, &d, &format).unwrap();
+                } else if let Some(t) = cell.strip_prefix("time:") {
+                    let t = rust_xlsxwriter::ExcelDateTime::parse_from_str(t).unwrap();
+                    let format = rust_xlsxwriter::Format::new().set_num_format("hh:mm");
+                    sheet.write_datetime_with_format(r, c, &t, &format).unwrap();
                 } else if !cell.is_empty() {
                     sheet.write_string(r, c, cell).unwrap();
                 }
@@ -62,7 +72,7 @@ begin_group         | checks      | 检查       | Checks         |          |  
 note                | intro       | 请拍照     | Take a photo
 image               | photo       | 照片       | Photo
 geopoint            | where       | 位置       | Location
-acknowledge         | confirmed   | 已确认     | Confirmed
+yes_no              | confirmed   | 已确认     | Confirmed
 yes_no              | fire_ok     | 消防通道畅通 | Fire passages clear |  |          | ${alone} = 'yes'
 checklist_item      | sanitation  | 环境卫生   | Sanitation
 photo               | photo2      | 照片二     | Photo 2
@@ -611,3 +621,7 @@ fn import_from_a_file() {
         Err(Error::Io(_))
     ));
 }
+
+/// Cells read by their type, `${field}` references, `acknowledge`, limits.
+#[path = "xlsform_reading_tests.rs"]
+mod reading;

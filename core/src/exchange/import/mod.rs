@@ -16,6 +16,15 @@
 //!   English — never the value. Errors of the file itself (not a workbook,
 //!   CSV not in UTF-8, neither an `address` nor a `household_id` column, a column
 //!   twice) are an `Err`. A valid file is imported in ONE write transaction.
+//! - **Size limits.** The file is read through the shared
+//!   [`crate::spreadsheet`] reader: at most 20 MiB, 50,000 rows and 256
+//!   columns a sheet, an XLSX archive that unpacks to at most 128 MiB (64 MiB
+//!   a part, checked from its zip directory before anything is unpacked, at
+//!   most 100:1 compressed), … (`spreadsheet::LIMITS`, table in
+//!   `docs/forms.md` § Spreadsheet limits). A file beyond one is refused as
+//!   a whole with `Error::TooLarge` naming the limit; nothing is stored.
+//! - **Dates.** Date and time cells are read by type as `YYYY-MM-DD`,
+//!   `HH:MM`, `YYYY-MM-DD HH:MM`, never as Excel serial numbers.
 //! - **Households.** Rows are grouped by `household_id` when present, else by
 //!   `address`. A row with neither continues the household of the row above
 //!   (Excel registers often merge the household cells of a family). Within a
@@ -60,7 +69,8 @@
 //!
 //! - `columns.rs`: which file column is which register column (header
 //!   matching, aliases);
-//! - `read.rs`: reading XLSX / CSV into rows and finding the register sheet;
+//! - `read.rs`: reading XLSX / CSV into rows (through `crate::spreadsheet`)
+//!   and finding the register sheet;
 //! - `values.rs`: one row's cells as validated values, and the row errors;
 //! - `plan.rs`: the validation pass — grouping rows into households and
 //!   matching them and their residents against the store;
@@ -174,7 +184,8 @@ impl Store {
     /// one write transaction, all rows or none; see the [module header](self)
     /// for how rows become households and residents. Row errors are returned
     /// in an `Ok` report with `stored: false`; errors of the file itself
-    /// (unreadable, no address column, …) as `Err`.
+    /// (unreadable, no address column, …) as `Err`, and a file beyond the
+    /// spreadsheet limits as [`Error::TooLarge`](crate::Error::TooLarge).
     pub fn import_register(&self, bytes: &[u8], format: ExportFormat) -> Result<ImportReport> {
         let Register {
             columns,
