@@ -189,7 +189,11 @@ fn main() {
     let xlsx = store
         .export(ExportKind::Households, ExportFormat::Xlsx)
         .unwrap();
-    write("register_import_xlsx", "export-raw", &[&[0u8][..], &xlsx].concat());
+    write(
+        "register_import_xlsx",
+        "export-raw",
+        &[&[0u8][..], &xlsx].concat(),
+    );
     let text = String::from_utf8_lossy(&csv)
         .trim_start_matches('\u{feff}')
         .replace(',', "|")
@@ -201,9 +205,17 @@ fn main() {
     );
 
     // XLSForm: the importer tests' workbook, as text and as an xlsx.
-    write("xlsform_import", "survey-text", format!("\u{3}{SURVEY}").as_bytes());
+    write(
+        "xlsform_import",
+        "survey-text",
+        format!("\u{3}{SURVEY}").as_bytes(),
+    );
     let book = text_workbook(SURVEY).unwrap();
-    write("xlsform_import", "survey-raw", &[&[0u8][..], &book].concat());
+    write(
+        "xlsform_import",
+        "survey-raw",
+        &[&[0u8][..], &book].concat(),
+    );
 
     // Expressions: every one of the default templates, and a few more.
     let mut expressions: Vec<String> = gridwork_core::forms::default_pack::all()
