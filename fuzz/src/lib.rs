@@ -20,8 +20,12 @@ pub const WORKER: &str = "gw-a";
 /// That worker's grid.
 pub const GRID: &str = "G1";
 
+/// The id of the fuzzed server.
+pub const SERVER_ID: &str = "0190a1b2-0000-7000-8000-00000000f022";
+
 /// A server database with the grids T1 → C1 → P1 → G1, G2, the gridworker
-/// [`WORKER`] on [`GRID`] and gw-c on G2, and the account of [`WORKER`].
+/// [`WORKER`] on [`GRID`] and gw-c on G2, the account of [`WORKER`], and
+/// the server id [`SERVER_ID`].
 pub struct ServerWorld {
     _dir: tempfile::TempDir,
     /// The server database.
@@ -42,6 +46,17 @@ impl ServerWorld {
         accounts::add_grid(&db, "G2", "二网格", Some("P1")).unwrap();
         accounts::add_worker(&db, WORKER, "网格员甲", Role::Gridworker, GRID).unwrap();
         accounts::add_worker(&db, "gw-c", "网格员丙", Role::Gridworker, "G2").unwrap();
+        // A fixed server id: the seed requests name it (a request naming
+        // another server is answered without applying anything), and every
+        // run sees the same one.
+        db.write(|tx| {
+            tx.conn().execute(
+                "INSERT INTO server_meta (key, value) VALUES ('server_id', ?1)",
+                [SERVER_ID],
+            )?;
+            Ok(())
+        })
+        .unwrap();
         let account = gridwork_server::db::read(&db, |c| accounts::account_of(c, WORKER))
             .unwrap()
             .unwrap();
