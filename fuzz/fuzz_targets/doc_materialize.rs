@@ -160,9 +160,9 @@ const TEXTS: &[&str] = &[
 ];
 
 /// Longest program read, in bytes (two per op).
-const MAX_PROGRAM: usize = 1024;
+const MAX_PROGRAM: usize = 256;
 /// Most conflicts one program makes.
-const MAX_CONFLICTS: usize = 8;
+const MAX_CONFLICTS: usize = 4;
 
 /// Build a document from a small program over `ops` (see the module doc).
 fn build(ops: &[u8]) -> Automerge {
