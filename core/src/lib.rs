@@ -22,6 +22,7 @@ pub mod forms;
 mod json;
 pub mod model;
 pub mod schedule;
+mod sheet_range;
 pub mod store;
 pub mod sync;
 

@@ -81,7 +81,7 @@ pub(super) fn load(book: &mut Xlsx<Cursor<&[u8]>>, name: &'static str) -> Result
     else {
         return Ok(None);
     };
-    let range = book.worksheet_range(&actual).map_err(|_| {
+    let range = crate::sheet_range::worksheet_range(book, &actual).map_err(|_| {
         Error::invalid(
             format!("xlsform.{name}"),
             "工作表无法读取 / the sheet cannot be read",

@@ -87,8 +87,7 @@ fn read_xlsx(bytes: &[u8]) -> Result<Vec<Vec<SheetRow>>> {
         })?;
     let mut sheets = Vec::new();
     for name in book.sheet_names() {
-        let range = book
-            .worksheet_range(&name)
+        let range = crate::sheet_range::worksheet_range(&mut book, &name)
             .map_err(|_| Error::invalid("register", "工作表无法读取 / a sheet cannot be read"))?;
         let (first_row, _) = range.start().unwrap_or((0, 0));
         let mut rows = Vec::new();
