@@ -44,32 +44,134 @@ fn id_of(kind: DocKind) -> DocId {
 
 /// Keys the Gridwork docs read (struct fields, root keys, enum-ish values).
 const KEYS: &[&str] = &[
-    "kind", "id", "grid", "format", "household", "worker", "year", "month", "residents",
-    "resident", "name", "gender", "birth_date", "id_number", "phone", "relation", "moved_out",
-    "community", "building", "unit", "room", "address", "representative", "risk", "status",
-    "note", "notes", "tags", "at", "by", "outcome", "category", "severity", "description",
-    "place", "deadline", "photos", "lat", "lon", "accuracy", "reported_at", "reported_by",
-    "opened_at", "opened_by", "updated_at", "updated_by", "transitions", "from", "to", "channel",
-    "urgency", "workflow", "follow_ups", "record", "record_id", "template", "template_id",
-    "template_version", "answers", "answer_notes", "values", "value", "field", "filled_at",
-    "subject", "started_at", "ended_at", "body", "policy", "priorities", "published_at",
-    "published_by", "version", "created_at", UUID, "2026-06-01", "",
+    "kind",
+    "id",
+    "grid",
+    "format",
+    "household",
+    "worker",
+    "year",
+    "month",
+    "residents",
+    "resident",
+    "name",
+    "gender",
+    "birth_date",
+    "id_number",
+    "phone",
+    "relation",
+    "moved_out",
+    "community",
+    "building",
+    "unit",
+    "room",
+    "address",
+    "representative",
+    "risk",
+    "status",
+    "note",
+    "notes",
+    "tags",
+    "at",
+    "by",
+    "outcome",
+    "category",
+    "severity",
+    "description",
+    "place",
+    "deadline",
+    "photos",
+    "lat",
+    "lon",
+    "accuracy",
+    "reported_at",
+    "reported_by",
+    "opened_at",
+    "opened_by",
+    "updated_at",
+    "updated_by",
+    "transitions",
+    "from",
+    "to",
+    "channel",
+    "urgency",
+    "workflow",
+    "follow_ups",
+    "record",
+    "record_id",
+    "template",
+    "template_id",
+    "template_version",
+    "answers",
+    "answer_notes",
+    "values",
+    "value",
+    "field",
+    "filled_at",
+    "subject",
+    "started_at",
+    "ended_at",
+    "body",
+    "policy",
+    "priorities",
+    "published_at",
+    "published_by",
+    "version",
+    "created_at",
+    UUID,
+    "2026-06-01",
+    "",
 ];
 
 /// Text values: kind codes, ids, dates, enum codes.
 const TEXTS: &[&str] = &[
-    "household", "visit_log", "hazard", "case", "form_record", "work_log", "template", "policy",
-    UUID, "gw-a", "G1", "G2", "2026-06-01", "2026-06", "2026-13-45", "12:30", "open", "closed",
-    "done", "yellow", "red", "male", "female", "moved_out", "in_person", "phone", "high", "",
-    "not-a-uuid", "{}", "[]", "{\"fields\":[]}",
+    "household",
+    "visit_log",
+    "hazard",
+    "case",
+    "form_record",
+    "work_log",
+    "template",
+    "policy",
+    UUID,
+    "gw-a",
+    "G1",
+    "G2",
+    "2026-06-01",
+    "2026-06",
+    "2026-13-45",
+    "12:30",
+    "open",
+    "closed",
+    "done",
+    "yellow",
+    "red",
+    "male",
+    "female",
+    "moved_out",
+    "in_person",
+    "phone",
+    "high",
+    "",
+    "not-a-uuid",
+    "{}",
+    "[]",
+    "{\"fields\":[]}",
 ];
+
+/// Longest program read, in bytes (two per op).
+const MAX_PROGRAM: usize = 256;
+/// Most conflicts one program makes.
+const MAX_CONFLICTS: usize = 4;
 
 /// Build a document from a small program over `ops` (see the module doc).
 fn build(ops: &[u8]) -> Automerge {
     let mut doc = AutoCommit::new();
     doc.set_actor(ActorId::from(vec![0xa1; 16]));
     let mut stack: Vec<(ObjId, ObjType)> = vec![(ROOT, ObjType::Map)];
-    let mut bytes = ops.iter().copied();
+    // Forks copy the doc: a few conflicts are enough, and keep runs fast.
+    let mut conflicts = 0;
+    let mut bytes = ops.iter().take(MAX_PROGRAM).copied();
     let mut next = move || bytes.next();
     while let Some(op) = next() {
         let Some(arg) = next() else { break };
@@ -82,7 +184,9 @@ fn build(ops: &[u8]) -> Automerge {
             3 => Some(ScalarValue::F64(f64::from(arg as i8) / 3.0)),
             4 => Some(ScalarValue::Boolean(arg & 1 == 1)),
             5 => Some(ScalarValue::Null),
-            6 => Some(ScalarValue::Timestamp(NOW + i64::from(arg as i8) * 86_400_000)),
+            6 => Some(ScalarValue::Timestamp(
+                NOW + i64::from(arg as i8) * 86_400_000,
+            )),
             7 => Some(ScalarValue::Bytes(vec![arg; 3])),
             8 => Some(ScalarValue::Counter(i64::from(arg).into())),
             _ => None,
@@ -129,7 +233,9 @@ fn build(ops: &[u8]) -> Automerge {
                     stack.pop();
                 }
             }
+            _ if conflicts >= MAX_CONFLICTS => {}
             _ => {
+                conflicts += 1;
                 // A concurrent value from another device for the same key:
                 // a conflict the materialiser must surface or resolve.
                 let mut other = doc.fork();

@@ -23,6 +23,9 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(protocol::version_of(&again).ok(), Some(version));
         }
         let again = protocol::encode(&response).expect("encodes");
-        assert_eq!(protocol::decode::<SyncResponse>(&again).ok(), Some(response));
+        assert_eq!(
+            protocol::decode::<SyncResponse>(&again).ok(),
+            Some(response)
+        );
     }
 });
