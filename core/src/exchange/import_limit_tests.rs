@@ -4,25 +4,12 @@
 
 use super::import::read_sheets;
 use super::ExportFormat;
-use crate::clock::ManualClock;
-use crate::model::Timestamp;
 use crate::spreadsheet::LIMITS;
-use crate::{Error, Store, StoreOptions};
-use std::sync::Arc;
+use crate::{Error, Store};
 use tempfile::TempDir;
 
 fn store(dir: &TempDir) -> Store {
-    let at: jiff::Timestamp = "2026-03-10T02:00:00Z".parse().unwrap();
-    let store = Store::open_with(
-        dir.path().join("a.db"),
-        StoreOptions {
-            clock: Some(Arc::new(ManualClock::new(Timestamp::from_jiff(at)))),
-            ..StoreOptions::default()
-        },
-    )
-    .unwrap();
-    store.init("gw-001", "张三", "G-001").unwrap();
-    store
+    super::tests::store(dir, "a.db")
 }
 
 /// `(field, limit)` of a `TooLarge`.

@@ -3,25 +3,12 @@
 //! naming its column, without the value, and nothing is stored.
 
 use super::*;
-use crate::clock::ManualClock;
-use crate::model::*;
-use crate::{Store, StoreOptions};
-use std::sync::Arc;
 use tempfile::TempDir;
 
 #[test]
 fn register_cells_follow_the_input_limits() {
     let dir = TempDir::new().unwrap();
-    let at: jiff::Timestamp = "2026-03-10T02:00:00Z".parse().unwrap();
-    let store = Store::open_with(
-        dir.path().join("a.db"),
-        StoreOptions {
-            clock: Some(Arc::new(ManualClock::new(Timestamp::from_jiff(at)))),
-            ..StoreOptions::default()
-        },
-    )
-    .unwrap();
-    store.init("gw-001", "张三", "G-001").unwrap();
+    let store = super::tests::store(&dir, "a.db");
     let long = "巷".repeat(201);
     let file = [
         "地址,户代表,房号,姓名,出生日期,身份证号,关系".to_string(),

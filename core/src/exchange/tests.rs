@@ -11,7 +11,9 @@ use crate::{Store, StoreOptions};
 use std::sync::Arc;
 use tempfile::TempDir;
 
-fn store(dir: &TempDir, name: &str) -> Store {
+/// A store of gw-001 on G-001 at 2026-03-10 10:00 local (shared by the
+/// exchange test modules).
+pub(super) fn store(dir: &TempDir, name: &str) -> Store {
     let at: jiff::Timestamp = "2026-03-10T02:00:00Z".parse().unwrap();
     let store = Store::open_with(
         dir.path().join(name),

@@ -9,20 +9,12 @@
 //! reference is never shown literally by mistake. Expressions (`relevant`,
 //! `constraint`) have their own parser, [`super::expr`].
 
+use super::template::is_name;
+
 /// A `${` that does not start a well-formed reference (`${a b}`, `${1x}`,
 /// no closing `}`), at this byte offset.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Malformed(pub usize);
-
-/// True for a name usable as `${name}` (letters, digits and `_`, not
-/// starting with a digit).
-fn is_name(text: &str) -> bool {
-    let mut chars = text.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
 
 /// Every `${name}` of `text`, in order, as (byte range of the whole
 /// reference, name); the first malformed `${` is an error.

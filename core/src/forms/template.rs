@@ -190,8 +190,10 @@ pub struct Template {
     pub fields: Vec<Field>,
 }
 
-/// True for an identifier usable as `${name}`.
-fn is_name(text: &str) -> bool {
+/// True for an identifier usable as `${name}` (letters, digits and `_`,
+/// not starting with a digit): field and section ids, XLSForm names and
+/// the references to them ([`super::refs`]).
+pub(crate) fn is_name(text: &str) -> bool {
     let mut chars = text.chars();
     chars
         .next()

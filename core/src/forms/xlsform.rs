@@ -26,7 +26,7 @@
 //! apps to fill in.
 
 use super::expr;
-use super::template::{Field, FieldType, Section, Template, TemplateCategory};
+use super::template::{is_name, Field, FieldType, Section, Template, TemplateCategory};
 use crate::spreadsheet::{self, xlsx::Workbook};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -220,14 +220,6 @@ fn required(text: &str, at: &str) -> Result<bool> {
             "required 应为 yes 或 no / required must be yes or no",
         )),
     }
-}
-
-fn is_name(text: &str) -> bool {
-    let mut chars = text.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 fn check_name(name: &str, at: &str) -> Result<()> {
