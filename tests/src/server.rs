@@ -28,7 +28,21 @@ pub struct Server {
 impl Server {
     /// Start `gridwork-server serve` on a random port over `data_dir`.
     pub fn start(data_dir: &Path, extra: &[&str]) -> Server {
-        let mut child = Command::new(server_bin())
+        Server::start_wrapped(data_dir, extra, &[])
+    }
+
+    /// Like [`Server::start`], run through `wrapper` (e.g. `taskset -c 0`
+    /// to pin the server to one CPU); an empty wrapper runs it directly.
+    pub fn start_wrapped(data_dir: &Path, extra: &[&str], wrapper: &[&str]) -> Server {
+        let mut command = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(server_bin());
+                c
+            }
+            None => Command::new(server_bin()),
+        };
+        let mut child = command
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .args(extra)

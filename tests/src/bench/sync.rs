@@ -103,7 +103,7 @@ struct DayJson<'a> {
 
 /// The server process's CPU time at one instant.
 #[derive(Clone, Copy)]
-struct CpuSample {
+pub(crate) struct CpuSample {
     /// utime + stime from `/proc/<pid>/stat`, clock ticks.
     ticks: Option<u64>,
     /// Sum of every thread's on-CPU time from `/proc/<pid>/task/*/schedstat`.
@@ -112,23 +112,23 @@ struct CpuSample {
 
 /// CPU time a process spent between two samples.
 #[derive(Clone, Copy, Debug, Default, Serialize)]
-struct CpuSpent {
+pub(crate) struct CpuSpent {
     /// From utime + stime (resolution: one clock tick, usually 10 ms).
-    stat_ms: Option<f64>,
+    pub(crate) stat_ms: Option<f64>,
     /// From the threads' schedstat (nanosecond resolution; threads that
     /// exited in between are missed).
-    sched_ms: Option<f64>,
+    pub(crate) sched_ms: Option<f64>,
 }
 
 impl CpuSample {
-    fn take(pid: Option<u32>) -> CpuSample {
+    pub(crate) fn take(pid: Option<u32>) -> CpuSample {
         CpuSample {
             ticks: pid.and_then(stat_ticks),
             sched_ns: pid.and_then(sched_ns),
         }
     }
 
-    fn until(self, later: CpuSample) -> CpuSpent {
+    pub(crate) fn until(self, later: CpuSample) -> CpuSpent {
         // SAFETY: sysconf only reads a configuration value.
         let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
         CpuSpent {
@@ -179,7 +179,7 @@ fn sched_ns(pid: u32) -> Option<u64> {
 }
 
 /// `/proc/loadavg`'s first three fields.
-fn load_average() -> String {
+pub(crate) fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_else(|_| "n/a".into())
@@ -393,7 +393,7 @@ impl WholeDocsAcc {
     }
 }
 
-fn issue_token(server: &Server, worker: &str) -> Res<String> {
+pub(crate) fn issue_token(server: &Server, worker: &str) -> Res<String> {
     Ok(server.admin(&["token", "issue", worker])["token"]
         .as_str()
         .ok_or("admin token issue printed no token")?
@@ -401,7 +401,7 @@ fn issue_token(server: &Server, worker: &str) -> Res<String> {
 }
 
 /// What the day on P2 did.
-struct Day {
+pub(crate) struct Day {
     visits: Vec<Visit>,
     edits: Vec<FieldEdit>,
     opened_cases: Vec<Case>,
@@ -421,7 +421,7 @@ const NAMES: [&str; 8] = [
 const TAGS: [&str; 3] = ["low_income", "elderly_alone", "disabled"];
 
 /// The offline day on P2.
-fn offline_day(p2: &Store, households: &[HouseholdId]) -> Res<Day> {
+pub(crate) fn offline_day(p2: &Store, households: &[HouseholdId]) -> Res<Day> {
     let n = households.len();
     let answers = answers();
     let mut visits = Vec::new();

@@ -19,9 +19,20 @@
 //! real `gridwork-server`, a first sync of the whole grid to an empty phone
 //! and one offline day, against gzip'd JSON and the stock Automerge sync
 //! protocol; `--households`, `--years` and `--seed` apply.
+//!
+//! `--server-load` runs the server load generator instead (see
+//! `src/bench/load.rs`): the county of issue 13 (16 grids × 150 households
+//! × 5 years, 16 phones per grid), each phone's recorded day replayed once
+//! against a fresh server pinned to one CPU at 1, 8, 32 and 64 requests in
+//! flight, plus the first sync of a grid. `--small` is a preset that
+//! finishes in under a minute; `--grids N --extra-grids N --phones N
+//! --levels 1,8,32,64 --first-syncs N` and `--households/--years/--seed`
+//! override it.
 
 #[path = "../bench/mod.rs"]
 mod bench;
+#[path = "../bench/load.rs"]
+mod load_bench;
 #[path = "../bench/sync.rs"]
 mod sync_bench;
 
@@ -42,7 +53,9 @@ const SIZE_TARGET: f64 = 2.0;
 const RSS_TARGET_MIB: f64 = 40.0;
 
 const USAGE: &str = "usage: bench [--households N] [--years Y] [--seed S] [--encrypted] \
-[--list-iters N] [--visit-iters N] [--sync]";
+[--list-iters N] [--visit-iters N] [--sync]
+       bench --server-load [--small] [--grids N] [--extra-grids N] [--phones N] \
+[--levels 1,8,32,64] [--first-syncs N] [--households N] [--years Y] [--seed S]";
 
 /// What one benchmark run does.
 struct Options {
@@ -53,6 +66,8 @@ struct Options {
     list_iters: usize,
     visit_iters: usize,
     sync: bool,
+    /// `--server-load`, with the sizes given on the command line.
+    load: Option<load_bench::LoadOptions>,
 }
 
 /// What this process was started for.
@@ -72,6 +87,14 @@ fn parse_args(args: &[String]) -> Res<Mode> {
         list_iters: 30,
         visit_iters: 50,
         sync: false,
+        load: None,
+    };
+    // Sizes of a load run: a preset, then the flags given (in any order).
+    let load_requested = args.iter().any(|a| a == "--server-load");
+    let mut load = if args.iter().any(|a| a == "--small") {
+        load_bench::LoadOptions::small()
+    } else {
+        load_bench::LoadOptions::county()
     };
     let mut probe = None;
     let mut it = args.iter();
@@ -81,9 +104,29 @@ fn parse_args(args: &[String]) -> Res<Mode> {
                 .ok_or_else(|| format!("{arg} needs a value\n{USAGE}"))
         };
         match arg.as_str() {
-            "--households" => o.households = value()?.parse()?,
-            "--years" => o.years = value()?.parse()?,
-            "--seed" => o.seed = value()?.parse()?,
+            "--households" => {
+                o.households = value()?.parse()?;
+                load.households = o.households;
+            }
+            "--years" => {
+                o.years = value()?.parse()?;
+                load.years = o.years;
+            }
+            "--seed" => {
+                o.seed = value()?.parse()?;
+                load.seed = o.seed;
+            }
+            "--server-load" | "--small" => {}
+            "--grids" => load.grids = value()?.parse::<u32>()?.max(1),
+            "--extra-grids" => load.extra_grids = value()?.parse()?,
+            "--phones" => load.phones = value()?.parse::<u32>()?.max(1),
+            "--first-syncs" => load.first_syncs = value()?.parse::<u32>()?.max(1),
+            "--levels" => {
+                load.levels = value()?
+                    .split(',')
+                    .map(|l| l.trim().parse::<usize>().map(|n| n.max(1)))
+                    .collect::<Result<_, _>>()?;
+            }
             "--list-iters" => o.list_iters = value()?.parse::<usize>()?.max(1),
             "--visit-iters" => o.visit_iters = value()?.parse::<usize>()?.max(1),
             "--encrypted" => o.encrypted = true,
@@ -94,6 +137,9 @@ fn parse_args(args: &[String]) -> Res<Mode> {
             other => return Err(format!("unknown argument {other}\n{USAGE}").into()),
         }
     }
+    if load_requested {
+        o.load = Some(load);
+    }
     Ok(match probe {
         Some(path) => Mode::Probe(path, o.encrypted),
         None => Mode::Bench(o),
@@ -103,6 +149,9 @@ fn parse_args(args: &[String]) -> Res<Mode> {
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = parse_args(&args).and_then(|mode| match mode {
+        Mode::Bench(Options {
+            load: Some(load), ..
+        }) => load_bench::run(&load),
         Mode::Bench(o) if o.sync => sync_bench::run(o.households, o.years, o.seed),
         Mode::Bench(o) => run(&o),
         Mode::Probe(path, encrypted) => rss::probe(&path, encrypted),
