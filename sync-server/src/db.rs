@@ -24,6 +24,15 @@ pub const MIGRATIONS: &[&str] = &[
 /// The server schema version this build writes.
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
 
+/// The server's store keeps more in memory than a phone's: the docs its
+/// phones are syncing now (a day's pushes are served back to the grid's other
+/// phones) and the decrypted pages of its hot tables.
+pub const SERVER_TUNING: gridwork_core::store::Tuning = gridwork_core::store::Tuning {
+    doc_cache: 512,
+    page_cache_kib: 32 * 1024,
+    compress_snapshots: false,
+};
+
 /// File name of the database inside the data directory.
 pub const DB_FILE: &str = "gridwork.db";
 
@@ -61,7 +70,7 @@ pub fn open_keyed(data_dir: &Path, key: &DbKey) -> Result<Db, Error> {
         encrypt_plain_database(&path, key)?;
         tracing::info!("plain database encrypted with the server key");
     }
-    let db = Db::open(&path, Some(key)).map_err(|e| match e {
+    let db = Db::open_tuned(&path, Some(key), SERVER_TUNING).map_err(|e| match e {
         gridwork_core::Error::WrongKey => Error::invalid(
             "key",
             "数据库密钥不正确 / the database key is wrong (check --key-file / --key-env)",

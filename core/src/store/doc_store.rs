@@ -58,29 +58,77 @@ pub fn decode_heads(bytes: &[u8]) -> Vec<ChangeHash> {
         .collect()
 }
 
-/// Small LRU of loaded documents, most recent first.
+/// LRU of loaded documents: a phone keeps a few (the screen it is on), a
+/// server many (the docs its phones sync now) — see [`super::Tuning`].
 pub(crate) struct DocCache {
     capacity: usize,
-    entries: Vec<(DocId, Automerge)>,
+    /// Each doc with the tick it was last used at.
+    entries: std::collections::HashMap<DocId, (u64, Automerge)>,
+    tick: u64,
+    /// Per doc, its latest change as stored: the heads before and after and
+    /// the `save_after` bytes between them. Every device that had the doc at
+    /// the heads before is sent these bytes as they are (a server's grid
+    /// phones all receive a pushed change; encoding it once is enough).
+    deltas: std::collections::HashMap<DocId, Delta>,
+}
+
+/// A doc's latest change, encoded once.
+struct Delta {
+    from: Vec<u8>,
+    to: Vec<u8>,
+    bytes: Vec<u8>,
 }
 
 impl DocCache {
     pub(crate) fn new(capacity: usize) -> Self {
         DocCache {
             capacity,
-            entries: Vec::new(),
+            entries: std::collections::HashMap::new(),
+            tick: 0,
+            deltas: std::collections::HashMap::new(),
         }
     }
     fn take(&mut self, id: &DocId) -> Option<Automerge> {
-        let pos = self.entries.iter().position(|(k, _)| k == id)?;
-        Some(self.entries.remove(pos).1)
+        self.entries.remove(id).map(|(_, doc)| doc)
     }
     fn put(&mut self, id: DocId, doc: Automerge) {
-        self.entries.insert(0, (id, doc));
-        self.entries.truncate(self.capacity);
+        if self.capacity == 0 {
+            return;
+        }
+        self.tick += 1;
+        self.entries.insert(id, (self.tick, doc));
+        if self.entries.len() > self.capacity {
+            // Evict the least recently used eighth at once: one scan per
+            // capacity/8 insertions instead of one per insertion.
+            let mut ticks: Vec<u64> = self.entries.values().map(|(t, _)| *t).collect();
+            let drop = (self.capacity / 8).max(1) + self.entries.len() - self.capacity - 1;
+            let nth = drop.min(ticks.len() - 1);
+            let (_, cutoff, _) = ticks.select_nth_unstable(nth);
+            let cutoff = *cutoff;
+            self.entries.retain(|_, (t, _)| *t > cutoff);
+        }
     }
     fn forget(&mut self, id: &DocId) {
-        self.entries.retain(|(k, _)| k != id);
+        self.entries.remove(id);
+        self.deltas.remove(id);
+    }
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+    #[cfg(test)]
+    pub(crate) fn contains(&self, id: &DocId) -> bool {
+        self.entries.contains_key(id)
+    }
+    fn put_delta(&mut self, id: &DocId, delta: Delta) {
+        if self.capacity == 0 {
+            return;
+        }
+        if self.deltas.len() >= self.capacity * 4 {
+            // Bounded: start over (they are a cache of the last change only).
+            self.deltas.clear();
+        }
+        self.deltas.insert(id.clone(), delta);
     }
 }
 
@@ -89,6 +137,9 @@ pub struct WriteTx<'a> {
     tx: Transaction<'a>,
     cache: &'a mut DocCache,
     touched: Vec<DocId>,
+    /// Snapshots are saved with Automerge's column compression (see
+    /// [`super::Tuning::compress_snapshots`]).
+    compress: bool,
 }
 
 /// The stored row of a doc.
@@ -98,11 +149,21 @@ struct DocRow {
 }
 
 impl<'a> WriteTx<'a> {
-    pub(crate) fn new(tx: Transaction<'a>, cache: &'a mut DocCache) -> Self {
+    pub(crate) fn new(tx: Transaction<'a>, cache: &'a mut DocCache, compress: bool) -> Self {
         WriteTx {
             tx,
             cache,
             touched: Vec::new(),
+            compress,
+        }
+    }
+
+    /// A whole doc as a snapshot is kept.
+    fn snapshot(&self, doc: &Automerge) -> Vec<u8> {
+        if self.compress {
+            doc.save()
+        } else {
+            doc.save_nocompress()
         }
     }
 
@@ -112,7 +173,9 @@ impl<'a> WriteTx<'a> {
     }
 
     pub(crate) fn commit(self) -> Result<()> {
-        let WriteTx { tx, cache, touched } = self;
+        let WriteTx {
+            tx, cache, touched, ..
+        } = self;
         if let Err(e) = tx.commit() {
             for id in &touched {
                 cache.forget(id);
@@ -132,16 +195,13 @@ impl<'a> WriteTx<'a> {
     fn doc_row(&self, id: &DocId) -> Result<Option<DocRow>> {
         Ok(self
             .tx
-            .query_row(
-                "SELECT key, heads FROM docs WHERE id = ?1",
-                [id.as_str()],
-                |r| {
-                    Ok(DocRow {
-                        key: r.get(0)?,
-                        heads: r.get(1)?,
-                    })
-                },
-            )
+            .prepare_cached("SELECT key, heads FROM docs WHERE id = ?1")?
+            .query_row([id.as_str()], |r| {
+                Ok(DocRow {
+                    key: r.get(0)?,
+                    heads: r.get(1)?,
+                })
+            })
             .optional()?)
     }
 
@@ -163,6 +223,46 @@ impl<'a> WriteTx<'a> {
         }
         let doc = load_doc(&self.tx, row.key, id)?;
         Ok(Some((row, doc)))
+    }
+
+    /// A stored doc as it is kept — its snapshot and chunks, which load as
+    /// the whole doc — and its heads, without loading it: what a server
+    /// sends a device that has none of the doc.
+    pub fn stored_doc(&self, id: &DocId) -> Result<Option<(Vec<u8>, Vec<ChangeHash>)>> {
+        let Some(row) = self.doc_row(id)? else {
+            return Ok(None);
+        };
+        Ok(Some((
+            stored_bytes(&self.tx, row.key)?,
+            decode_heads(&row.heads),
+        )))
+    }
+
+    /// The changes of doc `id` since `base` and its heads, if they are the
+    /// doc's latest stored change (encoded when it was written), without
+    /// loading the doc; `None` when they are not at hand.
+    pub fn latest_change_since(
+        &self,
+        id: &DocId,
+        base: &[ChangeHash],
+    ) -> Result<Option<(Vec<u8>, Vec<ChangeHash>)>> {
+        let Some(delta) = self.cache.deltas.get(id) else {
+            return Ok(None);
+        };
+        if delta.from != encode_heads(base) {
+            return Ok(None);
+        }
+        match self.doc_row(id)? {
+            Some(row) if row.heads == delta.to => {
+                Ok(Some((delta.bytes.clone(), decode_heads(&delta.to))))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// The heads of a stored doc, from its row (no load).
+    pub fn stored_heads(&self, id: &DocId) -> Result<Option<Vec<ChangeHash>>> {
+        Ok(self.doc_row(id)?.map(|row| decode_heads(&row.heads)))
     }
 
     /// True if the doc exists in the store.
@@ -339,15 +439,15 @@ impl<'a> WriteTx<'a> {
     /// on — how a server rejects one document of a request and applies the rest.
     pub fn savepoint<R>(&mut self, f: impl FnOnce(&mut WriteTx<'a>) -> Result<R>) -> Result<R> {
         let mark = self.touched.len();
-        self.tx.execute_batch("SAVEPOINT doc_step")?;
+        self.run_cached("SAVEPOINT doc_step")?;
         match f(self) {
             Ok(r) => {
-                self.tx.execute_batch("RELEASE doc_step")?;
+                self.run_cached("RELEASE doc_step")?;
                 Ok(r)
             }
             Err(e) => {
-                self.tx
-                    .execute_batch("ROLLBACK TO doc_step; RELEASE doc_step")?;
+                self.run_cached("ROLLBACK TO doc_step")?;
+                self.run_cached("RELEASE doc_step")?;
                 for id in self.touched.drain(mark..).collect::<Vec<_>>() {
                     self.cache.forget(&id);
                 }
@@ -356,13 +456,18 @@ impl<'a> WriteTx<'a> {
         }
     }
 
+    /// Run one parameterless statement, kept prepared.
+    fn run_cached(&self, sql: &str) -> Result<()> {
+        self.tx.prepare_cached(sql)?.execute([])?;
+        Ok(())
+    }
+
     /// The stored scope of a doc, if the doc exists.
     pub fn doc_scope(&self, id: &DocId) -> Result<Option<GridCode>> {
         Ok(self
             .tx
-            .query_row("SELECT scope FROM docs WHERE id = ?1", [id.as_str()], |r| {
-                r.get::<_, String>(0)
-            })
+            .prepare_cached("SELECT scope FROM docs WHERE id = ?1")?
+            .query_row([id.as_str()], |r| r.get::<_, String>(0))
             .optional()?
             .map(GridCode))
     }
@@ -392,48 +497,74 @@ impl<'a> WriteTx<'a> {
         let heads_bytes = encode_heads(&heads);
         let key = match key {
             None => {
-                self.tx.execute(
-                    "INSERT INTO docs (id, kind, scope, snapshot, heads, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    params![id.as_str(), kind.code(), scope.as_str(), doc.save(), heads_bytes, at.0],
-                )?;
+                self.tx
+                    .prepare_cached(
+                        "INSERT INTO docs (id, kind, scope, snapshot, heads, updated_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    )?
+                    .execute(params![
+                        id.as_str(),
+                        kind.code(),
+                        scope.as_str(),
+                        self.snapshot(doc),
+                        heads_bytes,
+                        at.0
+                    ])?;
                 let key = self.tx.last_insert_rowid();
-                self.tx.execute(
-                    "INSERT INTO sync_docs (doc_key, dirty) VALUES (?1, ?2)",
-                    params![key, dirty],
-                )?;
+                self.tx
+                    .prepare_cached("INSERT INTO sync_docs (doc_key, dirty) VALUES (?1, ?2)")?
+                    .execute(params![key, dirty])?;
                 key
             }
             Some(key) => {
                 let chunk = doc.save_after(old_heads);
-                let (count, bytes, snapshot_len): (i64, i64, i64) = self.tx.query_row(
-                    "SELECT chunk_count, chunk_bytes, length(snapshot) FROM docs WHERE key = ?1",
-                    [key],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                )?;
+                self.cache.put_delta(
+                    id,
+                    Delta {
+                        from: encode_heads(old_heads),
+                        to: heads_bytes.clone(),
+                        bytes: chunk.clone(),
+                    },
+                );
+                let (count, bytes, snapshot_len): (i64, i64, i64) = self
+                    .tx
+                    .prepare_cached(
+                        "SELECT chunk_count, chunk_bytes, length(snapshot) FROM docs WHERE key = ?1",
+                    )?
+                    .query_row([key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
                 let new_bytes = bytes + chunk.len() as i64;
                 if count + 1 >= MAX_CHUNKS || new_bytes * 2 > snapshot_len {
                     self.tx
-                        .execute("DELETE FROM doc_chunks WHERE doc_key = ?1", [key])?;
-                    self.tx.execute(
-                        "UPDATE docs SET snapshot = ?2, heads = ?3, chunk_count = 0, chunk_bytes = 0, updated_at = ?4 WHERE key = ?1",
-                        params![key, doc.save(), heads_bytes, at.0],
-                    )?;
+                        .prepare_cached("DELETE FROM doc_chunks WHERE doc_key = ?1")?
+                        .execute([key])?;
+                    self.tx
+                        .prepare_cached(
+                            "UPDATE docs SET snapshot = ?2, heads = ?3, chunk_count = 0,
+                                 chunk_bytes = 0, updated_at = ?4
+                             WHERE key = ?1",
+                        )?
+                        .execute(params![key, self.snapshot(doc), heads_bytes, at.0])?;
                 } else {
-                    self.tx.execute(
-                        "INSERT INTO doc_chunks (doc_key, seq, bytes) VALUES (?1, ?2, ?3)",
-                        params![key, count, chunk],
-                    )?;
-                    self.tx.execute(
-                        "UPDATE docs SET heads = ?2, chunk_count = ?3, chunk_bytes = ?4, updated_at = ?5 WHERE key = ?1",
-                        params![key, heads_bytes, count + 1, new_bytes, at.0],
-                    )?;
+                    self.tx
+                        .prepare_cached(
+                            "INSERT INTO doc_chunks (doc_key, seq, bytes) VALUES (?1, ?2, ?3)",
+                        )?
+                        .execute(params![key, count, chunk])?;
+                    self.tx
+                        .prepare_cached(
+                            "UPDATE docs SET heads = ?2, chunk_count = ?3, chunk_bytes = ?4,
+                                 updated_at = ?5
+                             WHERE key = ?1",
+                        )?
+                        .execute(params![key, heads_bytes, count + 1, new_bytes, at.0])?;
                 }
                 if dirty {
-                    self.tx.execute(
-                        "INSERT INTO sync_docs (doc_key, dirty) VALUES (?1, 1)
+                    self.tx
+                        .prepare_cached(
+                            "INSERT INTO sync_docs (doc_key, dirty) VALUES (?1, 1)
                          ON CONFLICT(doc_key) DO UPDATE SET dirty = 1",
-                        [key],
-                    )?;
+                        )?
+                        .execute([key])?;
                 }
                 key
             }
@@ -500,24 +631,31 @@ pub fn all_docs(conn: &rusqlite::Connection) -> Result<Vec<(i64, DocId, DocKind)
 
 /// Load a doc from its snapshot plus chunks.
 pub(crate) fn load_doc(conn: &rusqlite::Connection, key: i64, id: &DocId) -> Result<Automerge> {
-    let corrupt = |e: automerge::AutomergeError| Error::CorruptDocument {
+    let bytes = stored_bytes(conn, key)?;
+    if bytes.is_empty() {
+        return Ok(Automerge::new());
+    }
+    // One load of the snapshot and its chunks together: Automerge applies
+    // the chunks' changes in one batch, far cheaper than one
+    // `load_incremental` per chunk.
+    Automerge::load(&bytes).map_err(|e| Error::CorruptDocument {
         doc_id: id.to_string(),
         reason: e.to_string(),
-    };
-    let snapshot: Vec<u8> =
-        conn.query_row("SELECT snapshot FROM docs WHERE key = ?1", [key], |r| {
-            r.get(0)
-        })?;
-    let mut doc = if snapshot.is_empty() {
-        Automerge::new()
-    } else {
-        Automerge::load(&snapshot).map_err(corrupt)?
-    };
+    })
+}
+
+/// The stored bytes of doc `key` as they are: its snapshot followed by its
+/// chunks, which `Automerge::load` (or `load_incremental` into an empty
+/// doc) reads as the whole document.
+pub(crate) fn stored_bytes(conn: &rusqlite::Connection, key: i64) -> Result<Vec<u8>> {
+    let mut bytes: Vec<u8> = conn
+        .prepare_cached("SELECT snapshot FROM docs WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))?;
     let mut stmt =
         conn.prepare_cached("SELECT bytes FROM doc_chunks WHERE doc_key = ?1 ORDER BY seq")?;
     let chunks = stmt.query_map([key], |r| r.get::<_, Vec<u8>>(0))?;
     for chunk in chunks {
-        doc.load_incremental(&chunk?).map_err(corrupt)?;
+        bytes.extend_from_slice(&chunk?);
     }
-    Ok(doc)
+    Ok(bytes)
 }

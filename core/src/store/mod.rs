@@ -14,6 +14,8 @@
 //! second process writing the same file never leaves us with a stale doc.
 
 mod doc_store;
+#[cfg(test)]
+mod doc_store_tests;
 pub mod migrations;
 mod open;
 pub mod read_models;
@@ -29,10 +31,38 @@ use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+/// How much memory a store may use to go faster. The default suits a phone;
+/// a server that syncs a county opens its store with more.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tuning {
+    /// Loaded documents kept in memory by the writer.
+    pub doc_cache: usize,
+    /// SQLite page cache per connection, KiB (decrypted pages: SQLCipher
+    /// decrypts and authenticates each page it reads from disk).
+    pub page_cache_kib: u32,
+    /// Save snapshots with Automerge's per-column deflate (smaller files).
+    /// A server sends stored snapshots as they are inside responses that
+    /// are compressed whole, where uncompressed columns come out smaller
+    /// and cost no deflate per write.
+    pub compress_snapshots: bool,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning {
+            doc_cache: 64,
+            // SQLite's own default (2 MiB).
+            page_cache_kib: 2048,
+            compress_snapshots: true,
+        }
+    }
+}
+
 /// An open store: writer + reader connections and the doc cache.
 pub struct Db {
     path: PathBuf,
     key: Option<DbKey>,
+    tuning: Tuning,
     /// Opened on the first write (or at once when the schema needs migrating):
     /// opening a store to show a list costs one connection, not two.
     writer: Mutex<Option<(Connection, DocCache)>>,
@@ -42,17 +72,25 @@ pub struct Db {
 impl Db {
     /// Open (creating and migrating if needed) the database at `path`.
     pub fn open(path: &Path, key: Option<&DbKey>) -> Result<Db> {
+        Db::open_tuned(path, key, Tuning::default())
+    }
+
+    /// [`Db::open`] with the given memory [`Tuning`].
+    pub fn open_tuned(path: &Path, key: Option<&DbKey>, tuning: Tuning) -> Result<Db> {
         let reader = open::open_connection(path, key, open::Role::Reader)?;
+        open::set_page_cache(&reader, tuning.page_cache_kib)?;
         let writer = if !migrations::needs_upgrade(&reader)? {
             None
         } else {
             let mut writer = open::open_connection(path, key, open::Role::Writer)?;
+            open::set_page_cache(&writer, tuning.page_cache_kib)?;
             migrations::upgrade(&mut writer)?;
-            Some((writer, DocCache::new(64)))
+            Some((writer, DocCache::new(tuning.doc_cache)))
         };
         Ok(Db {
             path: path.to_path_buf(),
             key: key.cloned(),
+            tuning,
             writer: Mutex::new(writer),
             reader: Mutex::new(reader),
         })
@@ -64,9 +102,10 @@ impl Db {
         if guard.is_none() {
             let mut writer =
                 open::open_connection(&self.path, self.key.as_ref(), open::Role::Writer)?;
+            open::set_page_cache(&writer, self.tuning.page_cache_kib)?;
             // Another process may have created the store since we looked.
             migrations::upgrade(&mut writer)?;
-            *guard = Some((writer, DocCache::new(64)));
+            *guard = Some((writer, DocCache::new(self.tuning.doc_cache)));
         }
         Ok(guard)
     }
@@ -88,7 +127,7 @@ impl Db {
         let mut guard = self.writer()?;
         let (conn, cache) = guard.as_mut().expect("writer opened");
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let mut wtx = WriteTx::new(tx, cache);
+        let mut wtx = WriteTx::new(tx, cache, self.tuning.compress_snapshots);
         match f(&mut wtx) {
             Ok(value) => {
                 wtx.commit()?;
@@ -107,7 +146,7 @@ impl Db {
         let mut guard = self.writer()?;
         let (conn, cache) = guard.as_mut().expect("writer opened");
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let mut wtx = WriteTx::new(tx, cache);
+        let mut wtx = WriteTx::new(tx, cache, self.tuning.compress_snapshots);
         let out = f(&mut wtx);
         wtx.rollback();
         out

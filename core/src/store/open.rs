@@ -63,7 +63,17 @@ pub(crate) fn open_connection(path: &Path, key: Option<&DbKey>, role: Role) -> R
         Err(e) => return Err(e.into()),
     }
     apply_pragmas(&conn, role)?;
+    // Every statement of a doc write (doc row, chunks, read models, sync
+    // state) stays prepared: rusqlite's default of 16 made a server
+    // re-parse most of its SQL on every sync.
+    conn.set_prepared_statement_cache_capacity(256);
     Ok(conn)
+}
+
+/// The page cache of a connection, KiB (a negative `cache_size` is KiB).
+pub(crate) fn set_page_cache(conn: &Connection, kib: u32) -> Result<()> {
+    conn.pragma_update(None, "cache_size", -i64::from(kib))?;
+    Ok(())
 }
 
 /// Every pragma the store relies on, with why.

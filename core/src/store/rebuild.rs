@@ -61,14 +61,16 @@ pub(crate) fn refresh_doc(
 /// Run `f` inside a SAVEPOINT: on error what it wrote is undone and the
 /// error returned, the enclosing transaction going on.
 pub(crate) fn in_savepoint(conn: &Connection, f: impl FnOnce() -> Result<()>) -> Result<()> {
-    conn.execute_batch("SAVEPOINT read_rows")?;
+    let run = |sql: &str| -> Result<()> {
+        conn.prepare_cached(sql)?.execute([])?;
+        Ok(())
+    };
+    run("SAVEPOINT read_rows")?;
     match f() {
-        Ok(()) => {
-            conn.execute_batch("RELEASE read_rows")?;
-            Ok(())
-        }
+        Ok(()) => run("RELEASE read_rows"),
         Err(e) => {
-            conn.execute_batch("ROLLBACK TO read_rows; RELEASE read_rows")?;
+            run("ROLLBACK TO read_rows")?;
+            run("RELEASE read_rows")?;
             Err(e)
         }
     }

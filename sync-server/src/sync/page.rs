@@ -12,9 +12,9 @@ use gridwork_core::sync::protocol::{from_hashes, to_hashes, DocPull};
 use std::collections::BTreeSet;
 
 /// Most docs in one response page.
-pub const PAGE_DOCS: usize = 400;
+pub const PAGE_DOCS: usize = 2_000;
 /// Response page budget in (uncompressed) document bytes.
-pub const PAGE_BYTES: usize = 1024 * 1024;
+pub const PAGE_BYTES: usize = 4 * 1024 * 1024;
 /// Feed entries read per query while filling a page.
 const FEED_BATCH: usize = 256;
 
@@ -99,21 +99,47 @@ pub(super) fn feed_page(
     }
 }
 
-/// What device `device` lacks of doc `id`: the changes since the heads it is
-/// known to have, the whole doc when it has none (or heads the server does
-/// not know), or `None` when it already has the doc's heads.
+/// What device `device` lacks of doc `id`: nothing when it has the doc's
+/// heads (decided from stored heads, no load); the doc's stored bytes as
+/// they are when it has none of it (no load, no re-encoding: the first sync
+/// of a grid is mostly this); else the changes since the heads it is known
+/// to have, or the whole doc when those heads are unknown here.
 fn missing_part(tx: &mut dyn SyncTx, device: &str, id: &DocId) -> Result<Option<DocPull>, Error> {
     let base = tx.device_heads(device, id)?;
+    if base.is_empty() {
+        let Some((data, heads)) = tx.stored_doc(id)? else {
+            return Ok(None);
+        };
+        if data.is_empty() {
+            return Ok(None);
+        }
+        return Ok(Some(DocPull {
+            id: id.to_string(),
+            heads: to_hashes(&heads),
+            data,
+        }));
+    }
+    match tx.doc_heads(id)? {
+        None => return Ok(None),
+        Some(heads) if same(&heads, &base) => return Ok(None),
+        Some(_) => {}
+    }
+    if let Some((data, heads)) = tx.latest_change_since(id, &base)? {
+        return Ok(Some(DocPull {
+            id: id.to_string(),
+            heads: to_hashes(&heads),
+            data,
+        }));
+    }
     let mut heads = Vec::new();
     let data = tx
         .read_doc(id, &mut |doc| {
             heads = doc.get_heads();
             if same(&heads, &base) {
                 Vec::new()
-            } else if !base.is_empty()
-                && base
-                    .iter()
-                    .all(|h| doc.get_change_meta_by_hash(h).is_some())
+            } else if base
+                .iter()
+                .all(|h| doc.get_change_meta_by_hash(h).is_some())
             {
                 doc.save_after(&base)
             } else {

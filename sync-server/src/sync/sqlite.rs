@@ -2,7 +2,7 @@
 //! `WriteTx` (same storage and materialisation as a phone), plus the server's
 //! own tables (change log, feed, device state).
 
-use super::storage::{Apply, Decide, Receipt, SyncTx, TimeCheck};
+use super::storage::{Apply, Decide, DocBytes, Receipt, SyncTx, TimeCheck};
 use crate::error::Error;
 use automerge::{Automerge, ChangeHash};
 use gridwork_core::docs::{DocId, DocKind};
@@ -47,11 +47,10 @@ impl SyncTx for SqliteTx<'_, '_> {
             return Ok(id);
         }
         let id = uuid::Uuid::now_v7().to_string();
-        conn.execute(
-            "INSERT INTO server_meta (key, value) VALUES ('server_id', ?1)",
-            [&id],
-        )
-        .map_err(core_sql)?;
+        conn.prepare_cached("INSERT INTO server_meta (key, value) VALUES ('server_id', ?1)")
+            .map_err(core_sql)?
+            .execute([&id])
+            .map_err(core_sql)?;
         Ok(id)
     }
 
@@ -91,7 +90,19 @@ impl SyncTx for SqliteTx<'_, '_> {
     }
 
     fn doc_heads(&mut self, id: &DocId) -> Result<Option<Vec<ChangeHash>>, Error> {
-        Ok(self.tx.with_doc(id, |doc| Ok(doc.get_heads()))?)
+        Ok(self.tx.stored_heads(id)?)
+    }
+
+    fn latest_change_since(
+        &mut self,
+        id: &DocId,
+        base: &[ChangeHash],
+    ) -> Result<Option<DocBytes>, Error> {
+        Ok(self.tx.latest_change_since(id, base)?)
+    }
+
+    fn stored_doc(&mut self, id: &DocId) -> Result<Option<DocBytes>, Error> {
+        Ok(self.tx.stored_doc(id)?)
     }
 
     fn savepoint(
@@ -251,11 +262,9 @@ impl SyncTx for SqliteTx<'_, '_> {
         Ok(self
             .tx
             .conn()
-            .query_row(
-                "SELECT last_round FROM devices WHERE device = ?1",
-                [device],
-                |r| r.get::<_, i64>(0),
-            )
+            .prepare_cached("SELECT last_round FROM devices WHERE device = ?1")
+            .map_err(core_sql)?
+            .query_row([device], |r| r.get::<_, i64>(0))
             .optional()
             .map_err(core_sql)?
             .unwrap_or(0) as u64)
@@ -264,11 +273,12 @@ impl SyncTx for SqliteTx<'_, '_> {
     fn set_last_round(&mut self, device: &str, worker: &str, round: u64) -> Result<(), Error> {
         self.tx
             .conn()
-            .execute(
+            .prepare_cached(
                 "INSERT INTO devices (device, worker_id, last_round) VALUES (?1, ?2, ?3)
                  ON CONFLICT(device) DO UPDATE SET last_round = excluded.last_round",
-                params![device, worker, round as i64],
             )
+            .map_err(core_sql)?
+            .execute(params![device, worker, round as i64])
             .map_err(core_sql)?;
         Ok(())
     }
@@ -277,11 +287,9 @@ impl SyncTx for SqliteTx<'_, '_> {
         Ok(self
             .tx
             .conn()
-            .query_row(
-                "SELECT max_acked FROM devices WHERE device = ?1",
-                [device],
-                |r| r.get::<_, i64>(0),
-            )
+            .prepare_cached("SELECT max_acked FROM devices WHERE device = ?1")
+            .map_err(core_sql)?
+            .query_row([device], |r| r.get::<_, i64>(0))
             .optional()
             .map_err(core_sql)?
             .unwrap_or(0) as u64)
@@ -290,10 +298,9 @@ impl SyncTx for SqliteTx<'_, '_> {
     fn set_max_acked(&mut self, device: &str, round: u64) -> Result<(), Error> {
         self.tx
             .conn()
-            .execute(
-                "UPDATE devices SET max_acked = ?2 WHERE device = ?1",
-                params![device, round as i64],
-            )
+            .prepare_cached("UPDATE devices SET max_acked = ?2 WHERE device = ?1")
+            .map_err(core_sql)?
+            .execute(params![device, round as i64])
             .map_err(core_sql)?;
         Ok(())
     }
@@ -310,16 +317,23 @@ impl SyncTx for SqliteTx<'_, '_> {
 
     fn confirm_rounds(&mut self, device: &str, acked: u64) -> Result<(), Error> {
         let conn = self.tx.conn();
-        conn.execute(
+        conn.prepare_cached(
+            // Per doc, the heads of its latest confirmed round: one pass over
+            // the device's pending rows (SQLite takes a bare column from the
+            // row that holds the max()).
             "INSERT INTO device_heads (device, doc_id, heads)
-             SELECT device, doc_id, heads FROM device_pending p WHERE device = ?1 AND round <= ?2
-               AND round = (SELECT max(round) FROM device_pending q
-                            WHERE q.device = p.device AND q.doc_id = p.doc_id AND q.round <= ?2)
+             SELECT device, doc_id, heads FROM (
+                 SELECT device, doc_id, heads, max(round) FROM device_pending
+                 WHERE device = ?1 AND round <= ?2 GROUP BY doc_id)
+             WHERE true
              ON CONFLICT(device, doc_id) DO UPDATE SET heads = excluded.heads",
-            params![device, acked as i64],
         )
+        .map_err(core_sql)?
+        .execute(params![device, acked as i64])
         .map_err(core_sql)?;
-        conn.execute("DELETE FROM device_pending WHERE device = ?1", [device])
+        conn.prepare_cached("DELETE FROM device_pending WHERE device = ?1")
+            .map_err(core_sql)?
+            .execute([device])
             .map_err(core_sql)?;
         Ok(())
     }
@@ -328,11 +342,9 @@ impl SyncTx for SqliteTx<'_, '_> {
         Ok(self
             .tx
             .conn()
-            .query_row(
-                "SELECT heads FROM device_heads WHERE device = ?1 AND doc_id = ?2",
-                params![device, doc.as_str()],
-                |r| r.get::<_, Vec<u8>>(0),
-            )
+            .prepare_cached("SELECT heads FROM device_heads WHERE device = ?1 AND doc_id = ?2")
+            .map_err(core_sql)?
+            .query_row(params![device, doc.as_str()], |r| r.get::<_, Vec<u8>>(0))
             .optional()
             .map_err(core_sql)?
             .map(|b| decode_heads(&b))
@@ -347,11 +359,12 @@ impl SyncTx for SqliteTx<'_, '_> {
     ) -> Result<(), Error> {
         self.tx
             .conn()
-            .execute(
+            .prepare_cached(
                 "INSERT INTO device_heads (device, doc_id, heads) VALUES (?1, ?2, ?3)
                  ON CONFLICT(device, doc_id) DO UPDATE SET heads = excluded.heads",
-                params![device, doc.as_str(), encode_heads(heads)],
             )
+            .map_err(core_sql)?
+            .execute(params![device, doc.as_str(), encode_heads(heads)])
             .map_err(core_sql)?;
         Ok(())
     }
@@ -365,11 +378,17 @@ impl SyncTx for SqliteTx<'_, '_> {
     ) -> Result<(), Error> {
         self.tx
             .conn()
-            .execute(
+            .prepare_cached(
                 "INSERT INTO device_pending (device, round, doc_id, heads) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT(device, round, doc_id) DO UPDATE SET heads = excluded.heads",
-                params![device, round as i64, doc.as_str(), encode_heads(heads)],
             )
+            .map_err(core_sql)?
+            .execute(params![
+                device,
+                round as i64,
+                doc.as_str(),
+                encode_heads(heads)
+            ])
             .map_err(core_sql)?;
         Ok(())
     }
@@ -389,11 +408,12 @@ impl SyncTx for SqliteTx<'_, '_> {
     fn set_sync_state(&mut self, device: &str, doc: &DocId, state: &[u8]) -> Result<(), Error> {
         self.tx
             .conn()
-            .execute(
+            .prepare_cached(
                 "INSERT INTO device_sync_states (device, doc_id, state) VALUES (?1, ?2, ?3)
                  ON CONFLICT(device, doc_id) DO UPDATE SET state = excluded.state",
-                params![device, doc.as_str(), state],
             )
+            .map_err(core_sql)?
+            .execute(params![device, doc.as_str(), state])
             .map_err(core_sql)?;
         Ok(())
     }

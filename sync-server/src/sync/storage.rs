@@ -11,6 +11,10 @@ use gridwork_core::docs::{DocId, DocKind};
 use gridwork_core::model::{GridCode, Timestamp};
 use gridwork_core::store::ChangeOutcome;
 
+/// A doc's bytes to send (they load into what the device has) and the
+/// heads the device will have once it applies them.
+pub type DocBytes = (Vec<u8>, Vec<ChangeHash>);
+
 /// A closure that changes a document.
 pub type Apply<'f> = &'f mut dyn FnMut(&mut Automerge) -> Result<(), Error>;
 /// A closure that decides (and checks) the scope of a changed document.
@@ -60,8 +64,19 @@ pub trait SyncTx {
         id: &DocId,
         read: &mut dyn FnMut(&Automerge) -> Vec<u8>,
     ) -> Result<Option<Vec<u8>>, Error>;
-    /// Heads of a stored doc.
+    /// Heads of a stored doc (from storage, without loading it).
     fn doc_heads(&mut self, id: &DocId) -> Result<Option<Vec<ChangeHash>>, Error>;
+    /// The changes of a doc since `base` and its heads when they are at
+    /// hand without loading the doc (its latest change, encoded once when
+    /// it was stored); `None` otherwise.
+    fn latest_change_since(
+        &mut self,
+        id: &DocId,
+        base: &[ChangeHash],
+    ) -> Result<Option<DocBytes>, Error>;
+    /// A stored doc's bytes as kept (they load as the whole doc) and its
+    /// heads, without loading it: what a device with none of it receives.
+    fn stored_doc(&mut self, id: &DocId) -> Result<Option<DocBytes>, Error>;
     /// Run `f` so that its writes are undone if it fails.
     fn savepoint(
         &mut self,
