@@ -25,6 +25,8 @@ mod input_tests;
 mod reinit_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod visit_scope_tests;
 
 pub(crate) use config::resolve_template;
 pub use config::{publish_template_in, server_meta, set_policy_in, TemplateInfo};

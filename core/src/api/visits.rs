@@ -14,18 +14,18 @@ impl Store {
     /// Record a visit. Answers must name items of the current visit checklist,
     /// each at most once; the household must exist.
     pub fn record_visit(&self, input: NewVisit) -> Result<Visit> {
-        let (device, meta) = self.meta()?;
+        let (_, meta) = self.meta()?;
         self.db
-            .write(|tx| self.record_visit_in(tx, VisitId::new(), &input, &device.grid, &meta))
+            .write(|tx| self.record_visit_in(tx, VisitId::new(), &input, &meta))
     }
 
-    /// Record a visit inside a write transaction.
+    /// Record a visit inside a write transaction; its visit log is filed
+    /// under the household's grid.
     pub(crate) fn record_visit_in(
         &self,
         tx: &mut crate::store::WriteTx<'_>,
         id: VisitId,
         input: &NewVisit,
-        grid: &GridCode,
         meta: &crate::store::CommitMeta,
     ) -> Result<Visit> {
         // The newest checklist version known here (published or built-in).
@@ -91,10 +91,12 @@ impl Store {
         let year = crate::schedule::local_date(started_at, &self.tz).year();
         let doc_id = DocId::visit_log(input.household, year);
         let body = VisitDoc::from_model(&visit);
-        if !tx.doc_exists(&DocId::household(input.household))? {
+        // Filed under the household's grid, as the server files it (a staff
+        // phone's own grid may be the community above it).
+        let Some(grid) = tx.doc_scope(&DocId::household(input.household))? else {
             return Err(Error::not_found("household", input.household));
-        }
-        tx.edit_doc(&doc_id, DocKind::VisitLog, grid, meta, |am| {
+        };
+        tx.edit_doc(&doc_id, DocKind::VisitLog, &grid, meta, |am| {
             // Metadata keys are written with the same values by every
             // device that creates this doc, so they never truly conflict.
             if am.get(ROOT, "kind")?.is_none() {

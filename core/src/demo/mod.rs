@@ -354,7 +354,7 @@ pub fn generate_for(
                     follow_up_cases: vec![],
                 };
                 let id = VisitId(g.uuid(at));
-                store.record_visit_in(tx, id, &visit, grid, &meta_at(at)?)?;
+                store.record_visit_in(tx, id, &visit, &meta_at(at)?)?;
                 summary.visits += 1;
             }
             summary.hazards += demo_hazards(

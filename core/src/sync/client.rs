@@ -374,9 +374,49 @@ struct Applied {
     server_changed: bool,
 }
 
-/// The scope a doc received from the server is filed under on the phone.
-fn scope_on_phone(doc: &Automerge, grid: &GridCode) -> GridCode {
-    docs::declared_grid(doc).unwrap_or_else(|| grid.clone())
+/// The scope a doc received from the server is filed under on the phone,
+/// as the server files it: the grid it declares, else (a visit log) its
+/// household's grid when the household is here, else the phone's grid.
+/// Called before the doc is changed (the household's scope is read from
+/// `tx`); a visit log filed under the phone's grid for want of its household
+/// is refiled when the household arrives ([`refile_visit_logs`]).
+fn scope_on_phone(
+    tx: &WriteTx<'_>,
+    id: &DocId,
+    grid: &GridCode,
+) -> Result<impl Fn(&Automerge) -> Result<GridCode>> {
+    let fallback = match visit_log_household(id) {
+        Some(household) => tx.doc_scope(&household)?.unwrap_or_else(|| grid.clone()),
+        None => grid.clone(),
+    };
+    Ok(move |doc: &Automerge| Ok(docs::declared_grid(doc).unwrap_or_else(|| fallback.clone())))
+}
+
+/// The household doc of a visit log's id (`visit_log/<household>/<year>`).
+fn visit_log_household(id: &DocId) -> Option<DocId> {
+    match id.kind()? {
+        docs::DocKind::VisitLog => Some(DocId(format!(
+            "household/{}",
+            id.as_str().split('/').nth(1)?
+        ))),
+        _ => None,
+    }
+}
+
+/// File the visit logs of household doc `id` under the household's scope
+/// (those received before it were filed under the phone's grid).
+fn refile_visit_logs(tx: &WriteTx<'_>, id: &DocId) -> Result<()> {
+    let Some(household) = id.as_str().strip_prefix("household/") else {
+        return Ok(());
+    };
+    let Some(scope) = tx.doc_scope(id)? else {
+        return Ok(());
+    };
+    tx.conn().execute(
+        "UPDATE docs SET scope = ?2 WHERE kind = 'visit_log' AND id LIKE ?1 AND scope <> ?2",
+        params![format!("visit_log/{household}/%"), scope.as_str()],
+    )?;
+    Ok(())
 }
 
 fn set_shared(tx: &WriteTx<'_>, id: &DocId, heads: &[ChangeHash], clear_dirty: bool) -> Result<()> {
@@ -450,6 +490,7 @@ fn apply_response(
             Some(heads) if pull.heads.is_empty() && pull.data.is_empty() => heads.clone(),
             _ => protocol::from_hashes(&pull.heads),
         };
+        let scope = scope_on_phone(tx, &id, grid)?;
         let (complete, outcome) = tx.change_doc(
             &id,
             kind,
@@ -466,8 +507,11 @@ fn apply_response(
                     .iter()
                     .all(|h| doc.get_change_meta_by_hash(h).is_some()))
             },
-            |doc| Ok(scope_on_phone(doc, grid)),
+            scope,
         )?;
+        if outcome.created {
+            refile_visit_logs(tx, &id)?;
+        }
         if !pull.data.is_empty() && outcome.changed {
             applied.docs_down += 1;
         }
@@ -498,13 +542,17 @@ fn apply_response(
         let decoded = automerge::sync::Message::decode(&message.message)
             .map_err(|e| Error::Protocol(format!("sync message: {e}")))?;
         let state = &mut entry.state;
-        tx.change_doc(
+        let scope = scope_on_phone(tx, &id, grid)?;
+        let (_, outcome) = tx.change_doc(
             &id,
             kind,
             now,
             |doc| Ok(doc.receive_sync_message(state, decoded)?),
-            |doc| Ok(scope_on_phone(doc, grid)),
+            scope,
         )?;
+        if outcome.created {
+            refile_visit_logs(tx, &id)?;
+        }
     }
     // Slow-path docs are done once the server has nothing more and its heads
     // equal ours: then they are shared and clean.
