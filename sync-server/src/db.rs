@@ -31,6 +31,7 @@ pub const SERVER_TUNING: gridwork_core::store::Tuning = gridwork_core::store::Tu
     doc_cache: 512,
     page_cache_kib: 32 * 1024,
     compress_snapshots: false,
+    wal_autocheckpoint: 10_000,
 };
 
 /// File name of the database inside the data directory.

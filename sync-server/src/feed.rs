@@ -43,26 +43,22 @@ pub fn feed_scope(doc_id: &str, scope: &str) -> String {
 /// write transaction that changed the doc.
 pub fn feed_touch(conn: &Connection, doc_id: &str, scope: &str) -> Result<i64, Error> {
     let scope = feed_scope(doc_id, scope);
-    let seq: i64 = conn.query_row(
-        "UPDATE feed_counter SET seq = seq + 1 WHERE singleton = 1 RETURNING seq",
-        [],
-        |r| r.get(0),
-    )?;
-    conn.execute(
+    let seq: i64 = conn
+        .prepare_cached("UPDATE feed_counter SET seq = seq + 1 WHERE singleton = 1 RETURNING seq")?
+        .query_row([], |r| r.get(0))?;
+    conn.prepare_cached(
         "INSERT INTO doc_feed (doc_id, scope, seq) VALUES (?1, ?2, ?3)
          ON CONFLICT(doc_id) DO UPDATE SET scope = excluded.scope, seq = excluded.seq",
-        params![doc_id, scope, seq],
-    )?;
+    )?
+    .execute(params![doc_id, scope, seq])?;
     Ok(seq)
 }
 
 /// The latest feed number handed out (0 when nothing was stored yet).
 pub fn feed_head(conn: &Connection) -> Result<i64, Error> {
-    Ok(conn.query_row(
-        "SELECT seq FROM feed_counter WHERE singleton = 1",
-        [],
-        |r| r.get(0),
-    )?)
+    Ok(conn
+        .prepare_cached("SELECT seq FROM feed_counter WHERE singleton = 1")?
+        .query_row([], |r| r.get(0))?)
 }
 
 /// Feed entries of the given scopes with a number above `after`, oldest

@@ -45,6 +45,10 @@ pub struct Tuning {
     /// are compressed whole, where uncompressed columns come out smaller
     /// and cost no deflate per write.
     pub compress_snapshots: bool,
+    /// WAL pages after which a commit checkpoints (SQLite's default is
+    /// 1000). A busy server checkpoints less often: a page written by many
+    /// commits in between is copied back once.
+    pub wal_autocheckpoint: u32,
 }
 
 impl Default for Tuning {
@@ -54,6 +58,7 @@ impl Default for Tuning {
             // SQLite's own default (2 MiB).
             page_cache_kib: 2048,
             compress_snapshots: true,
+            wal_autocheckpoint: 1000,
         }
     }
 }
@@ -83,7 +88,7 @@ impl Db {
             None
         } else {
             let mut writer = open::open_connection(path, key, open::Role::Writer)?;
-            open::set_page_cache(&writer, tuning.page_cache_kib)?;
+            open::tune_writer(&writer, &tuning)?;
             migrations::upgrade(&mut writer)?;
             Some((writer, DocCache::new(tuning.doc_cache)))
         };
@@ -102,7 +107,7 @@ impl Db {
         if guard.is_none() {
             let mut writer =
                 open::open_connection(&self.path, self.key.as_ref(), open::Role::Writer)?;
-            open::set_page_cache(&writer, self.tuning.page_cache_kib)?;
+            open::tune_writer(&writer, &self.tuning)?;
             // Another process may have created the store since we looked.
             migrations::upgrade(&mut writer)?;
             *guard = Some((writer, DocCache::new(self.tuning.doc_cache)));

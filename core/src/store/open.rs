@@ -76,6 +76,13 @@ pub(crate) fn set_page_cache(conn: &Connection, kib: u32) -> Result<()> {
     Ok(())
 }
 
+/// The writer's memory and checkpoint settings from `tuning`.
+pub(crate) fn tune_writer(conn: &Connection, tuning: &super::Tuning) -> Result<()> {
+    set_page_cache(conn, tuning.page_cache_kib)?;
+    conn.pragma_update(None, "wal_autocheckpoint", tuning.wal_autocheckpoint)?;
+    Ok(())
+}
+
 /// Every pragma the store relies on, with why.
 fn apply_pragmas(conn: &Connection, role: Role) -> Result<()> {
     // Wait up to 5 s for another connection's lock instead of failing at once

@@ -246,11 +246,8 @@ pub fn list_workers(db: &Db) -> Result<Vec<Worker>, Error> {
 /// One worker by id, or `None`.
 pub fn find_worker(conn: &Connection, id: &str) -> Result<Option<Worker>, Error> {
     Ok(conn
-        .query_row(
-            "SELECT id, name, role, grid FROM workers WHERE id = ?1",
-            [id],
-            worker_from_row,
-        )
+        .prepare_cached("SELECT id, name, role, grid FROM workers WHERE id = ?1")?
+        .query_row([id], worker_from_row)
         .optional()?)
 }
 

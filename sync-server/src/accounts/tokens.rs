@@ -102,11 +102,8 @@ pub fn authenticate(db: &Db, bearer: &str) -> Result<Account, Error> {
     let hash = token_hash(token).ok_or(Error::Unauthorized)?;
     db::read(db, |conn| {
         let worker: Option<String> = conn
-            .query_row(
-                "SELECT worker_id FROM tokens WHERE hash = ?1 AND revoked_at IS NULL",
-                [hash.as_slice()],
-                |r| r.get(0),
-            )
+            .prepare_cached("SELECT worker_id FROM tokens WHERE hash = ?1 AND revoked_at IS NULL")?
+            .query_row([hash.as_slice()], |r| r.get(0))
             .optional()?;
         let Some(worker) = worker else {
             return Err(Error::Unauthorized);

@@ -36,11 +36,9 @@ impl SyncTx for SqliteTx<'_, '_> {
     fn server_id(&mut self) -> Result<String, Error> {
         let conn = self.tx.conn();
         if let Some(id) = conn
-            .query_row(
-                "SELECT value FROM server_meta WHERE key = 'server_id'",
-                [],
-                |r| r.get::<_, String>(0),
-            )
+            .prepare_cached("SELECT value FROM server_meta WHERE key = 'server_id'")
+            .map_err(core_sql)?
+            .query_row([], |r| r.get::<_, String>(0))
             .optional()
             .map_err(core_sql)?
         {

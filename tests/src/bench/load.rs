@@ -1,7 +1,7 @@
 //! The server load generator (issue 13): `bench --server-load`.
 //!
-//! Builds a county's worth of phones with real phone stores, records one
-//! offline day of each phone without sending it, then replays the recorded
+//! Builds a county's worth of phones with real phone stores, records each
+//! phone's offline days without sending them, then replays the recorded
 //! requests against freshly started copies of the same server, one copy per
 //! level of concurrency, each request exactly once:
 //!
@@ -11,15 +11,17 @@
 //! 2. Per grid, the first phone generates the demo grid (`households` ×
 //!    `years`) and uploads it; every other phone of the grid takes its first
 //!    sync from the server.
-//! 3. Every phone makes its day (10 visits, 5 household edits, 3 case
-//!    transitions, see [`crate::sync_bench::offline_day`]) and the request it
-//!    would send is captured (the phone's sync is cancelled, so nothing on the
-//!    phone moves).
+//! 3. Day after day, every phone makes its day (10 visits, 5 household
+//!    edits, 3 case transitions, see [`crate::sync_bench::offline_day`]); the
+//!    request it would send is captured (that sync is cancelled, so nothing
+//!    on the phone moves), then the phone syncs for real with a copy of the
+//!    set-up server so that the next day's request follows from it.
 //! 4. For each level (1, 8, 32, 64 in flight by default): copy the set-up
-//!    server's data directory, start `gridwork-server` on it pinned to CPU 0
-//!    (`taskset`), pin the load to CPU 1, send every recorded request once
-//!    with that many in flight, and read the server's CPU time (utime +
-//!    stime) and peak RSS (`VmHWM`) from `/proc`.
+//!    server's data directory (as it was before the days), start
+//!    `gridwork-server` on it pinned to CPU 0 (`taskset`), pin the load to
+//!    CPU 1, send every recorded request once with that many in flight, a
+//!    day's requests all answered before the next day's start, and read the
+//!    server's CPU time (utime + stime) and peak RSS (`VmHWM`) from `/proc`.
 //! 5. First sync: on another fresh copy, `first_syncs` new phones of grid 1
 //!    take their first sync one after another; server CPU per first sync
 //!    (schedstat), round trips and bytes down against the gzip'd JSON of the
@@ -74,9 +76,26 @@ pub struct LoadOptions {
     pub first_syncs: u32,
     /// Days recorded per phone (replayed one day after another).
     pub days: u32,
+    /// Keep (and reuse) the built workload in this directory.
+    pub workload: Option<PathBuf>,
 }
 
 impl LoadOptions {
+    /// What a saved workload must have been built with to be reused.
+    fn key(&self) -> String {
+        format!(
+            "grids={} extra={} phones={} households={} years={} seed={} days={} first={}",
+            self.grids,
+            self.extra_grids,
+            self.phones,
+            self.households,
+            self.years,
+            self.seed,
+            self.days,
+            self.first_syncs
+        )
+    }
+
     /// The county of issue 13: 16 grids × 150 households × 5 years.
     pub fn county() -> LoadOptions {
         LoadOptions {
@@ -89,6 +108,7 @@ impl LoadOptions {
             levels: vec![1, 8, 32, 64],
             first_syncs: 3,
             days: 4,
+            workload: None,
         }
     }
 
@@ -104,8 +124,26 @@ impl LoadOptions {
             levels: vec![1, 8, 32, 64],
             first_syncs: 2,
             days: 2,
+            workload: None,
         }
     }
+}
+
+/// A built workload, saved as `workload.json` beside the set-up server's
+/// data directory (`seeded/`) so that `--workload DIR` runs reuse it.
+#[derive(Serialize, serde::Deserialize)]
+struct Workload {
+    /// The options it was built with ([`LoadOptions::key`]).
+    key: String,
+    grid_json_gz: u64,
+    docs: usize,
+    phones: usize,
+    /// Workers (and tokens) of grid 1 kept for the first-sync measurement.
+    first_workers: Vec<(String, String)>,
+    /// Seconds the build took.
+    setup_s: f64,
+    /// Per day, per phone: token and request body (hex).
+    days: Vec<Vec<(String, String)>>,
 }
 
 /// One phone's recorded day: its token and the request body it would send.
@@ -270,20 +308,13 @@ fn parallel<T: Sync>(items: &[T], threads: usize, f: impl Fn(&T) -> Res<()> + Sy
     }
 }
 
-/// Run the load generator.
-pub fn run(o: &LoadOptions) -> Res<()> {
-    let dir = tempfile::Builder::new()
-        .prefix("gridwork-load-")
-        .tempdir()?;
-    eprintln!("load: working in {}", dir.path().display());
-    let result = run_in(dir.path(), o);
-    dir.close()?;
-    result
-}
-
-fn run_in(dir: &Path, o: &LoadOptions) -> Res<()> {
-    let load_start = load_average();
-    let seeded = dir.join("seeded");
+/// Build the workload in `wdir` (the set-up server's data directory as it
+/// was before the days, and the recorded requests); phones live in `dir`.
+fn build(dir: &Path, wdir: &Path, o: &LoadOptions) -> Res<Workload> {
+    let seeded = wdir.join("seeded");
+    if seeded.exists() {
+        std::fs::remove_dir_all(&seeded)?;
+    }
     let started = Instant::now();
     let all_grids = o.grids + o.extra_grids;
 
@@ -446,7 +477,73 @@ fn run_in(dir: &Path, o: &LoadOptions) -> Res<()> {
     }
     setup.stop();
     std::fs::remove_dir_all(&recording)?;
-    let setup_s = started.elapsed().as_secs_f64();
+    Ok(Workload {
+        key: o.key(),
+        grid_json_gz,
+        docs: docs_uploaded.into_inner(),
+        phones: measured.len(),
+        first_workers,
+        setup_s: started.elapsed().as_secs_f64(),
+        days: days
+            .into_iter()
+            .map(|day| {
+                day.into_iter()
+                    .map(|r| (r.token, hex::encode(r.body)))
+                    .collect()
+            })
+            .collect(),
+    })
+}
+
+/// Run the load generator.
+pub fn run(o: &LoadOptions) -> Res<()> {
+    let dir = tempfile::Builder::new()
+        .prefix("gridwork-load-")
+        .tempdir()?;
+    eprintln!("load: working in {}", dir.path().display());
+    let load_start = load_average();
+    let wdir = o
+        .workload
+        .clone()
+        .unwrap_or_else(|| dir.path().join("workload"));
+    std::fs::create_dir_all(&wdir)?;
+    let saved = wdir.join("workload.json");
+    let cached: Option<Workload> = std::fs::read(&saved)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Workload>(&b).ok())
+        .filter(|w| w.key == o.key() && wdir.join("seeded").exists());
+    let workload = match cached {
+        Some(w) => {
+            eprintln!("load: reusing the workload in {}", wdir.display());
+            w
+        }
+        None => {
+            let w = build(dir.path(), &wdir, o)?;
+            std::fs::write(&saved, serde_json::to_vec(&w)?)?;
+            w
+        }
+    };
+    let result = measure(dir.path(), &wdir.join("seeded"), o, &workload, &load_start);
+    dir.close()?;
+    result
+}
+
+/// Measure every level and the first sync on copies of `seeded`.
+fn measure(dir: &Path, seeded: &Path, o: &LoadOptions, w: &Workload, load_start: &str) -> Res<()> {
+    let days: Vec<Vec<Recorded>> = w
+        .days
+        .iter()
+        .map(|day| {
+            day.iter()
+                .map(|(token, body)| {
+                    Ok(Recorded {
+                        token: token.clone(),
+                        body: hex::decode(body)?,
+                    })
+                })
+                .collect::<Res<_>>()
+        })
+        .collect::<Res<_>>()?;
 
     // 4. One fresh server per level.
     let pinned = cpus_online() >= 2;
@@ -454,7 +551,7 @@ fn run_in(dir: &Path, o: &LoadOptions) -> Res<()> {
     let mut levels = Vec::new();
     for &in_flight in &o.levels {
         let run_dir = dir.join(format!("run-{in_flight}"));
-        copy_dir(&seeded, &run_dir)?;
+        copy_dir(seeded, &run_dir)?;
         let mut srv = Server::start_wrapped(&run_dir, &SERVER_FLAGS, wrapper);
         let level = replay(&srv, &days, in_flight, pinned)?;
         eprintln!(
@@ -467,18 +564,9 @@ fn run_in(dir: &Path, o: &LoadOptions) -> Res<()> {
     }
 
     // 5. First syncs on a fresh server.
-    let first = first_syncs(dir, &seeded, &first_workers, grid_json_gz, wrapper)?;
+    let first = first_syncs(dir, seeded, &w.first_workers, w.grid_json_gz, wrapper)?;
     let load_end = load_average();
-    print_report(
-        o,
-        &levels,
-        &first,
-        docs_uploaded.into_inner(),
-        measured.len(),
-        setup_s,
-        pinned,
-        (&load_start, &load_end),
-    );
+    print_report(o, &levels, &first, w, pinned, (load_start, &load_end));
     Ok(())
 }
 
@@ -626,9 +714,7 @@ fn print_report(
     o: &LoadOptions,
     levels: &[Level],
     first: &FirstSync,
-    docs: usize,
-    requests: usize,
-    setup_s: f64,
+    w: &Workload,
     pinned: bool,
     (load_start, load_end): (&str, &str),
 ) {
@@ -641,7 +727,14 @@ fn print_report(
     println!(
         "Gridwork server load — {} grids × {} households × {} years (+{} grids without phones), \
          {} phones × {} days = {} recorded day syncs; ~{} docs on the server; embedded SQLite; {profile}",
-        o.grids, o.households, o.years, o.extra_grids, requests, o.days, requests * o.days as usize, docs
+        o.grids,
+        o.households,
+        o.years,
+        o.extra_grids,
+        w.phones,
+        o.days,
+        w.days.iter().map(Vec::len).sum::<usize>(),
+        w.docs
     );
     println!(
         "server {}; load average {load_start} at the start, {load_end} at the end; set-up {:.0} s",
@@ -650,7 +743,7 @@ fn print_report(
         } else {
             "NOT pinned (fewer than 2 CPUs)"
         },
-        setup_s
+        w.setup_s
     );
     println!();
     let mut rows = Vec::new();

@@ -22,12 +22,13 @@
 //!
 //! `--server-load` runs the server load generator instead (see
 //! `src/bench/load.rs`): the county of issue 13 (16 grids × 150 households
-//! × 5 years, 16 phones per grid), each phone's recorded day replayed once
-//! against a fresh server pinned to one CPU at 1, 8, 32 and 64 requests in
-//! flight, plus the first sync of a grid. `--small` is a preset that
+//! × 5 years, 4 phones per grid, 4 days each), each phone's recorded days
+//! replayed once against a fresh server pinned to one CPU at 1, 8, 32 and 64
+//! requests in flight, plus the first sync of a grid. `--small` is a preset that
 //! finishes in under a minute; `--grids N --extra-grids N --phones N
-//! --levels 1,8,32,64 --first-syncs N` and `--households/--years/--seed`
-//! override it.
+//! --levels 1,8,32,64 --first-syncs N --days N` and `--households/--years/--seed`
+//! override it; `--workload DIR` keeps the built workload there and reuses it
+//! on the next run with the same sizes.
 
 #[path = "../bench/mod.rs"]
 mod bench;
@@ -55,7 +56,7 @@ const RSS_TARGET_MIB: f64 = 40.0;
 const USAGE: &str = "usage: bench [--households N] [--years Y] [--seed S] [--encrypted] \
 [--list-iters N] [--visit-iters N] [--sync]
        bench --server-load [--small] [--grids N] [--extra-grids N] [--phones N] \
-[--levels 1,8,32,64] [--first-syncs N] [--households N] [--years Y] [--seed S]";
+[--levels 1,8,32,64] [--first-syncs N] [--days N] [--workload DIR] [--households N] [--years Y] [--seed S]";
 
 /// What one benchmark run does.
 struct Options {
@@ -121,6 +122,8 @@ fn parse_args(args: &[String]) -> Res<Mode> {
             "--extra-grids" => load.extra_grids = value()?.parse()?,
             "--phones" => load.phones = value()?.parse::<u32>()?.max(1),
             "--first-syncs" => load.first_syncs = value()?.parse::<u32>()?.max(1),
+            "--days" => load.days = value()?.parse::<u32>()?.max(1),
+            "--workload" => load.workload = Some(PathBuf::from(value()?)),
             "--levels" => {
                 load.levels = value()?
                     .split(',')
