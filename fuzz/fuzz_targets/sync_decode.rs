@@ -17,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(back, request, "request round trip (version {version})");
     }
     if let Ok(response) = protocol::decode::<SyncResponse>(data) {
-        for version in [1, protocol::PROTOCOL_VERSION] {
+        for version in [1, 2, protocol::PROTOCOL_VERSION] {
             let again =
                 protocol::encode_response(&response, version).expect("a decoded response encodes");
             assert_eq!(protocol::version_of(&again).ok(), Some(version));

@@ -43,8 +43,25 @@ fn fail(error: &gridwork_server::Error) -> ExitCode {
     ExitCode::from(1)
 }
 
+/// Request bodies and their decoded copies are tens of MiB, held for one
+/// request on one of many blocking threads. glibc raises its mmap threshold
+/// after the first such buffer is freed, so later ones come from per-thread
+/// arenas that keep the memory after it is freed: the process grew past its
+/// memory budget (`sync::budget`) although the live bytes stayed within it.
+/// A fixed threshold of 1 MiB keeps every large buffer mmapped, so freeing
+/// it gives it back and RSS follows the budget.
+fn return_large_buffers_at_once() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter; called once at
+    // start, before any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    return_large_buffers_at_once();
     // Everything the server creates (database, WAL, key file, backups) is
     // private to its user.
     gridwork_server::keys::restrict_umask();

@@ -1,9 +1,10 @@
 //! The wire format of `POST /v1/sync`.
 //!
 //! A body is `b"GWS"`, a protocol version (u16, big endian) and a
-//! deflate-compressed [postcard] encoding of [`SyncRequest`] or
-//! [`SyncResponse`]. The version sits outside the compressed part so a peer
-//! can refuse an unknown version before decoding anything.
+//! compressed [postcard] encoding of [`SyncRequest`] or [`SyncResponse`]:
+//! zstd from version 3 on (one frame, window up to [`ZSTD_WINDOW_LOG`]),
+//! deflate in versions 1 and 2. The version sits outside the compressed part
+//! so a peer can refuse an unknown version before decoding anything.
 //!
 //! Fast path, one round trip: the phone sends its feed cursor, the round it
 //! last applied and, for each dirty doc, its heads and the changes since the
@@ -25,7 +26,10 @@
 //! response (an answer to another request is refused), the phone's worker,
 //! grid and clock, the server's time, and reject reasons carried as text so
 //! a newer server's reasons reach an older phone as `Unknown` instead of
-//! failing the decode. Version 1 is in [`v1`].
+//! failing the decode. Version 3 carries the messages of version 2,
+//! compressed with zstd instead of deflate: a first sync is several MiB of
+//! similar documents, which zstd's window spans whole (deflate sees 32 KiB
+//! at a time) at a fraction of the CPU. Version 1 is in [`v1`].
 
 pub mod v1;
 
@@ -33,10 +37,26 @@ use crate::{Error, Result};
 use flate2::read::DeflateDecoder;
 use flate2::write::DeflateEncoder;
 use serde::{Deserialize, Serialize};
+use std::io::BufReader;
 use std::io::{Read, Write};
 
 /// The protocol version this build speaks.
-pub const PROTOCOL_VERSION: u16 = 2;
+pub const PROTOCOL_VERSION: u16 = 3;
+/// The newest version whose bodies are deflate-compressed.
+const LAST_DEFLATE_VERSION: u16 = 2;
+/// zstd level of version-3 bodies: matches across the whole body come from
+/// the window, not from searching harder.
+const ZSTD_LEVEL: i32 = 3;
+/// Largest zstd window (log2 bytes) of a response, which a phone decodes:
+/// 8 MiB spans a whole response page (at most 4 MiB of documents), and
+/// bounds what the phone allocates for it.
+pub const ZSTD_WINDOW_LOG: u32 = 23;
+/// Largest zstd window (log2 bytes) of a request, which a server decodes
+/// for many phones at once: 1 MiB (a day's pushes fit in it), so a decoder
+/// costs the server at most [`REQUEST_WINDOW_BYTES`] beyond its output.
+pub const REQUEST_WINDOW_LOG: u32 = 20;
+/// The memory a server's decoder of one request may hold for its window.
+pub const REQUEST_WINDOW_BYTES: usize = 1 << REQUEST_WINDOW_LOG;
 /// The oldest protocol version a server still answers.
 pub const OLDEST_PROTOCOL_VERSION: u16 = 1;
 /// Magic prefix of every body.
@@ -236,9 +256,10 @@ pub struct Rejection {
     pub reason: RejectReason,
 }
 
-/// Encode a message as a sync body of the current version.
+/// Encode a message as a sync body of the current version, with the
+/// window of a request ([`REQUEST_WINDOW_LOG`]).
 pub fn encode<T: Serialize>(message: &T) -> Result<Vec<u8>> {
-    encode_as(message, PROTOCOL_VERSION)
+    encode_with(message, PROTOCOL_VERSION, REQUEST_WINDOW_LOG)
 }
 
 /// The protocol version of a body, without decoding it.
@@ -261,16 +282,45 @@ pub fn decode<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T> {
     decode_payload(body)
 }
 
-/// Inflate (with a cap) and decode the payload after the 5-byte header.
-pub(crate) fn decode_payload<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T> {
+/// A reader of the decompressed payload after the 5-byte header, by the
+/// version's compression; a zstd frame may use a window of at most
+/// `2^window_log` bytes.
+fn payload_reader<'b>(body: &'b [u8], window_log: u32) -> Result<Box<dyn Read + 'b>> {
+    let version = version_of(body)?;
+    let payload = &body[5..];
+    if version <= LAST_DEFLATE_VERSION {
+        return Ok(Box::new(DeflateDecoder::new(payload)));
+    }
+    let mut decoder = zstd::stream::read::Decoder::with_buffer(BufReader::new(payload))
+        .map_err(|_| Error::Protocol("body is not valid zstd data".into()))?;
+    decoder
+        .window_log_max(window_log)
+        .map_err(|_| Error::Protocol("body is not valid zstd data".into()))?;
+    Ok(Box::new(decoder))
+}
+
+/// The error of a payload that does not decompress.
+fn not_compressed() -> Error {
+    Error::Protocol("body is not validly compressed / 同步数据无法解压".into())
+}
+
+/// Decompress (with a cap) the payload after the 5-byte header (a response,
+/// or a request as a phone encodes it).
+pub fn decompress_payload(body: &[u8]) -> Result<Vec<u8>> {
     let mut raw = Vec::new();
-    DeflateDecoder::new(&body[5..])
+    payload_reader(body, ZSTD_WINDOW_LOG)?
         .take(MAX_DECODED_BYTES + 1)
         .read_to_end(&mut raw)
-        .map_err(|_| Error::Protocol("body is not valid deflate data".into()))?;
+        .map_err(|_| not_compressed())?;
     if raw.len() as u64 > MAX_DECODED_BYTES {
         return Err(Error::Protocol("body too large once decompressed".into()));
     }
+    Ok(raw)
+}
+
+/// Decompress (with a cap) and decode the payload after the 5-byte header.
+pub(crate) fn decode_payload<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T> {
+    let raw = decompress_payload(body)?;
     postcard::from_bytes(&raw).map_err(|e| Error::Protocol(format!("decode: {e}")))
 }
 
@@ -278,38 +328,69 @@ pub(crate) fn decode_payload<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Resul
 /// (the server's memory budget is leased for it before the real decode);
 /// more than [`MAX_DECODED_REQUEST_BYTES`] is an error.
 pub fn inflated_len(body: &[u8]) -> Result<usize> {
-    version_of(body)?;
     let counted = std::io::copy(
-        &mut DeflateDecoder::new(&body[5..]).take(MAX_DECODED_REQUEST_BYTES + 1),
+        &mut payload_reader(body, REQUEST_WINDOW_LOG)?.take(MAX_DECODED_REQUEST_BYTES + 1),
         &mut std::io::sink(),
     )
-    .map_err(|_| Error::Protocol("body is not valid deflate data".into()))?;
+    .map_err(|_| not_compressed())?;
     if counted > MAX_DECODED_REQUEST_BYTES {
         return Err(Error::Protocol("body too large once decompressed".into()));
     }
     Ok(counted as usize)
 }
 
-/// Inflate exactly `len` bytes (as counted by [`inflated_len`]) into one
+/// Decompress exactly `len` bytes (as counted by [`inflated_len`]) into one
 /// buffer of that size, and decode.
 fn decode_payload_sized<T: for<'de> Deserialize<'de>>(body: &[u8], len: usize) -> Result<T> {
     let mut raw = Vec::with_capacity(len);
-    DeflateDecoder::new(&body[5..])
+    payload_reader(body, REQUEST_WINDOW_LOG)?
         .take(len as u64)
         .read_to_end(&mut raw)
-        .map_err(|_| Error::Protocol("body is not valid deflate data".into()))?;
+        .map_err(|_| not_compressed())?;
     postcard::from_bytes(&raw).map_err(|e| Error::Protocol(format!("decode: {e}")))
 }
 
-/// Encode `message` under an explicit protocol version header.
+/// Encode `message` under an explicit protocol version header, compressed
+/// as that version compresses (a response's window).
 pub(crate) fn encode_as<T: Serialize>(message: &T, version: u16) -> Result<Vec<u8>> {
+    encode_with(message, version, ZSTD_WINDOW_LOG)
+}
+
+/// [`encode_as`] with a zstd window of at most `2^window_log` bytes.
+fn encode_with<T: Serialize>(message: &T, version: u16, window_log: u32) -> Result<Vec<u8>> {
     let raw = postcard::to_stdvec(message).map_err(|e| Error::Protocol(format!("encode: {e}")))?;
     let mut out = Vec::with_capacity(raw.len() / 2 + 8);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&version.to_be_bytes());
-    let mut encoder = DeflateEncoder::new(out, flate2::Compression::default());
-    encoder.write_all(&raw)?;
-    Ok(encoder.finish()?)
+    if version <= LAST_DEFLATE_VERSION {
+        let mut encoder = DeflateEncoder::new(out, flate2::Compression::default());
+        encoder.write_all(&raw)?;
+        return Ok(encoder.finish()?);
+    }
+    let zstd_error = |e: std::io::Error| Error::Protocol(format!("zstd: {e}"));
+    let mut compressor = zstd::bulk::Compressor::new(ZSTD_LEVEL).map_err(zstd_error)?;
+    // The window covers the whole body (up to the cap): matches reach back
+    // to every earlier doc of the page.
+    let window = (usize::BITS - raw.len().max(1).leading_zeros()).clamp(10, window_log);
+    compressor
+        .set_parameter(zstd::zstd_safe::CParameter::WindowLog(window))
+        .map_err(zstd_error)?;
+    compressor.include_contentsize(true).map_err(zstd_error)?;
+    out.extend_from_slice(&compressor.compress(&raw).map_err(zstd_error)?);
+    Ok(out)
+}
+
+/// A response of version 2 or later (the messages are the same; only the
+/// compression differs), for tools that replay bodies recorded by an older
+/// build.
+pub fn decode_response(body: &[u8]) -> Result<SyncResponse> {
+    match version_of(body)? {
+        2..=PROTOCOL_VERSION => decode_payload(body),
+        found => Err(Error::UnsupportedProtocol {
+            found,
+            supported: PROTOCOL_VERSION,
+        }),
+    }
 }
 
 /// The server's decode: a request of any version it answers, as the current
@@ -324,7 +405,8 @@ pub fn decode_request(body: &[u8]) -> Result<(SyncRequest, u16)> {
 /// by [`inflated_len`]: the inflated buffer is allocated once, at that size.
 pub fn decode_request_sized(body: &[u8], len: usize) -> Result<(SyncRequest, u16)> {
     match version_of(body)? {
-        PROTOCOL_VERSION => Ok((decode_payload_sized(body, len)?, PROTOCOL_VERSION)),
+        // Versions 2 and 3 carry the same messages, compressed differently.
+        version @ (2 | PROTOCOL_VERSION) => Ok((decode_payload_sized(body, len)?, version)),
         1 => Ok((
             decode_payload_sized::<v1::SyncRequest>(body, len)?.into(),
             1,
@@ -340,6 +422,7 @@ pub fn decode_request_sized(body: &[u8], len: usize) -> Result<(SyncRequest, u16
 pub fn encode_response(response: &SyncResponse, version: u16) -> Result<Vec<u8>> {
     match version {
         1 => encode_as(&v1::SyncResponse::from(response.clone()), 1),
+        2 => encode_as(response, 2),
         _ => encode_as(response, PROTOCOL_VERSION),
     }
 }
@@ -380,11 +463,138 @@ mod tests {
             Err(Error::UnsupportedProtocol { found: 99, .. })
         ));
         assert!(matches!(
-            decode::<SyncRequest>(b"GWS\0\x02garbage"),
+            decode::<SyncRequest>(b"GWS\0\x03garbage"),
             Err(Error::Protocol(_))
         ));
         assert!(matches!(
             decode::<SyncRequest>(b"hello"),
+            Err(Error::Protocol(_))
+        ));
+    }
+
+    /// A phone of version 2 (deflate) is still answered, in version 2.
+    #[test]
+    fn a_version_2_request_is_answered_in_version_2_with_deflate() {
+        let request = SyncRequest {
+            device: "cd".into(),
+            worker: "gw-1".into(),
+            cursor: 5,
+            ..Default::default()
+        };
+        let body = encode_as(&request, 2).unwrap();
+        let mut raw = Vec::new();
+        DeflateDecoder::new(&body[5..])
+            .read_to_end(&mut raw)
+            .unwrap();
+        assert_eq!(postcard::from_bytes::<SyncRequest>(&raw).unwrap(), request);
+        let (decoded, version) = decode_request(&body).unwrap();
+        assert_eq!((decoded, version), (request, 2));
+        let response = SyncResponse {
+            round: 9,
+            request_id: 3,
+            ..Default::default()
+        };
+        let reply = encode_response(&response, 2).unwrap();
+        assert_eq!(version_of(&reply).unwrap(), 2);
+        let mut raw = Vec::new();
+        DeflateDecoder::new(&reply[5..])
+            .read_to_end(&mut raw)
+            .unwrap();
+        assert_eq!(
+            postcard::from_bytes::<SyncResponse>(&raw).unwrap(),
+            response
+        );
+    }
+
+    /// Version 3's zstd window spans the body: documents that repeat each
+    /// other more than deflate's 32 KiB apart still compress against each
+    /// other (a first sync is thousands of similar docs).
+    #[test]
+    fn version_3_matches_across_the_whole_body() {
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let doc: Vec<u8> = (0..48 * 1024)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state as u8
+            })
+            .collect();
+        let response = SyncResponse {
+            docs: (0..8)
+                .map(|i| DocPull {
+                    id: format!("household/{i}"),
+                    heads: vec![[i as u8; 32]],
+                    data: doc.clone(),
+                })
+                .collect(),
+            ..Default::default()
+        };
+        let zstd = encode_response(&response, PROTOCOL_VERSION).unwrap();
+        let deflate = encode_response(&response, 2).unwrap();
+        assert_eq!(decode::<SyncResponse>(&zstd).unwrap(), response);
+        assert!(
+            zstd.len() * 4 < deflate.len(),
+            "zstd {} bytes, deflate {} bytes",
+            zstd.len(),
+            deflate.len()
+        );
+    }
+
+    /// A version-3 body is decompressed under the same caps as deflate, and
+    /// one that needs a window over [`ZSTD_WINDOW_LOG`] is refused.
+    #[test]
+    fn version_3_bodies_are_capped() {
+        let header = |v: u16| {
+            let mut b = MAGIC.to_vec();
+            b.extend_from_slice(&v.to_be_bytes());
+            b
+        };
+        // 64 MiB of zeros: a tiny body, over the request cap once inflated.
+        let zeros = vec![0u8; (MAX_DECODED_REQUEST_BYTES + 1024) as usize];
+        let mut bomb = header(PROTOCOL_VERSION);
+        bomb.extend_from_slice(&zstd::bulk::compress(&zeros, 3).unwrap());
+        assert!(bomb.len() < 64 * 1024);
+        assert!(matches!(inflated_len(&bomb), Err(Error::Protocol(_))));
+        assert!(matches!(decode_request(&bomb), Err(Error::Protocol(_))));
+        // A frame that declares a 16 MiB window.
+        let mut wide = zstd::bulk::Compressor::new(1).unwrap();
+        wide.set_parameter(zstd::zstd_safe::CParameter::WindowLog(24))
+            .unwrap();
+        wide.include_contentsize(false).unwrap();
+        let mut big = header(PROTOCOL_VERSION);
+        big.extend_from_slice(&wide.compress(&vec![7u8; 20 << 20]).unwrap());
+        assert!(matches!(decompress_payload(&big), Err(Error::Protocol(_))));
+        // A request must fit the server's smaller window: a response-sized
+        // window is refused there, and a phone's own requests fit.
+        let wide_request = encode_as(
+            &SyncRequest {
+                pushes: vec![DocPush {
+                    id: "household/x".into(),
+                    heads: Vec::new(),
+                    changes: vec![3; 4 << 20],
+                }],
+                ..Default::default()
+            },
+            PROTOCOL_VERSION,
+        )
+        .unwrap();
+        assert!(matches!(
+            decode_request(&wide_request),
+            Err(Error::Protocol(_))
+        ));
+        let phone_request = encode(&SyncRequest {
+            pushes: vec![DocPush {
+                id: "household/x".into(),
+                heads: Vec::new(),
+                changes: vec![3; 4 << 20],
+            }],
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(decode_request(&phone_request).unwrap().0.pushes.len(), 1);
+        assert!(matches!(
+            decode::<SyncResponse>(b"GWS\0\x03\x28\xb5\x2f\xfd garbage"),
             Err(Error::Protocol(_))
         ));
     }

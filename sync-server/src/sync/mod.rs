@@ -78,12 +78,15 @@ async fn answer(
     // A body declared over the cap is still read up to the cap before the
     // 413 (as axum's body limit does): a client that is still sending when
     // the connection closes would see a reset instead of the answer.
+    // The body, and the window a zstd decoder may hold while it is counted
+    // and decoded.
     let mut lease = state
         .budget
         .lease(
             declared
                 .unwrap_or(MAX_REQUEST_BYTES)
-                .clamp(1, MAX_REQUEST_BYTES),
+                .clamp(1, MAX_REQUEST_BYTES)
+                + protocol::REQUEST_WINDOW_BYTES,
         )
         .await?;
     let body = axum::body::to_bytes(body, MAX_REQUEST_BYTES)
@@ -105,7 +108,7 @@ async fn answer(
         let inflated = protocol::inflated_len(&body).map_err(decode_error)?;
         // The inflated buffer and the decoded request holding the same bytes,
         // leased in one step (no request holds part of it while waiting).
-        lease.grow_blocking(compressed + 2 * inflated)?;
+        lease.grow_blocking(compressed + 2 * inflated + protocol::REQUEST_WINDOW_BYTES)?;
         let (request, version) =
             protocol::decode_request_sized(&body, inflated).map_err(decode_error)?;
         drop(body);

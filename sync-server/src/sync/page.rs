@@ -143,7 +143,7 @@ fn missing_part(tx: &mut dyn SyncTx, device: &str, id: &DocId) -> Result<Option<
             {
                 doc.save_after(&base)
             } else {
-                // Uncompressed: the response body's deflate compresses
+                // Uncompressed: the response body's compression works
                 // across docs, far better than per-doc column deflate.
                 doc.save_nocompress()
             }

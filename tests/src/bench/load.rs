@@ -84,7 +84,8 @@ impl LoadOptions {
     /// What a saved workload must have been built with to be reused.
     fn key(&self) -> String {
         format!(
-            "grids={} extra={} phones={} households={} years={} seed={} days={} first={}",
+            "protocol={} grids={} extra={} phones={} households={} years={} seed={} days={} first={}",
+            gridwork_core::sync::protocol::PROTOCOL_VERSION,
             self.grids,
             self.extra_grids,
             self.phones,
@@ -635,13 +636,13 @@ type Sent = (f64, bool, u64, u64, u64);
 
 /// Send one recorded request.
 fn send(transport: &HttpTransport, url: &str, r: &Recorded) -> Sent {
-    use gridwork_core::sync::protocol::{decode, SyncResponse};
+    use gridwork_core::sync::protocol::decode_response;
     let t = Instant::now();
     let reply = transport.post(url, &r.token, r.body.clone());
     let ms = t.elapsed().as_secs_f64() * 1e3;
     let up = r.body.len() as u64;
     match reply {
-        Ok(body) => match decode::<SyncResponse>(&body) {
+        Ok(body) => match decode_response(&body) {
             Ok(response) => (
                 ms,
                 true,

@@ -18,7 +18,6 @@ use crate::bench::timing::answers;
 use crate::bench::{size, thread_cpu_ns, timed, Export, Res};
 use automerge::sync::{Message, State, SyncDoc};
 use automerge::Automerge;
-use flate2::read::DeflateDecoder;
 use flate2::write::{DeflateEncoder, GzEncoder};
 use flate2::Compression;
 use gridwork_core::demo::{self, DemoOptions};
@@ -33,7 +32,7 @@ use gridwork_core::Store;
 use gridwork_tests::server::Server;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -278,9 +277,7 @@ struct Wire {
 }
 
 fn inflated_len(body: &[u8]) -> Res<u64> {
-    let mut raw = Vec::new();
-    DeflateDecoder::new(body.get(5..).unwrap_or_default()).read_to_end(&mut raw)?;
-    Ok(raw.len() as u64)
+    Ok(protocol::decompress_payload(body)?.len() as u64)
 }
 
 impl Wire {
