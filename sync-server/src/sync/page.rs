@@ -73,6 +73,9 @@ pub(super) fn feed_page(
         more: false,
     };
     let mut bytes = 0usize;
+    // A device the server knows to hold nothing (a first sync) lacks every
+    // doc entirely: no per-doc lookup of its heads.
+    let holds_any = tx.device_holds_any(device)?;
     let batch_size = FEED_BATCH.max(limits.page_docs + 1);
     loop {
         let batch = tx.feed_since(&account.feed_scopes, page.cursor, batch_size)?;
@@ -86,7 +89,7 @@ pub(super) fn feed_page(
             if pushed.contains(id.as_str()) {
                 continue;
             }
-            if let Some(pull) = missing_part(tx, device, &id)? {
+            if let Some(pull) = missing_part(tx, device, &id, holds_any)? {
                 bytes += pull.data.len();
                 tx.set_pending(device, round, &id, &from_hashes(&pull.heads))?;
                 page.docs.push(pull);
@@ -104,8 +107,17 @@ pub(super) fn feed_page(
 /// they are when it has none of it (no load, no re-encoding: the first sync
 /// of a grid is mostly this); else the changes since the heads it is known
 /// to have, or the whole doc when those heads are unknown here.
-fn missing_part(tx: &mut dyn SyncTx, device: &str, id: &DocId) -> Result<Option<DocPull>, Error> {
-    let base = tx.device_heads(device, id)?;
+fn missing_part(
+    tx: &mut dyn SyncTx,
+    device: &str,
+    id: &DocId,
+    holds_any: bool,
+) -> Result<Option<DocPull>, Error> {
+    let base = if holds_any {
+        tx.device_heads(device, id)?
+    } else {
+        Vec::new()
+    };
     if base.is_empty() {
         let Some((data, heads)) = tx.stored_doc(id)? else {
             return Ok(None);

@@ -336,6 +336,15 @@ impl SyncTx for SqliteTx<'_, '_> {
         Ok(())
     }
 
+    fn device_holds_any(&mut self, device: &str) -> Result<bool, Error> {
+        self.tx
+            .conn()
+            .prepare_cached("SELECT 1 FROM device_heads WHERE device = ?1 LIMIT 1")
+            .map_err(core_sql)?
+            .exists([device])
+            .map_err(core_sql)
+    }
+
     fn device_heads(&mut self, device: &str, doc: &DocId) -> Result<Vec<ChangeHash>, Error> {
         Ok(self
             .tx

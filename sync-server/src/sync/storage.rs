@@ -134,6 +134,9 @@ pub trait SyncTx {
     fn forget_device(&mut self, device: &str) -> Result<(), Error>;
     /// Confirm the pending heads of rounds up to `acked`, drop later ones.
     fn confirm_rounds(&mut self, device: &str, acked: u64) -> Result<(), Error>;
+    /// True when the device is known to have any doc at all (confirmed
+    /// heads; heads pending under an unconfirmed round do not count).
+    fn device_holds_any(&mut self, device: &str) -> Result<bool, Error>;
     /// Heads a device is known to have for a doc.
     fn device_heads(&mut self, device: &str, doc: &DocId) -> Result<Vec<ChangeHash>, Error>;
     /// Record heads a device has (confirmed).
