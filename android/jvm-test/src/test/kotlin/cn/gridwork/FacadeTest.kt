@@ -130,7 +130,9 @@ class FacadeTest {
     fun `cancelling the coroutine cancels the sync before its next round trip`(@TempDir dir: Path) = runBlocking<Unit> {
         val server = TestServer.require()
         val marker = "批量楼-" + UUID.randomUUID().toString().take(8)
-        val count = 420 // more than one page of the server's feed (400 docs)
+        // More than one page of the server's feed (2,000 docs: PAGE_DOCS in
+        // sync-server/src/sync/page.rs).
+        val count = 2_100
         Gridwork.open(dir.sub("a").resolve("phone.db").toString(), key = null).use { a ->
             a.init("gw-a", "张三", "G1")
             repeat(count) { a.addHousehold(newHousehold(address = "$marker-$it")) }
