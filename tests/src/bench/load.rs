@@ -36,7 +36,7 @@ use gridwork_core::demo::{self, DemoOptions};
 use gridwork_core::model::HouseholdId;
 use gridwork_core::sync::{HttpTransport, SyncOptions, Transport};
 use gridwork_core::Store;
-use gridwork_tests::server::{self, Server};
+use gridwork_tests::server::Server;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -202,30 +202,6 @@ fn worker_id(g: u32, p: u32) -> String {
     format!("gw-{:03}-{:02}", g + 1, p + 1)
 }
 
-/// Add `worker` on `grid` and issue its token.
-fn add_worker(data_dir: &Path, worker: &str, grid: &str) -> Res<String> {
-    server::admin(
-        data_dir,
-        &[
-            "worker",
-            "add",
-            worker,
-            "--name",
-            "网格员",
-            "--role",
-            "gridworker",
-            "--grid",
-            grid,
-        ],
-    );
-    Ok(
-        server::admin(data_dir, &["token", "issue", worker])["token"]
-            .as_str()
-            .ok_or("admin token issue printed no token")?
-            .to_string(),
-    )
-}
-
 /// Copy a stopped server's data directory.
 fn copy_dir(from: &Path, to: &Path) -> Res<()> {
     std::fs::create_dir_all(to)?;
@@ -337,16 +313,17 @@ fn build(dir: &Path, wdir: &Path, o: &LoadOptions) -> Res<Workload> {
     for g in 0..all_grids {
         let count = if g < o.grids { o.phones.max(1) } else { 1 };
         for p in 0..count {
-            let token = add_worker(&seeded, &worker_id(g, p), &grid_code(g))?;
+            let token = setup.add_gridworker(&worker_id(g, p), &grid_code(g));
             phones.push((g, p, token));
         }
     }
     let first_workers: Vec<(String, String)> = (0..o.first_syncs)
         .map(|k| {
             let worker = format!("gw-first-{:02}", k + 1);
-            add_worker(&seeded, &worker, &grid_code(0)).map(|t| (worker, t))
+            let token = setup.add_gridworker(&worker, &grid_code(0));
+            (worker, token)
         })
-        .collect::<Res<_>>()?;
+        .collect();
     let phone_path = |g: u32, p: u32| dir.join(format!("phone-{}.db", worker_id(g, p)));
 
     // 2. The first phone of each grid generates it and uploads it.
