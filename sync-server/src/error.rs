@@ -52,6 +52,30 @@ pub enum Error {
     /// SQLite failure in the server's own tables.
     #[error("存储错误 / storage error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// A PostgreSQL failure (`serve --database postgres://…`, [`crate::pg`]).
+    /// Built by `From<postgres::Error>`, which keeps no URL, password or
+    /// row values: see [`crate::pg::describe`].
+    #[error("PostgreSQL 错误 / PostgreSQL error: {message}")]
+    Postgres {
+        /// The SQLSTATE the server sent (`40001`, `23505`, …); `None` for
+        /// failures of the connection itself.
+        sqlstate: Option<String>,
+        /// What failed: the client's category, the server's message (left
+        /// out for data and integrity errors, whose messages may quote
+        /// values) and the table, column or constraint it names.
+        message: String,
+    },
+    /// The database's schema was written by a newer server than this one
+    /// (500; refused before anything is read or written).
+    #[error(
+        "数据库结构版本 v{found} 高于本程序支持的 v{supported}，请使用更新的 gridwork-server / database schema v{found} is newer than this build supports (v{supported}); use a newer gridwork-server"
+    )]
+    SchemaTooNew {
+        /// The version found in the database.
+        found: i64,
+        /// The newest version this build knows.
+        supported: i64,
+    },
     /// File system or socket failure.
     #[error("读写错误 / i/o error: {0}")]
     Io(#[from] std::io::Error),
@@ -141,9 +165,12 @@ impl Error {
                 gridwork_core::Error::CorruptDocument { .. } => StatusCode::UNPROCESSABLE_ENTITY,
                 _ => StatusCode::INTERNAL_SERVER_ERROR,
             },
-            Error::Unsupported(_) | Error::Sqlite(_) | Error::Io(_) | Error::Internal(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            Error::Unsupported(_)
+            | Error::Sqlite(_)
+            | Error::Postgres { .. }
+            | Error::SchemaTooNew { .. }
+            | Error::Io(_)
+            | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -171,7 +198,10 @@ impl Error {
                 gridwork_core::Error::CorruptDocument { .. } => "corrupt_document",
                 _ => "internal",
             },
-            Error::Sqlite(_) | Error::Io(_) | Error::Internal(_) => "internal",
+            Error::SchemaTooNew { .. } => "schema_too_new",
+            Error::Sqlite(_) | Error::Postgres { .. } | Error::Io(_) | Error::Internal(_) => {
+                "internal"
+            }
         }
     }
 }

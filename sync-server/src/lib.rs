@@ -5,7 +5,8 @@
 //! materialised by `gridwork-core`), plus accounts ([`accounts`]: grid tree,
 //! workers, device tokens, staff passwords), the doc feed ([`feed`]), demo
 //! seeding ([`demo`]), the admin commands ([`admin`]), the HTTP service
-//! ([`serve`], [`sync`], [`metrics`]) and the staff dashboard's sign-in ([`web`]). See
+//! ([`serve`], [`sync`], [`metrics`]) and the staff dashboard's sign-in ([`web`]); the
+//! PostgreSQL backend's connection and schema ([`pg`], not yet served from). See
 //! DESIGN §5 and `docs/ARCHITECTURE.md`.
 
 #![warn(missing_docs)]
@@ -22,6 +23,7 @@ pub mod keys;
 pub mod limits;
 pub mod listener;
 pub mod metrics;
+pub mod pg;
 pub mod publish;
 pub mod serve;
 pub mod state;

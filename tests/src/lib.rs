@@ -2,5 +2,6 @@
 
 pub mod browser;
 pub mod cli;
+pub mod postgres;
 pub mod proxy;
 pub mod server;
