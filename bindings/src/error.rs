@@ -146,6 +146,7 @@ impl From<Error> for ApiError {
             Error::SchemaTooNew { .. }
             | Error::CorruptDocument { .. }
             | Error::Sqlite(_)
+            | Error::Database { .. }
             | Error::Automerge(_)
             | Error::Reconcile(_)
             | Error::Hydrate(_)

@@ -153,6 +153,16 @@ pub enum Error {
     /// SQLite failure.
     #[error("storage error / 存储错误: {0}")]
     Sqlite(Box<rusqlite::Error>),
+    /// Failure of another database behind [`crate::store::sql::SqlConn`]
+    /// (a server's PostgreSQL). `message` is the database's primary message
+    /// only, never its detail (which may quote values).
+    #[error("storage error / 存储错误: {message}")]
+    Database {
+        /// The SQLSTATE, when the database sent one (`40001`, `23505`, …).
+        sqlstate: Option<String>,
+        /// The primary message.
+        message: String,
+    },
     /// Automerge failure.
     #[error("document error / 文档错误: {0}")]
     Automerge(Box<automerge::AutomergeError>),

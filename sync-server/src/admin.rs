@@ -24,6 +24,10 @@ pub struct AdminArgs {
     /// 数据目录 / data directory holding gridwork.db
     #[arg(long, default_value = "gridwork-data", global = true)]
     pub data_dir: PathBuf,
+    /// 外部数据库地址（PostgreSQL）/ the PostgreSQL database to manage instead of the data
+    /// directory (postgres://user@host:port/database)
+    #[arg(long, global = true)]
+    pub database: Option<String>,
     /// The database key (`--key-env VAR` / `--key-file PATH`).
     #[command(flatten)]
     pub key: crate::keys::KeyArgs,
@@ -225,6 +229,12 @@ impl From<RoleArg> for Role {
 /// Open the database in `args.data_dir` (creating it if needed) and run the
 /// command; returns the JSON to print.
 pub fn run(args: &AdminArgs) -> Result<Value, Error> {
+    if let Some(url) = &args.database {
+        crate::serve::check_database(Some(url))
+            .map_err(|message| Error::invalid("database", message))?;
+        let pg = crate::pg::store::PgStore::open(url, 1)?;
+        return run_on_postgres(&pg, &args.command);
+    }
     crate::keys::secure_data_dir(&args.data_dir)?;
     let database = crate::db::db_path(&args.data_dir);
     match &args.command {
@@ -316,6 +326,74 @@ pub fn run_on(db: &Db, command: &AdminCommand) -> Result<Value, Error> {
             "command",
             "备份与恢复作用于数据目录 / backup and restore work on the data directory (admin::run)",
         )),
+    };
+    Ok(value)
+}
+
+/// Run one admin command on a PostgreSQL database: the grid tree, workers
+/// and their device tokens. Templates, policies, dashboard passwords,
+/// backup and restore are not on PostgreSQL yet ([`Error::NotOnPostgres`];
+/// backups there are PostgreSQL's own, e.g. `pg_dump`). Grids added here
+/// inherit no policy document because policies cannot be set on
+/// PostgreSQL yet.
+pub fn run_on_postgres(
+    pg: &crate::pg::store::PgStore,
+    command: &AdminCommand,
+) -> Result<Value, Error> {
+    let value = match command {
+        AdminCommand::Grid(GridCommand::Add { code, name, parent }) => {
+            let node =
+                pg.transaction(|tx| accounts::add_grid_in(tx, code, name, parent.as_deref()))?;
+            tracing::info!(level = node.level, "grid added");
+            json!(node)
+        }
+        AdminCommand::Grid(GridCommand::List) => {
+            json!(pg.transaction(|tx| accounts::list_grids_in(tx))?)
+        }
+        AdminCommand::Worker(WorkerCommand::Add {
+            id,
+            name,
+            role,
+            grid,
+            password_env: None,
+        }) => {
+            let worker =
+                pg.transaction(|tx| accounts::add_worker_in(tx, id, name, (*role).into(), grid))?;
+            tracing::info!(role = worker.role.code(), "worker added");
+            json!(worker)
+        }
+        AdminCommand::Worker(WorkerCommand::Add { .. } | WorkerCommand::SetPassword { .. }) => {
+            return Err(Error::NotOnPostgres {
+                feature: "工作台密码 / dashboard passwords",
+            })
+        }
+        AdminCommand::Worker(WorkerCommand::List) => {
+            json!(pg.transaction(|tx| accounts::list_workers_in(tx))?)
+        }
+        AdminCommand::Token(TokenCommand::Issue { worker }) => {
+            let issued = pg.transaction(|tx| accounts::issue_token_in(tx, worker))?;
+            tracing::info!("token issued");
+            json!(issued)
+        }
+        AdminCommand::Token(TokenCommand::Revoke { worker }) => {
+            let revoked = pg.transaction(|tx| accounts::revoke_tokens_in(tx, worker))?;
+            json!({ "worker": worker.trim(), "revoked": revoked })
+        }
+        AdminCommand::Template(_) => {
+            return Err(Error::NotOnPostgres {
+                feature: "表单模板 / templates",
+            })
+        }
+        AdminCommand::Policy(_) => {
+            return Err(Error::NotOnPostgres {
+                feature: "网格策略 / policies",
+            })
+        }
+        AdminCommand::Backup { .. } | AdminCommand::Restore { .. } => {
+            return Err(Error::NotOnPostgres {
+                feature: "备份与恢复（请用 pg_dump）/ backup and restore (use pg_dump)",
+            })
+        }
     };
     Ok(value)
 }

@@ -45,6 +45,13 @@ pub enum Error {
     /// the CLI exits 2 for it before anything starts).
     #[error("{0}")]
     Unsupported(String),
+    /// A feature this server does not offer yet on its PostgreSQL backend
+    /// (501); the embedded SQLite default has it.
+    #[error("{feature}：暂不支持 PostgreSQL 数据库 / {feature}: not available on PostgreSQL yet")]
+    NotOnPostgres {
+        /// What was asked for (`dashboard`, `backup`, …).
+        feature: &'static str,
+    },
     /// A failure inside the core (documents, store); its messages carry no
     /// personal data by the core's own rule.
     #[error(transparent)]
@@ -165,6 +172,7 @@ impl Error {
                 gridwork_core::Error::CorruptDocument { .. } => StatusCode::UNPROCESSABLE_ENTITY,
                 _ => StatusCode::INTERNAL_SERVER_ERROR,
             },
+            Error::NotOnPostgres { .. } => StatusCode::NOT_IMPLEMENTED,
             Error::Unsupported(_)
             | Error::Sqlite(_)
             | Error::Postgres { .. }
@@ -183,6 +191,7 @@ impl Error {
             Error::NotFound { .. } => "not_found",
             Error::Conflict(_) => "conflict",
             Error::Unsupported(_) => "unsupported",
+            Error::NotOnPostgres { .. } => "not_on_postgres",
             Error::BadRequest(_) => "bad_request",
             Error::UnsupportedProtocol { .. } => "unsupported_protocol",
             Error::Rejected(_) => "rejected",

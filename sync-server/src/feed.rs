@@ -9,8 +9,8 @@
 use crate::error::Error;
 use gridwork_core::docs::{DocId, DocKind};
 use gridwork_core::model::GridCode;
+use gridwork_core::store::sql::SqlConn;
 use gridwork_core::store::Db;
-use rusqlite::{params, Connection};
 use serde::Serialize;
 
 /// One row of the feed.
@@ -41,48 +41,54 @@ pub fn feed_scope(doc_id: &str, scope: &str) -> String {
 /// Record that `doc_id` (in `scope`) changed: bump the global counter and
 /// stamp the doc with the new number, which is returned. Call it inside the
 /// write transaction that changed the doc.
-pub fn feed_touch(conn: &Connection, doc_id: &str, scope: &str) -> Result<i64, Error> {
+pub fn feed_touch<C: SqlConn + ?Sized>(conn: &C, doc_id: &str, scope: &str) -> Result<i64, Error> {
     let scope = feed_scope(doc_id, scope);
-    let seq: i64 = conn
-        .prepare_cached("UPDATE feed_counter SET seq = seq + 1 WHERE singleton = 1 RETURNING seq")?
-        .query_row([], |r| r.get(0))?;
-    conn.prepare_cached(
+    // On PostgreSQL the counter row stays locked until the transaction
+    // ends, so feed numbers become visible in the order they were taken: a
+    // reader never sees number n+1 committed while n may still appear.
+    let seq = conn
+        .value(
+            "UPDATE feed_counter SET seq = seq + 1 WHERE singleton = 1 RETURNING seq",
+            &[],
+        )?
+        .ok_or_else(|| Error::Internal("the feed counter row is missing".into()))?
+        .int()?;
+    conn.exec(
         "INSERT INTO doc_feed (doc_id, scope, seq) VALUES (?1, ?2, ?3)
          ON CONFLICT(doc_id) DO UPDATE SET scope = excluded.scope, seq = excluded.seq",
-    )?
-    .execute(params![doc_id, scope, seq])?;
+        &[doc_id.into(), (&scope).into(), seq.into()],
+    )?;
     Ok(seq)
 }
 
 /// The latest feed number handed out (0 when nothing was stored yet).
-pub fn feed_head(conn: &Connection) -> Result<i64, Error> {
+pub fn feed_head<C: SqlConn + ?Sized>(conn: &C) -> Result<i64, Error> {
     Ok(conn
-        .prepare_cached("SELECT seq FROM feed_counter WHERE singleton = 1")?
-        .query_row([], |r| r.get(0))?)
+        .value("SELECT seq FROM feed_counter WHERE singleton = 1", &[])?
+        .ok_or_else(|| Error::Internal("the feed counter row is missing".into()))?
+        .int()?)
 }
 
 /// Feed entries of the given scopes with a number above `after`, oldest
 /// first, at most `limit`.
-pub fn feed_since(
-    conn: &Connection,
+pub fn feed_since<C: SqlConn + ?Sized>(
+    conn: &C,
     scopes: &[GridCode],
     after: i64,
     limit: usize,
 ) -> Result<Vec<FeedEntry>, Error> {
     let mut out = Vec::new();
-    let mut stmt = conn.prepare_cached(
-        "SELECT doc_id, scope, seq FROM doc_feed WHERE scope = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
-    )?;
     for scope in scopes {
-        let rows = stmt.query_map(params![scope.0, after, limit as i64], |r| {
-            Ok(FeedEntry {
-                doc_id: r.get(0)?,
-                scope: r.get(1)?,
-                seq: r.get(2)?,
-            })
-        })?;
-        for row in rows {
-            out.push(row?);
+        for row in conn.rows(
+            "SELECT doc_id, scope, seq FROM doc_feed WHERE scope = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+            &[scope.as_str().into(), after.into(), (limit as i64).into()],
+        )? {
+            let [doc_id, scope, seq] = crate::sync::storage::cells(row)?;
+            out.push(FeedEntry {
+                doc_id: doc_id.text()?,
+                scope: scope.text()?,
+                seq: seq.int()?,
+            });
         }
     }
     out.sort_by_key(|e| e.seq);

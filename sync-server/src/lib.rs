@@ -14,6 +14,7 @@
 pub mod access_log;
 pub mod accounts;
 pub mod admin;
+pub mod backend;
 pub mod backup;
 pub mod db;
 pub mod demo;

@@ -343,9 +343,13 @@ pub async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> Result
         return Err(Error::Unauthorized);
     }
     let metrics = state.metrics.clone();
-    let db = state.db.clone();
+    // The gauges read the SQLite database; on PostgreSQL the sync counters
+    // and timings are served without them (for now).
+    let db = state.db().ok().cloned();
     let body = tokio::task::spawn_blocking(move || {
-        metrics.refresh_gauges(&db)?;
+        if let Some(db) = db {
+            metrics.refresh_gauges(&db)?;
+        }
         metrics.encode()
     })
     .await??;

@@ -24,10 +24,6 @@ use serde_json::{json, Value};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// Printed (exit 2) for `--database postgres://…`.
-pub const POSTGRES_UNSUPPORTED: &str =
-    "PostgreSQL 尚未支持 / PostgreSQL is not yet supported; use the embedded SQLite data directory (--data-dir)";
-
 /// Printed (exit 2) for any other `--database` value.
 pub const DATABASE_UNSUPPORTED: &str =
     "不支持的数据库地址 / unsupported --database URL; omit it to use the embedded SQLite data directory (--data-dir)";
@@ -44,7 +40,9 @@ pub struct ServeArgs {
     /// 数据目录 / data directory holding gridwork.db
     #[arg(long, default_value = DEFAULT_DATA_DIR)]
     pub data_dir: PathBuf,
-    /// 外部数据库地址 / external database URL (PostgreSQL: not yet supported)
+    /// 外部数据库地址（PostgreSQL，可供多个实例共用）/ a PostgreSQL database URL
+    /// (postgres://user@host:port/database) to serve from instead of the data directory;
+    /// several instances may share it
     #[arg(long)]
     pub database: Option<String>,
     /// 首次启动时生成演示数据 / seed a demo town on a data directory without grids
@@ -87,17 +85,19 @@ pub struct ServeArgs {
     pub metrics_token_env: Option<String>,
 }
 
-/// Check `--database`: `Ok` when absent, else the message to print before
-/// exiting 2 (PostgreSQL is not supported yet; nothing else ever is).
+/// Check `--database`: `Ok` when absent or a PostgreSQL URL, else the
+/// message to print before exiting 2.
 pub fn check_database(url: Option<&str>) -> Result<(), &'static str> {
     match url {
         None => Ok(()),
-        Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => {
-            Err(POSTGRES_UNSUPPORTED)
-        }
+        Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => Ok(()),
         Some(_) => Err(DATABASE_UNSUPPORTED),
     }
 }
+
+/// Pooled PostgreSQL connections kept open between requests by one
+/// instance.
+pub const POSTGRES_IDLE_CONNECTIONS: usize = 16;
 
 /// The HTTP routes over `state` with the dashboard's default options
 /// (cookies without `Secure`); see [`router_with`].
@@ -135,7 +135,7 @@ fn prepare(
     (
         AppState,
         crate::demo::DemoSeeded,
-        crate::backup::DataDirLock,
+        Option<crate::backup::DataDirLock>,
     ),
     Error,
 > {
@@ -144,6 +144,9 @@ fn prepare(
         .as_deref()
         .map(crate::metrics::token_from_env)
         .transpose()?;
+    if let Some(url) = &args.database {
+        return prepare_postgres(args, url, scrape_token);
+    }
     crate::keys::secure_data_dir(&args.data_dir)?;
     let lock = crate::backup::DataDirLock::acquire(&args.data_dir)?;
     let key = crate::keys::resolve(
@@ -174,7 +177,38 @@ fn prepare(
     if let Some(token) = scrape_token {
         state.metrics = std::sync::Arc::new(crate::metrics::Metrics::new(Some(&token)));
     }
-    Ok((state, seeded, lock))
+    Ok((state, seeded, Some(lock)))
+}
+
+/// [`prepare`] on PostgreSQL: connect, migrate, serve. No data directory
+/// is locked (instances share the database); encryption at rest is the
+/// database's (its disk or tablespace), not a key of ours.
+fn prepare_postgres(
+    args: &ServeArgs,
+    url: &str,
+    scrape_token: Option<String>,
+) -> Result<
+    (
+        AppState,
+        crate::demo::DemoSeeded,
+        Option<crate::backup::DataDirLock>,
+    ),
+    Error,
+> {
+    if args.demo {
+        return Err(Error::NotOnPostgres {
+            feature: "演示数据 / --demo",
+        });
+    }
+    let pg = crate::pg::store::PgStore::open(url, POSTGRES_IDLE_CONNECTIONS)?;
+    tracing::info!("serving from PostgreSQL");
+    let backend = crate::backend::Backend::Postgres(std::sync::Arc::new(pg));
+    let mut state = AppState::with_backend(backend, args.data_dir.clone());
+    state.limits = std::sync::Arc::new(crate::limits::RateLimits::new(&args.rate));
+    if let Some(token) = scrape_token {
+        state.metrics = std::sync::Arc::new(crate::metrics::Metrics::new(Some(&token)));
+    }
+    Ok((state, crate::demo::DemoSeeded::default(), None))
 }
 
 /// Say on stderr where the database key came from (never the key): a key
@@ -306,14 +340,8 @@ mod tests {
     #[test]
     fn database_urls() {
         assert_eq!(check_database(None), Ok(()));
-        assert_eq!(
-            check_database(Some("postgres://x")),
-            Err(POSTGRES_UNSUPPORTED)
-        );
-        assert_eq!(
-            check_database(Some("postgresql://u@h/db")),
-            Err(POSTGRES_UNSUPPORTED)
-        );
+        assert_eq!(check_database(Some("postgres://x")), Ok(()));
+        assert_eq!(check_database(Some("postgresql://u@h/db")), Ok(()));
         assert_eq!(check_database(Some("mysql://x")), Err(DATABASE_UNSUPPORTED));
     }
 

@@ -1,17 +1,21 @@
-//! The state every request handler shares: the open database, where it
-//! lives, and the metrics.
+//! The state every request handler shares: the storage backend, the data
+//! directory, and the metrics.
 
+use crate::backend::Backend;
+use crate::error::Error;
 use gridwork_core::store::Db;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// Shared by all handlers (cheap to clone). SQLite calls on `db` block:
-/// run them in `tokio::task::spawn_blocking`.
+/// Shared by all handlers (cheap to clone). Storage calls block: run them
+/// in `tokio::task::spawn_blocking`.
 #[derive(Clone)]
 pub struct AppState {
-    /// The server's database (a core store plus the server's tables).
-    pub db: Arc<Db>,
-    /// The data directory holding `gridwork.db`.
+    /// The server's storage: SQLite (a core store plus the server's
+    /// tables) or PostgreSQL.
+    pub backend: Backend,
+    /// The data directory holding `gridwork.db` (on PostgreSQL: the key and
+    /// nothing else).
     pub data_dir: PathBuf,
     /// The sync metrics behind `GET /metrics` ([`crate::metrics`]); replace
     /// it before serving to require a scrape token.
@@ -25,12 +29,23 @@ pub struct AppState {
 impl AppState {
     /// State over an open database in `data_dir`.
     pub fn new(db: Db, data_dir: PathBuf) -> Self {
+        Self::with_backend(Backend::Sqlite(Arc::new(db)), data_dir)
+    }
+
+    /// State over any backend.
+    pub fn with_backend(backend: Backend, data_dir: PathBuf) -> Self {
         AppState {
-            db: Arc::new(db),
+            backend,
             data_dir,
             metrics: Arc::default(),
             limits: Arc::default(),
             budget: Arc::default(),
         }
+    }
+
+    /// The SQLite database, for the staff dashboard (not on PostgreSQL
+    /// yet: [`Error::NotOnPostgres`] there).
+    pub fn db(&self) -> Result<&Arc<Db>, Error> {
+        self.backend.sqlite("工作台 / dashboard")
     }
 }

@@ -85,21 +85,35 @@ fn serve_healthz_and_sigterm() {
 }
 
 #[test]
-fn postgres_is_refused_with_exit_2() {
-    for url in ["postgres://x", "postgresql://user@host/db"] {
+fn other_databases_are_refused_with_exit_2() {
+    for url in ["mysql://x", "sqlite:///tmp/x.db"] {
         let out = Command::new(BIN)
             .args(["serve", "--listen", "127.0.0.1:0", "--database", url])
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(2));
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.contains("PostgreSQL 尚未支持"), "{stderr}");
-        assert!(
-            stderr.contains("PostgreSQL is not yet supported"),
-            "{stderr}"
-        );
+        assert!(stderr.contains("不支持的数据库地址"), "{stderr}");
+        assert!(stderr.contains("unsupported --database URL"), "{stderr}");
         assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
         assert!(out.stdout.is_empty());
+    }
+}
+
+#[test]
+fn an_unreachable_postgres_fails_without_printing_the_url() {
+    // Port 1 on loopback: nothing listens there.
+    let url = "postgres://gridwork:s3cret-pass@127.0.0.1:1/gridwork?connect_timeout=2";
+    for args in [
+        vec!["serve", "--listen", "127.0.0.1:0", "--database", url],
+        vec!["admin", "--database", url, "grid", "list"],
+    ] {
+        let out = Command::new(BIN).args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("PostgreSQL"), "{stderr}");
+        assert!(!stderr.contains("s3cret-pass"), "{stderr}");
+        assert!(out.stdout.is_empty() || !String::from_utf8_lossy(&out.stdout).contains("s3cret"));
     }
 }
 

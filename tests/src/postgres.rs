@@ -12,8 +12,10 @@
 //! `initdb` refuses to run as root. When this process is root, the server
 //! runs as the `postgres` user if there is one, else as `nobody`: the
 //! directory is handed to that user and every directory above it must be
-//! traversable by it (a clone under `/root`, mode 0700, is not; the panic
-//! names the directory). Otherwise the server runs as the current user.
+//! traversable by it; when the target directory is not (a clone under
+//! `/root`, mode 0700), the clusters go under the system's temporary
+//! directory instead (`gridwork-test-pg/`, removed on drop like the others).
+//! Otherwise the server runs as the current user.
 //!
 //! The cluster trusts every local connection (no password), uses UTF-8 and
 //! the C locale (bytewise text order, as SQLite's), and runs with
@@ -63,13 +65,12 @@ impl TestPostgres {
     pub fn start() -> TestPostgres {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         static SWEEP: Once = Once::new();
-        let root = pg_root();
         let bin = bin_dir();
         let run_as = run_as();
-        std::fs::create_dir_all(&root).expect("create <target>/pg");
-        if let Some(user) = &run_as {
+        let root = pg_root(run_as.as_ref());
+        std::fs::create_dir_all(&root).expect("create the clusters' directory");
+        if run_as.is_some() {
             set_mode(&root, 0o755);
-            check_traversable(&root, user);
         }
         SWEEP.call_once(|| sweep_stale(&root, &bin, run_as.as_ref()));
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
@@ -247,7 +248,28 @@ impl Drop for TestPostgres {
 
 /// `<target>/pg`: `$CARGO_TARGET_DIR` (relative to the workspace when
 /// relative) or `<workspace>/target`.
-fn pg_root() -> PathBuf {
+fn pg_root(run_as: Option<&OsUser>) -> PathBuf {
+    let in_target = target_pg_root();
+    match run_as {
+        // The server's user cannot reach the target directory (a clone
+        // under /root, mode 0700): the system's temporary directory instead,
+        // still removed on drop.
+        Some(user) if !traversable(&in_target, user) => {
+            let tmp = std::env::temp_dir().join("gridwork-test-pg");
+            eprintln!(
+                "TestPostgres: {} cannot enter {}; clusters go under {}",
+                user.name,
+                in_target.display(),
+                tmp.display()
+            );
+            tmp
+        }
+        _ => in_target,
+    }
+}
+
+/// `<target>/pg`.
+fn target_pg_root() -> PathBuf {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("workspace directory")
@@ -336,24 +358,25 @@ fn lookup_user(name: &str) -> Option<OsUser> {
 
 /// Panic naming the first directory from `/` down to `dir` that `user`
 /// cannot traverse (no execute bit for it by owner, group or others).
-fn check_traversable(dir: &Path, user: &OsUser) {
+/// True when `user` can enter `dir` (or the nearest existing directory
+/// above it) and every directory above it.
+fn traversable(dir: &Path, user: &OsUser) -> bool {
     use std::os::unix::fs::MetadataExt;
-    let dir = dir.canonicalize().expect("canonicalize <target>/pg");
-    for ancestor in dir.ancestors() {
-        let meta = std::fs::metadata(ancestor).expect("stat a parent directory");
-        let mode = meta.mode();
-        let ok = mode & 0o001 != 0
-            || (meta.uid() == user.uid && mode & 0o100 != 0)
-            || (meta.gid() == user.gid && mode & 0o010 != 0);
-        assert!(
-            ok,
-            "PostgreSQL runs as {} here (initdb refuses root) and cannot enter {} (mode {:o}); \
-             clone the workspace somewhere every user can traverse, or set CARGO_TARGET_DIR there",
-            user.name,
-            ancestor.display(),
-            mode & 0o7777
-        );
-    }
+    let existing = dir
+        .ancestors()
+        .find(|d| d.exists())
+        .unwrap_or(Path::new("/"));
+    let Ok(dir) = existing.canonicalize() else {
+        return false;
+    };
+    dir.ancestors().all(|ancestor| {
+        std::fs::metadata(ancestor).is_ok_and(|meta| {
+            let mode = meta.mode();
+            mode & 0o001 != 0
+                || (meta.uid() == user.uid && mode & 0o100 != 0)
+                || (meta.gid() == user.gid && mode & 0o010 != 0)
+        })
+    })
 }
 
 fn set_mode(path: &Path, mode: u32) {

@@ -194,3 +194,19 @@ pub fn admin_output(data_dir: &Path, args: &[&str]) -> std::process::Output {
         .output()
         .expect("run gridwork-server admin")
 }
+
+/// `gridwork-server admin --database URL args…` (PostgreSQL), requiring
+/// success; its JSON.
+pub fn admin_database(url: &str, args: &[&str]) -> Value {
+    let out = Command::new(server_bin())
+        .args(["admin", "--database", url])
+        .args(args)
+        .output()
+        .expect("run gridwork-server admin");
+    assert!(
+        out.status.success(),
+        "admin {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+}

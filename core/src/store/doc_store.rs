@@ -3,20 +3,12 @@
 //! a `save_after` chunk (compacting past a bound), refresh its read-model rows
 //! and mark it dirty for sync — all in the caller's one SQLite transaction.
 
-use super::read_models;
+use super::persist::{self, load_doc};
 use crate::docs::{self, DocId, DocKind};
 use crate::model::{GridCode, Timestamp, WorkerId};
 use crate::{Error, Result};
 use automerge::{ActorId, Automerge, ChangeHash};
-use rusqlite::{params, OptionalExtension, Transaction};
-
-/// Past this many chunks, or once the chunks outweigh half the snapshot,
-/// they are folded into a fresh snapshot. An incremental chunk
-/// repeats every change's header and dependency hashes, which a snapshot
-/// stores once, so small documents (most of ours: one hazard, one case, one
-/// household-year of visits) are in effect re-saved whole on every write —
-/// cheap at their size — while large ones append and compact now and then.
-const MAX_CHUNKS: i64 = 32;
+use rusqlite::{OptionalExtension, Transaction};
 
 /// Who makes a change and when: recorded in the Automerge change (author,
 /// timestamp) so conflicts can say who wrote which value.
@@ -158,15 +150,6 @@ impl<'a> WriteTx<'a> {
         }
     }
 
-    /// A whole doc as a snapshot is kept.
-    fn snapshot(&self, doc: &Automerge) -> Vec<u8> {
-        if self.compress {
-            doc.save()
-        } else {
-            doc.save_nocompress()
-        }
-    }
-
     /// The SQLite transaction, for reads and for non-document tables.
     pub fn conn(&self) -> &rusqlite::Connection {
         &self.tx
@@ -193,21 +176,12 @@ impl<'a> WriteTx<'a> {
     }
 
     fn doc_row(&self, id: &DocId) -> Result<Option<DocRow>> {
-        Ok(self
-            .tx
-            .prepare_cached("SELECT key, heads FROM docs WHERE id = ?1")?
-            .query_row([id.as_str()], |r| {
-                Ok(DocRow {
-                    key: r.get(0)?,
-                    heads: r.get(1)?,
-                })
-            })
-            .optional()?)
+        Ok(persist::doc_row(&*self.tx, id)?.map(|(key, heads)| DocRow { key, heads }))
     }
 
     /// Load a stored doc from its snapshot and chunks (no cache).
     pub fn load_stored(&self, key: i64, id: &DocId) -> Result<Automerge> {
-        load_doc(&self.tx, key, id)
+        load_doc(&*self.tx, key, id)
     }
 
     /// Take a doc out of the cache if it is current, else load it.
@@ -221,7 +195,7 @@ impl<'a> WriteTx<'a> {
                 return Ok(Some((row, doc)));
             }
         }
-        let doc = load_doc(&self.tx, row.key, id)?;
+        let doc = load_doc(&*self.tx, row.key, id)?;
         Ok(Some((row, doc)))
     }
 
@@ -229,25 +203,7 @@ impl<'a> WriteTx<'a> {
     /// the whole doc — and its heads, without loading it: what a server
     /// sends a device that has none of the doc.
     pub fn stored_doc(&self, id: &DocId) -> Result<Option<(Vec<u8>, Vec<ChangeHash>)>> {
-        // One statement for the row and its chunks: a first sync reads
-        // thousands of docs this way.
-        let mut stmt = self.tx.prepare_cached(
-            "SELECT d.heads, d.snapshot, c.bytes FROM docs d
-             LEFT JOIN doc_chunks c ON c.doc_key = d.key
-             WHERE d.id = ?1 ORDER BY c.seq",
-        )?;
-        let mut rows = stmt.query([id.as_str()])?;
-        let mut found: Option<(Vec<u8>, Vec<ChangeHash>)> = None;
-        while let Some(row) = rows.next()? {
-            let entry = match &mut found {
-                Some(entry) => entry,
-                None => found.insert((row.get(1)?, decode_heads(&row.get::<_, Vec<u8>>(0)?))),
-            };
-            if let Some(chunk) = row.get::<_, Option<Vec<u8>>>(2)? {
-                entry.0.extend_from_slice(&chunk);
-            }
-        }
-        Ok(found)
+        persist::stored_doc(&*self.tx, id)
     }
 
     /// The changes of doc `id` since `base` and its heads, if they are the
@@ -484,9 +440,8 @@ impl<'a> WriteTx<'a> {
             .map(GridCode))
     }
 
-    /// Persist `doc` after a change from `old_heads`: append a chunk (or write
-    /// the first snapshot), compact past the bound, refresh the read models and
-    /// set the dirty flag when `dirty`.
+    /// Persist `doc` after a change from `old_heads` ([`persist::write_change`])
+    /// and remember the appended chunk as the doc's latest delta.
     #[allow(clippy::too_many_arguments)]
     fn persist(
         &mut self,
@@ -499,123 +454,34 @@ impl<'a> WriteTx<'a> {
         at: Timestamp,
         dirty: bool,
     ) -> Result<()> {
-        let heads = doc.get_heads();
-        if key.is_some()
-            && heads.len() == old_heads.len()
-            && heads.iter().all(|h| old_heads.contains(h))
+        let written = persist::write_change(
+            &*self.tx,
+            persist::DocWrite {
+                id,
+                kind,
+                scope,
+                key,
+                doc,
+                old_heads,
+                at,
+                dirty,
+                compress: self.compress,
+            },
+        )?;
+        if let Some(persist::Written {
+            chunk: Some(chunk), ..
+        }) = written
         {
-            return Ok(()); // Nothing changed.
+            self.cache.put_delta(
+                id,
+                Delta {
+                    from: encode_heads(old_heads),
+                    to: encode_heads(&doc.get_heads()),
+                    bytes: chunk,
+                },
+            );
         }
-        let heads_bytes = encode_heads(&heads);
-        let key = match key {
-            None => {
-                self.tx
-                    .prepare_cached(
-                        "INSERT INTO docs (id, kind, scope, snapshot, heads, updated_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    )?
-                    .execute(params![
-                        id.as_str(),
-                        kind.code(),
-                        scope.as_str(),
-                        self.snapshot(doc),
-                        heads_bytes,
-                        at.0
-                    ])?;
-                let key = self.tx.last_insert_rowid();
-                self.tx
-                    .prepare_cached("INSERT INTO sync_docs (doc_key, dirty) VALUES (?1, ?2)")?
-                    .execute(params![key, dirty])?;
-                key
-            }
-            Some(key) => {
-                let chunk = doc.save_after(old_heads);
-                self.cache.put_delta(
-                    id,
-                    Delta {
-                        from: encode_heads(old_heads),
-                        to: heads_bytes.clone(),
-                        bytes: chunk.clone(),
-                    },
-                );
-                let (count, bytes, snapshot_len): (i64, i64, i64) = self
-                    .tx
-                    .prepare_cached(
-                        "SELECT chunk_count, chunk_bytes, length(snapshot) FROM docs WHERE key = ?1",
-                    )?
-                    .query_row([key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-                let new_bytes = bytes + chunk.len() as i64;
-                if count + 1 >= MAX_CHUNKS || new_bytes * 2 > snapshot_len {
-                    self.tx
-                        .prepare_cached("DELETE FROM doc_chunks WHERE doc_key = ?1")?
-                        .execute([key])?;
-                    self.tx
-                        .prepare_cached(
-                            "UPDATE docs SET snapshot = ?2, heads = ?3, chunk_count = 0,
-                                 chunk_bytes = 0, updated_at = ?4
-                             WHERE key = ?1",
-                        )?
-                        .execute(params![key, self.snapshot(doc), heads_bytes, at.0])?;
-                } else {
-                    self.tx
-                        .prepare_cached(
-                            "INSERT INTO doc_chunks (doc_key, seq, bytes) VALUES (?1, ?2, ?3)",
-                        )?
-                        .execute(params![key, count, chunk])?;
-                    self.tx
-                        .prepare_cached(
-                            "UPDATE docs SET heads = ?2, chunk_count = ?3, chunk_bytes = ?4,
-                                 updated_at = ?5
-                             WHERE key = ?1",
-                        )?
-                        .execute(params![key, heads_bytes, count + 1, new_bytes, at.0])?;
-                }
-                if dirty {
-                    self.tx
-                        .prepare_cached(
-                            "INSERT INTO sync_docs (doc_key, dirty) VALUES (?1, 1)
-                         ON CONFLICT(doc_key) DO UPDATE SET dirty = 1",
-                        )?
-                        .execute([key])?;
-                }
-                key
-            }
-        };
-        // A visit log grows all year: refresh only the visits this change
-        // touched (the same per-visit materialisation a rebuild uses), unless
-        // the log is quarantined (then it is re-read whole).
-        if kind == DocKind::VisitLog && !old_heads.is_empty() && !self.quarantined(key)? {
-            if let Some(touched) = docs::visit_log::touched_visits(doc, old_heads, &heads) {
-                if let Ok(visits) = docs::visit_log::materialize_some(doc, &touched) {
-                    let written = super::rebuild::in_savepoint(&self.tx, || {
-                        read_models::replace_visits(&self.tx, key, &touched, &visits)
-                    });
-                    if written.is_ok() {
-                        return Ok(());
-                    }
-                    // Otherwise the whole log is read again below (and is
-                    // refused or quarantined if its rows cannot be written).
-                }
-            }
-        }
-        if dirty {
-            // A local edit must leave a readable doc: an error here is a bug
-            // of this build, and the whole edit is refused.
-            let rows = docs::materialize(id, kind, doc)?;
-            read_models::replace(&self.tx, key, kind, &rows)?;
-            return super::rebuild::set_quarantine(&self.tx, key, None);
-        }
-        // A merge keeps whatever arrived: a doc this build cannot read is
-        // quarantined (kept, synced, listed) instead of failing the others.
-        super::rebuild::refresh_doc(&self.tx, key, id, kind, doc)
-    }
-
-    /// True when doc `key` is quarantined.
-    fn quarantined(&self, key: i64) -> Result<bool> {
-        Ok(self
-            .tx
-            .prepare_cached("SELECT 1 FROM quarantine WHERE doc_key = ?1")?
-            .exists([key])?)
+        Ok(())
     }
 
     /// Every stored doc: key, id, kind.
@@ -639,35 +505,4 @@ pub fn all_docs(conn: &rusqlite::Connection) -> Result<Vec<(i64, DocId, DocKind)
         Ok((key, DocId(id), DocKind::stored(&kind)))
     })
     .collect()
-}
-
-/// Load a doc from its snapshot plus chunks.
-pub(crate) fn load_doc(conn: &rusqlite::Connection, key: i64, id: &DocId) -> Result<Automerge> {
-    let bytes = stored_bytes(conn, key)?;
-    if bytes.is_empty() {
-        return Ok(Automerge::new());
-    }
-    // One load of the snapshot and its chunks together: Automerge applies
-    // the chunks' changes in one batch, far cheaper than one
-    // `load_incremental` per chunk.
-    Automerge::load(&bytes).map_err(|e| Error::CorruptDocument {
-        doc_id: id.to_string(),
-        reason: e.to_string(),
-    })
-}
-
-/// The stored bytes of doc `key` as they are: its snapshot followed by its
-/// chunks, which `Automerge::load` (or `load_incremental` into an empty
-/// doc) reads as the whole document.
-pub(crate) fn stored_bytes(conn: &rusqlite::Connection, key: i64) -> Result<Vec<u8>> {
-    let mut bytes: Vec<u8> = conn
-        .prepare_cached("SELECT snapshot FROM docs WHERE key = ?1")?
-        .query_row([key], |r| r.get(0))?;
-    let mut stmt =
-        conn.prepare_cached("SELECT bytes FROM doc_chunks WHERE doc_key = ?1 ORDER BY seq")?;
-    let chunks = stmt.query_map([key], |r| r.get::<_, Vec<u8>>(0))?;
-    for chunk in chunks {
-        bytes.extend_from_slice(&chunk?);
-    }
-    Ok(bytes)
 }

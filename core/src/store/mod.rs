@@ -18,12 +18,14 @@ mod doc_store;
 mod doc_store_tests;
 pub mod migrations;
 mod open;
+pub mod persist;
 pub mod read_models;
 pub mod rebuild;
+pub mod sql;
 
-pub(crate) use doc_store::load_doc;
 pub use doc_store::{all_docs, decode_heads, encode_heads, ChangeOutcome, CommitMeta, WriteTx};
 pub use open::DbKey;
+pub use persist::load_doc;
 
 use crate::Result;
 use doc_store::DocCache;

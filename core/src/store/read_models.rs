@@ -1,11 +1,12 @@
 //! Writing materialised rows ([`DocRows`]) into the read-model tables. Every
 //! read-model row carries the `doc_key` of the document it came from, so
-//! refreshing a document is "delete its rows, insert the new ones".
+//! refreshing a document is "delete its rows, insert the new ones". The SQL
+//! is portable ([`super::sql`]): a server on PostgreSQL writes the same rows.
 
+use super::sql::SqlConn;
 use crate::docs::{DocKind, DocRows};
 use crate::model::*;
 use crate::Result;
-use rusqlite::{params, Connection};
 
 /// Read-model tables per doc kind (children first).
 pub fn tables_of(kind: DocKind) -> &'static [&'static str] {
@@ -43,10 +44,17 @@ pub fn all_tables() -> Vec<&'static str> {
 }
 
 /// Replace the read-model rows of doc `key` with `rows`.
-pub fn replace(conn: &Connection, key: i64, kind: DocKind, rows: &DocRows) -> Result<()> {
+pub fn replace<C: SqlConn + ?Sized>(
+    conn: &C,
+    key: i64,
+    kind: DocKind,
+    rows: &DocRows,
+) -> Result<()> {
     for table in tables_of(kind) {
-        conn.prepare_cached(&format!("DELETE FROM {table} WHERE doc_key = ?1"))?
-            .execute([key])?;
+        conn.exec(
+            &format!("DELETE FROM {table} WHERE doc_key = ?1"),
+            &[key.into()],
+        )?;
     }
     match rows {
         DocRows::Empty => Ok(()),
@@ -68,146 +76,161 @@ pub fn replace(conn: &Connection, key: i64, kind: DocKind, rows: &DocRows) -> Re
     }
 }
 
-fn write_template(
-    conn: &Connection,
+/// A value as JSON text (the read models keep lists and maps as JSON).
+fn json<T: serde::Serialize + ?Sized>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+fn write_template<C: SqlConn + ?Sized>(
+    conn: &C,
     key: i64,
     p: &crate::docs::config::PublishedTemplate,
 ) -> Result<()> {
     let t = &p.template;
-    conn.prepare_cached(
+    conn.exec(
         "INSERT INTO templates (id, version, doc_key, category, title_zh, title_en, grid, body,
              published_by, published_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-    )?
-    .execute(params![
-        t.id,
-        t.version,
-        key,
-        t.category.code(),
-        t.title_zh,
-        t.title_en,
-        p.grid.as_str(),
-        serde_json::to_string(t).unwrap_or_default(),
-        p.published_by.as_str(),
-        p.published_at.0
-    ])?;
+        &[
+            (&t.id).into(),
+            t.version.into(),
+            key.into(),
+            t.category.code().into(),
+            (&t.title_zh).into(),
+            (&t.title_en).into(),
+            p.grid.as_str().into(),
+            json(t).as_str().into(),
+            p.published_by.as_str().into(),
+            p.published_at.0.into(),
+        ],
+    )?;
     Ok(())
 }
 
-fn write_policy(conn: &Connection, key: i64, p: &crate::docs::config::GridPolicy) -> Result<()> {
-    conn.prepare_cached(
+fn write_policy<C: SqlConn + ?Sized>(
+    conn: &C,
+    key: i64,
+    p: &crate::docs::config::GridPolicy,
+) -> Result<()> {
+    conn.exec(
         "INSERT INTO policies (grid, doc_key, body, updated_by, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?
-    .execute(params![
-        p.grid.as_str(),
-        key,
-        serde_json::to_string(&p.policy).unwrap_or_default(),
-        p.updated_by.as_str(),
-        p.updated_at.0
-    ])?;
+        &[
+            p.grid.as_str().into(),
+            key.into(),
+            json(&p.policy).as_str().into(),
+            p.updated_by.as_str().into(),
+            p.updated_at.0.into(),
+        ],
+    )?;
     Ok(())
 }
 
-fn write_household(
-    conn: &Connection,
+fn write_household<C: SqlConn + ?Sized>(
+    conn: &C,
     key: i64,
     h: &Household,
     conflicts: &[crate::docs::Conflict],
 ) -> Result<()> {
     let id = h.id.to_string();
-    conn.prepare_cached(
+    conn.exec(
         "INSERT INTO households (id, doc_key, grid, community, building, unit, room, address, representative,
              phone, risk, status, note, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-    )?
-    .execute(params![
-        id,
-        key,
-        h.grid.as_str(),
-        h.community,
-        h.building,
-        h.unit,
-        h.room,
-        h.address,
-        h.representative,
-        h.phone,
-        h.risk.code(),
-        h.status.code(),
-        h.note,
-        h.created_at.0
-    ])?;
-    let mut tag = conn.prepare_cached(
-        "INSERT INTO household_tags (household_id, tag, doc_key) VALUES (?1, ?2, ?3)",
+        &[
+            (&id).into(),
+            key.into(),
+            h.grid.as_str().into(),
+            (&h.community).into(),
+            (&h.building).into(),
+            (&h.unit).into(),
+            (&h.room).into(),
+            (&h.address).into(),
+            (&h.representative).into(),
+            (&h.phone).into(),
+            h.risk.code().into(),
+            h.status.code().into(),
+            (&h.note).into(),
+            h.created_at.0.into(),
+        ],
     )?;
     for t in &h.tags {
-        tag.execute(params![id, t.code(), key])?;
+        conn.exec(
+            "INSERT INTO household_tags (household_id, tag, doc_key) VALUES (?1, ?2, ?3)",
+            &[(&id).into(), t.code().into(), key.into()],
+        )?;
     }
-    let mut resident = conn.prepare_cached(
-        "INSERT INTO residents (id, household_id, doc_key, name, gender, birth_date, id_number, phone, relation,
-             moved_out, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-    )?;
-    let mut rtag =
-        conn.prepare_cached("INSERT INTO resident_tags (resident_id, tag, household_id, doc_key) VALUES (?1, ?2, ?3, ?4)")?;
     for r in &h.residents {
         let rid = r.id.to_string();
-        resident.execute(params![
-            rid,
-            id,
-            key,
-            r.name,
-            r.gender.code(),
-            r.birth_date,
-            r.id_number,
-            r.phone,
-            r.relation,
-            r.moved_out,
-            r.created_at.0
-        ])?;
+        conn.exec(
+            "INSERT INTO residents (id, household_id, doc_key, name, gender, birth_date, id_number, phone, relation,
+                 moved_out, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            &[
+                (&rid).into(),
+                (&id).into(),
+                key.into(),
+                (&r.name).into(),
+                r.gender.code().into(),
+                (&r.birth_date).into(),
+                (&r.id_number).into(),
+                (&r.phone).into(),
+                (&r.relation).into(),
+                r.moved_out.into(),
+                r.created_at.0.into(),
+            ],
+        )?;
         for t in &r.tags {
-            rtag.execute(params![rid, t.code(), id, key])?;
+            conn.exec(
+                "INSERT INTO resident_tags (resident_id, tag, household_id, doc_key) VALUES (?1, ?2, ?3, ?4)",
+                &[(&rid).into(), t.code().into(), (&id).into(), key.into()],
+            )?;
         }
     }
     write_conflicts(conn, key, conflicts)
 }
 
 /// The conflicts of doc `key`.
-fn write_conflicts(conn: &Connection, key: i64, conflicts: &[crate::docs::Conflict]) -> Result<()> {
-    let mut conflict = conn.prepare_cached(
-        "INSERT INTO conflicts (record, record_id, field, household_id, candidates, doc_key)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?;
+fn write_conflicts<C: SqlConn + ?Sized>(
+    conn: &C,
+    key: i64,
+    conflicts: &[crate::docs::Conflict],
+) -> Result<()> {
     for c in conflicts {
         let household = c.household.map(|h| h.to_string()).unwrap_or_default();
-        let candidates = serde_json::to_string(&c.values).unwrap_or_default();
-        conflict.execute(params![
-            c.record,
-            c.record_id,
-            c.field,
-            household,
-            candidates,
-            key
-        ])?;
+        conn.exec(
+            "INSERT INTO conflicts (record, record_id, field, household_id, candidates, doc_key)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            &[
+                (&c.record).into(),
+                (&c.record_id).into(),
+                (&c.field).into(),
+                (&household).into(),
+                json(&c.values).as_str().into(),
+                key.into(),
+            ],
+        )?;
     }
     Ok(())
 }
 
 /// Replace the rows of some visits of visit-log doc `key`: those in `ids`
 /// are deleted, then `visits` (the ones still present) are inserted.
-pub fn replace_visits(
-    conn: &Connection,
+pub fn replace_visits<C: SqlConn + ?Sized>(
+    conn: &C,
     key: i64,
     ids: &std::collections::BTreeSet<String>,
     visits: &[Visit],
 ) -> Result<()> {
-    let mut delete_answers =
-        conn.prepare_cached("DELETE FROM visit_answers WHERE doc_key = ?1 AND visit_id = ?2")?;
-    let mut delete_visit =
-        conn.prepare_cached("DELETE FROM visits WHERE doc_key = ?1 AND id = ?2")?;
     for id in ids {
-        delete_answers.execute(params![key, id])?;
-        delete_visit.execute(params![key, id])?;
+        conn.exec(
+            "DELETE FROM visit_answers WHERE doc_key = ?1 AND visit_id = ?2",
+            &[key.into(), id.into()],
+        )?;
+        conn.exec(
+            "DELETE FROM visits WHERE doc_key = ?1 AND id = ?2",
+            &[key.into(), id.into()],
+        )?;
     }
     visits.iter().try_for_each(|v| write_visit(conn, key, v))
 }
@@ -222,7 +245,7 @@ pub fn outcome_char(outcome: Option<Outcome>) -> char {
     }
 }
 
-fn write_visit(conn: &Connection, key: i64, v: &Visit) -> Result<()> {
+fn write_visit<C: SqlConn + ?Sized>(conn: &C, key: i64, v: &Visit) -> Result<()> {
     let template = crate::forms::find_ref(&v.checklist.id, Some(v.checklist.version));
     // With a known template, plain "ok" answers live only in `outcomes`;
     // without one, every answer is kept as a row so nothing is lost.
@@ -235,164 +258,174 @@ fn write_visit(conn: &Connection, key: i64, v: &Visit) -> Result<()> {
         None => String::new(),
     };
     let id = v.id.to_string();
-    let follow_ups = serde_json::to_string(&v.follow_up_cases).unwrap_or_default();
-    conn.prepare_cached(
+    let household = v.household.to_string();
+    conn.exec(
         "INSERT INTO visits (id, household_id, doc_key, worker_id, started_at, ended_at, lat, lon, accuracy,
              template_id, template_version, outcomes, note, follow_ups)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-    )?
-    .execute(params![
-        id,
-        v.household.to_string(),
-        key,
-        v.worker.as_str(),
-        v.started_at.0,
-        v.ended_at.0,
-        v.location.map(|l| l.lat),
-        v.location.map(|l| l.lon),
-        v.location.and_then(|l| l.accuracy_m),
-        v.checklist.id,
-        v.checklist.version,
-        outcomes,
-        v.note,
-        follow_ups
-    ])?;
-    let mut answer = conn.prepare_cached(
-        "INSERT INTO visit_answers (doc_key, visit_id, item, outcome, note) VALUES (?5, ?1, ?2, ?3, ?4)",
+        &[
+            (&id).into(),
+            (&household).into(),
+            key.into(),
+            v.worker.as_str().into(),
+            v.started_at.0.into(),
+            v.ended_at.0.into(),
+            v.location.map(|l| l.lat).into(),
+            v.location.map(|l| l.lon).into(),
+            v.location.and_then(|l| l.accuracy_m).into(),
+            (&v.checklist.id).into(),
+            v.checklist.version.into(),
+            (&outcomes).into(),
+            (&v.note).into(),
+            json(&v.follow_up_cases).as_str().into(),
+        ],
     )?;
     for a in &v.answers {
         if template.is_none() || a.outcome != Outcome::Ok || !a.note.is_empty() {
-            answer.execute(params![id, a.item, a.outcome.code(), a.note, key])?;
+            conn.exec(
+                "INSERT INTO visit_answers (doc_key, visit_id, item, outcome, note) VALUES (?5, ?1, ?2, ?3, ?4)",
+                &[
+                    (&id).into(),
+                    (&a.item).into(),
+                    a.outcome.code().into(),
+                    (&a.note).into(),
+                    key.into(),
+                ],
+            )?;
         }
     }
     Ok(())
 }
 
-fn write_transitions(
-    conn: &Connection,
-    table: &str,
-    parent_col: &str,
+fn write_transitions<C: SqlConn + ?Sized>(
+    conn: &C,
+    sql: &str,
     parent: &str,
     key: i64,
     list: &[Transition],
 ) -> Result<()> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "INSERT INTO {table} (id, {parent_col}, doc_key, at, by_worker, from_state, to_state, note)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
-    ))?;
     for t in list {
-        stmt.execute(params![
-            t.id.to_string(),
-            parent,
-            key,
-            t.at.0,
-            t.by.as_str(),
-            t.from,
-            t.to,
-            t.note
-        ])?;
+        let id = t.id.to_string();
+        conn.exec(
+            sql,
+            &[
+                (&id).into(),
+                parent.into(),
+                key.into(),
+                t.at.0.into(),
+                t.by.as_str().into(),
+                (&t.from).into(),
+                (&t.to).into(),
+                (&t.note).into(),
+            ],
+        )?;
     }
     Ok(())
 }
 
-fn write_hazard(conn: &Connection, key: i64, h: &Hazard) -> Result<()> {
+fn write_hazard<C: SqlConn + ?Sized>(conn: &C, key: i64, h: &Hazard) -> Result<()> {
     let id = h.id.to_string();
-    conn.prepare_cached(
+    let household = h.household.map(|x| x.to_string());
+    conn.exec(
         "INSERT INTO hazards (id, doc_key, grid, category, severity, lat, lon, accuracy, place, description,
              household_id, deadline, photos, reported_by, reported_at, status)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-    )?
-    .execute(params![
-        id,
-        key,
-        h.grid.as_str(),
-        h.category,
-        h.severity.code(),
-        h.location.map(|l| l.lat),
-        h.location.map(|l| l.lon),
-        h.location.and_then(|l| l.accuracy_m),
-        h.place,
-        h.description,
-        h.household.map(|x| x.to_string()),
-        h.deadline.map(|d| d.0),
-        serde_json::to_string(&h.photos).unwrap_or_default(),
-        h.reported_by.as_str(),
-        h.reported_at.0,
-        h.status.code()
-    ])?;
+        &[
+            (&id).into(),
+            key.into(),
+            h.grid.as_str().into(),
+            (&h.category).into(),
+            h.severity.code().into(),
+            h.location.map(|l| l.lat).into(),
+            h.location.map(|l| l.lon).into(),
+            h.location.and_then(|l| l.accuracy_m).into(),
+            (&h.place).into(),
+            (&h.description).into(),
+            household.as_deref().into(),
+            h.deadline.map(|d| d.0).into(),
+            json(&h.photos).as_str().into(),
+            h.reported_by.as_str().into(),
+            h.reported_at.0.into(),
+            h.status.code().into(),
+        ],
+    )?;
     write_transitions(
         conn,
-        "hazard_transitions",
-        "hazard_id",
+        "INSERT INTO hazard_transitions (id, hazard_id, doc_key, at, by_worker, from_state, to_state, note)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         &id,
         key,
         &h.transitions,
     )
 }
 
-fn write_case(conn: &Connection, key: i64, c: &Case) -> Result<()> {
+fn write_case<C: SqlConn + ?Sized>(conn: &C, key: i64, c: &Case) -> Result<()> {
     let id = c.id.to_string();
-    conn.prepare_cached(
+    let household = c.household.map(|x| x.to_string());
+    let resident = c.resident.map(|x| x.to_string());
+    conn.exec(
         "INSERT INTO cases (id, doc_key, grid, channel, category, description, urgency, household_id, resident_id,
              opened_by, opened_at, status, first_response_at, escalated)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-    )?
-    .execute(params![
-        id,
-        key,
-        c.grid.as_str(),
-        c.channel.code(),
-        c.category,
-        c.description,
-        c.urgency.code(),
-        c.household.map(|x| x.to_string()),
-        c.resident.map(|x| x.to_string()),
-        c.opened_by.as_str(),
-        c.opened_at.0,
-        c.status.code(),
-        c.first_response_at.map(|t| t.0),
-        c.escalated
-    ])?;
+        &[
+            (&id).into(),
+            key.into(),
+            c.grid.as_str().into(),
+            c.channel.code().into(),
+            (&c.category).into(),
+            (&c.description).into(),
+            c.urgency.code().into(),
+            household.as_deref().into(),
+            resident.as_deref().into(),
+            c.opened_by.as_str().into(),
+            c.opened_at.0.into(),
+            c.status.code().into(),
+            c.first_response_at.map(|t| t.0).into(),
+            c.escalated.into(),
+        ],
+    )?;
     write_transitions(
         conn,
-        "case_transitions",
-        "case_id",
+        "INSERT INTO case_transitions (id, case_id, doc_key, at, by_worker, from_state, to_state, note)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         &id,
         key,
         &c.transitions,
     )
 }
 
-fn write_form(conn: &Connection, key: i64, r: &FormRecord) -> Result<()> {
-    conn.prepare_cached(
+fn write_form<C: SqlConn + ?Sized>(conn: &C, key: i64, r: &FormRecord) -> Result<()> {
+    let id = r.id.to_string();
+    let household = r.household.map(|h| h.to_string());
+    conn.exec(
         "INSERT INTO form_records (id, doc_key, template_id, template_version, household_id, subject, answers,
              worker_id, filled_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    )?
-    .execute(params![
-        r.id.to_string(),
-        key,
-        r.template.id,
-        r.template.version,
-        r.household.map(|h| h.to_string()),
-        r.subject,
-        serde_json::to_string(&r.answers).unwrap_or_default(),
-        r.worker.as_str(),
-        r.filled_at.0
-    ])?;
+        &[
+            (&id).into(),
+            key.into(),
+            (&r.template.id).into(),
+            r.template.version.into(),
+            household.as_deref().into(),
+            (&r.subject).into(),
+            json(&r.answers).as_str().into(),
+            r.worker.as_str().into(),
+            r.filled_at.0.into(),
+        ],
+    )?;
     Ok(())
 }
 
-fn write_day(conn: &Connection, key: i64, d: &WorkLogDay) -> Result<()> {
-    conn.prepare_cached(
+fn write_day<C: SqlConn + ?Sized>(conn: &C, key: i64, d: &WorkLogDay) -> Result<()> {
+    conn.exec(
         "INSERT INTO work_log_days (worker_id, date, doc_key, priorities, notes) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?
-    .execute(params![
-        d.worker.as_str(),
-        d.date,
-        key,
-        serde_json::to_string(&d.priorities).unwrap_or_default(),
-        d.notes
-    ])?;
+        &[
+            d.worker.as_str().into(),
+            (&d.date).into(),
+            key.into(),
+            json(&d.priorities).as_str().into(),
+            (&d.notes).into(),
+        ],
+    )?;
     Ok(())
 }

@@ -3,6 +3,7 @@
 //! `Store::rebuild` / `Store::check` and by the schema upgrades that add or
 //! change read models ([`super::migrations::REBUILD_AFTER`]).
 
+use super::sql::SqlConn;
 use super::{load_doc, read_models};
 use crate::docs::{self, DocId, DocKind, DocRows};
 use crate::{Error, Result};
@@ -19,32 +20,31 @@ pub(crate) fn quarantine_reason(e: &Error) -> String {
 
 /// Put doc `key` in quarantine with `reason` (its read-model rows are
 /// removed by the caller), or take it out with `None`.
-pub(crate) fn set_quarantine(conn: &Connection, key: i64, reason: Option<&str>) -> Result<()> {
+pub fn set_quarantine<C: SqlConn + ?Sized>(conn: &C, key: i64, reason: Option<&str>) -> Result<()> {
     match reason {
-        Some(reason) => conn
-            .prepare_cached(
-                "INSERT INTO quarantine (doc_key, reason, revision) VALUES (?1, ?2, ?3)
-                 ON CONFLICT(doc_key) DO UPDATE SET reason = excluded.reason, revision = excluded.revision",
-            )?
-            .execute(params![key, reason, docs::MATERIALIZER_REVISION])?,
-        None => conn
-            .prepare_cached("DELETE FROM quarantine WHERE doc_key = ?1")?
-            .execute([key])?,
+        Some(reason) => conn.exec(
+            "INSERT INTO quarantine (doc_key, reason, revision) VALUES (?1, ?2, ?3)
+             ON CONFLICT(doc_key) DO UPDATE SET reason = excluded.reason, revision = excluded.revision",
+            &[key.into(), reason.into(), docs::MATERIALIZER_REVISION.into()],
+        )?,
+        None => conn.exec("DELETE FROM quarantine WHERE doc_key = ?1", &[key.into()])?,
     };
     Ok(())
 }
 
 /// Materialise one stored doc into its read-model rows, quarantining it
 /// (with no rows) when it cannot be read, and record its format.
-pub(crate) fn refresh_doc(
-    conn: &Connection,
+pub fn refresh_doc<C: SqlConn + ?Sized>(
+    conn: &C,
     key: i64,
     id: &DocId,
     kind: DocKind,
     doc: &automerge::Automerge,
 ) -> Result<()> {
-    conn.prepare_cached("UPDATE docs SET format = ?2 WHERE key = ?1 AND format != ?2")?
-        .execute(params![key, docs::format_of(doc)])?;
+    conn.exec(
+        "UPDATE docs SET format = ?2 WHERE key = ?1 AND format != ?2",
+        &[key.into(), docs::format_of(doc).into()],
+    )?;
     let written = docs::materialize(id, kind, doc)
         .and_then(|rows| in_savepoint(conn, || read_models::replace(conn, key, kind, &rows)));
     match written {
@@ -60,9 +60,9 @@ pub(crate) fn refresh_doc(
 
 /// Run `f` inside a SAVEPOINT: on error what it wrote is undone and the
 /// error returned, the enclosing transaction going on.
-pub(crate) fn in_savepoint(conn: &Connection, f: impl FnOnce() -> Result<()>) -> Result<()> {
+pub fn in_savepoint<C: SqlConn + ?Sized>(conn: &C, f: impl FnOnce() -> Result<()>) -> Result<()> {
     let run = |sql: &str| -> Result<()> {
-        conn.prepare_cached(sql)?.execute([])?;
+        conn.exec(sql, &[])?;
         Ok(())
     };
     run("SAVEPOINT read_rows")?;

@@ -17,15 +17,15 @@ pub use passwords::{
     add_worker_with_password, check_password, password_login_at, set_password, LoginRefused,
 };
 pub use tokens::{
-    authenticate, bearer_token, issue_token, issue_token_in, revoke_tokens, token_hash,
-    Authenticated, IssuedToken,
+    authenticate, authenticate_in, bearer_token, issue_token, issue_token_in, revoke_tokens,
+    revoke_tokens_in, token_hash, Authenticated, IssuedToken,
 };
 
 use crate::db;
 use crate::error::Error;
 use gridwork_core::model::{GridCode, GridNode, Role, Worker, WorkerId};
+use gridwork_core::store::sql::SqlConn;
 use gridwork_core::store::Db;
-use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
 /// The deepest grid level (a gridworker's grid).
@@ -92,17 +92,18 @@ fn check_name(field: &str, value: &str) -> Result<String, Error> {
     Ok(value.to_owned())
 }
 
-fn grid_level(conn: &Connection, code: &str) -> Result<Option<u8>, Error> {
-    Ok(conn
-        .query_row("SELECT level FROM grids WHERE code = ?1", [code], |r| {
-            r.get(0)
-        })
-        .optional()?)
+fn grid_level<C: SqlConn + ?Sized>(conn: &C, code: &str) -> Result<Option<u8>, Error> {
+    match conn.value("SELECT level FROM grids WHERE code = ?1", &[code.into()])? {
+        Some(cell) => Ok(Some(u8::try_from(cell.int()?).map_err(|_| {
+            Error::Internal("a stored grid level is out of range".into())
+        })?)),
+        None => Ok(None),
+    }
 }
 
 /// Add a grid node inside an open transaction; see [`add_grid`].
-pub fn add_grid_in(
-    conn: &Connection,
+pub fn add_grid_in<C: SqlConn + ?Sized>(
+    conn: &C,
     code: &str,
     name: &str,
     parent: Option<&str>,
@@ -128,9 +129,14 @@ pub fn add_grid_in(
             parent_level + 1
         }
     };
-    conn.execute(
+    conn.exec(
         "INSERT INTO grids (code, name, parent, level) VALUES (?1, ?2, ?3, ?4)",
-        params![code, name, parent, level],
+        &[
+            (&code).into(),
+            (&name).into(),
+            parent.as_deref().into(),
+            i64::from(level).into(),
+        ],
     )?;
     Ok(GridNode {
         code: GridCode(code),
@@ -156,24 +162,35 @@ pub fn add_grid(db: &Db, code: &str, name: &str, parent: Option<&str>) -> Result
 
 /// Every grid node, by level then code.
 pub fn list_grids(db: &Db) -> Result<Vec<GridNode>, Error> {
-    db::read(db, |conn| {
-        let mut stmt =
-            conn.prepare("SELECT code, level, name, parent FROM grids ORDER BY level, code")?;
-        let rows = stmt.query_map([], |r| {
-            Ok(GridNode {
-                code: GridCode(r.get(0)?),
-                level: r.get(1)?,
-                name: r.get(2)?,
-                parent: r.get::<_, Option<String>>(3)?.map(GridCode),
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+    db::read(db, list_grids_in)
+}
+
+/// [`list_grids`] on any connection.
+pub fn list_grids_in<C: SqlConn + ?Sized>(conn: &C) -> Result<Vec<GridNode>, Error> {
+    conn.rows(
+        "SELECT code, level, name, parent FROM grids ORDER BY level, code",
+        &[],
+    )?
+    .into_iter()
+    .map(|row| {
+        let [code, level, name, parent] = crate::sync::storage::cells(row)?;
+        Ok(GridNode {
+            code: GridCode(code.text()?),
+            level: u8::try_from(level.int()?)
+                .map_err(|_| Error::Internal("a stored grid level is out of range".into()))?,
+            name: name.text()?,
+            parent: match parent {
+                gridwork_core::store::sql::SqlCell::Null => None,
+                cell => Some(GridCode(cell.text()?)),
+            },
+        })
     })
+    .collect()
 }
 
 /// Add a worker inside an open transaction; see [`add_worker`].
-pub fn add_worker_in(
-    conn: &Connection,
+pub fn add_worker_in<C: SqlConn + ?Sized>(
+    conn: &C,
     id: &str,
     name: &str,
     role: Role,
@@ -182,11 +199,7 @@ pub fn add_worker_in(
     let id = check_code("id", id)?;
     let name = check_name("name", name)?;
     let grid = check_code("grid", grid)?;
-    let exists: bool = conn
-        .query_row("SELECT 1 FROM workers WHERE id = ?1", [&id], |_| Ok(true))
-        .optional()?
-        .unwrap_or(false);
-    if exists {
+    if conn.exists("SELECT 1 FROM workers WHERE id = ?1", &[(&id).into()])? {
         return Err(Error::Conflict(format!(
             "工作人员编号已存在 / worker id already exists: {id}"
         )));
@@ -198,9 +211,14 @@ pub fn add_worker_in(
             "网格员须属于第四级网格 / a gridworker must belong to a 4th-level grid",
         ));
     }
-    conn.execute(
+    conn.exec(
         "INSERT INTO workers (id, name, role, grid) VALUES (?1, ?2, ?3, ?4)",
-        params![id, name, role.code(), grid],
+        &[
+            (&id).into(),
+            (&name).into(),
+            role.code().into(),
+            (&grid).into(),
+        ],
     )?;
     Ok(Worker {
         id: WorkerId(id),
@@ -219,69 +237,92 @@ pub fn add_worker(db: &Db, id: &str, name: &str, role: Role, grid: &str) -> Resu
     Ok(worker)
 }
 
-fn parse_role(code: &str) -> rusqlite::Result<Role> {
-    Role::parse(code).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, Box::new(e))
-    })
-}
-
-fn worker_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Worker> {
-    Ok(Worker {
-        id: WorkerId(r.get(0)?),
-        name: r.get(1)?,
-        role: parse_role(&r.get::<_, String>(2)?)?,
-        grid: GridCode(r.get(3)?),
-    })
-}
-
 /// Every worker, by id.
 pub fn list_workers(db: &Db) -> Result<Vec<Worker>, Error> {
-    db::read(db, |conn| {
-        let mut stmt = conn.prepare("SELECT id, name, role, grid FROM workers ORDER BY id")?;
-        let rows = stmt.query_map([], worker_from_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+    db::read(db, list_workers_in)
+}
+
+/// [`list_workers`] on any connection.
+pub fn list_workers_in<C: SqlConn + ?Sized>(conn: &C) -> Result<Vec<Worker>, Error> {
+    conn.rows("SELECT id, name, role, grid FROM workers ORDER BY id", &[])?
+        .into_iter()
+        .map(worker_from_cells)
+        .collect()
+}
+
+/// A worker from the cells `id, name, role, grid`.
+fn worker_from_cells(row: Vec<gridwork_core::store::sql::SqlCell>) -> Result<Worker, Error> {
+    let [id, name, role, grid] = crate::sync::storage::cells(row)?;
+    Ok(Worker {
+        id: WorkerId(id.text()?),
+        name: name.text()?,
+        role: Role::parse(&role.text()?)
+            .map_err(|_| Error::Internal("a stored worker role is unknown".into()))?,
+        grid: GridCode(grid.text()?),
     })
 }
 
 /// One worker by id, or `None`.
-pub fn find_worker(conn: &Connection, id: &str) -> Result<Option<Worker>, Error> {
-    Ok(conn
-        .prepare_cached("SELECT id, name, role, grid FROM workers WHERE id = ?1")?
-        .query_row([id], worker_from_row)
-        .optional()?)
+pub fn find_worker<C: SqlConn + ?Sized>(conn: &C, id: &str) -> Result<Option<Worker>, Error> {
+    let Some(row) = conn.row(
+        "SELECT id, name, role, grid FROM workers WHERE id = ?1",
+        &[id.into()],
+    )?
+    else {
+        return Ok(None);
+    };
+    worker_from_cells(row).map(Some)
+}
+
+/// The grid codes a query returns in its first column.
+fn grid_codes<C: SqlConn + ?Sized>(
+    conn: &C,
+    sql: &str,
+    grid: &str,
+) -> Result<Vec<GridCode>, Error> {
+    conn.rows(sql, &[grid.into()])?
+        .into_iter()
+        .map(|row| match row.into_iter().next() {
+            Some(cell) => Ok(GridCode(cell.text()?)),
+            None => Err(Error::Internal("a grid query returned no column".into())),
+        })
+        .collect()
 }
 
 /// `grid` and all its descendants: the grid first, then by level and code.
 /// Empty if the grid does not exist.
-pub fn scope_of(conn: &Connection, grid: &str) -> Result<Vec<GridCode>, Error> {
-    let mut stmt = conn.prepare_cached(
+pub fn scope_of<C: SqlConn + ?Sized>(conn: &C, grid: &str) -> Result<Vec<GridCode>, Error> {
+    grid_codes(
+        conn,
         "WITH RECURSIVE sub(code, level) AS (
              SELECT code, level FROM grids WHERE code = ?1
              UNION ALL
              SELECT g.code, g.level FROM grids g JOIN sub ON g.parent = sub.code
          )
          SELECT code FROM sub ORDER BY level, code",
-    )?;
-    let rows = stmt.query_map([grid], |r| Ok(GridCode(r.get(0)?)))?;
-    Ok(rows.collect::<Result<_, _>>()?)
+        grid,
+    )
 }
 
 /// The ancestors of `grid`, nearest first (not the grid itself).
-pub fn ancestors_of(conn: &Connection, grid: &str) -> Result<Vec<GridCode>, Error> {
-    let mut stmt = conn.prepare_cached(
+pub fn ancestors_of<C: SqlConn + ?Sized>(conn: &C, grid: &str) -> Result<Vec<GridCode>, Error> {
+    grid_codes(
+        conn,
         "WITH RECURSIVE up(code, parent, depth) AS (
              SELECT code, parent, 0 FROM grids WHERE code = ?1
              UNION ALL
              SELECT g.code, g.parent, up.depth + 1 FROM grids g JOIN up ON g.code = up.parent
          )
          SELECT code FROM up WHERE depth > 0 ORDER BY depth",
-    )?;
-    let rows = stmt.query_map([grid], |r| Ok(GridCode(r.get(0)?)))?;
-    Ok(rows.collect::<Result<_, _>>()?)
+        grid,
+    )
 }
 
 /// The account of a worker (with their scope), or `None` if unknown.
-pub fn account_of(conn: &Connection, worker_id: &str) -> Result<Option<Account>, Error> {
+pub fn account_of<C: SqlConn + ?Sized>(
+    conn: &C,
+    worker_id: &str,
+) -> Result<Option<Account>, Error> {
     let Some(worker) = find_worker(conn, worker_id)? else {
         return Ok(None);
     };

@@ -13,8 +13,8 @@ use axum::http::{header, request::Parts};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use gridwork_core::model::WorkerId;
+use gridwork_core::store::sql::SqlConn;
 use gridwork_core::store::Db;
-use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -46,7 +46,7 @@ pub fn token_hash(token: &str) -> Option<[u8; 32]> {
 }
 
 /// Issue a token for `worker` inside an open transaction; see [`issue_token`].
-pub fn issue_token_in(conn: &Connection, worker: &str) -> Result<IssuedToken, Error> {
+pub fn issue_token_in<C: SqlConn + ?Sized>(conn: &C, worker: &str) -> Result<IssuedToken, Error> {
     let worker = check_code("worker", worker)?;
     if find_worker(conn, &worker)?.is_none() {
         return Err(Error::not_found("worker", &worker));
@@ -57,9 +57,13 @@ pub fn issue_token_in(conn: &Connection, worker: &str) -> Result<IssuedToken, Er
     })?;
     let token = URL_SAFE_NO_PAD.encode(bytes);
     let hash: [u8; 32] = Sha256::digest(bytes).into();
-    conn.execute(
+    conn.exec(
         "INSERT INTO tokens (hash, worker_id, created_at, revoked_at) VALUES (?1, ?2, ?3, NULL)",
-        params![hash.as_slice(), worker, db::now_ms()],
+        &[
+            hash.as_slice().into(),
+            (&worker).into(),
+            db::now_ms().into(),
+        ],
     )?;
     Ok(IssuedToken {
         worker: WorkerId(worker),
@@ -78,19 +82,21 @@ pub fn issue_token(db: &Db, worker: &str) -> Result<IssuedToken, Error> {
 /// Revoke every live token of `worker`; returns how many were revoked
 /// (0 if they had none). Unknown worker: not found.
 pub fn revoke_tokens(db: &Db, worker: &str) -> Result<usize, Error> {
-    let worker = check_code("worker", worker)?;
-    let count = db::write(db, |tx| {
-        let conn = tx.conn();
-        if find_worker(conn, &worker)?.is_none() {
-            return Err(Error::not_found("worker", &worker));
-        }
-        Ok(conn.execute(
-            "UPDATE tokens SET revoked_at = ?1 WHERE worker_id = ?2 AND revoked_at IS NULL",
-            params![db::now_ms(), worker],
-        )?)
-    })?;
+    let count = db::write(db, |tx| revoke_tokens_in(tx.conn(), worker))?;
     tracing::info!(count, "tokens revoked");
     Ok(count)
+}
+
+/// [`revoke_tokens`] inside an open transaction on any connection.
+pub fn revoke_tokens_in<C: SqlConn + ?Sized>(conn: &C, worker: &str) -> Result<usize, Error> {
+    let worker = check_code("worker", worker)?;
+    if find_worker(conn, &worker)?.is_none() {
+        return Err(Error::not_found("worker", &worker));
+    }
+    Ok(conn.exec(
+        "UPDATE tokens SET revoked_at = ?1 WHERE worker_id = ?2 AND revoked_at IS NULL",
+        &[db::now_ms().into(), (&worker).into()],
+    )?)
 }
 
 /// The account a bearer token belongs to. `bearer` is the token itself or a
@@ -98,21 +104,24 @@ pub fn revoke_tokens(db: &Db, worker: &str) -> Result<usize, Error> {
 /// tokens, and tokens of a worker whose grid is gone: [`Error::Unauthorized`].
 /// Blocking (SQLite): call it from `spawn_blocking` in async code.
 pub fn authenticate(db: &Db, bearer: &str) -> Result<Account, Error> {
+    db::read(db, |conn| authenticate_in(conn, bearer))
+}
+
+/// [`authenticate`] on any connection (the PostgreSQL backend's too).
+pub fn authenticate_in<C: SqlConn + ?Sized>(conn: &C, bearer: &str) -> Result<Account, Error> {
     let token = strip_scheme(bearer.trim());
     let hash = token_hash(token).ok_or(Error::Unauthorized)?;
-    db::read(db, |conn| {
-        let worker: Option<String> = conn
-            .prepare_cached("SELECT worker_id FROM tokens WHERE hash = ?1 AND revoked_at IS NULL")?
-            .query_row([hash.as_slice()], |r| r.get(0))
-            .optional()?;
-        let Some(worker) = worker else {
-            return Err(Error::Unauthorized);
-        };
-        match account_of(conn, &worker)? {
-            Some(account) if !account.scope.is_empty() => Ok(account),
-            _ => Err(Error::Unauthorized),
-        }
-    })
+    let Some(worker) = conn.value(
+        "SELECT worker_id FROM tokens WHERE hash = ?1 AND revoked_at IS NULL",
+        &[hash.as_slice().into()],
+    )?
+    else {
+        return Err(Error::Unauthorized);
+    };
+    match account_of(conn, &worker.text()?)? {
+        Some(account) if !account.scope.is_empty() => Ok(account),
+        _ => Err(Error::Unauthorized),
+    }
 }
 
 /// `token` without a leading `Bearer ` (any case), if present.
@@ -145,8 +154,8 @@ impl FromRequestParts<AppState> for Authenticated {
         let token = bearer_token(&parts.headers)
             .ok_or(Error::Unauthorized)?
             .to_owned();
-        let db = state.db.clone();
-        let account = tokio::task::spawn_blocking(move || authenticate(&db, &token)).await??;
+        let backend = state.backend.clone();
+        let account = tokio::task::spawn_blocking(move || backend.authenticate(&token)).await??;
         Ok(Authenticated(account))
     }
 }

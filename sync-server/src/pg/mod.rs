@@ -1,7 +1,8 @@
-//! PostgreSQL backend of the server (issue 13), groundwork: connecting to
-//! `serve --database postgres://…` and bringing that database's schema up
-//! to date. Serving from it is not wired in yet (`serve` still answers that
-//! PostgreSQL is not supported).
+//! PostgreSQL backend of the server (issue 13): connecting to
+//! `serve --database postgres://…`, bringing that database's schema up to
+//! date, the portable SQL connection on a PostgreSQL transaction
+//! ([`conn`]), the pool with retried transactions ([`store`]) and the sync
+//! engine's storage on it ([`sync_tx`]).
 //!
 //! The schema is `sync-server/sql/pg/NNN_*.sql`: the first migration holds
 //! every table and index of the server's SQLite database (the core store's
@@ -17,6 +18,10 @@
 //! The client is `postgres`, the synchronous one: the server's storage code
 //! is blocking and runs in `spawn_blocking`, as it does with SQLite.
 //! Connections are plain TCP or Unix sockets (`NoTls`) for now.
+
+pub mod conn;
+pub mod store;
+pub mod sync_tx;
 
 use crate::error::Error;
 use postgres::{Client, Config, NoTls};

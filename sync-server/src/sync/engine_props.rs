@@ -7,15 +7,18 @@
 //! Invariant: once every phone has synced twice without faults, each phone
 //! holds exactly the docs of its account's scope, at the server's heads and
 //! filed under the same grids, and its read models equal a rebuild.
+//!
+//! The same body runs on both storage backends (the conformance suite of
+//! issue 13): the embedded SQLite database, and a fresh database per case
+//! in a throwaway PostgreSQL ([`gridwork_tests::postgres::TestPostgres`]).
 
 use super::engine::{self, Limits};
-use super::sqlite::SqliteTx;
 use crate::accounts::{self, Account};
+use crate::backend::Backend;
 use gridwork_core::model::{
     CaseState, HouseholdEdit, HouseholdId, NewCase, NewHousehold, NewVisit, Role, Timestamp,
     Workflow,
 };
-use gridwork_core::store::Db;
 use gridwork_core::sync::protocol::{self, SyncRequest};
 use gridwork_core::sync::{SyncOptions, Transport};
 use gridwork_core::{Clock, ManualClock, Store, StoreOptions};
@@ -60,7 +63,7 @@ const PHONES: [(&str, &str, Role); 4] = [
 
 /// The phone's link to the in-process server.
 struct Link {
-    server: Arc<Db>,
+    server: Backend,
     account: Account,
     limits: Limits,
     now: Arc<ManualClock>,
@@ -75,10 +78,8 @@ impl Link {
         let now = self.now.now();
         let response = self
             .server
-            .write(|tx| {
-                let mut storage = SqliteTx::new(tx);
-                engine::process_with(&mut storage, &self.account, &request, now, self.limits)
-                    .map_err(|e| gridwork_core::Error::Protocol(e.to_string()))
+            .sync(|storage| {
+                engine::process_with(storage, &self.account, &request, now, self.limits)
             })
             .expect("the engine answers every well-formed request");
         protocol::encode(&response)
@@ -119,7 +120,7 @@ struct Phone {
 
 struct World {
     _dir: tempfile::TempDir,
-    server: Arc<Db>,
+    server: Backend,
     phones: Vec<Phone>,
     clock: Arc<ManualClock>,
 }
@@ -136,21 +137,54 @@ fn open_store(clock: Arc<ManualClock>, path: &std::path::Path) -> Store {
     .unwrap()
 }
 
+/// Where the world's server keeps its data.
+enum On<'p> {
+    /// A SQLite database in the world's directory.
+    Sqlite,
+    /// A fresh database in this PostgreSQL.
+    Postgres(&'p gridwork_tests::postgres::TestPostgres),
+}
+
+/// A fresh server backend.
+fn backend(on: &On<'_>, dir: &std::path::Path) -> Backend {
+    match on {
+        On::Sqlite => Backend::Sqlite(Arc::new(crate::db::open(&dir.join("server")).unwrap())),
+        On::Postgres(pg) => {
+            static CASE: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+            let n = CASE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let url = pg.create_database(&format!("engine_case_{n}"));
+            Backend::Postgres(Arc::new(crate::pg::store::PgStore::open(&url, 2).unwrap()))
+        }
+    }
+}
+
 fn world(limits: Limits) -> World {
+    world_on(&On::Sqlite, limits)
+}
+
+fn world_on(on: &On<'_>, limits: Limits) -> World {
     let dir = tempfile::tempdir().unwrap();
-    let server = Arc::new(crate::db::open(&dir.path().join("server")).unwrap());
-    accounts::add_grid(&server, "T1", "镇", None).unwrap();
-    accounts::add_grid(&server, "C1", "社区", Some("T1")).unwrap();
-    accounts::add_grid(&server, "P1", "片区", Some("C1")).unwrap();
-    accounts::add_grid(&server, "G1", "一网格", Some("P1")).unwrap();
-    accounts::add_grid(&server, "G2", "二网格", Some("P1")).unwrap();
+    let server = backend(on, dir.path());
+    server
+        .transaction(|c| {
+            accounts::add_grid_in(c, "T1", "镇", None)?;
+            accounts::add_grid_in(c, "C1", "社区", Some("T1"))?;
+            accounts::add_grid_in(c, "P1", "片区", Some("C1"))?;
+            accounts::add_grid_in(c, "G1", "一网格", Some("P1"))?;
+            accounts::add_grid_in(c, "G2", "二网格", Some("P1"))?;
+            Ok(())
+        })
+        .unwrap();
     let clock = Arc::new(ManualClock::new(Timestamp(1_780_000_000_000)));
     let phones = PHONES
         .iter()
         .enumerate()
         .map(|(i, (worker, grid, role))| {
-            accounts::add_worker(&server, worker, "网格员", *role, grid).unwrap();
-            let account = crate::db::read(&server, |c| accounts::account_of(c, worker))
+            let account = server
+                .transaction(|c| {
+                    accounts::add_worker_in(c, worker, "网格员", *role, grid)?;
+                    accounts::account_of(c, worker)
+                })
                 .unwrap()
                 .unwrap();
             let store = open_store(clock.clone(), &dir.path().join(format!("phone{i}.db")));
@@ -288,13 +322,33 @@ impl World {
 
     /// Server docs (id → scope and heads) in the scope of `account`.
     fn server_docs_in(&self, account: &Account) -> BTreeMap<String, String> {
-        let reader = Store::attach(self.server.clone(), None, "Asia/Shanghai").unwrap();
-        reader
-            .doc_heads()
+        let rows = self
+            .server
+            .transaction(|c| Ok(c.rows("SELECT id, scope, heads FROM docs", &[])?))
+            .unwrap();
+        let mut out = BTreeMap::new();
+        for row in rows {
+            let [id, scope, heads] = super::storage::cells(row).unwrap();
+            let scope = scope.text().unwrap();
+            if account.scope.iter().any(|g| g.as_str() == scope) {
+                let heads: Vec<String> =
+                    heads.blob().unwrap().chunks(32).map(hex::encode).collect();
+                out.insert(id.text().unwrap(), format!("{scope} {}", heads.join(",")));
+            }
+        }
+        out
+    }
+
+    /// The households in the server's read model.
+    fn server_households(&self) -> Vec<HouseholdId> {
+        self.server
+            .transaction(|c| Ok(c.rows("SELECT id FROM households", &[])?))
             .unwrap()
             .into_iter()
-            .filter(|d| account.scope.iter().any(|g| g.as_str() == d.scope))
-            .map(|d| (d.id, format!("{} {}", d.scope, d.heads.join(","))))
+            .map(|row| {
+                let [id] = super::storage::cells(row).unwrap();
+                id.text().unwrap().parse().unwrap()
+            })
             .collect()
     }
 }
@@ -342,19 +396,19 @@ fn limits() -> impl Strategy<Value = Limits> {
     })
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig {
+/// The conformance property on one backend: random ops and faults on four
+/// phones, then two fault-free rounds; every phone holds exactly its scope
+/// at the server's heads, and nothing a phone made is lost.
+fn converges_on(on: &On<'_>) {
+    let config = ProptestConfig {
         cases: 24,
         max_shrink_iters: 200,
         ..ProptestConfig::default()
-    })]
-
-    #[test]
-    fn every_phone_converges_on_exactly_its_scope(
-        limits in limits(),
-        ops in prop::collection::vec(op(), 10..60),
-    ) {
-        let mut world = world(limits);
+    };
+    let mut runner = proptest::test_runner::TestRunner::new(config);
+    let strategy = (limits(), prop::collection::vec(op(), 10..60));
+    let outcome = runner.run(&strategy, |(limits, ops)| {
+        let mut world = world_on(on, limits);
         for op in &ops {
             world.run(op);
         }
@@ -370,19 +424,38 @@ proptest! {
             let expected = world.server_docs_in(&phone.link.account);
             // Filed under the same grids too (a staff phone on C1 once filed
             // the visit logs it received under C1, the server under G1).
-            prop_assert_eq!(&held, &expected, "phone {} holds its scope at the server's heads, filed as the server files it", phone.link.account.worker_id);
+            prop_assert_eq!(
+                &held,
+                &expected,
+                "phone {} holds its scope at the server's heads, filed as the server files it",
+                phone.link.account.worker_id
+            );
             prop_assert!(phone.store.dirty_docs().unwrap().is_empty());
             prop_assert!(phone.store.check().unwrap().ok);
         }
         // Nothing a phone made was lost: every household it registered is on the server.
-        let server = Store::attach(world.server.clone(), None, "Asia/Shanghai").unwrap();
-        let on_server = known_households(&server);
+        let on_server = world.server_households();
         for phone in &world.phones {
             for h in &phone.households {
                 prop_assert!(on_server.contains(h));
             }
         }
+        Ok(())
+    });
+    if let Err(e) = outcome {
+        panic!("{e}");
     }
+}
+
+#[test]
+fn every_phone_converges_on_exactly_its_scope_on_sqlite() {
+    converges_on(&On::Sqlite);
+}
+
+#[test]
+fn every_phone_converges_on_exactly_its_scope_on_postgres() {
+    let pg = gridwork_tests::postgres::TestPostgres::start();
+    converges_on(&On::Postgres(&pg));
 }
 
 /// A phone store restored from an older copy of itself (a file backup, a

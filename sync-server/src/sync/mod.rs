@@ -101,7 +101,7 @@ async fn answer(
             }
         })?;
     stats.request_bytes = body.len() as u64;
-    let db = state.db.clone();
+    let backend = state.backend.clone();
     let started = std::time::Instant::now();
     let (response, version, pushes, docs_received) = tokio::task::spawn_blocking(move || {
         let compressed = body.len();
@@ -116,21 +116,11 @@ async fn answer(
         let pushes = request.pushes.len();
         let docs_received = (request.pushes.len() + request.sync_messages.len()) as u64;
         let now = Timestamp(jiff::Timestamp::now().as_millisecond());
-        let mut failure = None;
-        let result = db.write(|tx| {
-            let mut storage = sqlite::SqliteTx::new(tx);
-            engine::process(&mut storage, &account, &request, now).map_err(|e| {
-                failure = Some(e);
-                gridwork_core::Error::Cancelled
-            })
-        });
+        let result = backend.sync(|storage| engine::process(storage, &account, &request, now));
         // The lease is given back once the request is no longer held.
         drop(request);
         drop(lease);
-        match result {
-            Ok(response) => Ok((response, version, pushes, docs_received)),
-            Err(e) => Err(failure.unwrap_or(Error::Core(e))),
-        }
+        result.map(|response| (response, version, pushes, docs_received))
     })
     .await
     .map_err(|e| Error::Internal(e.to_string()))??;

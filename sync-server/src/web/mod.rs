@@ -248,7 +248,7 @@ async fn login(
         return Ok(response);
     }
     let previous = cookies::get(&headers, cookies::SESSION).and_then(accounts::token_hash);
-    let db = state.db.clone();
+    let db = state.db()?.clone();
     let attempt_user = user.clone();
     let outcome = tokio::task::spawn_blocking(move || -> Result<_, Error> {
         let now = db::now_ms();
@@ -321,7 +321,7 @@ async fn logout(
             return Ok(csrf_refused(cookie_lang(&headers)));
         }
     }
-    let db = state.db.clone();
+    let db = state.db()?.clone();
     let hash = *staff.token_hash();
     tokio::task::spawn_blocking(move || session::delete_session(&db, &hash)).await??;
     tracing::info!(worker = %staff.account.worker_id.0, "staff signed out");

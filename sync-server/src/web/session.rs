@@ -124,7 +124,7 @@ impl StaffSession {
         let Some(token) = cookies::get(headers, cookies::SESSION).map(str::to_owned) else {
             return Ok(None);
         };
-        let db = state.db.clone();
+        let db = state.db()?.clone();
         tokio::task::spawn_blocking(move || StaffSession::lookup_at(&db, &token, db::now_ms()))
             .await?
     }

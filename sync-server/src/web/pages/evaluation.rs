@@ -51,7 +51,7 @@ pub fn rows(view: &View, month: &str) -> Result<(String, Vec<EvaluationRow>), Er
     } else {
         month.trim().to_owned()
     };
-    let evaluees: Vec<Evaluee> = accounts::list_workers(&view.state.db)?
+    let evaluees: Vec<Evaluee> = accounts::list_workers(view.state.db()?)?
         .into_iter()
         .filter(|w| w.role == Role::Gridworker && view.scope.covers(&w.grid))
         .map(|w| Evaluee {

@@ -105,7 +105,7 @@ pub async fn download(
             if what != ExportKind::Hazards {
                 let codes: Vec<String> = grids.iter().map(|g| g.0.clone()).collect();
                 access_log::record_export(
-                    &view.state.db,
+                    view.state.db()?,
                     &view.ctx.account.worker_id.0,
                     what.code(),
                     &codes,

@@ -30,7 +30,7 @@ pub async fn household(Path(id): Path<String>, request: PageRequest) -> Response
             return Err(not_found());
         }
         access_log::record_household_view(
-            &view.state.db,
+            view.state.db()?,
             &view.ctx.account.worker_id.0,
             &household.id.to_string(),
             now_ms(),
@@ -44,7 +44,7 @@ pub async fn household(Path(id): Path<String>, request: PageRequest) -> Response
 fn page(view: &View, h: &Household) -> Result<String, Error> {
     let ctx = &view.ctx;
     let visits = view.store.list_visits(Some(h.id))?;
-    let log = access_log::for_household(&view.state.db, &h.id.to_string(), ACCESS_LOG_SHOWN)?;
+    let log = access_log::for_household(view.state.db()?, &h.id.to_string(), ACCESS_LOG_SHOWN)?;
     let tag_list = |tags: &[gridwork_core::model::SpecialGroup]| {
         tags.iter()
             .map(|t| ctx.t(t.label_zh(), t.code()))

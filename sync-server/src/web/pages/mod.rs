@@ -100,8 +100,8 @@ pub struct View {
 impl View {
     /// Open a view for `ctx` (blocking).
     fn open(state: AppState, ctx: PageCtx) -> Result<View, Error> {
-        let store = Store::attach(state.db.clone(), None, TIMEZONE)?;
-        let mut nodes = accounts::list_grids(&state.db)?;
+        let store = Store::attach(state.db()?.clone(), None, TIMEZONE)?;
+        let mut nodes = accounts::list_grids(state.db()?)?;
         nodes.retain(|g| ctx.account.covers(&g.code));
         Ok(View {
             ctx,

@@ -151,7 +151,7 @@ async fn apply(
             ));
         }
         let staff_id = view.ctx.account.worker_id.0.clone();
-        crate::db::write(&view.state.db, |tx| {
+        crate::db::write(view.state.db()?, |tx| {
             let meta = crate::publish::staff_meta(tx, &staff_id)?;
             let (doc_id, scope) = match kind {
                 RecordKind::Case => {

@@ -1,0 +1,87 @@
+//! Where the server keeps its data: the embedded SQLite database of its data
+//! directory (the default, one process) or a PostgreSQL database shared by
+//! several stateless instances (`serve --database postgres://…`, issue 13).
+//! Handlers reach storage through [`Backend`]: sync and sign-in by token
+//! run on both; what has not moved onto PostgreSQL yet asks for
+//! [`Backend::sqlite`] and answers [`Error::NotOnPostgres`] there.
+
+use crate::accounts::{self, Account};
+use crate::error::Error;
+use crate::pg::store::PgStore;
+use crate::pg::sync_tx::PgSyncTx;
+use crate::sync::sqlite::SqliteTx;
+use crate::sync::storage::SyncTx;
+use gridwork_core::store::sql::SqlConn;
+use gridwork_core::store::Db;
+use std::sync::Arc;
+
+/// The server's storage (cheap to clone). Every call blocks: run it in
+/// `tokio::task::spawn_blocking`.
+#[derive(Clone)]
+pub enum Backend {
+    /// `DATA_DIR/gridwork.db`.
+    Sqlite(Arc<Db>),
+    /// A PostgreSQL database, perhaps shared with other instances.
+    Postgres(Arc<PgStore>),
+}
+
+impl Backend {
+    /// Run `f` in one storage transaction of the sync engine and commit it
+    /// (nothing is kept when `f` fails). On PostgreSQL `f` may run more
+    /// than once, when a concurrent instance's transaction made PostgreSQL
+    /// abort this one.
+    pub fn sync<R>(
+        &self,
+        mut f: impl FnMut(&mut dyn SyncTx) -> Result<R, Error>,
+    ) -> Result<R, Error> {
+        match self {
+            Backend::Sqlite(db) => {
+                let mut failure = None;
+                let result = db.write(|tx| {
+                    let mut storage = SqliteTx::new(tx);
+                    f(&mut storage).map_err(|e| {
+                        failure = Some(e);
+                        gridwork_core::Error::Cancelled
+                    })
+                });
+                result.map_err(|e| failure.unwrap_or(Error::Core(e)))
+            }
+            Backend::Postgres(pg) => pg.transaction(|tx| f(&mut PgSyncTx::new(tx))),
+        }
+    }
+
+    /// Run `f` in one transaction on the server's tables (portable SQL,
+    /// [`SqlConn`]) and commit it; on PostgreSQL it may run more than once
+    /// (see [`Backend::sync`]).
+    pub fn transaction<R>(
+        &self,
+        mut f: impl FnMut(&dyn SqlConn) -> Result<R, Error>,
+    ) -> Result<R, Error> {
+        match self {
+            Backend::Sqlite(db) => crate::db::write(db, |tx| f(tx.conn())),
+            Backend::Postgres(pg) => pg.transaction(|tx| f(tx)),
+        }
+    }
+
+    /// The account a bearer token belongs to ([`accounts::authenticate`]).
+    pub fn authenticate(&self, bearer: &str) -> Result<Account, Error> {
+        match self {
+            Backend::Sqlite(db) => accounts::authenticate(db, bearer),
+            Backend::Postgres(pg) => pg.transaction(|tx| accounts::authenticate_in(tx, bearer)),
+        }
+    }
+
+    /// The SQLite database, for what runs only there so far; on PostgreSQL
+    /// [`Error::NotOnPostgres`] naming `feature`.
+    pub fn sqlite(&self, feature: &'static str) -> Result<&Arc<Db>, Error> {
+        match self {
+            Backend::Sqlite(db) => Ok(db),
+            Backend::Postgres(_) => Err(Error::NotOnPostgres { feature }),
+        }
+    }
+
+    /// True on PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Backend::Postgres(_))
+    }
+}

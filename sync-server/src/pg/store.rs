@@ -1,0 +1,133 @@
+//! The server's PostgreSQL database as a pool of connections, each with its
+//! prepared statements, and transactions that are retried when PostgreSQL
+//! gives up on them because of another instance's concurrent work.
+//!
+//! Several `gridwork-server` instances share one database. Each request runs
+//! in one READ COMMITTED transaction; documents are locked row by row
+//! (`SELECT … FOR UPDATE`) while they change, and the feed counter row is
+//! locked from a transaction's first feed number to its commit, so numbers
+//! become visible in order. Two transactions that lock a document and the
+//! counter in opposite orders deadlock; PostgreSQL aborts one (`40P01`), as
+//! it does a serialization failure (`40001`) or a second instance creating
+//! the same document at the same moment (`23505`): the whole transaction is
+//! then run again, which every sync step allows (they are idempotent).
+
+use super::conn::{PgTx, Statements};
+use crate::error::Error;
+use postgres::Client;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// How often a transaction is tried before its error is returned.
+pub const ATTEMPTS: u32 = 8;
+
+/// SQLSTATEs after which a transaction is run again: serialization
+/// failure, deadlock, unique violation (two instances creating one row).
+const RETRY_STATES: [&str; 3] = ["40001", "40P01", "23505"];
+
+/// One pooled connection and its prepared statements.
+struct Pooled {
+    client: Client,
+    statements: Statements,
+}
+
+/// A pool of connections to the server's PostgreSQL database.
+pub struct PgStore {
+    url: String,
+    idle: Mutex<Vec<Pooled>>,
+    max_idle: usize,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the URL: it may hold a password.
+        f.debug_struct("PgStore").finish_non_exhaustive()
+    }
+}
+
+impl PgStore {
+    /// Connect to `url`, bring its schema up to date ([`super::migrate`])
+    /// and keep up to `max_idle` connections open between requests.
+    pub fn open(url: &str, max_idle: usize) -> Result<PgStore, Error> {
+        let mut client = super::connect(url)?;
+        super::migrate(&mut client)?;
+        let store = PgStore {
+            url: url.to_owned(),
+            idle: Mutex::new(Vec::new()),
+            max_idle,
+        };
+        store.give_back(Pooled {
+            client,
+            statements: Statements::new(),
+        });
+        Ok(store)
+    }
+
+    /// An idle connection, or a new one.
+    fn take(&self) -> Result<Pooled, Error> {
+        let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        match idle {
+            Some(pooled) if !pooled.client.is_closed() => Ok(pooled),
+            _ => Ok(Pooled {
+                client: super::connect(&self.url)?,
+                statements: Statements::new(),
+            }),
+        }
+    }
+
+    /// Keep a connection for the next request (unless enough are kept).
+    fn give_back(&self, pooled: Pooled) {
+        if pooled.client.is_closed() {
+            return;
+        }
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        if idle.len() < self.max_idle {
+            idle.push(pooled);
+        }
+    }
+
+    /// Run `f` in one transaction and commit it; run it again (up to
+    /// [`ATTEMPTS`] times) when PostgreSQL aborted it for a concurrent
+    /// transaction's sake. `f` must be safe to run more than once.
+    pub fn transaction<R>(
+        &self,
+        mut f: impl FnMut(&PgTx<'_>) -> Result<R, Error>,
+    ) -> Result<R, Error> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut pooled = self.take()?;
+            let result = run_once(&mut pooled, &mut f);
+            self.give_back(pooled);
+            match result {
+                Err(e) if attempt < ATTEMPTS && is_transient(&e) => {
+                    tracing::debug!(attempt, "PostgreSQL transaction retried");
+                    std::thread::sleep(Duration::from_millis(2 << attempt.min(6)));
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+/// Run `f` in a transaction on `pooled` and commit.
+fn run_once<R>(
+    pooled: &mut Pooled,
+    f: &mut impl FnMut(&PgTx<'_>) -> Result<R, Error>,
+) -> Result<R, Error> {
+    let tx = pooled.client.transaction()?;
+    let tx = PgTx::new(tx, &mut pooled.statements);
+    let out = f(&tx)?;
+    tx.commit()?;
+    Ok(out)
+}
+
+/// True for an error after which the transaction is worth running again.
+pub fn is_transient(e: &Error) -> bool {
+    let sqlstate = match e {
+        Error::Postgres { sqlstate, .. } => sqlstate.as_deref(),
+        Error::Core(gridwork_core::Error::Database { sqlstate, .. }) => sqlstate.as_deref(),
+        _ => None,
+    };
+    sqlstate.is_some_and(|s| RETRY_STATES.contains(&s))
+}
