@@ -63,6 +63,14 @@ pub enum AdminCommand {
         #[arg(long)]
         force: bool,
     },
+    /// 把数据目录整体复制到空的 PostgreSQL 数据库（需先停止服务）/ copy the data directory's
+    /// database into an empty PostgreSQL database (stop the server first), to serve from it
+    /// with `serve --database`
+    CopyToPostgres {
+        /// PostgreSQL 数据库地址 / the target database (postgres://user@host:port/database)
+        #[arg(long)]
+        to: String,
+    },
     /// 从备份恢复（需先停止服务）/ restore a backup (stop the server first)
     Restore {
         /// 备份文件 / the backup file
@@ -246,6 +254,23 @@ pub fn run(args: &AdminArgs) -> Result<Value, Error> {
             let key = crate::keys::resolve(&args.data_dir, &args.key, &database)?;
             return crate::backup::restore(&args.data_dir, &key.key, from, *force);
         }
+        AdminCommand::CopyToPostgres { to } => {
+            crate::serve::check_database(Some(to))
+                .map_err(|message| Error::invalid("to", message))?;
+            if !database.exists() {
+                return Err(Error::not_found("database", "gridwork.db"));
+            }
+            let _lock = crate::backup::DataDirLock::acquire(&args.data_dir)?;
+            let (db, _) = crate::db::open_with(&args.data_dir, &args.key)?;
+            let pg = crate::pg::store::PgStore::open(to, 1)?;
+            let summary = crate::pg::copy::copy_to_postgres(&db, &pg)?;
+            tracing::info!(
+                tables = summary.tables,
+                rows = summary.rows,
+                "copied to PostgreSQL"
+            );
+            return Ok(json!(summary));
+        }
         _ => {}
     }
     let (db, _) = crate::db::open_with(&args.data_dir, &args.key)?;
@@ -322,9 +347,11 @@ pub fn run_on(db: &Db, command: &AdminCommand) -> Result<Value, Error> {
         AdminCommand::Policy(PolicyCommand::Show { grid }) => {
             json!(publish::show_policy(db, grid)?)
         }
-        AdminCommand::Backup { .. } | AdminCommand::Restore { .. } => return Err(Error::invalid(
+        AdminCommand::Backup { .. }
+        | AdminCommand::Restore { .. }
+        | AdminCommand::CopyToPostgres { .. } => return Err(Error::invalid(
             "command",
-            "备份与恢复作用于数据目录 / backup and restore work on the data directory (admin::run)",
+            "备份、恢复与复制作用于数据目录 / backup, restore and copy work on the data directory (admin::run)",
         )),
     };
     Ok(value)
@@ -388,6 +415,12 @@ pub fn run_on_postgres(
             return Err(Error::NotOnPostgres {
                 feature: "网格策略 / policies",
             })
+        }
+        AdminCommand::CopyToPostgres { .. } => {
+            return Err(Error::invalid(
+                "database",
+                "copy-to-postgres 从 --data-dir 复制，不与 --database 同用 / copy-to-postgres copies from --data-dir; do not give --database",
+            ))
         }
         AdminCommand::Backup { .. } | AdminCommand::Restore { .. } => {
             return Err(Error::NotOnPostgres {

@@ -20,6 +20,7 @@
 //! Connections are plain TCP or Unix sockets (`NoTls`) for now.
 
 pub mod conn;
+pub mod copy;
 pub mod store;
 pub mod sync_tx;
 
