@@ -46,7 +46,12 @@ impl Backend {
                 });
                 result.map_err(|e| failure.unwrap_or(Error::Core(e)))
             }
-            Backend::Postgres(pg) => pg.transaction(|tx| f(&mut PgSyncTx::new(tx))),
+            Backend::Postgres(pg) => pg.transaction(|tx| {
+                let mut storage = PgSyncTx::new(tx, pg.doc_cache());
+                let out = f(&mut storage)?;
+                storage.finish()?;
+                Ok(out)
+            }),
         }
     }
 

@@ -42,10 +42,11 @@ pub fn feed_scope(doc_id: &str, scope: &str) -> String {
 /// stamp the doc with the new number, which is returned. Call it inside the
 /// write transaction that changed the doc.
 pub fn feed_touch<C: SqlConn + ?Sized>(conn: &C, doc_id: &str, scope: &str) -> Result<i64, Error> {
-    let scope = feed_scope(doc_id, scope);
     // On PostgreSQL the counter row stays locked until the transaction
     // ends, so feed numbers become visible in the order they were taken: a
-    // reader never sees number n+1 committed while n may still appear.
+    // reader never sees number n+1 committed while n may still appear (the
+    // PostgreSQL sync transaction takes its numbers last, see
+    // `pg::sync_tx::PgSyncTx::finish`).
     let seq = conn
         .value(
             "UPDATE feed_counter SET seq = seq + 1 WHERE singleton = 1 RETURNING seq",
@@ -53,12 +54,25 @@ pub fn feed_touch<C: SqlConn + ?Sized>(conn: &C, doc_id: &str, scope: &str) -> R
         )?
         .ok_or_else(|| Error::Internal("the feed counter row is missing".into()))?
         .int()?;
+    feed_set(conn, doc_id, scope, seq)?;
+    Ok(seq)
+}
+
+/// Stamp `doc_id` with feed number `seq` (taken from the counter by the
+/// caller); `scope` is the doc's stored scope ([`feed_scope`] applies).
+pub fn feed_set<C: SqlConn + ?Sized>(
+    conn: &C,
+    doc_id: &str,
+    scope: &str,
+    seq: i64,
+) -> Result<(), Error> {
+    let scope = feed_scope(doc_id, scope);
     conn.exec(
         "INSERT INTO doc_feed (doc_id, scope, seq) VALUES (?1, ?2, ?3)
          ON CONFLICT(doc_id) DO UPDATE SET scope = excluded.scope, seq = excluded.seq",
         &[doc_id.into(), (&scope).into(), seq.into()],
     )?;
-    Ok(seq)
+    Ok(())
 }
 
 /// The latest feed number handed out (0 when nothing was stored yet).

@@ -52,7 +52,9 @@ pub fn decode_heads(bytes: &[u8]) -> Vec<ChangeHash> {
 
 /// LRU of loaded documents: a phone keeps a few (the screen it is on), a
 /// server many (the docs its phones sync now) — see [`super::Tuning`].
-pub(crate) struct DocCache {
+/// Whoever takes a doc out checks it against the heads stored in `docs`
+/// (another process, or another server instance, may have moved them).
+pub struct DocCache {
     capacity: usize,
     /// Each doc with the tick it was last used at.
     entries: std::collections::HashMap<DocId, (u64, Automerge)>,
@@ -72,7 +74,8 @@ struct Delta {
 }
 
 impl DocCache {
-    pub(crate) fn new(capacity: usize) -> Self {
+    /// A cache of at most `capacity` docs (0: none).
+    pub fn new(capacity: usize) -> Self {
         DocCache {
             capacity,
             entries: std::collections::HashMap::new(),
@@ -80,10 +83,12 @@ impl DocCache {
             deltas: std::collections::HashMap::new(),
         }
     }
-    fn take(&mut self, id: &DocId) -> Option<Automerge> {
+    /// Take a doc out (put it back when done with it).
+    pub fn take(&mut self, id: &DocId) -> Option<Automerge> {
         self.entries.remove(id).map(|(_, doc)| doc)
     }
-    fn put(&mut self, id: DocId, doc: Automerge) {
+    /// Keep a doc, evicting the least recently used past the capacity.
+    pub fn put(&mut self, id: DocId, doc: Automerge) {
         if self.capacity == 0 {
             return;
         }
@@ -100,7 +105,8 @@ impl DocCache {
             self.entries.retain(|_, (t, _)| *t > cutoff);
         }
     }
-    fn forget(&mut self, id: &DocId) {
+    /// Forget a doc and its delta.
+    pub fn forget(&mut self, id: &DocId) {
         self.entries.remove(id);
         self.deltas.remove(id);
     }
@@ -111,6 +117,19 @@ impl DocCache {
     #[cfg(test)]
     pub(crate) fn contains(&self, id: &DocId) -> bool {
         self.entries.contains_key(id)
+    }
+    /// Remember a doc's latest change: `bytes` take it from heads `from` to
+    /// heads `to` (both encoded, [`encode_heads`]).
+    pub fn put_change(&mut self, id: &DocId, from: Vec<u8>, to: Vec<u8>, bytes: Vec<u8>) {
+        self.put_delta(id, Delta { from, to, bytes });
+    }
+    /// The latest change of `id` when it starts at heads `base` and ends at
+    /// `current` (the doc's stored heads now; both encoded).
+    pub fn change_between(&self, id: &DocId, base: &[u8], current: &[u8]) -> Option<Vec<u8>> {
+        self.deltas
+            .get(id)
+            .filter(|d| d.from == base && d.to == current)
+            .map(|d| d.bytes.clone())
     }
     fn put_delta(&mut self, id: &DocId, delta: Delta) {
         if self.capacity == 0 {

@@ -23,12 +23,13 @@ pub mod read_models;
 pub mod rebuild;
 pub mod sql;
 
-pub use doc_store::{all_docs, decode_heads, encode_heads, ChangeOutcome, CommitMeta, WriteTx};
+pub use doc_store::{
+    all_docs, decode_heads, encode_heads, ChangeOutcome, CommitMeta, DocCache, WriteTx,
+};
 pub use open::DbKey;
 pub use persist::load_doc;
 
 use crate::Result;
-use doc_store::DocCache;
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;

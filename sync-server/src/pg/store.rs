@@ -14,6 +14,7 @@
 
 use super::conn::{PgTx, Statements};
 use crate::error::Error;
+use gridwork_core::store::DocCache;
 use postgres::Client;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -31,11 +32,18 @@ struct Pooled {
     statements: Statements,
 }
 
+/// Loaded documents an instance keeps between requests.
+pub const DOC_CACHE: usize = 512;
+
 /// A pool of connections to the server's PostgreSQL database.
 pub struct PgStore {
     url: String,
     idle: Mutex<Vec<Pooled>>,
     max_idle: usize,
+    /// Loaded docs and their latest changes; every use is checked against
+    /// the heads stored in the database (another instance may have moved
+    /// them), see [`super::sync_tx`].
+    cache: Mutex<DocCache>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -55,6 +63,7 @@ impl PgStore {
             url: url.to_owned(),
             idle: Mutex::new(Vec::new()),
             max_idle,
+            cache: Mutex::new(DocCache::new(DOC_CACHE)),
         };
         store.give_back(Pooled {
             client,
@@ -84,6 +93,11 @@ impl PgStore {
         if idle.len() < self.max_idle {
             idle.push(pooled);
         }
+    }
+
+    /// The instance's document cache.
+    pub fn doc_cache(&self) -> &Mutex<DocCache> {
+        &self.cache
     }
 
     /// Run `f` in one transaction and commit it; run it again (up to

@@ -5,10 +5,12 @@
 //!
 //! Several instances may change one document at once: [`PgSyncTx::change_doc`]
 //! locks the doc's row before loading it, so the second waits for the first
-//! to commit and then merges into what the first stored. No document is
-//! cached between requests (another instance may have changed it), and no
-//! encoded-once delta is kept ([`SyncTx::latest_change_since`] is `None`, so
-//! the engine loads the doc).
+//! to commit and then merges into what the first stored. Each instance
+//! keeps loaded docs and their latest change encoded once (the core's
+//! [`DocCache`]), used only when they are at the heads the database holds
+//! now: another instance's change, or a rolled-back one of this instance,
+//! makes the copy miss and the doc load again. Feed numbers are taken last, right before the
+//! commit ([`PgSyncTx::finish`]).
 
 use super::conn::PgTx;
 use crate::error::Error;
@@ -18,19 +20,73 @@ use gridwork_core::docs::{DocId, DocKind};
 use gridwork_core::model::{GridCode, Timestamp};
 use gridwork_core::store::persist::{self, DocWrite};
 use gridwork_core::store::sql::SqlConn;
-use gridwork_core::store::{decode_heads, ChangeOutcome};
+use gridwork_core::store::{decode_heads, encode_heads, ChangeOutcome, DocCache};
+use std::sync::Mutex;
 
 /// A sync transaction over a PostgreSQL transaction.
 pub struct PgSyncTx<'t, 'c> {
     tx: &'t PgTx<'c>,
+    cache: &'t Mutex<DocCache>,
     /// Savepoints open now (their names are numbered by depth).
     depth: usize,
+    /// Docs to move to the head of the feed at [`PgSyncTx::finish`].
+    feed: Vec<(DocId, GridCode)>,
 }
 
 impl<'t, 'c> PgSyncTx<'t, 'c> {
     /// Wrap a PostgreSQL transaction.
-    pub fn new(tx: &'t PgTx<'c>) -> Self {
-        PgSyncTx { tx, depth: 0 }
+    pub fn new(tx: &'t PgTx<'c>, cache: &'t Mutex<DocCache>) -> Self {
+        PgSyncTx {
+            tx,
+            cache,
+            depth: 0,
+            feed: Vec::new(),
+        }
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, DocCache> {
+        self.cache.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Doc `id` as stored (row `key` at encoded `heads`): from the cache
+    /// when the cached copy is at those heads, else loaded.
+    fn load(&self, key: i64, id: &DocId, heads: &[u8]) -> Result<Automerge, Error> {
+        if let Some(doc) = self.cache().take(id) {
+            if encode_heads(&doc.get_heads()) == heads {
+                return Ok(doc);
+            }
+        }
+        Ok(persist::load_doc(self.tx, key, id)?)
+    }
+
+    /// Number the docs this transaction changed on the feed; call it last,
+    /// right before the commit. The feed counter row stays locked from here
+    /// to the commit, so feed numbers become visible in the order they were
+    /// taken; taking them last keeps that lock short, and no transaction
+    /// holding it ever waits for a document's row (which would deadlock
+    /// with one that holds the row and waits for the counter).
+    pub fn finish(self) -> Result<(), Error> {
+        if self.feed.is_empty() {
+            return Ok(());
+        }
+        let n = self.feed.len() as i64;
+        let last = self
+            .tx
+            .value(
+                "UPDATE feed_counter SET seq = seq + ?1 WHERE singleton = 1 RETURNING seq",
+                &[n.into()],
+            )?
+            .ok_or_else(|| Error::Internal("the feed counter row is missing".into()))?
+            .int()?;
+        for (i, (doc, scope)) in self.feed.iter().enumerate() {
+            crate::feed::feed_set(
+                self.tx,
+                doc.as_str(),
+                scope.as_str(),
+                last - n + 1 + i as i64,
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -57,15 +113,19 @@ impl SyncTx for PgSyncTx<'_, '_> {
     ) -> Result<ChangeOutcome, Error> {
         // The row stays locked until the transaction ends: another instance
         // changing this doc waits, then loads what this one stored.
-        let key = match self.tx.value(
-            "SELECT key FROM docs WHERE id = ?1 FOR UPDATE",
+        let row = match self.tx.row(
+            "SELECT key, heads FROM docs WHERE id = ?1 FOR UPDATE",
             &[id.as_str().into()],
         )? {
-            Some(cell) => Some(cell.int()?),
+            Some(row) => {
+                let [key, heads] = crate::sync::storage::cells(row)?;
+                Some((key.int()?, heads.blob()?))
+            }
             None => None,
         };
-        let mut doc = match key {
-            Some(key) => persist::load_doc(self.tx, key, id)?,
+        let key = row.as_ref().map(|(key, _)| *key);
+        let mut doc = match &row {
+            Some((key, heads)) => self.load(*key, id, heads)?,
             None => Automerge::new(),
         };
         let old_heads = doc.get_heads();
@@ -75,7 +135,7 @@ impl SyncTx for PgSyncTx<'_, '_> {
         let changed = new_heads != old_heads;
         let created = key.is_none() && !new_heads.is_empty();
         if changed || created {
-            persist::write_change(
+            let written = persist::write_change(
                 self.tx,
                 DocWrite {
                     id,
@@ -91,7 +151,17 @@ impl SyncTx for PgSyncTx<'_, '_> {
                     compress: false,
                 },
             )?;
+            if let Some(persist::Written {
+                chunk: Some(chunk), ..
+            }) = written
+            {
+                let (from, to) = (encode_heads(&old_heads), encode_heads(&new_heads));
+                self.cache().put_change(id, from, to, chunk);
+            }
         }
+        // Kept even if this transaction rolls back: every use checks the
+        // stored heads first.
+        self.cache().put(id.clone(), doc);
         Ok(ChangeOutcome {
             changed,
             created,
@@ -106,7 +176,12 @@ impl SyncTx for PgSyncTx<'_, '_> {
         read: &mut dyn FnMut(&Automerge) -> Vec<u8>,
     ) -> Result<Option<Vec<u8>>, Error> {
         match persist::doc_row(self.tx, id)? {
-            Some((key, _)) => Ok(Some(read(&persist::load_doc(self.tx, key, id)?))),
+            Some((key, heads)) => {
+                let doc = self.load(key, id, &heads)?;
+                let out = read(&doc);
+                self.cache().put(id.clone(), doc);
+                Ok(Some(out))
+            }
             None => Ok(None),
         }
     }
@@ -117,20 +192,33 @@ impl SyncTx for PgSyncTx<'_, '_> {
 
     fn latest_change_since(
         &mut self,
-        _id: &DocId,
-        _base: &[ChangeHash],
+        id: &DocId,
+        base: &[ChangeHash],
     ) -> Result<Option<DocBytes>, Error> {
-        Ok(None)
+        let Some((_, heads)) = persist::doc_row(self.tx, id)? else {
+            return Ok(None);
+        };
+        Ok(self
+            .cache()
+            .change_between(id, &encode_heads(base), &heads)
+            .map(|bytes| (bytes, decode_heads(&heads))))
     }
 
     fn stored_doc(&mut self, id: &DocId) -> Result<Option<DocBytes>, Error> {
         Ok(persist::stored_doc(self.tx, id)?)
     }
 
+    fn feed_touch(&mut self, doc: &DocId, scope: &GridCode) -> Result<u64, Error> {
+        // Numbered at `finish`; the engine does not use the number.
+        self.feed.push((doc.clone(), scope.clone()));
+        Ok(0)
+    }
+
     fn savepoint(
         &mut self,
         f: &mut dyn FnMut(&mut dyn SyncTx) -> Result<(), Error>,
     ) -> Result<(), Error> {
+        let touched = self.feed.len();
         let name = format!("sync_step_{}", self.depth);
         self.tx.batch(&format!("SAVEPOINT {name}"))?;
         self.depth += 1;
@@ -147,6 +235,7 @@ impl SyncTx for PgSyncTx<'_, '_> {
                 // fails itself (connection lost) is the error to report.
                 self.tx.batch(&format!("ROLLBACK TO SAVEPOINT {name}"))?;
                 self.tx.batch(&format!("RELEASE SAVEPOINT {name}"))?;
+                self.feed.truncate(touched);
                 Err(e)
             }
         }

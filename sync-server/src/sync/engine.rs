@@ -518,7 +518,11 @@ pub fn process_with(
     };
     // Households first: records of the same request may name them.
     let mut pushes: Vec<&DocPush> = request.pushes.iter().collect();
-    pushes.sort_by_key(|p| !p.id.starts_with("household/"));
+    // Then by id: every request locks the docs it changes in one global
+    // order, so two requests on a shared database never deadlock on them.
+    pushes.sort_by(|a, b| {
+        (!a.id.starts_with("household/"), &a.id).cmp(&(!b.id.starts_with("household/"), &b.id))
+    });
     let mut pushed = BTreeSet::new();
     for push in pushes {
         match apply_push(tx, &ctx, push) {

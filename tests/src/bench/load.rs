@@ -31,7 +31,8 @@
 
 use crate::bench::report::{self, Row};
 use crate::bench::{size, Export, Res, Stats};
-use crate::sync_bench::{load_average, offline_day, CpuSample};
+use crate::load_targets::{copy_dir, Backend, Cluster, Running, SERVER_FLAGS};
+use crate::sync_bench::{load_average, offline_day};
 use gridwork_core::demo::{self, DemoOptions};
 use gridwork_core::model::HouseholdId;
 use gridwork_core::sync::{HttpTransport, SyncOptions, Transport};
@@ -78,6 +79,8 @@ pub struct LoadOptions {
     pub days: u32,
     /// Keep (and reuse) the built workload in this directory.
     pub workload: Option<PathBuf>,
+    /// Backends measured, in order (`--backends sqlite,pg1,pg2`).
+    pub backends: Vec<Backend>,
 }
 
 impl LoadOptions {
@@ -110,6 +113,7 @@ impl LoadOptions {
             first_syncs: 3,
             days: 4,
             workload: None,
+            backends: Backend::all(),
         }
     }
 
@@ -126,6 +130,7 @@ impl LoadOptions {
             first_syncs: 2,
             days: 2,
             workload: None,
+            backends: Backend::all(),
         }
     }
 }
@@ -202,29 +207,6 @@ fn worker_id(g: u32, p: u32) -> String {
     format!("gw-{:03}-{:02}", g + 1, p + 1)
 }
 
-/// Copy a stopped server's data directory.
-fn copy_dir(from: &Path, to: &Path) -> Res<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            copy_dir(&entry.path(), &target)?;
-        } else {
-            std::fs::copy(entry.path(), &target)?;
-        }
-    }
-    Ok(())
-}
-
-/// Peak RSS of a process (`VmHWM`), MiB.
-fn peak_rss_mib(pid: u32) -> Option<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
-}
-
 /// Pin the calling thread (and the threads it starts later) to `cpu`.
 fn pin_self(cpu: usize) -> bool {
     // SAFETY: the set is a plain bit mask on the stack, zeroed before use;
@@ -258,10 +240,6 @@ fn cpus_online() -> usize {
 fn cpus() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
-
-/// The server's flags for a load run: no rate limits, no connection caps
-/// below the load.
-const SERVER_FLAGS: [&str; 3] = ["--no-rate-limits", "--max-connections-per-address", "4096"];
 
 /// Run `f` over `items` on up to `threads` threads; the first error wins.
 fn parallel<T: Sync>(items: &[T], threads: usize, f: impl Fn(&T) -> Res<()> + Sync) -> Res<()> {
@@ -523,37 +501,56 @@ fn measure(dir: &Path, seeded: &Path, o: &LoadOptions, w: &Workload, load_start:
         })
         .collect::<Res<_>>()?;
 
-    // 4. One fresh server per level.
+    // 4. One fresh server (or set of instances) per backend and level.
     let pinned = cpus_online() >= 2;
     let wrapper: &[&str] = if pinned { &["taskset", "-c", "0"] } else { &[] };
-    let mut levels = Vec::new();
-    for &in_flight in &o.levels {
-        let run_dir = dir.join(format!("run-{in_flight}"));
-        copy_dir(seeded, &run_dir)?;
-        let mut srv = Server::start_wrapped(&run_dir, &SERVER_FLAGS, wrapper);
-        let level = replay(&srv, &days, in_flight, pinned)?;
-        eprintln!(
-            "load: {in_flight:>3} in flight: {:.0} syncs/s, p99 {:.0} ms, {} failures",
-            level.syncs_per_s, level.p99_ms, level.failures
-        );
-        levels.push(level);
-        srv.stop();
-        std::fs::remove_dir_all(&run_dir)?;
+    let cluster = if o.backends.iter().any(|b| matches!(b, Backend::Postgres(_))) {
+        Some(Cluster::start(seeded, pinned)?)
+    } else {
+        None
+    };
+    let mut measured = Vec::new();
+    for &backend in &o.backends {
+        let mut levels = Vec::new();
+        for &in_flight in &o.levels {
+            let run_dir = dir.join(format!("run-{in_flight}"));
+            let running = Running::start(backend, seeded, cluster.as_ref(), &run_dir, wrapper)?;
+            let level = replay(&running, &days, in_flight, pinned)?;
+            eprintln!(
+                "load: {}: {in_flight:>3} in flight: {:.0} syncs/s, p99 {:.0} ms, {} failures",
+                backend.label(),
+                level.syncs_per_s,
+                level.p99_ms,
+                level.failures
+            );
+            levels.push(level);
+            running.stop(cluster.as_ref())?;
+        }
+        // 5. First syncs on a fresh copy.
+        let first = first_syncs(dir, seeded, backend, cluster.as_ref(), w, wrapper, pinned)?;
+        measured.push(Measured {
+            backend,
+            levels,
+            first_sync: first,
+        });
     }
-
-    // 5. First syncs on a fresh server.
-    let first = first_syncs(dir, seeded, &w.first_workers, w.grid_json_gz, wrapper)?;
     let load_end = load_average();
-    print_report(o, &levels, &first, w, pinned, (load_start, &load_end));
+    print_report(o, &measured, w, pinned, (load_start, &load_end));
     Ok(())
+}
+
+/// The figures of one backend.
+#[derive(Debug, Serialize)]
+struct Measured {
+    backend: Backend,
+    levels: Vec<Level>,
+    first_sync: FirstSync,
 }
 
 /// Send every recorded request once, day after day (a day's requests all
 /// answered before the next day's start), `in_flight` at a time; figures
 /// of the run.
-fn replay(srv: &Server, days: &[Vec<Recorded>], in_flight: usize, pinned: bool) -> Res<Level> {
-    let pid = srv.pid().ok_or("server has no pid")?;
-    let url = format!("{}/v1/sync", srv.url);
+fn replay(srv: &Running, days: &[Vec<Recorded>], in_flight: usize, pinned: bool) -> Res<Level> {
     let total: usize = days.iter().map(Vec::len).sum();
     let in_flight = in_flight.max(1);
     // The load runs on CPU 1: this thread, the threads it starts and the
@@ -563,17 +560,19 @@ fn replay(srv: &Server, days: &[Vec<Recorded>], in_flight: usize, pinned: bool) 
         .map(|_| HttpTransport::new())
         .collect::<Result<_, _>>()?;
     let results: Mutex<Vec<Sent>> = Mutex::new(Vec::new());
-    let cpu_before = CpuSample::take(Some(pid));
+    let cpu_before = srv.cpu();
     let started = Instant::now();
     for requests in days {
         let next = AtomicUsize::new(0);
         std::thread::scope(|s| {
             for transport in &transports {
-                let (next, results, url) = (&next, &results, &url);
+                let (next, results) = (&next, &results);
                 s.spawn(move || {
                     let mut mine = Vec::new();
-                    while let Some(r) = requests.get(next.fetch_add(1, Ordering::Relaxed)) {
-                        mine.push(send(transport, url, r));
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(r) = requests.get(i) else { break };
+                        mine.push(send(transport, &srv.url(i), r));
                     }
                     results
                         .lock()
@@ -587,7 +586,7 @@ fn replay(srv: &Server, days: &[Vec<Recorded>], in_flight: usize, pinned: bool) 
         unpin_self();
     }
     let wall = started.elapsed().as_secs_f64();
-    let cpu = cpu_before.until(CpuSample::take(Some(pid)));
+    let cpu_ms = Running::cpu_ms(cpu_before, srv.cpu(), false);
     let results = results.into_inner().unwrap_or_else(|e| e.into_inner());
     let n = results.len().max(1);
     let latencies: Vec<f64> = results.iter().map(|r| r.0).collect();
@@ -600,10 +599,10 @@ fn replay(srv: &Server, days: &[Vec<Recorded>], in_flight: usize, pinned: bool) 
         syncs_per_s: results.len() as f64 / wall,
         p50_ms: stats.median,
         p99_ms: percentile(&latencies, 0.99),
-        cpu_ms_per_sync: cpu.stat_ms.map(|ms| ms / n as f64),
+        cpu_ms_per_sync: cpu_ms.map(|ms| ms / n as f64),
         bytes_up_per_sync: results.iter().map(|r| r.2).sum::<u64>() / n as u64,
         bytes_down_per_sync: results.iter().map(|r| r.3).sum::<u64>() / n as u64,
-        peak_rss_mib: peak_rss_mib(pid),
+        peak_rss_mib: srv.peak_rss_mib(),
     })
 }
 
@@ -648,41 +647,43 @@ fn percentile(samples: &[f64], q: f64) -> f64 {
 }
 
 /// First syncs of new phones of grid 1, one after another, on a fresh copy
-/// of the set-up server.
+/// of the set-up server on `backend` (the first instance).
 fn first_syncs(
     dir: &Path,
     seeded: &Path,
-    workers: &[(String, String)],
-    grid_json_gz: u64,
+    backend: Backend,
+    cluster: Option<&Cluster>,
+    w: &Workload,
     wrapper: &[&str],
+    pinned: bool,
 ) -> Res<FirstSync> {
-    let run_dir = dir.join("run-first");
-    copy_dir(seeded, &run_dir)?;
-    let mut srv = Server::start_wrapped(&run_dir, &SERVER_FLAGS, wrapper);
-    let pid = srv.pid();
+    let running = Running::start(backend, seeded, cluster, &dir.join("run-first"), wrapper)?;
+    // The phone runs on CPU 1, away from the server's.
+    let main_pinned = pinned && pin_self(1);
     let mut cpu = Vec::new();
     let mut last = None;
-    for (worker, token) in workers {
-        let path: PathBuf = dir.join(format!("phone-{worker}.db"));
+    for (worker, token) in &w.first_workers {
+        let path: PathBuf = dir.join(format!("phone-{backend:?}-{worker}.db"));
         let store = Store::open(&path, None)?;
         store.init(worker, "网格员", &grid_code(0))?;
-        let before = CpuSample::take(pid);
-        let summary = store.sync(&srv.url, token, &SyncOptions::default())?;
-        let spent = before.until(CpuSample::take(pid));
-        if let Some(ms) = spent.sched_ms.or(spent.stat_ms) {
+        let before = running.cpu();
+        let summary = store.sync(running.base_url(), token, &SyncOptions::default())?;
+        if let Some(ms) = Running::cpu_ms(before, running.cpu(), true) {
             cpu.push(ms);
         }
         last = Some(summary);
     }
-    srv.stop();
-    std::fs::remove_dir_all(&run_dir)?;
+    if main_pinned {
+        unpin_self();
+    }
+    running.stop(cluster)?;
     let summary = last.ok_or("no first sync was measured (--first-syncs 0)")?;
     Ok(FirstSync {
         cpu_ms_median: Stats::of_some(&cpu).map(|s| s.median),
         round_trips: summary.round_trips,
         bytes_down: summary.bytes_down,
-        grid_json_gz,
-        ratio: summary.bytes_down as f64 / grid_json_gz.max(1) as f64,
+        grid_json_gz: w.grid_json_gz,
+        ratio: summary.bytes_down as f64 / w.grid_json_gz.max(1) as f64,
         docs: summary.docs_down,
     })
 }
@@ -690,8 +691,7 @@ fn first_syncs(
 #[allow(clippy::too_many_arguments)]
 fn print_report(
     o: &LoadOptions,
-    levels: &[Level],
-    first: &FirstSync,
+    measured: &[Measured],
     w: &Workload,
     pinned: bool,
     (load_start, load_end): (&str, &str),
@@ -704,7 +704,7 @@ fn print_report(
     println!();
     println!(
         "Gridwork server load — {} grids × {} households × {} years (+{} grids without phones), \
-         {} phones × {} days = {} recorded day syncs; ~{} docs on the server; embedded SQLite; {profile}",
+         {} phones × {} days = {} recorded day syncs; ~{} docs on the server; {profile}",
         o.grids,
         o.households,
         o.years,
@@ -725,6 +725,30 @@ fn print_report(
     );
     println!();
     let mut rows = Vec::new();
+    for m in measured {
+        rows.push(Row::info(
+            &format!("── {}", m.backend.label()),
+            String::new(),
+        ));
+        level_rows(&mut rows, &m.levels);
+        first_sync_rows(&mut rows, &m.first_sync);
+    }
+    report::print_table(&rows);
+    #[derive(Serialize)]
+    struct Summary<'a> {
+        options: &'a LoadOptions,
+        backends: &'a [Measured],
+    }
+    if let Ok(json) = serde_json::to_string(&Summary {
+        options: o,
+        backends: measured,
+    }) {
+        println!("{json}");
+    }
+}
+
+/// Report rows of each level of one backend, next to the targets.
+fn level_rows(rows: &mut Vec<Row>, levels: &[Level]) {
     for l in levels {
         let at_target = l.in_flight == TARGET_LEVEL;
         let mark = |ok: bool| if ok { "PASS" } else { "MISS" };
@@ -796,6 +820,10 @@ fn print_report(
             ),
         ));
     }
+}
+
+/// Report rows of a backend's first sync, next to the targets.
+fn first_sync_rows(rows: &mut Vec<Row>, first: &FirstSync) {
     let first_cpu = first.cpu_ms_median.unwrap_or(f64::NAN);
     rows.push(Row::limit(
         "first sync of a grid: server CPU (median)",
@@ -822,18 +850,4 @@ fn print_report(
         first.ratio,
         Some(TARGET_FIRST_SYNC_RATIO),
     ));
-    report::print_table(&rows);
-    #[derive(Serialize)]
-    struct Summary<'a> {
-        options: &'a LoadOptions,
-        levels: &'a [Level],
-        first_sync: &'a FirstSync,
-    }
-    if let Ok(json) = serde_json::to_string(&Summary {
-        options: o,
-        levels,
-        first_sync: first,
-    }) {
-        println!("{json}");
-    }
 }

@@ -34,6 +34,8 @@
 mod bench;
 #[path = "../bench/load.rs"]
 mod load_bench;
+#[path = "../bench/load_targets.rs"]
+mod load_targets;
 #[path = "../bench/sync.rs"]
 mod sync_bench;
 
@@ -56,7 +58,7 @@ const RSS_TARGET_MIB: f64 = 40.0;
 const USAGE: &str = "usage: bench [--households N] [--years Y] [--seed S] [--encrypted] \
 [--list-iters N] [--visit-iters N] [--sync]
        bench --server-load [--small] [--grids N] [--extra-grids N] [--phones N] \
-[--levels 1,8,32,64] [--first-syncs N] [--days N] [--workload DIR] [--households N] [--years Y] [--seed S]";
+[--levels 1,8,32,64] [--first-syncs N] [--days N] [--workload DIR] [--backends sqlite,pg1,pg2] [--households N] [--years Y] [--seed S]";
 
 /// What one benchmark run does.
 struct Options {
@@ -124,6 +126,12 @@ fn parse_args(args: &[String]) -> Res<Mode> {
             "--first-syncs" => load.first_syncs = value()?.parse::<u32>()?.max(1),
             "--days" => load.days = value()?.parse::<u32>()?.max(1),
             "--workload" => load.workload = Some(PathBuf::from(value()?)),
+            "--backends" => {
+                load.backends = value()?
+                    .split(',')
+                    .map(load_targets::Backend::parse)
+                    .collect::<Result<_, _>>()?;
+            }
             "--levels" => {
                 load.levels = value()?
                     .split(',')
