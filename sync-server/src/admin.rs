@@ -14,6 +14,7 @@ use crate::publish;
 use clap::{Args, Subcommand, ValueEnum};
 use gridwork_core::model::Role;
 use gridwork_core::schedule::PolicyOverride;
+use gridwork_core::store::persist::DocEditor;
 use gridwork_core::store::Db;
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -358,19 +359,21 @@ pub fn run_on(db: &Db, command: &AdminCommand) -> Result<Value, Error> {
 }
 
 /// Run one admin command on a PostgreSQL database: the grid tree, workers
-/// and their device tokens. Templates, policies, dashboard passwords,
-/// backup and restore are not on PostgreSQL yet ([`Error::NotOnPostgres`];
-/// backups there are PostgreSQL's own, e.g. `pg_dump`). Grids added here
-/// inherit no policy document because policies cannot be set on
-/// PostgreSQL yet.
+/// and their device tokens, templates and policies. Dashboard passwords are
+/// not on PostgreSQL yet ([`Error::NotOnPostgres`]); backup and restore
+/// there are PostgreSQL's own (`pg_dump`).
 pub fn run_on_postgres(
     pg: &crate::pg::store::PgStore,
     command: &AdminCommand,
 ) -> Result<Value, Error> {
     let value = match command {
         AdminCommand::Grid(GridCommand::Add { code, name, parent }) => {
-            let node =
-                pg.transaction(|tx| accounts::add_grid_in(tx, code, name, parent.as_deref()))?;
+            let node = pg.edit(|tx| {
+                let node = accounts::add_grid_in(DocEditor::sql(tx), code, name, parent.as_deref())?;
+                // A new grid follows the policy its ancestors set, from its first sync.
+                publish::refresh_policies_in(tx, &node.code, "admin")?;
+                Ok(node)
+            })?;
             tracing::info!(level = node.level, "grid added");
             json!(node)
         }
@@ -406,15 +409,35 @@ pub fn run_on_postgres(
             let revoked = pg.transaction(|tx| accounts::revoke_tokens_in(tx, worker))?;
             json!({ "worker": worker.trim(), "revoked": revoked })
         }
-        AdminCommand::Template(_) => {
-            return Err(Error::NotOnPostgres {
-                feature: "表单模板 / templates",
-            })
+        AdminCommand::Template(TemplateCommand::Publish {
+            file,
+            grid,
+            allow_unsupported,
+            by,
+        }) => {
+            let (template, skipped) = publish::read_template_file(file, *allow_unsupported)?;
+            json!(pg.edit(|tx| publish::publish_template_with(
+                tx,
+                &template,
+                skipped.clone(),
+                grid.as_deref(),
+                by
+            ))?)
         }
-        AdminCommand::Policy(_) => {
-            return Err(Error::NotOnPostgres {
-                feature: "网格策略 / policies",
-            })
+        AdminCommand::Template(TemplateCommand::List) => {
+            json!(pg.transaction(|tx| publish::list_templates_in(tx))?)
+        }
+        AdminCommand::Policy(PolicyCommand::Set {
+            grid,
+            file,
+            replace,
+            by,
+        }) => {
+            let change = PolicyOverride::from_json(&std::fs::read_to_string(file)?)?;
+            json!(pg.edit(|tx| publish::set_policy_with(tx, grid, &change, *replace, by))?)
+        }
+        AdminCommand::Policy(PolicyCommand::Show { grid }) => {
+            json!(pg.transaction(|tx| publish::show_policy_in(tx, grid))?)
         }
         AdminCommand::CopyToPostgres { .. } => {
             return Err(Error::invalid(

@@ -8,7 +8,6 @@
 use crate::accounts::{self, Account};
 use crate::error::Error;
 use crate::pg::store::PgStore;
-use crate::pg::sync_tx::PgSyncTx;
 use crate::sync::sqlite::SqliteTx;
 use crate::sync::storage::SyncTx;
 use gridwork_core::store::sql::SqlConn;
@@ -46,12 +45,7 @@ impl Backend {
                 });
                 result.map_err(|e| failure.unwrap_or(Error::Core(e)))
             }
-            Backend::Postgres(pg) => pg.transaction(|tx| {
-                let mut storage = PgSyncTx::new(tx, pg.doc_cache());
-                let out = f(&mut storage)?;
-                storage.finish()?;
-                Ok(out)
-            }),
+            Backend::Postgres(pg) => pg.edit(|storage| f(storage)),
         }
     }
 

@@ -276,3 +276,123 @@ fn concurrent_pushes_through_two_instances_lose_nothing() {
         assert_eq!(state(p), state(&phones[0].0));
     }
 }
+
+#[test]
+fn templates_and_policies_published_on_postgres_reach_phones_through_any_instance() {
+    let pg = TestPostgres::start();
+    let url = pg.create_database("publication");
+    let dir = TempDir::new().unwrap();
+    let servers = [
+        Server::start(&dir.path().join("a"), &["--database", &url]),
+        Server::start(&dir.path().join("b"), &["--database", &url]),
+    ];
+    admin_database(&url, &["grid", "add", "T1", "--name", "镇"]);
+    admin_database(
+        &url,
+        &["grid", "add", "C1", "--name", "社区", "--parent", "T1"],
+    );
+    admin_database(
+        &url,
+        &["grid", "add", "P1", "--name", "片区", "--parent", "C1"],
+    );
+    admin_database(
+        &url,
+        &["grid", "add", "G1", "--name", "一网格", "--parent", "P1"],
+    );
+    admin_database(
+        &url,
+        &[
+            "worker",
+            "add",
+            "gw-a",
+            "--name",
+            "测试",
+            "--role",
+            "gridworker",
+            "--grid",
+            "G1",
+        ],
+    );
+    let token = admin_database(&url, &["token", "issue", "gw-a"])["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let a = Phone::new(dir.path().join("a.db"));
+    a.init("gw-a", "G1");
+
+    // A template version published to the community, through the admin
+    // command on the database.
+    let mut v2 = a.json(&["form", "show", "duty-sanitation"]);
+    v2["version"] = serde_json::json!(2);
+    let file = dir.path().join("v2.json");
+    std::fs::write(&file, serde_json::to_vec(&v2).unwrap()).unwrap();
+    let published = admin_database(
+        &url,
+        &[
+            "template",
+            "publish",
+            file.to_str().unwrap(),
+            "--grid",
+            "C1",
+            "--by",
+            "staff-1",
+        ],
+    );
+    assert_eq!(published["doc_id"], "template/duty-sanitation/2");
+    assert_eq!(published["changed"], true);
+    let again = admin_database(
+        &url,
+        &[
+            "template",
+            "publish",
+            file.to_str().unwrap(),
+            "--grid",
+            "C1",
+        ],
+    );
+    assert_eq!(again["changed"], false);
+    assert_eq!(
+        admin_database(&url, &["template", "list"])
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // A policy set on the community; a grid added afterwards inherits it.
+    let policy = dir.path().join("policy.json");
+    std::fs::write(&policy, br#"{"first_response_minutes": 10}"#).unwrap();
+    let set = admin_database(
+        &url,
+        &["policy", "set", "--grid", "C1", policy.to_str().unwrap()],
+    );
+    assert_eq!(set["effective"]["first_response_minutes"], 10);
+    assert_eq!(set["republished"], serde_json::json!(["C1", "P1", "G1"]));
+    admin_database(
+        &url,
+        &["grid", "add", "G2", "--name", "二网格", "--parent", "P1"],
+    );
+    let shown = admin_database(&url, &["policy", "show", "--grid", "G2"]);
+    assert_eq!(shown["effective"]["first_response_minutes"], 10);
+
+    // The phone receives both through either instance.
+    a.sync(&servers[1].url, &token);
+    let newest: Vec<u64> = a
+        .json(&["form", "templates"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["id"] == "duty-sanitation")
+        .map(|t| t["version"].as_u64().unwrap())
+        .collect();
+    assert_eq!(newest, vec![1, 2]);
+    let docs = a.json(&["docs"]);
+    assert!(
+        docs.as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["id"] == "policy/G1"),
+        "{docs}"
+    );
+    a.sync(&servers[0].url, &token);
+}

@@ -9,9 +9,11 @@ use crate::docs::{DocId, DocKind};
 use crate::forms::{self, Template, TemplateCategory};
 use crate::model::{GridCode, WorkerId};
 use crate::schedule::Policy;
-use crate::store::{CommitMeta, WriteTx};
+use crate::store::persist::DocEditor;
+use crate::store::sql::SqlConn;
+use crate::store::CommitMeta;
 use crate::{Error, Result};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 
@@ -40,22 +42,26 @@ pub struct TemplateInfo {
 pub(crate) type TemplateRef = Cow<'static, Template>;
 
 /// The newest published version of `id` stored here, if any.
-fn newest_published_version(conn: &Connection, id: &str) -> Result<Option<u32>> {
-    Ok(conn
-        .query_row(
-            "SELECT max(version) FROM templates WHERE id = ?1",
-            [id],
-            |r| r.get::<_, Option<u32>>(0),
-        )
-        .optional()?
-        .flatten())
+fn newest_published_version<C: SqlConn + ?Sized>(conn: &C, id: &str) -> Result<Option<u32>> {
+    match conn.value(
+        "SELECT max(version) FROM templates WHERE id = ?1",
+        &[id.into()],
+    )? {
+        Some(cell) => Ok(cell
+            .opt_int()?
+            .map(|v| u32::try_from(v).unwrap_or(u32::MAX))),
+        None => Ok(None),
+    }
 }
 
-fn published(conn: &Connection, id: &str, version: u32) -> Result<Option<Template>> {
-    let body: Option<String> = conn
-        .prepare_cached("SELECT body FROM templates WHERE id = ?1 AND version = ?2")?
-        .query_row(params![id, version], |r| r.get(0))
-        .optional()?;
+fn published<C: SqlConn + ?Sized>(conn: &C, id: &str, version: u32) -> Result<Option<Template>> {
+    let body = match conn.value(
+        "SELECT body FROM templates WHERE id = ?1 AND version = ?2",
+        &[id.into(), version.into()],
+    )? {
+        Some(cell) => Some(cell.text()?),
+        None => None,
+    };
     body.map(|b| {
         serde_json::from_str(&b).map_err(|e| Error::CorruptDocument {
             doc_id: DocId::template(id, version).to_string(),
@@ -67,8 +73,8 @@ fn published(conn: &Connection, id: &str, version: u32) -> Result<Option<Templat
 
 /// Resolve `id` at `version` (`None` = the newest known here, published or
 /// built-in).
-pub(crate) fn resolve_template(
-    conn: &Connection,
+pub(crate) fn resolve_template<C: SqlConn + ?Sized>(
+    conn: &C,
     id: &str,
     version: Option<u32>,
 ) -> Result<TemplateRef> {
@@ -177,15 +183,15 @@ pub(crate) fn policy_in(conn: &Connection, grid: &GridCode) -> Result<Policy> {
 /// every version known for its id (built-in ones included). Publishing the
 /// identical version again is a no-op; different content under a published
 /// version is refused. Returns the doc id and whether anything changed.
-pub fn publish_template_in(
-    tx: &mut WriteTx<'_>,
+pub fn publish_template_in<E: DocEditor + ?Sized>(
+    tx: &mut E,
     template: &Template,
     grid: &GridCode,
     meta: &CommitMeta,
 ) -> Result<(DocId, bool)> {
     template.check()?;
     let doc_id = DocId::template(&template.id, template.version);
-    if let Some(existing) = published(tx.conn(), &template.id, template.version)? {
+    if let Some(existing) = published(tx.sql(), &template.id, template.version)? {
         if &existing == template {
             return Ok((doc_id, false));
         }
@@ -197,7 +203,7 @@ pub fn publish_template_in(
             ),
         ));
     }
-    let newest = resolve_template(tx.conn(), &template.id, None)
+    let newest = resolve_template(tx.sql(), &template.id, None)
         .map(|t| t.version)
         .ok();
     if let Some(newest) = newest.filter(|n| template.version <= *n) {
@@ -222,21 +228,20 @@ pub fn publish_template_in(
 
 /// Store `policy` as `grid`'s effective policy (server side). Returns the doc
 /// id and whether it changed (setting the same policy again is a no-op).
-pub fn set_policy_in(
-    tx: &mut WriteTx<'_>,
+pub fn set_policy_in<E: DocEditor + ?Sized>(
+    tx: &mut E,
     grid: &GridCode,
     policy: &Policy,
     meta: &CommitMeta,
 ) -> Result<(DocId, bool)> {
     let doc_id = DocId::policy(grid);
-    let stored: Option<String> = tx
-        .conn()
-        .query_row(
-            "SELECT body FROM policies WHERE grid = ?1",
-            [grid.as_str()],
-            |r| r.get(0),
-        )
-        .optional()?;
+    let stored = match tx.sql().value(
+        "SELECT body FROM policies WHERE grid = ?1",
+        &[grid.as_str().into()],
+    )? {
+        Some(cell) => Some(cell.text()?),
+        None => None,
+    };
     if stored
         .and_then(|b| serde_json::from_str::<Policy>(&b).ok())
         .is_some_and(|p| &p == policy)

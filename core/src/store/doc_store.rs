@@ -4,7 +4,7 @@
 //! and mark it dirty for sync — all in the caller's one SQLite transaction.
 
 use super::persist::{self, load_doc};
-use crate::docs::{self, DocId, DocKind};
+use crate::docs::{DocId, DocKind};
 use crate::model::{GridCode, Timestamp, WorkerId};
 use crate::{Error, Result};
 use automerge::{ActorId, Automerge, ChangeHash};
@@ -287,47 +287,17 @@ impl<'a> WriteTx<'a> {
             Some((row, doc)) => (Some(row), doc),
             None => (None, Automerge::new()),
         };
-        let format = docs::format_of(&doc);
-        if format > docs::FORMAT_VERSION {
-            // Written by a newer app: kept and shown, never edited here.
-            self.cache.put(id.clone(), doc);
-            return Err(Error::NewerFormat {
-                doc_id: id.to_string(),
-                found: format,
-                supported: docs::FORMAT_VERSION,
-            });
-        }
-        // The author first: Automerge gives a doc a new random actor whenever
-        // its author changes, so setting the actor after keeps every change
-        // of this device under its own actor (the one the server binds to
-        // the device), paired with one author, the worker.
-        doc.set_author(Some(automerge::Author::from(
-            meta.worker.0.as_bytes().to_vec(),
-        )));
-        doc.set_actor(meta.actor.clone());
         let old_heads = doc.get_heads();
-        let at = meta.at.0;
-        let new_doc = old_heads.is_empty();
-        let result = doc
-            .transact_with(
-                |_| automerge::transaction::CommitOptions::default().with_time(at),
-                |am| {
-                    if new_doc && docs::FORMAT_VERSION > 1 {
-                        // A doc carries its format once it is not the first:
-                        // phones of the first release read every other root
-                        // key of a visit or work log as a record, so format 1
-                        // is written by leaving the key out.
-                        use automerge::transaction::Transactable;
-                        am.put(
-                            automerge::ROOT,
-                            docs::FORMAT_KEY,
-                            u64::from(docs::FORMAT_VERSION),
-                        )?;
-                    }
-                    f(am)
-                },
-            )
-            .map_err(|failure| failure.error)?;
+        let result = match persist::edit_in_place(&mut doc, id, meta, f) {
+            Ok(result) => result,
+            Err(e) => {
+                // The doc is unchanged when the edit is refused: keep it.
+                if matches!(e, Error::NewerFormat { .. }) {
+                    self.cache.put(id.clone(), doc);
+                }
+                return Err(e);
+            }
+        };
         self.persist(
             id,
             kind,
@@ -339,7 +309,7 @@ impl<'a> WriteTx<'a> {
             true,
         )?;
         self.cache.put(id.clone(), doc);
-        Ok(result.result)
+        Ok(result)
     }
 
     /// Merge `bytes` (a saved document, or changes from `save_after`) into the
@@ -524,4 +494,21 @@ pub fn all_docs(conn: &rusqlite::Connection) -> Result<Vec<(i64, DocId, DocKind)
         Ok((key, DocId(id), DocKind::stored(&kind)))
     })
     .collect()
+}
+
+impl persist::DocEditor for WriteTx<'_> {
+    fn sql(&self) -> &dyn super::sql::SqlConn {
+        &*self.tx
+    }
+
+    fn edit_doc<R>(
+        &mut self,
+        id: &DocId,
+        kind: DocKind,
+        scope: &GridCode,
+        meta: &CommitMeta,
+        f: impl FnOnce(&mut automerge::transaction::Transaction<'_>) -> Result<R>,
+    ) -> Result<R> {
+        WriteTx::edit_doc(self, id, kind, scope, meta, f)
+    }
 }

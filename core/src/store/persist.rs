@@ -7,7 +7,7 @@
 //! through here, so a document is stored the same way everywhere.
 
 use super::sql::{SqlConn, SqlValue};
-use super::{decode_heads, encode_heads, read_models, rebuild};
+use super::{decode_heads, encode_heads, read_models, rebuild, CommitMeta};
 use crate::docs::{self, DocId, DocKind};
 use crate::model::{GridCode, Timestamp};
 use crate::{Error, Result};
@@ -143,6 +143,78 @@ pub fn load_doc<C: SqlConn + ?Sized>(conn: &C, key: i64, id: &DocId) -> Result<A
         doc_id: id.to_string(),
         reason: e.to_string(),
     })
+}
+
+/// Something that edits documents inside its open transaction: the
+/// phone's [`super::WriteTx`], a server's PostgreSQL transaction. What
+/// publishes templates and policies is written once over it.
+pub trait DocEditor {
+    /// The transaction's connection, for reads.
+    fn sql(&self) -> &dyn SqlConn;
+
+    /// Change doc `id` (creating it if absent) with `f` as one Automerge
+    /// commit by `meta` ([`edit_in_place`]), persist it and refresh its read
+    /// models.
+    fn edit_doc<R>(
+        &mut self,
+        id: &DocId,
+        kind: DocKind,
+        scope: &GridCode,
+        meta: &CommitMeta,
+        f: impl FnOnce(&mut automerge::transaction::Transaction<'_>) -> Result<R>,
+    ) -> Result<R>;
+}
+
+/// Apply an edit to `doc` as one Automerge commit carrying `meta`'s worker
+/// as author, its actor and its time (a new doc gets its `format` first).
+/// A doc of a newer format than this build is refused
+/// ([`Error::NewerFormat`]) and left as it was.
+pub fn edit_in_place<R>(
+    doc: &mut Automerge,
+    id: &DocId,
+    meta: &CommitMeta,
+    f: impl FnOnce(&mut automerge::transaction::Transaction<'_>) -> Result<R>,
+) -> Result<R> {
+    let format = docs::format_of(doc);
+    if format > docs::FORMAT_VERSION {
+        // Written by a newer app: kept and shown, never edited here.
+        return Err(Error::NewerFormat {
+            doc_id: id.to_string(),
+            found: format,
+            supported: docs::FORMAT_VERSION,
+        });
+    }
+    // The author first: Automerge gives a doc a new random actor whenever
+    // its author changes, so setting the actor after keeps every change of
+    // this device under its own actor (the one the server binds to the
+    // device), paired with one author, the worker.
+    doc.set_author(Some(automerge::Author::from(
+        meta.worker.0.as_bytes().to_vec(),
+    )));
+    doc.set_actor(meta.actor.clone());
+    let at = meta.at.0;
+    let new_doc = doc.get_heads().is_empty();
+    let result = doc
+        .transact_with(
+            |_| automerge::transaction::CommitOptions::default().with_time(at),
+            |am| {
+                if new_doc && docs::FORMAT_VERSION > 1 {
+                    // A doc carries its format once it is not the first:
+                    // phones of the first release read every other root key
+                    // of a visit or work log as a record, so format 1 is
+                    // written by leaving the key out.
+                    use automerge::transaction::Transactable;
+                    am.put(
+                        automerge::ROOT,
+                        docs::FORMAT_KEY,
+                        u64::from(docs::FORMAT_VERSION),
+                    )?;
+                }
+                f(am)
+            },
+        )
+        .map_err(|failure| failure.error)?;
+    Ok(result.result)
 }
 
 /// A whole doc as a snapshot is kept.

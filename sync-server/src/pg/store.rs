@@ -100,6 +100,21 @@ impl PgStore {
         &self.cache
     }
 
+    /// Run `f` on a sync transaction ([`super::sync_tx::PgSyncTx`]: doc
+    /// edits, feed numbers taken at commit) and commit; retried as
+    /// [`PgStore::transaction`].
+    pub fn edit<R>(
+        &self,
+        mut f: impl FnMut(&mut super::sync_tx::PgSyncTx<'_, '_>) -> Result<R, Error>,
+    ) -> Result<R, Error> {
+        self.transaction(|tx| {
+            let mut storage = super::sync_tx::PgSyncTx::new(tx, self.doc_cache());
+            let out = f(&mut storage)?;
+            storage.finish()?;
+            Ok(out)
+        })
+    }
+
     /// Run `f` in one transaction and commit it; run it again (up to
     /// [`ATTEMPTS`] times) when PostgreSQL aborted it for a concurrent
     /// transaction's sake. `f` must be safe to run more than once.
@@ -115,7 +130,7 @@ impl PgStore {
             self.give_back(pooled);
             match result {
                 Err(e) if attempt < ATTEMPTS && is_transient(&e) => {
-                    tracing::debug!(attempt, "PostgreSQL transaction retried");
+                    tracing::info!(attempt, error = %e, "PostgreSQL transaction retried");
                     std::thread::sleep(Duration::from_millis(2 << attempt.min(6)));
                 }
                 other => return other,

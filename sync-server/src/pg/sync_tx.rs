@@ -18,9 +18,9 @@ use crate::sync::storage::{Apply, Decide, DocBytes, SyncTx};
 use automerge::{Automerge, ChangeHash};
 use gridwork_core::docs::{DocId, DocKind};
 use gridwork_core::model::{GridCode, Timestamp};
-use gridwork_core::store::persist::{self, DocWrite};
+use gridwork_core::store::persist::{self, DocEditor, DocWrite};
 use gridwork_core::store::sql::SqlConn;
-use gridwork_core::store::{decode_heads, encode_heads, ChangeOutcome, DocCache};
+use gridwork_core::store::{decode_heads, encode_heads, ChangeOutcome, CommitMeta, DocCache};
 use std::sync::Mutex;
 
 /// A sync transaction over a PostgreSQL transaction.
@@ -50,13 +50,74 @@ impl<'t, 'c> PgSyncTx<'t, 'c> {
 
     /// Doc `id` as stored (row `key` at encoded `heads`): from the cache
     /// when the cached copy is at those heads, else loaded.
-    fn load(&self, key: i64, id: &DocId, heads: &[u8]) -> Result<Automerge, Error> {
+    fn load(&self, key: i64, id: &DocId, heads: &[u8]) -> gridwork_core::Result<Automerge> {
         if let Some(doc) = self.cache().take(id) {
             if encode_heads(&doc.get_heads()) == heads {
                 return Ok(doc);
             }
         }
-        Ok(persist::load_doc(self.tx, key, id)?)
+        persist::load_doc(self.tx, key, id)
+    }
+
+    /// Lock doc `id`'s row until the transaction ends (another instance
+    /// changing it waits, then loads what this one stored) and load it; a
+    /// new empty doc (and no key) when it is not stored yet.
+    fn lock_and_load(&self, id: &DocId) -> gridwork_core::Result<(Option<i64>, Automerge)> {
+        let Some(row) = self.tx.row(
+            "SELECT key, heads FROM docs WHERE id = ?1 FOR UPDATE",
+            &[id.as_str().into()],
+        )?
+        else {
+            return Ok((None, Automerge::new()));
+        };
+        let mut cells = row.into_iter();
+        let (Some(key), Some(heads)) = (cells.next(), cells.next()) else {
+            return Err(gridwork_core::Error::Database {
+                sqlstate: None,
+                message: "a docs row has fewer columns than read".into(),
+            });
+        };
+        let key = key.int()?;
+        Ok((Some(key), self.load(key, id, &heads.blob()?)?))
+    }
+
+    /// Persist a changed doc and remember its latest change.
+    #[allow(clippy::too_many_arguments)]
+    fn store(
+        &self,
+        id: &DocId,
+        kind: DocKind,
+        scope: &GridCode,
+        key: Option<i64>,
+        doc: &Automerge,
+        old_heads: &[ChangeHash],
+        at: Timestamp,
+        dirty: bool,
+    ) -> gridwork_core::Result<()> {
+        let written = persist::write_change(
+            self.tx,
+            DocWrite {
+                id,
+                kind,
+                scope,
+                key,
+                doc,
+                old_heads,
+                at,
+                dirty,
+                // Stored snapshots are sent as they are inside responses
+                // compressed whole (as the SQLite server keeps them).
+                compress: false,
+            },
+        )?;
+        if let Some(persist::Written {
+            chunk: Some(chunk), ..
+        }) = written
+        {
+            let (from, to) = (encode_heads(old_heads), encode_heads(&doc.get_heads()));
+            self.cache().put_change(id, from, to, chunk);
+        }
+        Ok(())
     }
 
     /// Number the docs this transaction changed on the feed; call it last,
@@ -113,21 +174,7 @@ impl SyncTx for PgSyncTx<'_, '_> {
     ) -> Result<ChangeOutcome, Error> {
         // The row stays locked until the transaction ends: another instance
         // changing this doc waits, then loads what this one stored.
-        let row = match self.tx.row(
-            "SELECT key, heads FROM docs WHERE id = ?1 FOR UPDATE",
-            &[id.as_str().into()],
-        )? {
-            Some(row) => {
-                let [key, heads] = crate::sync::storage::cells(row)?;
-                Some((key.int()?, heads.blob()?))
-            }
-            None => None,
-        };
-        let key = row.as_ref().map(|(key, _)| *key);
-        let mut doc = match &row {
-            Some((key, heads)) => self.load(*key, id, heads)?,
-            None => Automerge::new(),
-        };
+        let (key, mut doc) = self.lock_and_load(id)?;
         let old_heads = doc.get_heads();
         apply(&mut doc)?;
         let scope = decide(&doc)?;
@@ -135,29 +182,7 @@ impl SyncTx for PgSyncTx<'_, '_> {
         let changed = new_heads != old_heads;
         let created = key.is_none() && !new_heads.is_empty();
         if changed || created {
-            let written = persist::write_change(
-                self.tx,
-                DocWrite {
-                    id,
-                    kind,
-                    scope: &scope,
-                    key,
-                    doc: &doc,
-                    old_heads: &old_heads,
-                    at,
-                    dirty: false,
-                    // Stored snapshots are sent as they are inside responses
-                    // compressed whole (as the SQLite server keeps them).
-                    compress: false,
-                },
-            )?;
-            if let Some(persist::Written {
-                chunk: Some(chunk), ..
-            }) = written
-            {
-                let (from, to) = (encode_heads(&old_heads), encode_heads(&new_heads));
-                self.cache().put_change(id, from, to, chunk);
-            }
+            self.store(id, kind, &scope, key, &doc, &old_heads, at, false)?;
         }
         // Kept even if this transaction rolls back: every use checks the
         // stored heads first.
@@ -243,5 +268,29 @@ impl SyncTx for PgSyncTx<'_, '_> {
 
     fn sql(&self) -> &dyn SqlConn {
         self.tx
+    }
+}
+
+impl DocEditor for PgSyncTx<'_, '_> {
+    fn sql(&self) -> &dyn SqlConn {
+        self.tx
+    }
+
+    fn edit_doc<R>(
+        &mut self,
+        id: &DocId,
+        kind: DocKind,
+        scope: &GridCode,
+        meta: &CommitMeta,
+        f: impl FnOnce(&mut automerge::transaction::Transaction<'_>) -> gridwork_core::Result<R>,
+    ) -> gridwork_core::Result<R> {
+        let (key, mut doc) = self.lock_and_load(id)?;
+        let old_heads = doc.get_heads();
+        let result = persist::edit_in_place(&mut doc, id, meta, f)?;
+        // As a phone's local edit: a doc that cannot be read back refuses
+        // the edit.
+        self.store(id, kind, scope, key, &doc, &old_heads, meta.at, true)?;
+        self.cache().put(id.clone(), doc);
+        Ok(result)
     }
 }
