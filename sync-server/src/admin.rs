@@ -263,6 +263,8 @@ pub fn run(args: &AdminArgs) -> Result<Value, Error> {
             }
             let _lock = crate::backup::DataDirLock::acquire(&args.data_dir)?;
             let (db, _) = crate::db::open_with(&args.data_dir, &args.key)?;
+            // Every doc on the feed first, as `serve` makes sure at each start.
+            crate::feed::backfill(&db)?;
             let pg = crate::pg::store::PgStore::open(to, 1)?;
             let summary = crate::pg::copy::copy_to_postgres(&db, &pg)?;
             tracing::info!(

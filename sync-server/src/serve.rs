@@ -195,12 +195,12 @@ fn prepare_postgres(
     ),
     Error,
 > {
-    if args.demo {
-        return Err(Error::NotOnPostgres {
-            feature: "演示数据 / --demo",
-        });
-    }
     let pg = crate::pg::store::PgStore::open(url, POSTGRES_IDLE_CONNECTIONS)?;
+    let seeded = if args.demo {
+        seed_postgres_demo(&pg)?
+    } else {
+        crate::demo::DemoSeeded::default()
+    };
     tracing::info!("serving from PostgreSQL");
     let backend = crate::backend::Backend::Postgres(std::sync::Arc::new(pg));
     let mut state = AppState::with_backend(backend, args.data_dir.clone());
@@ -208,7 +208,35 @@ fn prepare_postgres(
     if let Some(token) = scrape_token {
         state.metrics = std::sync::Arc::new(crate::metrics::Metrics::new(Some(&token)));
     }
-    Ok((state, crate::demo::DemoSeeded::default(), None))
+    Ok((state, seeded, None))
+}
+
+/// `--demo` on PostgreSQL: when the database has no grids yet, the demo
+/// town is seeded into a scratch SQLite directory (the same code as on a
+/// data directory) and copied in ([`crate::pg::copy`]); the scratch copy is
+/// removed. Empty when the database already has grids.
+fn seed_postgres_demo(pg: &crate::pg::store::PgStore) -> Result<crate::demo::DemoSeeded, Error> {
+    use gridwork_core::store::sql::SqlConn;
+    let has_grids = pg.transaction(|tx| Ok(tx.exists("SELECT 1 FROM grids", &[])?))?;
+    if has_grids {
+        tracing::info!("database already has grids; demo not seeded");
+        return Ok(crate::demo::DemoSeeded::default());
+    }
+    let scratch = tempfile::Builder::new()
+        .prefix("gridwork-demo-")
+        .tempdir()?;
+    let mut raw = [0u8; 32];
+    getrandom::fill(&mut raw).map_err(|_| {
+        Error::Internal("系统随机数不可用 / the OS random number generator failed".into())
+    })?;
+    let key = gridwork_core::store::DbKey::Raw(raw);
+    let seeded = crate::demo::seed(scratch.path(), &key)?.unwrap_or_default();
+    let db = crate::db::open_keyed(scratch.path(), &key)?;
+    // The seeded docs get their feed rows, as at every SQLite start.
+    crate::feed::backfill(&db)?;
+    let copied = crate::pg::copy::copy_to_postgres(&db, pg)?;
+    tracing::info!(docs = copied.docs, "demo town seeded into PostgreSQL");
+    Ok(seeded)
 }
 
 /// Say on stderr where the database key came from (never the key): a key

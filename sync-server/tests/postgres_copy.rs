@@ -76,3 +76,30 @@ fn a_demo_town_copied_to_postgres_serves_the_same_documents() {
     );
     assert_eq!(before.json(&["docs"]), from_pg.json(&["docs"]));
 }
+
+#[test]
+fn serve_demo_on_an_empty_postgres_database_seeds_it_once() {
+    let dir = TempDir::new().unwrap();
+    let pg = TestPostgres::start();
+    let url = pg.create_database("demo");
+    let mut first = Server::start(&dir.path().join("a"), &["--demo", "--database", &url]);
+    let demo = first
+        .preamble
+        .iter()
+        .find_map(|v| v.get("demo_token"))
+        .cloned()
+        .expect("demo tokens on the first start");
+    let phone = Phone::new(dir.path().join("phone.db"));
+    phone.init(
+        demo["worker"].as_str().unwrap(),
+        demo["grid"].as_str().unwrap(),
+    );
+    let summary = phone.sync(&first.url, demo["token"].as_str().unwrap());
+    assert!(summary["docs_down"].as_u64().unwrap() > 100, "{summary}");
+    assert_eq!(first.stop(), Some(0));
+    // A second start with --demo finds grids: nothing is seeded or printed.
+    let second = Server::start(&dir.path().join("b"), &["--demo", "--database", &url]);
+    assert!(second.preamble.is_empty(), "{:?}", second.preamble);
+    let again = phone.sync(&second.url, demo["token"].as_str().unwrap());
+    assert_eq!(again["docs_down"], 0, "{again}");
+}

@@ -167,10 +167,12 @@ fn two_instances_on_one_database_converge_phones_that_alternate() {
 
     // A third instance, started now, serves the same data: a new phone of
     // gridworker B's receives the whole grid from it.
-    let c_server = Server::start(&dir.path().join("c"), &["--database", &url]);
+    let mut c_server = Server::start(&dir.path().join("c"), &["--database", &url]);
     let fresh = phone("b2", "gw-b", "G1");
     fresh.sync(&c_server.url, &gw_b);
     assert_eq!(state(&fresh), state(&a));
+    // SIGTERM shuts an instance down cleanly (its pooled connections too).
+    assert_eq!(c_server.stop(), Some(0));
 }
 
 #[test]

@@ -53,6 +53,19 @@ impl std::fmt::Debug for PgStore {
     }
 }
 
+impl Drop for PgStore {
+    /// Close the pooled connections on a thread of their own: closing a
+    /// synchronous client blocks on its runtime, which panics on a thread
+    /// that drives async tasks (the server drops its state there when it
+    /// shuts down).
+    fn drop(&mut self) {
+        let idle = std::mem::take(&mut *self.idle.lock().unwrap_or_else(|e| e.into_inner()));
+        if !idle.is_empty() {
+            let _ = std::thread::spawn(move || drop(idle)).join();
+        }
+    }
+}
+
 impl PgStore {
     /// Connect to `url`, bring its schema up to date ([`super::migrate`])
     /// and keep up to `max_idle` connections open between requests.
