@@ -45,6 +45,10 @@ pub struct ServeArgs {
     /// several instances may share it
     #[arg(long)]
     pub database: Option<String>,
+    /// 每个实例最多打开的 PostgreSQL 连接数 / PostgreSQL connections this instance opens at
+    /// most (requests beyond wait for one)
+    #[arg(long, value_name = "N", default_value_t = POSTGRES_CONNECTIONS)]
+    pub database_connections: usize,
     /// 首次启动时生成演示数据 / seed a demo town on a data directory without grids
     #[arg(long)]
     pub demo: bool,
@@ -95,9 +99,9 @@ pub fn check_database(url: Option<&str>) -> Result<(), &'static str> {
     }
 }
 
-/// Pooled PostgreSQL connections kept open between requests by one
-/// instance.
-pub const POSTGRES_IDLE_CONNECTIONS: usize = 16;
+/// PostgreSQL connections one instance opens at most (requests beyond
+/// wait for one).
+pub const POSTGRES_CONNECTIONS: usize = 8;
 
 /// The HTTP routes over `state` with the dashboard's default options
 /// (cookies without `Secure`); see [`router_with`].
@@ -195,7 +199,7 @@ fn prepare_postgres(
     ),
     Error,
 > {
-    let pg = crate::pg::store::PgStore::open(url, POSTGRES_IDLE_CONNECTIONS)?;
+    let pg = crate::pg::store::PgStore::open(url, args.database_connections)?;
     let seeded = if args.demo {
         seed_postgres_demo(&pg)?
     } else {

@@ -16,7 +16,7 @@ use super::conn::{PgTx, Statements};
 use crate::error::Error;
 use gridwork_core::store::DocCache;
 use postgres::Client;
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
 /// How often a transaction is tried before its error is returned.
@@ -35,11 +35,22 @@ struct Pooled {
 /// Loaded documents an instance keeps between requests.
 pub const DOC_CACHE: usize = 512;
 
-/// A pool of connections to the server's PostgreSQL database.
+/// The pool's connections: idle ones, and how many are open in all.
+#[derive(Default)]
+struct Pool {
+    idle: Vec<Pooled>,
+    open: usize,
+}
+
+/// A pool of at most `max` connections to the server's PostgreSQL
+/// database; a request finding them all busy waits for one. Opening a
+/// connection costs PostgreSQL a process and this side its prepared
+/// statements, and more concurrent transactions than cores only contend.
 pub struct PgStore {
     url: String,
-    idle: Mutex<Vec<Pooled>>,
-    max_idle: usize,
+    pool: Mutex<Pool>,
+    available: Condvar,
+    max: usize,
     /// Loaded docs and their latest changes; every use is checked against
     /// the heads stored in the database (another instance may have moved
     /// them), see [`super::sync_tx`].
@@ -59,7 +70,7 @@ impl Drop for PgStore {
     /// that drives async tasks (the server drops its state there when it
     /// shuts down).
     fn drop(&mut self) {
-        let idle = std::mem::take(&mut *self.idle.lock().unwrap_or_else(|e| e.into_inner()));
+        let idle = std::mem::take(&mut self.pool.lock().unwrap_or_else(|e| e.into_inner()).idle);
         if !idle.is_empty() {
             let _ = std::thread::spawn(move || drop(idle)).join();
         }
@@ -68,14 +79,18 @@ impl Drop for PgStore {
 
 impl PgStore {
     /// Connect to `url`, bring its schema up to date ([`super::migrate`])
-    /// and keep up to `max_idle` connections open between requests.
-    pub fn open(url: &str, max_idle: usize) -> Result<PgStore, Error> {
+    /// and open at most `max` connections (at least one) from now on.
+    pub fn open(url: &str, max: usize) -> Result<PgStore, Error> {
         let mut client = super::connect(url)?;
         super::migrate(&mut client)?;
         let store = PgStore {
             url: url.to_owned(),
-            idle: Mutex::new(Vec::new()),
-            max_idle,
+            pool: Mutex::new(Pool {
+                idle: Vec::new(),
+                open: 1,
+            }),
+            available: Condvar::new(),
+            max: max.max(1),
             cache: Mutex::new(DocCache::new(DOC_CACHE)),
         };
         store.give_back(Pooled {
@@ -85,27 +100,49 @@ impl PgStore {
         Ok(store)
     }
 
-    /// An idle connection, or a new one.
+    fn pool(&self) -> std::sync::MutexGuard<'_, Pool> {
+        self.pool.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// An idle connection, a new one while fewer than `max` are open, or
+    /// the next one given back.
     fn take(&self) -> Result<Pooled, Error> {
-        let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        match idle {
-            Some(pooled) if !pooled.client.is_closed() => Ok(pooled),
-            _ => Ok(Pooled {
-                client: super::connect(&self.url)?,
-                statements: Statements::new(),
-            }),
+        let mut pool = self.pool();
+        loop {
+            match pool.idle.pop() {
+                Some(pooled) if !pooled.client.is_closed() => return Ok(pooled),
+                Some(_closed) => pool.open -= 1,
+                None if pool.open < self.max => {
+                    pool.open += 1;
+                    drop(pool);
+                    return match super::connect(&self.url) {
+                        Ok(client) => Ok(Pooled {
+                            client,
+                            statements: Statements::new(),
+                        }),
+                        Err(e) => {
+                            self.pool().open -= 1;
+                            self.available.notify_one();
+                            Err(e)
+                        }
+                    };
+                }
+                None => pool = self.available.wait(pool).unwrap_or_else(|e| e.into_inner()),
+            }
         }
     }
 
-    /// Keep a connection for the next request (unless enough are kept).
+    /// Give a connection back for the next request (a closed one is
+    /// counted out).
     fn give_back(&self, pooled: Pooled) {
+        let mut pool = self.pool();
         if pooled.client.is_closed() {
-            return;
+            pool.open -= 1;
+        } else {
+            pool.idle.push(pooled);
         }
-        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        if idle.len() < self.max_idle {
-            idle.push(pooled);
-        }
+        drop(pool);
+        self.available.notify_one();
     }
 
     /// The instance's document cache.
@@ -172,4 +209,47 @@ pub fn is_transient(e: &Error) -> bool {
         _ => None,
     };
     sqlstate.is_some_and(|s| RETRY_STATES.contains(&s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gridwork_core::store::sql::SqlConn;
+
+    #[test]
+    fn a_full_pool_makes_requests_wait_instead_of_opening_more_connections() {
+        let pg = gridwork_tests::postgres::TestPostgres::start();
+        let url = pg.create_database("pool");
+        let store = PgStore::open(&url, 2).unwrap();
+        let most = Mutex::new(0i64);
+        std::thread::scope(|s| {
+            for _ in 0..6 {
+                s.spawn(|| {
+                    store
+                        .transaction(|tx| {
+                            let open = tx
+                                .value(
+                                    "SELECT count(*) FROM pg_stat_activity
+                                     WHERE datname = current_database()",
+                                    &[],
+                                )?
+                                .unwrap()
+                                .int()?;
+                            let mut most = most.lock().unwrap();
+                            *most = (*most).max(open);
+                            drop(most);
+                            std::thread::sleep(Duration::from_millis(100));
+                            Ok(())
+                        })
+                        .unwrap();
+                });
+            }
+        });
+        let most = *most.lock().unwrap();
+        assert!(
+            (1..=2).contains(&most),
+            "{most} connections were open at once"
+        );
+        assert_eq!(store.pool().open, 2);
+    }
 }

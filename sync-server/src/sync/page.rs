@@ -17,6 +17,8 @@ pub const PAGE_DOCS: usize = 2_000;
 pub const PAGE_BYTES: usize = 4 * 1024 * 1024;
 /// Feed entries read per query while filling a page.
 const FEED_BATCH: usize = 256;
+/// Stored docs read per query for a device that holds none yet.
+const PREFETCH: usize = 128;
 
 /// How much one response may carry. [`Limits::default`] is what the server
 /// uses; tests shrink it to exercise paging.
@@ -74,29 +76,58 @@ pub(super) fn feed_page(
     };
     let mut bytes = 0usize;
     // A device the server knows to hold nothing (a first sync) lacks every
-    // doc entirely: no per-doc lookup of its heads.
+    // doc entirely: no per-doc lookup of its heads, and the stored docs are
+    // read PREFETCH at a time.
     let holds_any = tx.device_holds_any(device)?;
     let batch_size = FEED_BATCH.max(limits.page_docs + 1);
+    // Heads the device will have once it applies this round, written at once.
+    let mut pending: Vec<(DocId, Vec<ChangeHash>)> = Vec::new();
     loop {
         let batch = tx.feed_since(&account.feed_scopes, page.cursor, batch_size)?;
         let exhausted = batch.len() < batch_size;
-        for (id, seq) in batch {
+        let mut prefetched = std::collections::HashMap::new();
+        for (i, (id, seq)) in batch.iter().enumerate() {
             if page.docs.len() >= limits.page_docs.max(1) || bytes >= limits.page_bytes {
                 page.more = true;
+                tx.set_pending_many(device, round, &pending)?;
                 return Ok(page);
             }
-            page.cursor = seq;
+            if !holds_any && i % PREFETCH == 0 {
+                // The stored docs of this entry and the next ones (every
+                // entry of the batch falls in exactly one such window).
+                let ids: Vec<DocId> = batch[i..]
+                    .iter()
+                    .take(PREFETCH)
+                    .filter(|(id, _)| !pushed.contains(id.as_str()))
+                    .map(|(id, _)| id.clone())
+                    .collect();
+                prefetched = tx.stored_docs(&ids)?;
+            }
+            page.cursor = *seq;
             if pushed.contains(id.as_str()) {
                 continue;
             }
-            if let Some(pull) = missing_part(tx, device, &id, holds_any)? {
+            let pull = if holds_any {
+                missing_part(tx, device, id, holds_any)?
+            } else {
+                prefetched
+                    .remove(id)
+                    .filter(|(data, _)| !data.is_empty())
+                    .map(|(data, heads)| DocPull {
+                        id: id.to_string(),
+                        heads: to_hashes(&heads),
+                        data,
+                    })
+            };
+            if let Some(pull) = pull {
                 bytes += pull.data.len();
-                tx.set_pending(device, round, &id, &from_hashes(&pull.heads))?;
+                pending.push((id.clone(), from_hashes(&pull.heads)));
                 page.docs.push(pull);
             }
         }
         if exhausted {
             page.cursor = page.cursor.max(head);
+            tx.set_pending_many(device, round, &pending)?;
             return Ok(page);
         }
     }

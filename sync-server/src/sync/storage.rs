@@ -9,8 +9,9 @@ use crate::error::Error;
 use automerge::{Automerge, ChangeHash};
 use gridwork_core::docs::{DocId, DocKind};
 use gridwork_core::model::{GridCode, Timestamp};
-use gridwork_core::store::sql::{Dialect, SqlCell, SqlConn};
+use gridwork_core::store::sql::{Dialect, SqlCell, SqlConn, SqlValue};
 use gridwork_core::store::{decode_heads, encode_heads, ChangeOutcome};
+use std::collections::HashMap;
 
 /// A doc's bytes to send (they load into what the device has) and the
 /// heads the device will have once it applies them.
@@ -348,6 +349,45 @@ pub trait SyncTx {
                 encode_heads(heads).as_slice().into(),
             ],
         )?;
+        Ok(())
+    }
+    /// [`SyncTx::stored_doc`] of several docs at once, by id (a doc not
+    /// stored is absent). One query on PostgreSQL (a first sync reads
+    /// thousands); SQLite reads each in process.
+    fn stored_docs(&mut self, ids: &[DocId]) -> Result<HashMap<DocId, DocBytes>, Error> {
+        let mut out = HashMap::with_capacity(ids.len());
+        for id in ids {
+            if let Some(doc) = self.stored_doc(id)? {
+                out.insert(id.clone(), doc);
+            }
+        }
+        Ok(out)
+    }
+    /// [`SyncTx::set_pending`] of several docs, a few statements in all.
+    fn set_pending_many(
+        &mut self,
+        device: &str,
+        round: u64,
+        docs: &[(DocId, Vec<ChangeHash>)],
+    ) -> Result<(), Error> {
+        const ROWS: usize = 200;
+        for chunk in docs.chunks(ROWS) {
+            let heads: Vec<Vec<u8>> = chunk.iter().map(|(_, h)| encode_heads(h)).collect();
+            let marks: Vec<String> = (0..chunk.len())
+                .map(|r| format!("(?1, ?2, ?{}, ?{})", 3 + 2 * r, 4 + 2 * r))
+                .collect();
+            let sql = format!(
+                "INSERT INTO device_pending (device, round, doc_id, heads) VALUES {}
+                 ON CONFLICT(device, round, doc_id) DO UPDATE SET heads = excluded.heads",
+                marks.join(", ")
+            );
+            let mut args: Vec<SqlValue<'_>> = vec![device.into(), (round as i64).into()];
+            for ((id, _), heads) in chunk.iter().zip(&heads) {
+                args.push(id.as_str().into());
+                args.push(heads.as_slice().into());
+            }
+            self.sql().exec(&sql, &args)?;
+        }
         Ok(())
     }
     /// The slow-path sync state of a device for a doc.
