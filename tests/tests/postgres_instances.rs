@@ -21,6 +21,21 @@ fn state(p: &Phone) -> (Value, Value, Value) {
     )
 }
 
+/// Add worker `id` with `role` on `grid` through `admin --database` and
+/// issue a device token; returns the token.
+fn worker_token(url: &str, id: &str, role: &str, grid: &str) -> String {
+    admin_database(
+        url,
+        &[
+            "worker", "add", id, "--name", "测试", "--role", role, "--grid", grid,
+        ],
+    );
+    admin_database(url, &["token", "issue", id])["token"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 /// The households the `gridwork docs` list of a phone names, with heads.
 fn docs(p: &Phone) -> Value {
     p.json(&["docs"])
@@ -57,18 +72,7 @@ fn two_instances_on_one_database_converge_phones_that_alternate() {
             "C1-1",
         ],
     );
-    let token = |id: &str, role: &str, grid: &str| -> String {
-        admin_database(
-            &url,
-            &[
-                "worker", "add", id, "--name", "测试", "--role", role, "--grid", grid,
-            ],
-        );
-        admin_database(&url, &["token", "issue", id])["token"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
+    let token = |id: &str, role: &str, grid: &str| worker_token(&url, id, role, grid);
     let gw_a = token("gw-a", "gridworker", "G1");
     let gw_b = token("gw-b", "gridworker", "G1");
     let staff = token("staff-c1", "community_staff", "C1");
@@ -202,47 +206,13 @@ fn concurrent_pushes_through_two_instances_lose_nothing() {
     // and the feed counter are contended across the two processes.
     let first = Phone::new(dir.path().join("first.db"));
     first.init("gw-0", "G1");
-    admin_database(
-        &url,
-        &[
-            "worker",
-            "add",
-            "gw-0",
-            "--name",
-            "测试",
-            "--role",
-            "gridworker",
-            "--grid",
-            "G1",
-        ],
-    );
-    let first_token = admin_database(&url, &["token", "issue", "gw-0"])["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let first_token = worker_token(&url, "gw-0", "gridworker", "G1");
     let shared = first.add_household("共用1号", &[]);
     first.sync(&servers[0].url, &first_token);
     let phones: Vec<(Phone, String)> = (1..=6)
         .map(|i| {
             let id = format!("gw-{i}");
-            admin_database(
-                &url,
-                &[
-                    "worker",
-                    "add",
-                    &id,
-                    "--name",
-                    "测试",
-                    "--role",
-                    "gridworker",
-                    "--grid",
-                    "G1",
-                ],
-            );
-            let token = admin_database(&url, &["token", "issue", &id])["token"]
-                .as_str()
-                .unwrap()
-                .to_string();
+            let token = worker_token(&url, &id, "gridworker", "G1");
             let p = Phone::new(dir.path().join(format!("p{i}.db")));
             p.init(&id, "G1");
             p.sync(&servers[i % 2].url, &token);
@@ -301,24 +271,7 @@ fn templates_and_policies_published_on_postgres_reach_phones_through_any_instanc
         &url,
         &["grid", "add", "G1", "--name", "一网格", "--parent", "P1"],
     );
-    admin_database(
-        &url,
-        &[
-            "worker",
-            "add",
-            "gw-a",
-            "--name",
-            "测试",
-            "--role",
-            "gridworker",
-            "--grid",
-            "G1",
-        ],
-    );
-    let token = admin_database(&url, &["token", "issue", "gw-a"])["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let token = worker_token(&url, "gw-a", "gridworker", "G1");
     let a = Phone::new(dir.path().join("a.db"));
     a.init("gw-a", "G1");
 

@@ -241,28 +241,34 @@ impl SyncTx for PgSyncTx<'_, '_> {
         if ids.is_empty() {
             return Ok(out);
         }
-        // One round trip for the rows and chunks of all of them.
-        let marks: Vec<String> = (1..=ids.len()).map(|i| format!("?{i}")).collect();
-        let sql = format!(
-            "SELECT d.id, d.heads, d.snapshot, c.bytes FROM docs d
-             LEFT JOIN doc_chunks c ON c.doc_key = d.key
-             WHERE d.id IN ({}) ORDER BY d.id, c.seq",
-            marks.join(", ")
-        );
-        let args: Vec<gridwork_core::store::sql::SqlValue<'_>> =
-            ids.iter().map(|id| id.as_str().into()).collect();
-        for row in self.tx.rows(&sql, &args)? {
-            let [id, heads, snapshot, chunk] = crate::sync::storage::cells(row)?;
-            let id = DocId(id.text()?);
-            let chunk = chunk.opt_blob()?;
-            let entry = match out.entry(id) {
-                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-                std::collections::hash_map::Entry::Vacant(e) => {
-                    e.insert((snapshot.blob()?, decode_heads(&heads.blob()?)))
+        // One round trip per window of ids (a few window sizes, so a few
+        // prepared statements) for the rows and chunks of all of them.
+        let mut rest = ids;
+        while !rest.is_empty() {
+            let (window, tail) = rest.split_at(crate::sync::storage::statement_rows(rest.len()));
+            rest = tail;
+            let marks: Vec<String> = (1..=window.len()).map(|i| format!("?{i}")).collect();
+            let sql = format!(
+                "SELECT d.id, d.heads, d.snapshot, c.bytes FROM docs d
+                 LEFT JOIN doc_chunks c ON c.doc_key = d.key
+                 WHERE d.id IN ({}) ORDER BY d.id, c.seq",
+                marks.join(", ")
+            );
+            let args: Vec<gridwork_core::store::sql::SqlValue<'_>> =
+                window.iter().map(|id| id.as_str().into()).collect();
+            for row in self.tx.rows(&sql, &args)? {
+                let [id, heads, snapshot, chunk] = crate::sync::storage::cells(row)?;
+                let id = DocId(id.text()?);
+                let chunk = chunk.opt_blob()?;
+                let entry = match out.entry(id) {
+                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert((snapshot.blob()?, decode_heads(&heads.blob()?)))
+                    }
+                };
+                if let Some(chunk) = chunk {
+                    entry.0.extend_from_slice(&chunk);
                 }
-            };
-            if let Some(chunk) = chunk {
-                entry.0.extend_from_slice(&chunk);
             }
         }
         Ok(out)

@@ -370,8 +370,10 @@ pub trait SyncTx {
         round: u64,
         docs: &[(DocId, Vec<ChangeHash>)],
     ) -> Result<(), Error> {
-        const ROWS: usize = 200;
-        for chunk in docs.chunks(ROWS) {
+        let mut rest = docs;
+        while !rest.is_empty() {
+            let (chunk, tail) = rest.split_at(statement_rows(rest.len()));
+            rest = tail;
             let heads: Vec<Vec<u8>> = chunk.iter().map(|(_, h)| encode_heads(h)).collect();
             let marks: Vec<String> = (0..chunk.len())
                 .map(|r| format!("(?1, ?2, ?{}, ?{})", 3 + 2 * r, 4 + 2 * r))
@@ -413,6 +415,16 @@ pub trait SyncTx {
     }
 }
 
+/// Rows (or values) the next multi-row statement takes of `left`: the
+/// largest power of two up to 128 that fits, so a few statement texts serve
+/// every count and the prepared-statement caches keep their hot entries.
+pub fn statement_rows(left: usize) -> usize {
+    match left {
+        0 => 0,
+        n => 1 << n.min(128).ilog2(),
+    }
+}
+
 /// A device's counter column (0 when the device is unknown).
 fn device_counter(sql: &dyn SqlConn, query: &str, device: &str) -> Result<u64, Error> {
     Ok(match sql.value(query, &[device.into()])? {
@@ -426,4 +438,27 @@ pub fn cells<const N: usize>(row: Vec<SqlCell>) -> Result<[SqlCell; N], Error> {
     row.try_into().map_err(|row: Vec<SqlCell>| {
         Error::Internal(format!("expected {N} columns, the row has {}", row.len()))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::statement_rows;
+
+    #[test]
+    fn statement_rows_split_any_count_into_few_sizes() {
+        for n in 0..1000usize {
+            let mut left = n;
+            let mut sizes = Vec::new();
+            while left > 0 {
+                let take = statement_rows(left);
+                assert!(take >= 1 && take <= left && take.is_power_of_two() && take <= 128);
+                sizes.push(take);
+                left -= take;
+            }
+            assert_eq!(sizes.iter().sum::<usize>(), n);
+        }
+        assert_eq!(statement_rows(0), 0);
+        assert_eq!(statement_rows(300), 128);
+        assert_eq!(statement_rows(5), 4);
+    }
 }
