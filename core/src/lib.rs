@@ -4,7 +4,7 @@
 //! the domain model ([`model`]), the replicated Automerge documents
 //! ([`docs`]), the encrypted SQLite store with its read models ([`store`]),
 //! form templates ([`forms`]), schedules ([`schedule`]), Excel import and
-//! export ([`exchange`]), the staff dashboard's figures ([`dashboard`]), and
+//! export ([`exchange`]), and
 //! the public API —
 //! one [`Store`] object — that the CLI, the mobile bindings and the sync
 //! server build on. See `docs/ARCHITECTURE.md` at the repository root.
@@ -13,7 +13,6 @@
 
 pub mod api;
 pub mod clock;
-pub mod dashboard;
 pub mod demo;
 pub mod docs;
 mod error;

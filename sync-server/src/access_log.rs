@@ -5,10 +5,9 @@
 //! The household page shows the household's recent entries, so staff see
 //! that access is watched. Ids only: the log itself holds no personal data.
 
-use crate::db;
+use crate::backend::Backend;
 use crate::error::Error;
-use gridwork_core::store::Db;
-use rusqlite::params;
+use crate::sync::storage::cells;
 use serde::Serialize;
 
 /// One access.
@@ -27,20 +26,25 @@ pub struct AccessEntry {
 }
 
 /// Record that `worker` viewed `household`'s personal data at `at`.
-pub fn record_household_view(db: &Db, worker: &str, household: &str, at: i64) -> Result<(), Error> {
-    insert(db, worker, "household", household, "", at)
+pub fn record_household_view(
+    backend: &Backend,
+    worker: &str,
+    household: &str,
+    at: i64,
+) -> Result<(), Error> {
+    insert(backend, worker, "household", household, "", at)
 }
 
 /// Record that `worker` exported `kind` over `grids` at `at`.
 pub fn record_export(
-    db: &Db,
+    backend: &Backend,
     worker: &str,
     kind: &str,
     grids: &[String],
     at: i64,
 ) -> Result<(), Error> {
     insert(
-        db,
+        backend,
         worker,
         &format!("export:{kind}"),
         "",
@@ -50,42 +54,53 @@ pub fn record_export(
 }
 
 fn insert(
-    db: &Db,
+    backend: &Backend,
     worker: &str,
     action: &str,
     household: &str,
     scope: &str,
     at: i64,
 ) -> Result<(), Error> {
-    db::write(db, |tx| {
-        tx.conn().execute(
+    backend.transaction(|conn| {
+        conn.exec(
             "INSERT INTO access_log (at, worker_id, action, household_id, scope)
              VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![at, worker, action, household, scope],
+            &[
+                at.into(),
+                worker.into(),
+                action.into(),
+                household.into(),
+                scope.into(),
+            ],
         )?;
         Ok(())
     })
 }
 
 /// The newest `limit` accesses to `household`, newest first.
-pub fn for_household(db: &Db, household: &str, limit: u32) -> Result<Vec<AccessEntry>, Error> {
-    db::read(db, |conn| {
-        let mut stmt = conn.prepare(
+pub fn for_household(
+    backend: &Backend,
+    household: &str,
+    limit: u32,
+) -> Result<Vec<AccessEntry>, Error> {
+    backend.read(|conn| {
+        conn.rows(
             "SELECT at, worker_id, action, household_id, scope FROM access_log
              WHERE household_id = ?1 ORDER BY at DESC, id DESC LIMIT ?2",
-        )?;
-        let rows = stmt
-            .query_map(params![household, limit], |r| {
-                Ok(AccessEntry {
-                    at: r.get(0)?,
-                    worker_id: r.get(1)?,
-                    action: r.get(2)?,
-                    household_id: r.get(3)?,
-                    scope: r.get(4)?,
-                })
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(rows)
+            &[household.into(), limit.into()],
+        )?
+        .into_iter()
+        .map(|row| {
+            let [at, worker_id, action, household_id, scope] = cells(row)?;
+            Ok(AccessEntry {
+                at: at.int()?,
+                worker_id: worker_id.text()?,
+                action: action.text()?,
+                household_id: household_id.text()?,
+                scope: scope.text()?,
+            })
+        })
+        .collect()
     })
 }
 
@@ -96,34 +111,38 @@ mod tests {
     #[test]
     fn views_are_logged_and_listed_newest_first() {
         let dir = tempfile::tempdir().unwrap();
-        let db = db::open(dir.path()).unwrap();
-        record_household_view(&db, "staff-1", "h1", 1_000).unwrap();
-        record_household_view(&db, "staff-2", "h1", 2_000).unwrap();
-        record_household_view(&db, "staff-1", "h2", 3_000).unwrap();
+        let db = crate::db::open(dir.path()).unwrap();
+        let backend = Backend::Sqlite(std::sync::Arc::new(db));
+        record_household_view(&backend, "staff-1", "h1", 1_000).unwrap();
+        record_household_view(&backend, "staff-2", "h1", 2_000).unwrap();
+        record_household_view(&backend, "staff-1", "h2", 3_000).unwrap();
         record_export(
-            &db,
+            &backend,
             "staff-1",
             "households",
             &["G1".into(), "G2".into()],
             4_000,
         )
         .unwrap();
-        let log = for_household(&db, "h1", 10).unwrap();
+        let log = for_household(&backend, "h1", 10).unwrap();
         assert_eq!(
             log.iter()
                 .map(|e| (e.at, e.worker_id.as_str()))
                 .collect::<Vec<_>>(),
             vec![(2_000, "staff-2"), (1_000, "staff-1")]
         );
-        assert_eq!(for_household(&db, "h1", 1).unwrap().len(), 1);
-        let exports: i64 = db::read(&db, |c| {
-            Ok(c.query_row(
-                "SELECT count(*) FROM access_log WHERE action = 'export:households' AND scope = 'G1,G2'",
-                [],
-                |r| r.get(0),
-            )?)
-        })
-        .unwrap();
+        assert_eq!(for_household(&backend, "h1", 1).unwrap().len(), 1);
+        let exports = backend
+            .read(|c| {
+                Ok(c.value(
+                    "SELECT count(*) FROM access_log WHERE action = 'export:households' AND scope = 'G1,G2'",
+                    &[],
+                )?)
+            })
+            .unwrap()
+            .unwrap()
+            .int()
+            .unwrap();
         assert_eq!(exports, 1);
     }
 }

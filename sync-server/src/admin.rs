@@ -9,6 +9,7 @@
 //! history would see them) and are never printed, nor are their hashes.
 
 use crate::accounts;
+use crate::backend::Backend;
 use crate::error::Error;
 use crate::publish;
 use clap::{Args, Subcommand, ValueEnum};
@@ -18,6 +19,7 @@ use gridwork_core::store::persist::DocEditor;
 use gridwork_core::store::Db;
 use serde_json::{json, Value};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Arguments of `admin`.
 #[derive(Debug, Args)]
@@ -241,7 +243,7 @@ pub fn run(args: &AdminArgs) -> Result<Value, Error> {
     if let Some(url) = &args.database {
         crate::serve::check_database(Some(url))
             .map_err(|message| Error::invalid("database", message))?;
-        let pg = crate::pg::store::PgStore::open(url, 1)?;
+        let pg = Arc::new(crate::pg::store::PgStore::open(url, 1)?);
         return run_on_postgres(&pg, &args.command);
     }
     crate::keys::secure_data_dir(&args.data_dir)?;
@@ -277,11 +279,12 @@ pub fn run(args: &AdminArgs) -> Result<Value, Error> {
         _ => {}
     }
     let (db, _) = crate::db::open_with(&args.data_dir, &args.key)?;
-    run_on(&db, &args.command)
+    run_on(&Arc::new(db), &args.command)
 }
 
 /// Run one admin command on an open database.
-pub fn run_on(db: &Db, command: &AdminCommand) -> Result<Value, Error> {
+pub fn run_on(db: &Arc<Db>, command: &AdminCommand) -> Result<Value, Error> {
+    let backend = Backend::Sqlite(db.clone());
     let value = match command {
         AdminCommand::Grid(GridCommand::Add { code, name, parent }) => {
             json!(accounts::add_grid(db, code, name, parent.as_deref())?)
@@ -296,7 +299,7 @@ pub fn run_on(db: &Db, command: &AdminCommand) -> Result<Value, Error> {
         }) => {
             let password = password_env.as_deref().map(password_from_env).transpose()?;
             let worker = accounts::add_worker_with_password(
-                db,
+                &backend,
                 id,
                 name,
                 (*role).into(),
@@ -311,7 +314,7 @@ pub fn run_on(db: &Db, command: &AdminCommand) -> Result<Value, Error> {
         }
         AdminCommand::Worker(WorkerCommand::SetPassword { id, password_env }) => {
             let password = password_from_env(password_env)?;
-            accounts::set_password(db, id, &password)?;
+            accounts::set_password(&backend, id, &password)?;
             json!({ "worker": id.trim(), "password_set": true })
         }
         AdminCommand::Worker(WorkerCommand::List) => json!(accounts::list_workers(db)?),
@@ -361,13 +364,13 @@ pub fn run_on(db: &Db, command: &AdminCommand) -> Result<Value, Error> {
 }
 
 /// Run one admin command on a PostgreSQL database: the grid tree, workers
-/// and their device tokens, templates and policies. Dashboard passwords are
-/// not on PostgreSQL yet ([`Error::NotOnPostgres`]); backup and restore
-/// there are PostgreSQL's own (`pg_dump`).
+/// with their dashboard passwords and device tokens, templates and
+/// policies. Backup and restore there are PostgreSQL's own (`pg_dump`).
 pub fn run_on_postgres(
-    pg: &crate::pg::store::PgStore,
+    pg: &Arc<crate::pg::store::PgStore>,
     command: &AdminCommand,
 ) -> Result<Value, Error> {
+    let backend = Backend::Postgres(pg.clone());
     let value = match command {
         AdminCommand::Grid(GridCommand::Add { code, name, parent }) => {
             let node = pg.edit(|tx| {
@@ -387,17 +390,27 @@ pub fn run_on_postgres(
             name,
             role,
             grid,
-            password_env: None,
+            password_env,
         }) => {
-            let worker =
-                pg.transaction(|tx| accounts::add_worker_in(tx, id, name, (*role).into(), grid))?;
-            tracing::info!(role = worker.role.code(), "worker added");
-            json!(worker)
+            let password = password_env.as_deref().map(password_from_env).transpose()?;
+            let worker = accounts::add_worker_with_password(
+                &backend,
+                id,
+                name,
+                (*role).into(),
+                grid,
+                password.as_deref(),
+            )?;
+            let mut value = json!(worker);
+            if password.is_some() {
+                value["password_set"] = json!(true);
+            }
+            value
         }
-        AdminCommand::Worker(WorkerCommand::Add { .. } | WorkerCommand::SetPassword { .. }) => {
-            return Err(Error::NotOnPostgres {
-                feature: "工作台密码 / dashboard passwords",
-            })
+        AdminCommand::Worker(WorkerCommand::SetPassword { id, password_env }) => {
+            let password = password_from_env(password_env)?;
+            accounts::set_password(&backend, id, &password)?;
+            json!({ "worker": id.trim(), "password_set": true })
         }
         AdminCommand::Worker(WorkerCommand::List) => {
             json!(pg.transaction(|tx| accounts::list_workers_in(tx))?)

@@ -1,9 +1,10 @@
 //! Where the server keeps its data: the embedded SQLite database of its data
 //! directory (the default, one process) or a PostgreSQL database shared by
 //! several stateless instances (`serve --database postgres://…`, issue 13).
-//! Handlers reach storage through [`Backend`]: sync and sign-in by token
-//! run on both; what has not moved onto PostgreSQL yet asks for
-//! [`Backend::sqlite`] and answers [`Error::NotOnPostgres`] there.
+//! Handlers reach storage through [`Backend`]: sync ([`Backend::sync`]),
+//! the server's own tables ([`Backend::transaction`]) and the dashboard's
+//! reads ([`Backend::read`]) run on both, in portable SQL. Only `admin
+//! backup`/`restore` are SQLite's own (PostgreSQL has `pg_dump`).
 
 use crate::accounts::{self, Account};
 use crate::error::Error;
@@ -62,20 +63,21 @@ impl Backend {
         }
     }
 
+    /// Run `f` on one consistent snapshot for reading (SQLite's reader
+    /// connection; a read-only repeatable-read transaction on PostgreSQL).
+    /// Nothing `f` does is kept.
+    pub fn read<R>(&self, mut f: impl FnMut(&dyn SqlConn) -> Result<R, Error>) -> Result<R, Error> {
+        match self {
+            Backend::Sqlite(db) => crate::db::read(db, |conn| f(conn)),
+            Backend::Postgres(pg) => pg.read(|tx| f(tx)),
+        }
+    }
+
     /// The account a bearer token belongs to ([`accounts::authenticate`]).
     pub fn authenticate(&self, bearer: &str) -> Result<Account, Error> {
         match self {
             Backend::Sqlite(db) => accounts::authenticate(db, bearer),
             Backend::Postgres(pg) => pg.transaction(|tx| accounts::authenticate_in(tx, bearer)),
-        }
-    }
-
-    /// The SQLite database, for what runs only there so far; on PostgreSQL
-    /// [`Error::NotOnPostgres`] naming `feature`.
-    pub fn sqlite(&self, feature: &'static str) -> Result<&Arc<Db>, Error> {
-        match self {
-            Backend::Sqlite(db) => Ok(db),
-            Backend::Postgres(_) => Err(Error::NotOnPostgres { feature }),
         }
     }
 

@@ -256,7 +256,8 @@ mod tests {
         } = seed_accounts(dir.path(), &key).unwrap().unwrap();
         assert_eq!(tokens.len(), DEMO_WORKERS.len());
         assert!(seed_accounts(dir.path(), &key).unwrap().is_none());
-        let db = db::open(dir.path()).unwrap();
+        let db = std::sync::Arc::new(db::open(dir.path()).unwrap());
+        let backend = crate::backend::Backend::Sqlite(db.clone());
         let grids = crate::accounts::list_grids(&db).unwrap();
         let levels: Vec<(&str, u8)> = grids.iter().map(|g| (g.code.as_str(), g.level)).collect();
         assert_eq!(
@@ -295,19 +296,19 @@ mod tests {
         );
         let now = crate::db::now_ms();
         for p in &passwords {
-            let account = crate::accounts::password_login_at(&db, &p.worker, &p.password, now)
+            let account = crate::accounts::password_login_at(&backend, &p.worker, &p.password, now)
                 .unwrap()
                 .unwrap();
             assert_eq!(account.worker_id.as_str(), p.worker);
         }
         assert_ne!(passwords[0].password, passwords[1].password);
         let town =
-            crate::accounts::password_login_at(&db, "town-demo", &passwords[1].password, now)
+            crate::accounts::password_login_at(&backend, "town-demo", &passwords[1].password, now)
                 .unwrap()
                 .unwrap();
         assert_eq!(town.scope.len(), 5);
         assert_eq!(
-            crate::accounts::password_login_at(&db, "gw-demo-1", &passwords[0].password, now)
+            crate::accounts::password_login_at(&backend, "gw-demo-1", &passwords[0].password, now)
                 .unwrap(),
             Err(crate::accounts::LoginRefused::NoPassword)
         );

@@ -16,6 +16,7 @@ pub mod accounts;
 pub mod admin;
 pub mod backend;
 pub mod backup;
+pub mod dashboard;
 pub mod db;
 pub mod demo;
 pub mod error;

@@ -32,6 +32,7 @@
 //! with the token read once at start from the environment variable `VAR`
 //! (never from the command line); a missing or wrong token gets 401.
 
+use crate::backend::Backend;
 use crate::error::Error;
 use crate::state::AppState;
 use axum::body::HttpBody;
@@ -39,7 +40,6 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use gridwork_core::store::Db;
 use prometheus_client::encoding::text;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -261,9 +261,11 @@ impl Metrics {
     }
 
     /// Set the gauges from the database (two counts; blocking).
-    pub fn refresh_gauges(&self, db: &Db) -> Result<(), Error> {
-        let (docs, devices) = crate::db::read(db, |conn| {
-            let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0));
+    pub fn refresh_gauges(&self, backend: &Backend) -> Result<(), Error> {
+        let (docs, devices) = backend.read(|conn| {
+            let count = |sql: &str| -> Result<i64, Error> {
+                Ok(conn.value(sql, &[])?.map_or(Ok(0), |c| c.int())?)
+            };
             Ok((
                 count("SELECT count(*) FROM docs")?,
                 count("SELECT count(*) FROM devices")?,
@@ -343,13 +345,9 @@ pub async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> Result
         return Err(Error::Unauthorized);
     }
     let metrics = state.metrics.clone();
-    // The gauges read the SQLite database; on PostgreSQL the sync counters
-    // and timings are served without them (for now).
-    let db = state.db().ok().cloned();
+    let backend = state.backend.clone();
     let body = tokio::task::spawn_blocking(move || {
-        if let Some(db) = db {
-            metrics.refresh_gauges(&db)?;
-        }
+        metrics.refresh_gauges(&backend)?;
         metrics.encode()
     })
     .await??;

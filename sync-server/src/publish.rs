@@ -89,11 +89,6 @@ fn server_actor<C: SqlConn + ?Sized>(conn: &C) -> Result<String, Error> {
 /// derived from the server's actor and `by` (Automerge pairs each actor with
 /// one author), and bound to them in `actors` so no device can push changes
 /// under it.
-pub(crate) fn staff_meta(tx: &WriteTx<'_>, by: &str) -> Result<CommitMeta, Error> {
-    staff_meta_in(tx.conn(), by)
-}
-
-/// [`staff_meta`] on any connection.
 pub(crate) fn staff_meta_in<C: SqlConn + ?Sized>(conn: &C, by: &str) -> Result<CommitMeta, Error> {
     use sha2::{Digest, Sha256};
     let server = server_actor(conn)?;

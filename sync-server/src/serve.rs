@@ -259,11 +259,19 @@ fn announce_key(key: &crate::keys::ServerKey) {
 
 /// The human hint about the demo's dashboard sign-in, for stderr: where to
 /// sign in, with which users, and how to reset a password. Never contains a
-/// password (those are only on stdout, once).
-pub fn demo_sign_in_hint(seeded: &crate::demo::DemoSeeded, url: &str, data_dir: &Path) -> String {
+/// password (those are only on stdout, once) nor the database URL (it may
+/// hold one): on PostgreSQL the reset names `--database URL`.
+pub fn demo_sign_in_hint(
+    seeded: &crate::demo::DemoSeeded,
+    url: &str,
+    data_dir: &Path,
+    on_postgres: bool,
+) -> String {
     let users: Vec<&str> = seeded.passwords.iter().map(|p| p.worker.as_str()).collect();
     let first = users.first().copied().unwrap_or("staff-demo");
-    let dir = if data_dir == Path::new(DEFAULT_DATA_DIR) {
+    let dir = if on_postgres {
+        " --database URL".to_owned()
+    } else if data_dir == Path::new(DEFAULT_DATA_DIR) {
         String::new()
     } else {
         format!(" --data-dir {}", data_dir.display())
@@ -304,7 +312,12 @@ pub async fn run(args: ServeArgs) -> Result<(), Error> {
             writeln!(out, "{}", json!({ "demo_password": password }))?;
         }
         if !seeded.passwords.is_empty() {
-            let hint = demo_sign_in_hint(&seeded, &format!("{scheme}://{local}"), &args.data_dir);
+            let hint = demo_sign_in_hint(
+                &seeded,
+                &format!("{scheme}://{local}"),
+                &args.data_dir,
+                args.database.is_some(),
+            );
             eprintln!("{hint}");
         }
         writeln!(out, "listening on {scheme}://{local}")?;
@@ -390,7 +403,7 @@ mod tests {
             ..Default::default()
         };
         let url = "http://127.0.0.1:8080";
-        let hint = demo_sign_in_hint(&seeded, url, Path::new(DEFAULT_DATA_DIR));
+        let hint = demo_sign_in_hint(&seeded, url, Path::new(DEFAULT_DATA_DIR), false);
         let lines: Vec<&str> = hint.lines().collect();
         assert_eq!(lines.len(), 2, "{hint}");
         assert!(lines[0]
@@ -400,7 +413,12 @@ mod tests {
         let reset = "gridwork-server admin worker set-password staff-demo --password-env VAR";
         assert!(lines.iter().all(|l| l.ends_with(reset)), "{hint}");
         assert!(!hint.contains("abcd-efgh"));
-        let elsewhere = demo_sign_in_hint(&seeded, url, Path::new("/srv/gw"));
+        let elsewhere = demo_sign_in_hint(&seeded, url, Path::new("/srv/gw"), false);
         assert!(elsewhere.ends_with(&format!("{reset} --data-dir /srv/gw")));
+        let shared = demo_sign_in_hint(&seeded, url, Path::new("/srv/gw"), true);
+        assert!(
+            shared.ends_with(&format!("{reset} --database URL")),
+            "{shared}"
+        );
     }
 }

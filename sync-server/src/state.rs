@@ -2,7 +2,6 @@
 //! directory, and the metrics.
 
 use crate::backend::Backend;
-use crate::error::Error;
 use gridwork_core::store::Db;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -41,11 +40,5 @@ impl AppState {
             limits: Arc::default(),
             budget: Arc::default(),
         }
-    }
-
-    /// The SQLite database, for the staff dashboard (not on PostgreSQL
-    /// yet: [`Error::NotOnPostgres`] there).
-    pub fn db(&self) -> Result<&Arc<Db>, Error> {
-        self.backend.sqlite("工作台 / dashboard")
     }
 }

@@ -6,7 +6,6 @@
 //! access log, and exports download as valid XLSX/CSV.
 
 use rusqlite::Connection;
-use std::path::Path;
 use std::process::Command;
 
 mod common;
@@ -16,10 +15,12 @@ use common::{start, BIN};
 
 const PASSWORD: &str = "demo staff 密码 1";
 
-fn set_password(data: &Path, worker: &str) {
+/// Set `worker`'s dashboard password with `admin` on `target`
+/// (`--data-dir DIR` or `--database URL`).
+fn set_password(target: &[&str], worker: &str) {
     let out = Command::new(BIN)
-        .args(["admin", "--data-dir"])
-        .arg(data)
+        .arg("admin")
+        .args(target)
         .args(["worker", "set-password", worker, "--password-env", "GW_PW"])
         .env("GW_PW", PASSWORD)
         .output()
@@ -31,8 +32,46 @@ fn set_password(data: &Path, worker: &str) {
     );
 }
 
-fn count(db: &Connection, sql: &str) -> i64 {
-    db.query_row(sql, [], |r| r.get(0)).unwrap()
+/// Where the test reads what the server stored, to hold its pages against:
+/// the SQLite file or the PostgreSQL database (the SQL is the same).
+trait Probe {
+    /// The first column of every row.
+    fn texts(&mut self, sql: &str) -> Vec<String>;
+    /// The first column of the one row, as an integer.
+    fn count(&mut self, sql: &str) -> i64;
+
+    /// The first column of the first row, as text.
+    fn text(&mut self, sql: &str) -> String {
+        self.texts(sql).into_iter().next().expect("a row")
+    }
+}
+
+impl Probe for Connection {
+    fn texts(&mut self, sql: &str) -> Vec<String> {
+        let mut stmt = self.prepare(sql).unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    fn count(&mut self, sql: &str) -> i64 {
+        self.query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+}
+
+impl Probe for postgres::Client {
+    fn texts(&mut self, sql: &str) -> Vec<String> {
+        self.query(sql, &[])
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    }
+
+    fn count(&mut self, sql: &str) -> i64 {
+        self.query_one(sql, &[]).unwrap().get(0)
+    }
 }
 
 /// The text of the first `data-figure="name"` element after `marker`.
@@ -75,40 +114,59 @@ fn demo_dashboard_pages_actions_and_exports() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let server = start(&data, &["--demo"]);
-    let addr = server.addr.as_str();
-    set_password(&data, "staff-demo");
+    set_password(&["--data-dir", data.to_str().unwrap()], "staff-demo");
+    let mut db = gridwork_server::db::connect(&data).unwrap();
+    pages_actions_and_exports(&server.addr, &server.addr, &mut db);
+    drop(server);
+}
+
+/// The same pages, actions and exports on PostgreSQL (issue 13), served by
+/// two instances on one database: the staff member signs in on one, and
+/// the other sees their session, their moves and the access log at once.
+#[test]
+fn demo_dashboard_on_postgres_across_two_instances() {
+    let pg = gridwork_tests::postgres::TestPostgres::start();
+    let url = pg.create_database("dashboard");
+    let dir = tempfile::tempdir().unwrap();
+    let first = start(&dir.path().join("a"), &["--demo", "--database", &url]);
+    let second = start(&dir.path().join("b"), &["--database", &url]);
+    set_password(&["--database", &url], "staff-demo");
+    let mut db = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    pages_actions_and_exports(&first.addr, &second.addr, &mut db);
+    drop((first, second));
+}
+
+/// Sign in as `staff-demo` at `addr`, then check the demo town's pages
+/// against `db`, move a case and a hazard, open a household and download
+/// the exports; `other` is an instance on the same database (or `addr`
+/// again), which must show what `addr` did.
+fn pages_actions_and_exports(addr: &str, other: &str, db: &mut dyn Probe) {
     let ok = try_login(addr, "staff-demo", PASSWORD);
     assert_eq!(ok.status, 303, "{}", ok.body);
     let session = ok.cookie("gw_session").unwrap();
     let me = [("gw_session", session.as_str())];
-    let db = gridwork_server::db::connect(&data).unwrap();
 
     // The overview's totals equal the read models of the demo grids.
     let home = get(addr, "/", &me);
     assert_eq!(home.status, 200, "{}", home.body);
-    let households = count(
-        &db,
-        "SELECT count(*) FROM households WHERE status = 'active'",
-    );
+    let households = db.count("SELECT count(*) FROM households WHERE status = 'active'");
     assert!(households > 0);
     assert_eq!(
         figure(&home.body, "id=\"totals\"", "households"),
         households.to_string()
     );
-    let open_cases = count(&db, "SELECT count(*) FROM cases WHERE status != 'closed'");
+    let open_cases = db.count("SELECT count(*) FROM cases WHERE status != 'closed'");
     assert_eq!(
         figure(&home.body, "id=\"totals\"", "open_cases"),
         open_cases.to_string()
     );
-    let open_hazards = count(&db, "SELECT count(*) FROM hazards WHERE status != 'closed'");
+    let open_hazards = db.count("SELECT count(*) FROM hazards WHERE status != 'closed'");
     assert_eq!(
         figure(&home.body, "id=\"totals\"", "open_hazards"),
         open_hazards.to_string()
     );
-    let g1 = count(
-        &db,
-        "SELECT count(*) FROM households WHERE status = 'active' AND grid = 'DEMO-G01'",
-    );
+    let g1 =
+        db.count("SELECT count(*) FROM households WHERE status = 'active' AND grid = 'DEMO-G01'");
     assert_eq!(
         figure(&home.body, r#"data-grid="DEMO-G01""#, "households"),
         g1.to_string()
@@ -126,13 +184,9 @@ fn demo_dashboard_pages_actions_and_exports() {
     let queue = get(addr, "/cases", &me);
     assert_eq!(queue.status, 200);
     let csrf = csrf_field(&queue.body);
-    let collected: String = db
-        .query_row(
-            "SELECT id FROM cases WHERE status NOT IN ('closed', 'escalated') ORDER BY id LIMIT 1",
-            [],
-            |r| r.get(0),
-        )
-        .expect("an open demo case");
+    let collected = db.text(
+        "SELECT id FROM cases WHERE status NOT IN ('closed', 'escalated') ORDER BY id LIMIT 1",
+    );
     let before = case_status(&queue.body, &collected);
     let row = queue
         .body
@@ -156,10 +210,9 @@ fn demo_dashboard_pages_actions_and_exports() {
         case_status(&get(addr, "/cases", &me).body, &collected),
         before
     );
-    let seq_before = count(
-        &db,
-        &format!("SELECT seq FROM doc_feed WHERE doc_id = 'case/{collected}'"),
-    );
+    let seq_before = db.count(&format!(
+        "SELECT seq FROM doc_feed WHERE doc_id = 'case/{collected}'"
+    ));
     let moved = post(
         addr,
         &path,
@@ -173,6 +226,10 @@ fn demo_dashboard_pages_actions_and_exports() {
         .starts_with("/cases#case-"));
     let queue = get(addr, "/cases?all=1", &me);
     assert_eq!(case_status(&queue.body, &collected), next);
+    // The other instance shares the session and sees the move.
+    let elsewhere = get(other, "/cases?all=1", &me);
+    assert_eq!(elsewhere.status, 200, "{}", elsewhere.body);
+    assert_eq!(case_status(&elsewhere.body, &collected), next);
     assert!(
         queue
             .body
@@ -181,32 +238,21 @@ fn demo_dashboard_pages_actions_and_exports() {
         "{}",
         queue.body
     );
-    let seq_after = count(
-        &db,
-        &format!("SELECT seq FROM doc_feed WHERE doc_id = 'case/{collected}'"),
-    );
+    let seq_after = db.count(&format!(
+        "SELECT seq FROM doc_feed WHERE doc_id = 'case/{collected}'"
+    ));
     assert!(
         seq_after > seq_before,
         "the case doc is filed in the feed again"
     );
-    let by: String = db
-        .query_row(
-            &format!("SELECT by_worker FROM case_transitions WHERE case_id = '{collected}' AND note = '已受理'"),
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let by = db.text(&format!(
+        "SELECT by_worker FROM case_transitions WHERE case_id = '{collected}' AND note = '已受理'"
+    ));
     assert_eq!(by, "staff-demo");
 
     // A hazard move from the hazards list, the same way.
     let hazards = get(addr, "/hazards", &me);
-    let hazard: String = db
-        .query_row(
-            "SELECT id FROM hazards WHERE status != 'closed' ORDER BY id LIMIT 1",
-            [],
-            |r| r.get(0),
-        )
-        .expect("an open demo hazard");
+    let hazard = db.text("SELECT id FROM hazards WHERE status != 'closed' ORDER BY id LIMIT 1");
     let row = hazards
         .body
         .find(&format!(r#"data-hazard="{hazard}""#))
@@ -222,13 +268,9 @@ fn demo_dashboard_pages_actions_and_exports() {
         &[("to", next.as_str()), ("note", "社区复核"), ("csrf", &csrf)],
     );
     assert_eq!(moved.status, 303, "{}", moved.body);
-    let by: String = db
-        .query_row(
-            &format!("SELECT by_worker || ' ' || to_state FROM hazard_transitions WHERE hazard_id = '{hazard}' AND note = '社区复核'"),
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let by = db.text(&format!(
+        "SELECT by_worker || ' ' || to_state FROM hazard_transitions WHERE hazard_id = '{hazard}' AND note = '社区复核'"
+    ));
     assert_eq!(by, format!("staff-demo {next}"));
     assert_eq!(
         post(
@@ -245,17 +287,12 @@ fn demo_dashboard_pages_actions_and_exports() {
     let grid = get(addr, "/grids/DEMO-G01", &me);
     assert_eq!(grid.status, 200);
     let household = attrs(&grid.body, "data-household")[0].clone();
-    let logged_before = count(&db, "SELECT count(*) FROM access_log");
+    let logged_before = db.count("SELECT count(*) FROM access_log");
     let page = get(addr, &format!("/households/{household}"), &me);
     assert_eq!(page.status, 200, "{}", page.body);
-    let mut stmt = db
-        .prepare("SELECT id_number FROM residents WHERE household_id = ?1 AND id_number != ''")
-        .unwrap();
-    let numbers: Vec<String> = stmt
-        .query_map([&household], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let numbers = db.texts(&format!(
+        "SELECT id_number FROM residents WHERE household_id = '{household}' AND id_number != ''"
+    ));
     assert!(!numbers.is_empty());
     for number in &numbers {
         assert!(
@@ -265,18 +302,21 @@ fn demo_dashboard_pages_actions_and_exports() {
         assert!(page.body.contains(&format!("{}********", &number[..6])));
     }
     assert_eq!(
-        count(&db, "SELECT count(*) FROM access_log"),
+        db.count("SELECT count(*) FROM access_log"),
         logged_before + 1
     );
-    let who: String = db
-        .query_row(
-            "SELECT worker_id || ' ' || household_id FROM access_log ORDER BY id DESC LIMIT 1",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let who =
+        db.text("SELECT worker_id || ' ' || household_id FROM access_log ORDER BY id DESC LIMIT 1");
     assert_eq!(who, format!("staff-demo {household}"));
     assert!(page.body.contains(r#"id="access-log""#));
+    // The other instance lists that view in the household's access log.
+    let elsewhere = get(other, &format!("/households/{household}"), &me);
+    assert_eq!(elsewhere.status, 200, "{}", elsewhere.body);
+    assert_eq!(
+        elsewhere.body.matches(r#"data-action="household""#).count(),
+        2,
+        "both views are in the log"
+    );
     assert_eq!(get(addr, "/households/not-an-id", &me).status, 404);
 
     // Other pages.
@@ -315,8 +355,7 @@ fn demo_dashboard_pages_actions_and_exports() {
     assert_eq!(evaluation_csv.status, 200);
     assert!(evaluation_csv.body.contains("gw-demo-1"));
     assert_eq!(
-        count(
-            &db,
+        db.count(
             "SELECT count(*) FROM access_log WHERE action IN ('export:households', 'export:cases')"
         ),
         2
@@ -328,7 +367,6 @@ fn demo_dashboard_pages_actions_and_exports() {
         let page = get(addr, path, &[]);
         assert_eq!(page.status, 303, "{path}");
     }
-    drop(server);
 }
 
 /// The register a staff member exports for one grid re-imports on that
@@ -358,7 +396,7 @@ fn exported_register_reimports_on_the_phone_unchanged() {
     assert!(!households.is_empty());
     let heads = phone.doc_heads().unwrap();
 
-    set_password(&data, "staff-demo");
+    set_password(&["--data-dir", data.to_str().unwrap()], "staff-demo");
     let session = try_login(addr, "staff-demo", PASSWORD)
         .cookie("gw_session")
         .unwrap();

@@ -102,7 +102,7 @@ impl Store {
 }
 
 /// Register a household inside a write transaction.
-pub(crate) fn add_household_in(
+pub fn add_household_in(
     tx: &mut WriteTx<'_>,
     id: HouseholdId,
     input: &NewHousehold,
@@ -417,7 +417,7 @@ pub(crate) fn record_grid(
 
 /// Add a resident inside a write transaction; `today` is the local date
 /// (the latest birth date).
-pub(crate) fn add_resident_in(
+pub fn add_resident_in(
     tx: &mut WriteTx<'_>,
     household: HouseholdId,
     id: ResidentId,

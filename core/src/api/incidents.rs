@@ -7,6 +7,7 @@ use crate::docs::incident::{CaseDoc, HazardDoc, TransitionDoc};
 use crate::docs::{DocId, DocKind};
 use crate::model::text::{self, check_edit};
 use crate::model::*;
+use crate::store::persist::DocEditor;
 use crate::store::{CommitMeta, WriteTx};
 use crate::{Error, Result};
 use automerge::{ObjType, ReadDoc, ROOT};
@@ -58,7 +59,7 @@ impl Store {
 }
 
 /// Report a hazard inside a write transaction.
-pub(crate) fn report_hazard_in(
+pub fn report_hazard_in(
     tx: &mut WriteTx<'_>,
     id: HazardId,
     input: &NewHazard,
@@ -180,7 +181,7 @@ impl Store {
 }
 
 /// Open a case inside a write transaction.
-pub(crate) fn open_case_in(
+pub fn open_case_in(
     tx: &mut WriteTx<'_>,
     id: CaseId,
     input: &NewCase,
@@ -297,8 +298,8 @@ impl Store {
 /// `meta.worker`, and reaches phones through the normal sync). Checked
 /// against the status derived from the document, like
 /// [`Store::transition_case`]. Returns the case's scope (its grid).
-pub fn transition_case_in(
-    tx: &mut WriteTx<'_>,
+pub fn transition_case_in<E: DocEditor + ?Sized>(
+    tx: &mut E,
     id: CaseId,
     to: &str,
     note: &str,
@@ -311,8 +312,8 @@ pub fn transition_case_in(
 /// Move hazard `id` to `to` inside a write transaction (e.g. the community
 /// verifying a rectification and closing the hazard, 销号), as
 /// [`transition_case_in`] does for cases. Returns the hazard's grid.
-pub fn transition_hazard_in(
-    tx: &mut WriteTx<'_>,
+pub fn transition_hazard_in<E: DocEditor + ?Sized>(
+    tx: &mut E,
     id: HazardId,
     to: &str,
     note: &str,
@@ -323,8 +324,8 @@ pub fn transition_hazard_in(
     transition_in(tx, &doc_id, DocKind::Hazard, "hazard", to, note, meta)
 }
 
-fn transition_in<W: Workflow>(
-    tx: &mut WriteTx<'_>,
+fn transition_in<W: Workflow, E: DocEditor + ?Sized>(
+    tx: &mut E,
     doc_id: &DocId,
     kind: DocKind,
     what: &'static str,
@@ -332,16 +333,15 @@ fn transition_in<W: Workflow>(
     note: &str,
     meta: &CommitMeta,
 ) -> Result<GridCode> {
-    append_transition_in(tx, TransitionId::new(), doc_id, kind, what, to, note, meta)?;
-    tx.doc_scope(doc_id)?
-        .ok_or_else(|| Error::not_found(what, doc_id.to_string()))
+    append_transition_in(tx, TransitionId::new(), doc_id, kind, what, to, note, meta)
 }
 
 /// Append a transition after checking it against the status derived from
 /// the document (not the read model), inside the write transaction.
+/// Returns the record's grid (its doc's scope).
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn append_transition_in<W: Workflow>(
-    tx: &mut WriteTx<'_>,
+pub fn append_transition_in<W: Workflow, E: DocEditor + ?Sized>(
+    tx: &mut E,
     id: TransitionId,
     doc_id: &DocId,
     kind: DocKind,
@@ -349,26 +349,19 @@ pub(crate) fn append_transition_in<W: Workflow>(
     to: W,
     note: &str,
     meta: &CommitMeta,
-) -> Result<()> {
+) -> Result<GridCode> {
     let note = text::TRANSITION_NOTE.check(note)?;
     {
-        if !tx.doc_exists(doc_id)? {
-            let key = doc_id
-                .as_str()
-                .split('/')
-                .nth(1)
-                .unwrap_or_default()
-                .to_string();
-            return Err(Error::not_found(what, key));
-        }
-        let scope = tx
-            .conn()
-            .query_row(
-                "SELECT scope FROM docs WHERE id = ?1",
-                [doc_id.as_str()],
-                |r| r.get::<_, String>(0),
-            )
-            .map(GridCode)?;
+        let scope = match tx.sql().value(
+            "SELECT scope FROM docs WHERE id = ?1",
+            &[doc_id.as_str().into()],
+        )? {
+            Some(scope) => GridCode(scope.text()?),
+            None => {
+                let key = doc_id.as_str().split('/').nth(1).unwrap_or_default();
+                return Err(Error::not_found(what, key));
+            }
+        };
         tx.edit_doc(doc_id, kind, &scope, meta, |am| {
             let list: std::collections::BTreeMap<String, TransitionDoc> =
                 autosurgeon::hydrate_prop(am, ROOT, "transitions")?;
@@ -410,7 +403,8 @@ pub(crate) fn append_transition_in<W: Workflow>(
             };
             autosurgeon::reconcile_prop(am, &obj, id.to_string().as_str(), &record)?;
             Ok(())
-        })
+        })?;
+        Ok(scope)
     }
 }
 

@@ -11,6 +11,8 @@ mod households;
 mod incidents;
 mod maintenance;
 mod queries;
+mod reader;
+pub mod reads;
 mod records;
 mod reports;
 mod visits;
@@ -30,16 +32,14 @@ mod visit_scope_tests;
 
 pub(crate) use config::resolve_template;
 pub use config::{publish_template_in, server_meta, set_policy_in, TemplateInfo};
-pub(crate) use households::{add_household_in, add_resident_in};
-pub(crate) use incidents::{append_transition_in, open_case_in, report_hazard_in};
+pub use households::{add_household_in, add_resident_in};
+pub use incidents::{append_transition_in, open_case_in, report_hazard_in};
 pub use incidents::{transition_case_in, transition_hazard_in};
 pub use incidents::{CaseEdit, HazardEdit};
 pub use maintenance::{CheckReport, DocHeads, QuarantinedDoc};
-pub(crate) use queries::{
-    parse_tag_list, read_cases, read_hazards, Policies, SUMMARY_ORDER, SUMMARY_SQL,
-};
 pub use queries::{DueEntry, HouseholdQuery, HouseholdSummary};
-pub(crate) use records::fill_form_in;
+pub use reader::Reader;
+pub use records::fill_form_in;
 pub use reports::Figures;
 
 use crate::clock::{Clock, SystemClock};

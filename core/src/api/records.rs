@@ -41,7 +41,7 @@ impl Store {
 
 /// Fill a form inside a write transaction.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn fill_form_in(
+pub fn fill_form_in(
     tx: &mut crate::store::WriteTx<'_>,
     id: FormRecordId,
     template_id: &str,

@@ -46,7 +46,7 @@ impl Store {
     pub fn report(&self) -> Result<Figures> {
         let now = self.now();
         let today = schedule::local_date(now, &self.tz);
-        let (month_start, start, end) = crate::dashboard::month_of(today, &self.tz);
+        let (month_start, start, end) = crate::schedule::month_of(today, &self.tz);
         let households = self.list_households()?;
         let active: Vec<_> = households
             .iter()
@@ -70,7 +70,7 @@ impl Store {
                 Ok(conn.query_row(sql, params, |r| r.get::<_, u32>(0))?)
             };
             Ok(Figures {
-                month: crate::dashboard::month_code(month_start),
+                month: crate::schedule::month_code(month_start),
                 households_total: active.len() as u32,
                 households_visited_this_month: count(
                     "SELECT count(DISTINCT v.household_id) FROM visits v JOIN households h ON h.id = v.household_id

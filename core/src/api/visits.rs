@@ -21,7 +21,7 @@ impl Store {
 
     /// Record a visit inside a write transaction; its visit log is filed
     /// under the household's grid.
-    pub(crate) fn record_visit_in(
+    pub fn record_visit_in(
         &self,
         tx: &mut crate::store::WriteTx<'_>,
         id: VisitId,

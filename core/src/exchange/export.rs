@@ -5,9 +5,10 @@
 use super::{
     write_error, Cell, Column, ColumnKind, ExportFormat, ExportKind, Table, REGISTER_COLUMNS,
 };
-use crate::api::Store;
+use crate::api::{resolve_template, Reader, Store};
 use crate::forms::template::Template;
 use crate::model::*;
+use crate::store::sql::{columns, SqlConn};
 use crate::Result;
 use std::collections::{HashMap, HashSet};
 
@@ -79,8 +80,7 @@ impl Store {
 
     /// Export `what` as `format`, only the records of `grids` (households
     /// and their visits by the household's grid, hazards and cases by
-    /// theirs): what the server's dashboard sends a staff member, whose
-    /// store holds the whole town.
+    /// theirs); see [`Reader::export_table_in`].
     pub fn export_in(
         &self,
         what: ExportKind,
@@ -92,13 +92,27 @@ impl Store {
 
     /// The table of [`Store::export_in`].
     pub fn export_table_in(&self, what: ExportKind, grids: &[GridCode]) -> Result<Table> {
-        let scope = ExportScope::of(self, grids)?;
-        self.scoped_table(what, &scope)
+        self.read(|r| r.export_table_in(what, grids))
     }
 
     /// The table an export writes, before it is written (row count, checks,
     /// other writers). One builder per [`ExportKind`]: a new export is a new
-    /// variant, a builder returning a [`Table`] and an arm here.
+    /// variant, a builder returning a [`Table`] and an arm in
+    /// [`Reader::export_table`].
+    pub fn export_table(&self, what: ExportKind) -> Result<Table> {
+        self.read(|r| r.export_table(what))
+    }
+}
+
+impl<C: SqlConn + ?Sized> Reader<'_, C> {
+    /// The table of `what`, only the records of `grids`: what the server's
+    /// dashboard sends a staff member, whose database holds the whole town.
+    pub fn export_table_in(&self, what: ExportKind, grids: &[GridCode]) -> Result<Table> {
+        let scope = ExportScope::of(self.conn, grids)?;
+        self.scoped_table(what, &scope)
+    }
+
+    /// The table of `what`, every record.
     pub fn export_table(&self, what: ExportKind) -> Result<Table> {
         self.scoped_table(what, &ExportScope::All)
     }
@@ -174,8 +188,9 @@ impl Store {
             }
             let key = (v.checklist.id.clone(), v.checklist.version);
             let template = templates.entry(key).or_insert_with(|| {
-                self.template(&v.checklist.id, Some(v.checklist.version))
+                resolve_template(self.conn, &v.checklist.id, Some(v.checklist.version))
                     .ok()
+                    .map(std::borrow::Cow::into_owned)
             });
             let count = |o: Outcome| v.answers.iter().filter(|a| a.outcome == o).count() as f64;
             let problems = v
@@ -316,7 +331,7 @@ impl Store {
     /// `YYYY-MM-DD HH:MM` in the store's time zone.
     fn local_time(&self, at: Timestamp) -> String {
         at.to_jiff()
-            .to_zoned_datetime(self.timezone().clone())
+            .to_zoned_datetime(self.tz.clone())
             .strftime("%Y-%m-%d %H:%M")
             .to_string()
     }
@@ -436,23 +451,17 @@ enum ExportScope {
 }
 
 impl ExportScope {
-    fn of(store: &Store, grids: &[GridCode]) -> Result<ExportScope> {
+    fn of<C: SqlConn + ?Sized>(conn: &C, grids: &[GridCode]) -> Result<ExportScope> {
         let grids: HashSet<String> = grids.iter().map(|g| g.0.clone()).collect();
-        let households = store.db.read(|conn| {
-            let mut stmt = conn.prepare("SELECT id, grid FROM households")?;
-            let rows =
-                stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-            let mut ids = HashSet::new();
-            for row in rows {
-                let (id, grid) = row?;
-                if grids.contains(&grid) {
-                    if let Ok(id) = id.parse() {
-                        ids.insert(id);
-                    }
+        let mut households = HashSet::new();
+        for row in conn.rows("SELECT id, grid FROM households", &[])? {
+            let [id, grid] = columns(row)?;
+            if grids.contains(&grid.text()?) {
+                if let Ok(id) = id.text()?.parse() {
+                    households.insert(id);
                 }
             }
-            Ok(ids)
-        })?;
+        }
         Ok(ExportScope::Grids { grids, households })
     }
 

@@ -1,6 +1,6 @@
 //! Excel in and out (issue 6): exports of the household register, visits,
 //! hazards and cases as XLSX or CSV ([`Store::export`](crate::Store::export)),
-//! of the monthly evaluation ([`export_evaluation`], see `evaluation.rs`), and the
+//! and the
 //! import of a household register
 //! ([`Store::import_register`](crate::Store::import_register), see [`import`] for its rules).
 //!
@@ -37,12 +37,10 @@
 //! [`ExportKind`] lists what can be exported and
 //! [`Store::export_table`](crate::Store::export_table) maps
 //! each kind to a builder in `export.rs` that returns a [`Table`] (columns +
-//! rows of [`Cell`]s). The writers know nothing about record kinds: the
-//! evaluation export ([`evaluation_table`]) is a builder over rows the
-//! caller already has (the dashboard computes them for a month and a set of
-//! workers), so it is a plain function rather than an [`ExportKind`].
+//! rows of [`Cell`]s). The writers know nothing about record kinds: a
+//! caller with rows of its own (the server's monthly evaluation) builds a
+//! [`Table`] over them and writes it the same way.
 
-pub mod evaluation;
 pub mod export;
 pub mod import;
 
@@ -55,7 +53,6 @@ mod scope_tests;
 #[cfg(test)]
 mod tests;
 
-pub use evaluation::{evaluation_table, export_evaluation, EVALUATION_COLUMNS};
 pub use import::{ImportReport, Renumbered, RowError};
 
 use crate::{Error, Result};

@@ -73,6 +73,25 @@ pub enum DueStatus {
     NotDue,
 }
 
+/// The instant (UTC ms) a local date begins in `tz`.
+pub fn midnight(date: Date, tz: &TimeZone) -> i64 {
+    date.to_zoned_datetime(tz.clone())
+        .map_or(0, |z| z.timestamp().as_millisecond())
+}
+
+/// The local calendar month that contains `date`: its first day and the
+/// instants (UTC ms) it begins and ends (exclusive), in `tz`.
+pub fn month_of(date: Date, tz: &TimeZone) -> (Date, i64, i64) {
+    let first = date.first_of_month();
+    let next = first.saturating_add(jiff::Span::new().months(1));
+    (first, midnight(first, tz), midnight(next, tz))
+}
+
+/// `YYYY-MM` of a date.
+pub fn month_code(date: Date) -> String {
+    format!("{:04}-{:02}", date.year(), date.month())
+}
+
 /// The local date of an instant.
 pub fn local_date(at: Timestamp, tz: &TimeZone) -> Date {
     at.to_jiff().to_zoned_datetime(tz.clone()).date()

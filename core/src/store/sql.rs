@@ -149,6 +149,34 @@ impl SqlCell {
         }
     }
 
+    /// The text, `None` for `NULL`.
+    pub fn opt_text(self) -> Result<Option<String>> {
+        match self {
+            SqlCell::Null => Ok(None),
+            other => other.text().map(Some),
+        }
+    }
+
+    /// The number as a double (an integer is widened), `None` for `NULL`.
+    pub fn opt_real(&self) -> Result<Option<f64>> {
+        match self {
+            SqlCell::Null => Ok(None),
+            SqlCell::Real(v) => Ok(Some(*v)),
+            SqlCell::Int(v) => Ok(Some(*v as f64)),
+            other => Err(other.unexpected("a number")),
+        }
+    }
+
+    /// A 0/1 flag (SQLite integer or PostgreSQL boolean) as `bool`.
+    pub fn flag(&self) -> Result<bool> {
+        Ok(self.int()? != 0)
+    }
+
+    /// A count or other non-negative integer as `u32` (saturating).
+    pub fn count(&self) -> Result<u32> {
+        Ok(u32::try_from(self.opt_int()?.unwrap_or(0).max(0)).unwrap_or(u32::MAX))
+    }
+
     /// The type error of reading this cell as `wanted` (names types only,
     /// never the value).
     fn unexpected(&self, wanted: &str) -> Error {
@@ -164,6 +192,15 @@ impl SqlCell {
             message: format!("expected {wanted}, found {found}"),
         }
     }
+}
+
+/// A row of exactly `N` columns as an array, to destructure by name
+/// (`let [id, name] = columns(row)?;`).
+pub fn columns<const N: usize>(row: Vec<SqlCell>) -> Result<[SqlCell; N]> {
+    row.try_into().map_err(|row: Vec<SqlCell>| Error::Database {
+        sqlstate: None,
+        message: format!("expected {N} columns, the row has {}", row.len()),
+    })
 }
 
 /// Which database a connection talks to, for the statements that differ.

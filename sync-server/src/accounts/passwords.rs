@@ -9,13 +9,14 @@
 //! name the field `password`, never its value.
 
 use super::{account_of, check_code, find_worker, Account};
+use crate::backend::Backend;
 use crate::db;
 use crate::error::Error;
+use crate::sync::storage::cells;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::Argon2;
 use gridwork_core::model::Role;
-use gridwork_core::store::Db;
-use rusqlite::{params, Connection, OptionalExtension};
+use gridwork_core::store::sql::SqlConn;
 
 /// Fewest characters in a password.
 pub const MIN_PASSWORD_CHARS: usize = 10;
@@ -98,13 +99,17 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
 /// password inside an open transaction: replaces any earlier password,
 /// clears the failed-login counter and lock, and signs the worker out of
 /// every dashboard session. The worker must exist and be staff.
-pub fn set_password_hash_in(conn: &Connection, worker: &str, hash: &str) -> Result<(), Error> {
+pub fn set_password_hash_in<C: SqlConn + ?Sized>(
+    conn: &C,
+    worker: &str,
+    hash: &str,
+) -> Result<(), Error> {
     let worker = check_code("worker", worker)?;
     let found = find_worker(conn, &worker)?.ok_or_else(|| Error::not_found("worker", &worker))?;
     if !role_may_have_password(found.role) {
         return Err(role_error());
     }
-    conn.execute(
+    conn.exec(
         "INSERT INTO staff_credentials (worker_id, password_hash, failed_attempts, locked_until, updated_at)
          VALUES (?1, ?2, 0, NULL, ?3)
          ON CONFLICT (worker_id) DO UPDATE SET
@@ -112,9 +117,12 @@ pub fn set_password_hash_in(conn: &Connection, worker: &str, hash: &str) -> Resu
              failed_attempts = 0,
              locked_until = NULL,
              updated_at = excluded.updated_at",
-        params![worker, hash, db::now_ms()],
+        &[worker.as_str().into(), hash.into(), db::now_ms().into()],
     )?;
-    conn.execute("DELETE FROM staff_sessions WHERE worker_id = ?1", [&worker])?;
+    conn.exec(
+        "DELETE FROM staff_sessions WHERE worker_id = ?1",
+        &[worker.as_str().into()],
+    )?;
     Ok(())
 }
 
@@ -122,10 +130,10 @@ pub fn set_password_hash_in(conn: &Connection, worker: &str, hash: &str) -> Resu
 /// Errors: the password rules ([`check_password`], field `password`), an
 /// unknown worker (not found), a gridworker (field `role`). Their other
 /// dashboard sessions end; a lock is lifted.
-pub fn set_password(db: &Db, worker: &str, password: &str) -> Result<(), Error> {
+pub fn set_password(backend: &Backend, worker: &str, password: &str) -> Result<(), Error> {
     check_password(password)?;
     // Cheap checks first, so a gridworker is refused without hashing.
-    db::read(db, |conn| {
+    backend.read(|conn| {
         let worker = check_code("worker", worker)?;
         let found =
             find_worker(conn, &worker)?.ok_or_else(|| Error::not_found("worker", &worker))?;
@@ -136,7 +144,7 @@ pub fn set_password(db: &Db, worker: &str, password: &str) -> Result<(), Error> 
         }
     })?;
     let hash = hash_password(password)?;
-    db::write(db, |tx| set_password_hash_in(tx.conn(), worker, &hash))?;
+    backend.transaction(|conn| set_password_hash_in(conn, worker, &hash))?;
     tracing::info!("staff password set");
     Ok(())
 }
@@ -145,7 +153,7 @@ pub fn set_password(db: &Db, worker: &str, password: &str) -> Result<(), Error> 
 /// in one transaction (nothing is stored if either fails). A password for a
 /// gridworker is refused (field `role`) before anything is written.
 pub fn add_worker_with_password(
-    db: &Db,
+    backend: &Backend,
     id: &str,
     name: &str,
     role: Role,
@@ -153,16 +161,19 @@ pub fn add_worker_with_password(
     password: Option<&str>,
 ) -> Result<gridwork_core::model::Worker, Error> {
     let Some(password) = password else {
-        return super::add_worker(db, id, name, role, grid);
+        let worker =
+            backend.transaction(|conn| super::add_worker_in(conn, id, name, role, grid))?;
+        tracing::info!(role = role.code(), "worker added");
+        return Ok(worker);
     };
     if !role_may_have_password(role) {
         return Err(role_error());
     }
     check_password(password)?;
     let hash = hash_password(password)?;
-    let worker = db::write(db, |tx| {
-        let worker = super::add_worker_in(tx.conn(), id, name, role, grid)?;
-        set_password_hash_in(tx.conn(), &worker.id.0, &hash)?;
+    let worker = backend.transaction(|conn| {
+        let worker = super::add_worker_in(conn, id, name, role, grid)?;
+        set_password_hash_in(conn, &worker.id.0, &hash)?;
         Ok(worker)
     })?;
     tracing::info!(role = role.code(), "worker added with a password");
@@ -221,28 +232,35 @@ pub enum LoginRefused {
     WrongPassword,
 }
 
-fn load_lockout(conn: &Connection, worker: &str) -> Result<Option<(String, Lockout)>, Error> {
-    Ok(conn
-        .query_row(
-            "SELECT password_hash, failed_attempts, locked_until FROM staff_credentials WHERE worker_id = ?1",
-            [worker],
-            |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    Lockout {
-                        failed_attempts: r.get(1)?,
-                        locked_until: r.get(2)?,
-                    },
-                ))
-            },
-        )
-        .optional()?)
+fn load_lockout<C: SqlConn + ?Sized>(
+    conn: &C,
+    worker: &str,
+) -> Result<Option<(String, Lockout)>, Error> {
+    let Some(row) = conn.row(
+        "SELECT password_hash, failed_attempts, locked_until FROM staff_credentials WHERE worker_id = ?1",
+        &[worker.into()],
+    )?
+    else {
+        return Ok(None);
+    };
+    let [hash, failed_attempts, locked_until] = cells(row)?;
+    Ok(Some((
+        hash.text()?,
+        Lockout {
+            failed_attempts: failed_attempts.count()?,
+            locked_until: locked_until.opt_int()?,
+        },
+    )))
 }
 
-fn store_lockout(conn: &Connection, worker: &str, state: Lockout) -> Result<(), Error> {
-    conn.execute(
+fn store_lockout<C: SqlConn + ?Sized>(conn: &C, worker: &str, state: Lockout) -> Result<(), Error> {
+    conn.exec(
         "UPDATE staff_credentials SET failed_attempts = ?2, locked_until = ?3 WHERE worker_id = ?1",
-        params![worker, state.failed_attempts, state.locked_until],
+        &[
+            worker.into(),
+            state.failed_attempts.into(),
+            state.locked_until.into(),
+        ],
     )?;
     Ok(())
 }
@@ -252,9 +270,9 @@ fn store_lockout(conn: &Connection, worker: &str, state: Lockout) -> Result<(), 
 /// hash when the user is unknown or has no password, against the real one
 /// when the account is locked — so timing does not tell them apart.
 /// A wrong password counts towards the lock; a success clears the count.
-/// Blocking (Argon2 and SQLite): call it from `spawn_blocking`.
+/// Blocking (Argon2 and the database): call it from `spawn_blocking`.
 pub fn password_login_at(
-    db: &Db,
+    backend: &Backend,
     user: &str,
     password: &str,
     now: i64,
@@ -263,7 +281,7 @@ pub fn password_login_at(
         verify_password(password, DUMMY_HASH);
         return Ok(Err(LoginRefused::UnknownUser));
     };
-    let found = db::read(db, |conn| {
+    let found = backend.read(|conn| {
         let Some(account) = account_of(conn, &user)? else {
             return Ok(None);
         };
@@ -285,8 +303,7 @@ pub fn password_login_at(
         }
     };
     let matches = verify_password(password, &hash);
-    db::write(db, |tx| {
-        let conn = tx.conn();
+    backend.transaction(|conn| {
         // Re-read inside the transaction: concurrent failures all count.
         let Some((_, current)) = load_lockout(conn, &user)? else {
             return Ok(Err(LoginRefused::NoPassword));
@@ -296,7 +313,7 @@ pub fn password_login_at(
         }
         if matches {
             store_lockout(conn, &user, Lockout::default())?;
-            Ok(Ok(account))
+            Ok(Ok(account.clone()))
         } else {
             store_lockout(conn, &user, current.after_failure(now))?;
             Ok(Err(LoginRefused::WrongPassword))
@@ -312,14 +329,19 @@ mod tests {
 
     const GOOD: &str = "correct horse 42";
 
-    fn fresh() -> (tempfile::TempDir, Db) {
+    fn fresh() -> (
+        tempfile::TempDir,
+        std::sync::Arc<gridwork_core::store::Db>,
+        Backend,
+    ) {
         let dir = tempfile::tempdir().unwrap();
         let db = crate::db::open(dir.path()).unwrap();
         crate::accounts::add_grid(&db, "T", "演示镇", None).unwrap();
         crate::accounts::add_grid(&db, "C", "幸福社区", Some("T")).unwrap();
         crate::accounts::add_grid(&db, "C-1", "一片区", Some("C")).unwrap();
         crate::accounts::add_grid(&db, "G1", "第一网格", Some("C-1")).unwrap();
-        (dir, db)
+        let db = std::sync::Arc::new(db);
+        (dir, db.clone(), Backend::Sqlite(db))
     }
 
     #[test]
@@ -375,23 +397,31 @@ mod tests {
 
     #[test]
     fn only_staff_may_have_a_password() {
-        let (_dir, db) = fresh();
-        let err = add_worker_with_password(&db, "gw", "网格员", Role::Gridworker, "G1", Some(GOOD))
-            .unwrap_err();
+        let (_dir, db, backend) = fresh();
+        let err =
+            add_worker_with_password(&backend, "gw", "网格员", Role::Gridworker, "G1", Some(GOOD))
+                .unwrap_err();
         assert!(matches!(&err, Error::Invalid { field, .. } if field == "role"));
         assert!(crate::accounts::list_workers(&db).unwrap().is_empty());
         crate::accounts::add_worker(&db, "gw", "网格员", Role::Gridworker, "G1").unwrap();
-        let err = set_password(&db, "gw", GOOD).unwrap_err();
+        let err = set_password(&backend, "gw", GOOD).unwrap_err();
         assert!(matches!(&err, Error::Invalid { field, .. } if field == "role"));
-        let err = set_password(&db, "nobody", GOOD).unwrap_err();
+        let err = set_password(&backend, "nobody", GOOD).unwrap_err();
         assert!(matches!(err, Error::NotFound { .. }));
         // A weak password stores nothing, not even the worker.
-        let err =
-            add_worker_with_password(&db, "s", "社区", Role::CommunityStaff, "C", Some("weak"))
-                .unwrap_err();
+        let err = add_worker_with_password(
+            &backend,
+            "s",
+            "社区",
+            Role::CommunityStaff,
+            "C",
+            Some("weak"),
+        )
+        .unwrap_err();
         assert!(matches!(&err, Error::Invalid { field, .. } if field == "password"));
         assert_eq!(crate::accounts::list_workers(&db).unwrap().len(), 1);
-        add_worker_with_password(&db, "s", "社区", Role::CommunityStaff, "C", Some(GOOD)).unwrap();
+        add_worker_with_password(&backend, "s", "社区", Role::CommunityStaff, "C", Some(GOOD))
+            .unwrap();
         let stored: String = crate::db::read(&db, |c| {
             Ok(c.query_row(
                 "SELECT password_hash FROM staff_credentials WHERE worker_id = 's'",
@@ -427,69 +457,70 @@ mod tests {
 
     #[test]
     fn login_locks_after_five_failures_and_unlocks_after_fifteen_minutes() {
-        let (_dir, db) = fresh();
-        add_worker_with_password(&db, "s", "社区", Role::CommunityStaff, "C", Some(GOOD)).unwrap();
+        let (_dir, _db, backend) = fresh();
+        add_worker_with_password(&backend, "s", "社区", Role::CommunityStaff, "C", Some(GOOD))
+            .unwrap();
         let t0 = 1_700_000_000_000;
-        let ok = password_login_at(&db, "s", GOOD, t0).unwrap().unwrap();
+        let ok = password_login_at(&backend, "s", GOOD, t0).unwrap().unwrap();
         assert_eq!(ok.worker_id.0, "s");
         assert_eq!(ok.scope.len(), 3);
         // Four failures, then a success resets the count.
         for _ in 0..4 {
-            let r = password_login_at(&db, "s", "wrong password", t0).unwrap();
+            let r = password_login_at(&backend, "s", "wrong password", t0).unwrap();
             assert_eq!(r, Err(LoginRefused::WrongPassword));
         }
-        password_login_at(&db, "s", GOOD, t0).unwrap().unwrap();
+        password_login_at(&backend, "s", GOOD, t0).unwrap().unwrap();
         for _ in 0..4 {
-            password_login_at(&db, "s", "wrong password", t0)
+            password_login_at(&backend, "s", "wrong password", t0)
                 .unwrap()
                 .unwrap_err();
         }
-        password_login_at(&db, "s", GOOD, t0).unwrap().unwrap();
+        password_login_at(&backend, "s", GOOD, t0).unwrap().unwrap();
         // Five in a row lock it, even for the right password.
         for _ in 0..5 {
-            password_login_at(&db, "s", "wrong password", t0)
+            password_login_at(&backend, "s", "wrong password", t0)
                 .unwrap()
                 .unwrap_err();
         }
-        let r = password_login_at(&db, "s", GOOD, t0 + 1).unwrap();
+        let r = password_login_at(&backend, "s", GOOD, t0 + 1).unwrap();
         assert_eq!(r, Err(LoginRefused::Locked));
-        let r = password_login_at(&db, "s", GOOD, t0 + LOCKOUT_MS - 1).unwrap();
+        let r = password_login_at(&backend, "s", GOOD, t0 + LOCKOUT_MS - 1).unwrap();
         assert_eq!(r, Err(LoginRefused::Locked));
-        password_login_at(&db, "s", GOOD, t0 + LOCKOUT_MS)
+        password_login_at(&backend, "s", GOOD, t0 + LOCKOUT_MS)
             .unwrap()
             .unwrap();
         // Setting the password again lifts a lock.
         for _ in 0..5 {
-            password_login_at(&db, "s", "wrong password", t0 + LOCKOUT_MS)
+            password_login_at(&backend, "s", "wrong password", t0 + LOCKOUT_MS)
                 .unwrap()
                 .unwrap_err();
         }
-        set_password(&db, "s", "another good one").unwrap();
-        password_login_at(&db, "s", "another good one", t0 + LOCKOUT_MS)
+        set_password(&backend, "s", "another good one").unwrap();
+        password_login_at(&backend, "s", "another good one", t0 + LOCKOUT_MS)
             .unwrap()
             .unwrap();
     }
 
     #[test]
     fn unknown_users_and_gridworkers_are_refused() {
-        let (_dir, db) = fresh();
+        let (_dir, db, backend) = fresh();
         crate::accounts::add_worker(&db, "gw", "网格员", Role::Gridworker, "G1").unwrap();
         crate::accounts::add_worker(&db, "s", "社区", Role::CommunityStaff, "C").unwrap();
         let now = 1_700_000_000_000;
         assert_eq!(
-            password_login_at(&db, "nobody", GOOD, now).unwrap(),
+            password_login_at(&backend, "nobody", GOOD, now).unwrap(),
             Err(LoginRefused::UnknownUser)
         );
         assert_eq!(
-            password_login_at(&db, "bad id with spaces", GOOD, now).unwrap(),
+            password_login_at(&backend, "bad id with spaces", GOOD, now).unwrap(),
             Err(LoginRefused::UnknownUser)
         );
         assert_eq!(
-            password_login_at(&db, "gw", GOOD, now).unwrap(),
+            password_login_at(&backend, "gw", GOOD, now).unwrap(),
             Err(LoginRefused::NoPassword)
         );
         assert_eq!(
-            password_login_at(&db, "s", GOOD, now).unwrap(),
+            password_login_at(&backend, "s", GOOD, now).unwrap(),
             Err(LoginRefused::NoPassword)
         );
     }

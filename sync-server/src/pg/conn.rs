@@ -109,6 +109,14 @@ impl ToSql for Arg<'_> {
                 _ => Err(format!("an integer cannot bind to {ty}").into()),
             },
             SqlValue::Real(v) => v.to_sql(ty, out),
+            // JSON text bound to a `jsonb` parameter (a list of grids, see
+            // `reads::in_list`): the binary format is a version byte, 1,
+            // then the text.
+            SqlValue::Text(v) if *ty == Type::JSONB => {
+                out.extend_from_slice(&[1]);
+                out.extend_from_slice(v.as_bytes());
+                Ok(IsNull::No)
+            }
             SqlValue::Text(v) => v.to_sql(ty, out),
             SqlValue::Blob(v) => v.to_sql(ty, out),
         }

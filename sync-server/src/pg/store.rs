@@ -14,6 +14,7 @@
 
 use super::conn::{PgTx, Statements};
 use crate::error::Error;
+use gridwork_core::store::sql::SqlConn;
 use gridwork_core::store::DocCache;
 use postgres::Client;
 use std::sync::{Condvar, Mutex};
@@ -186,6 +187,18 @@ impl PgStore {
                 other => return other,
             }
         }
+    }
+
+    /// Run `f` in a read-only transaction on one snapshot of the database
+    /// (repeatable read: every query of a page sees the same state).
+    pub fn read<R>(&self, mut f: impl FnMut(&PgTx<'_>) -> Result<R, Error>) -> Result<R, Error> {
+        self.transaction(|tx| {
+            tx.exec(
+                "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+                &[],
+            )?;
+            f(tx)
+        })
     }
 }
 

@@ -248,16 +248,16 @@ async fn login(
         return Ok(response);
     }
     let previous = cookies::get(&headers, cookies::SESSION).and_then(accounts::token_hash);
-    let db = state.db()?.clone();
+    let backend = state.backend.clone();
     let attempt_user = user.clone();
     let outcome = tokio::task::spawn_blocking(move || -> Result<_, Error> {
         let now = db::now_ms();
-        match accounts::password_login_at(&db, &attempt_user, &form.password, now)? {
+        match accounts::password_login_at(&backend, &attempt_user, &form.password, now)? {
             Ok(account) => {
                 if let Some(hash) = previous {
-                    session::delete_session(&db, &hash)?;
+                    session::delete_session(&backend, &hash)?;
                 }
-                let new = session::create_session_at(&db, &account.worker_id.0, now)?;
+                let new = session::create_session_at(&backend, &account.worker_id.0, now)?;
                 Ok(Ok((account, new)))
             }
             Err(refused) => Ok(Err(refused)),
@@ -321,9 +321,9 @@ async fn logout(
             return Ok(csrf_refused(cookie_lang(&headers)));
         }
     }
-    let db = state.db()?.clone();
+    let backend = state.backend.clone();
     let hash = *staff.token_hash();
-    tokio::task::spawn_blocking(move || session::delete_session(&db, &hash)).await??;
+    tokio::task::spawn_blocking(move || session::delete_session(&backend, &hash)).await??;
     tracing::info!(worker = %staff.account.worker_id.0, "staff signed out");
     let mut response = see_other("/login");
     add_cookie(

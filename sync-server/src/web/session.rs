@@ -7,15 +7,15 @@
 use super::{cookies, csrf};
 use crate::accounts::passwords::role_may_have_password;
 use crate::accounts::{account_of, token_hash, Account};
+use crate::backend::Backend;
 use crate::db;
 use crate::error::Error;
 use crate::state::AppState;
+use crate::sync::storage::cells;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
-use gridwork_core::store::Db;
-use rusqlite::{params, OptionalExtension};
 
 /// How long a session lasts after sign-in: 12 hours, in milliseconds.
 pub const SESSION_TTL_MS: i64 = 12 * 60 * 60 * 1000;
@@ -33,19 +33,27 @@ pub struct NewSession {
 
 /// Start a session for `worker` at `now` (ms since the epoch); expired
 /// sessions of anyone are swept in the same transaction.
-pub fn create_session_at(db: &Db, worker: &str, now: i64) -> Result<NewSession, Error> {
+pub fn create_session_at(backend: &Backend, worker: &str, now: i64) -> Result<NewSession, Error> {
     let bytes = csrf::random_bytes()?;
     let token = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes);
     let hash = token_hash(&token).ok_or_else(|| Error::Internal("session token".into()))?;
     let csrf = csrf::random_token()?;
     let expires_at = now + SESSION_TTL_MS;
-    db::write(db, |tx| {
-        let conn = tx.conn();
-        conn.execute("DELETE FROM staff_sessions WHERE expires_at <= ?1", [now])?;
-        conn.execute(
+    backend.transaction(|conn| {
+        conn.exec(
+            "DELETE FROM staff_sessions WHERE expires_at <= ?1",
+            &[now.into()],
+        )?;
+        conn.exec(
             "INSERT INTO staff_sessions (token_hash, worker_id, csrf_token, created_at, expires_at)
              VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![hash.as_slice(), worker, csrf, now, expires_at],
+            &[
+                hash.as_slice().into(),
+                worker.into(),
+                csrf.as_str().into(),
+                now.into(),
+                expires_at.into(),
+            ],
         )?;
         Ok(())
     })?;
@@ -57,11 +65,11 @@ pub fn create_session_at(db: &Db, worker: &str, now: i64) -> Result<NewSession, 
 }
 
 /// End the session whose token hashes to `hash` (no error if it is gone).
-pub fn delete_session(db: &Db, hash: &[u8; 32]) -> Result<(), Error> {
-    db::write(db, |tx| {
-        tx.conn().execute(
+pub fn delete_session(backend: &Backend, hash: &[u8; 32]) -> Result<(), Error> {
+    backend.transaction(|conn| {
+        conn.exec(
             "DELETE FROM staff_sessions WHERE token_hash = ?1",
-            [hash.as_slice()],
+            &[hash.as_slice().into()],
         )?;
         Ok(())
     })
@@ -89,28 +97,31 @@ impl StaffSession {
     }
 
     /// The live session whose cookie token is `token` at `now`, or `None`.
-    /// Blocking (SQLite).
-    pub fn lookup_at(db: &Db, token: &str, now: i64) -> Result<Option<StaffSession>, Error> {
+    /// Blocking (the database).
+    pub fn lookup_at(
+        backend: &Backend,
+        token: &str,
+        now: i64,
+    ) -> Result<Option<StaffSession>, Error> {
         let Some(hash) = token_hash(token) else {
             return Ok(None);
         };
-        db::read(db, |conn| {
-            let row: Option<(String, String)> = conn
-                .query_row(
-                    "SELECT worker_id, csrf_token FROM staff_sessions
-                     WHERE token_hash = ?1 AND expires_at > ?2",
-                    params![hash.as_slice(), now],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?;
-            let Some((worker, csrf)) = row else {
+        backend.read(|conn| {
+            let Some(row) = conn.row(
+                "SELECT worker_id, csrf_token FROM staff_sessions
+                 WHERE token_hash = ?1 AND expires_at > ?2",
+                &[hash.as_slice().into(), now.into()],
+            )?
+            else {
                 return Ok(None);
             };
+            let [worker, csrf] = cells(row)?;
+            let (worker, csrf) = (worker.text()?, csrf.text()?);
             Ok(account_of(conn, &worker)?
                 .filter(|a| role_may_have_password(a.role) && !a.scope.is_empty())
                 .map(|account| StaffSession {
                     account,
-                    csrf,
+                    csrf: csrf.clone(),
                     hash,
                 }))
         })
@@ -124,8 +135,8 @@ impl StaffSession {
         let Some(token) = cookies::get(headers, cookies::SESSION).map(str::to_owned) else {
             return Ok(None);
         };
-        let db = state.db()?.clone();
-        tokio::task::spawn_blocking(move || StaffSession::lookup_at(&db, &token, db::now_ms()))
+        let backend = state.backend.clone();
+        tokio::task::spawn_blocking(move || StaffSession::lookup_at(&backend, &token, db::now_ms()))
             .await?
     }
 }
@@ -154,22 +165,24 @@ mod tests {
         crate::accounts::add_grid(&db, "T", "镇", None).unwrap();
         crate::accounts::add_grid(&db, "C", "社区", Some("T")).unwrap();
         crate::accounts::add_worker(&db, "s", "社区人员", Role::CommunityStaff, "C").unwrap();
+        let db = std::sync::Arc::new(db);
+        let backend = Backend::Sqlite(db.clone());
         let t0 = 1_700_000_000_000;
-        let new = create_session_at(&db, "s", t0).unwrap();
+        let new = create_session_at(&backend, "s", t0).unwrap();
         assert!(csrf::well_formed(&new.token) && csrf::well_formed(&new.csrf));
         assert_eq!(new.expires_at, t0 + SESSION_TTL_MS);
-        let live = StaffSession::lookup_at(&db, &new.token, t0 + SESSION_TTL_MS - 1)
+        let live = StaffSession::lookup_at(&backend, &new.token, t0 + SESSION_TTL_MS - 1)
             .unwrap()
             .unwrap();
         assert_eq!(live.account.worker_id.0, "s");
         assert_eq!(live.account.scope.len(), 1);
         assert_eq!(live.csrf, new.csrf);
         assert!(
-            StaffSession::lookup_at(&db, &new.token, t0 + SESSION_TTL_MS)
+            StaffSession::lookup_at(&backend, &new.token, t0 + SESSION_TTL_MS)
                 .unwrap()
                 .is_none()
         );
-        assert!(StaffSession::lookup_at(&db, "not-a-token", t0)
+        assert!(StaffSession::lookup_at(&backend, "not-a-token", t0)
             .unwrap()
             .is_none());
         // Only the hash is stored.
@@ -178,13 +191,13 @@ mod tests {
         })
         .unwrap();
         assert_eq!(stored, token_hash(&new.token).unwrap().to_vec());
-        delete_session(&db, live.token_hash()).unwrap();
-        assert!(StaffSession::lookup_at(&db, &new.token, t0)
+        delete_session(&backend, live.token_hash()).unwrap();
+        assert!(StaffSession::lookup_at(&backend, &new.token, t0)
             .unwrap()
             .is_none());
         // A new session sweeps expired ones.
-        create_session_at(&db, "s", t0).unwrap();
-        create_session_at(&db, "s", t0 + SESSION_TTL_MS).unwrap();
+        create_session_at(&backend, "s", t0).unwrap();
+        create_session_at(&backend, "s", t0 + SESSION_TTL_MS).unwrap();
         let count: i64 = db::read(&db, |c| {
             Ok(c.query_row("SELECT count(*) FROM staff_sessions", [], |r| r.get(0))?)
         })

@@ -34,7 +34,8 @@ pub async fn queue(Query(query): Query<CasesQuery>, request: PageRequest) -> Res
     let all = query.wants_all();
     request
         .respond(move |view| {
-            let cases = view.store.cases_in(&view.scope.codes(), !all)?;
+            let codes = view.scope.codes();
+            let cases = view.read(|r| Ok(r.cases_in(&codes, !all)?))?;
             Ok(Outcome::Page(StatusCode::OK, page(view, &cases, all)))
         })
         .await

@@ -8,12 +8,12 @@
 
 use super::{Outcome, PageRequest, View};
 use crate::accounts;
+use crate::dashboard::{self, EvaluationRow, Evaluee};
 use crate::error::Error;
 use crate::web::page::{current_month, frame, percent};
 use axum::extract::Query;
 use axum::http::StatusCode;
 use axum::response::Response;
-use gridwork_core::dashboard::{EvaluationRow, Evaluee};
 use gridwork_core::model::Role;
 use maud::html;
 use serde::Deserialize;
@@ -51,7 +51,10 @@ pub fn rows(view: &View, month: &str) -> Result<(String, Vec<EvaluationRow>), Er
     } else {
         month.trim().to_owned()
     };
-    let evaluees: Vec<Evaluee> = accounts::list_workers(view.state.db()?)?
+    let evaluees: Vec<Evaluee> = view
+        .state
+        .backend
+        .read(|conn| accounts::list_workers_in(conn))?
         .into_iter()
         .filter(|w| w.role == Role::Gridworker && view.scope.covers(&w.grid))
         .map(|w| Evaluee {
@@ -60,7 +63,7 @@ pub fn rows(view: &View, month: &str) -> Result<(String, Vec<EvaluationRow>), Er
             grid: w.grid,
         })
         .collect();
-    let rows = view.store.evaluation(&evaluees, &month)?;
+    let rows = view.read(|r| Ok(dashboard::evaluation(r, &evaluees, &month)?))?;
     Ok((month, rows))
 }
 

@@ -8,13 +8,14 @@
 use super::evaluation::{rows as evaluation_rows, EvaluationQuery};
 use super::{Outcome, PageRequest, View};
 use crate::access_log;
+use crate::dashboard::export_evaluation;
 use crate::db::now_ms;
 use crate::error::Error;
 use crate::web::page::{current_month, frame};
 use axum::extract::{Path, Query};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use gridwork_core::exchange::{export_evaluation, ExportFormat, ExportKind};
+use gridwork_core::exchange::{ExportFormat, ExportKind};
 use gridwork_core::model::GridCode;
 use maud::html;
 
@@ -101,11 +102,13 @@ pub async fn download(
             )
         } else {
             let what = ExportKind::parse(kind).map_err(|_| not_found())?;
-            let bytes = view.store.export_in(what, format, &grids)?;
+            let bytes = view
+                .read(|r| Ok(r.export_table_in(what, &grids)?))?
+                .to_bytes(format)?;
             if what != ExportKind::Hazards {
                 let codes: Vec<String> = grids.iter().map(|g| g.0.clone()).collect();
                 access_log::record_export(
-                    view.state.db()?,
+                    &view.state.backend,
                     &view.ctx.account.worker_id.0,
                     what.code(),
                     &codes,

@@ -22,7 +22,8 @@ pub async fn list(Query(query): Query<AllQuery>, request: PageRequest) -> Respon
     let all = query.wants_all();
     request
         .respond(move |view| {
-            let hazards = view.store.hazards_in(&view.scope.codes(), !all)?;
+            let codes = view.scope.codes();
+            let hazards = view.read(|r| Ok(r.hazards_in(&codes, !all)?))?;
             Ok(Outcome::Page(StatusCode::OK, page(view, &hazards, all)))
         })
         .await

@@ -25,12 +25,14 @@ pub async fn household(Path(id): Path<String>, request: PageRequest) -> Response
     request.respond(move |view| {
         let not_found = || Error::not_found("household", "");
         let id: HouseholdId = id.parse().map_err(|_| not_found())?;
-        let household = view.store.household(id).map_err(|_| not_found())?;
+        let household = view
+            .read(|r| Ok(r.household(id)?))
+            .map_err(|_| not_found())?;
         if !view.scope.covers(&household.grid) {
             return Err(not_found());
         }
         access_log::record_household_view(
-            view.state.db()?,
+            &view.state.backend,
             &view.ctx.account.worker_id.0,
             &household.id.to_string(),
             now_ms(),
@@ -43,8 +45,8 @@ pub async fn household(Path(id): Path<String>, request: PageRequest) -> Response
 
 fn page(view: &View, h: &Household) -> Result<String, Error> {
     let ctx = &view.ctx;
-    let visits = view.store.list_visits(Some(h.id))?;
-    let log = access_log::for_household(view.state.db()?, &h.id.to_string(), ACCESS_LOG_SHOWN)?;
+    let visits = view.read(|r| Ok(r.list_visits(Some(h.id))?))?;
+    let log = access_log::for_household(&view.state.backend, &h.id.to_string(), ACCESS_LOG_SHOWN)?;
     let tag_list = |tags: &[gridwork_core::model::SpecialGroup]| {
         tags.iter()
             .map(|t| ctx.t(t.label_zh(), t.code()))

@@ -1,8 +1,8 @@
 //! The dashboard's pages after sign-in. Each handler checks the session
 //! (the [`StaffSession`] extractor sends strangers to `/login`), picks the
 //! language, then does its work in one blocking task over a [`View`]: the
-//! core store attached to the server's database plus the staff member's
-//! [`Scope`]. Everything a page reads is filtered to that scope; a record
+//! server's storage read through the core's [`Reader`] (on SQLite or
+//! PostgreSQL) plus the staff member's [`Scope`]. Everything a page reads is filtered to that scope; a record
 //! outside it answers 404, as if it did not exist.
 //!
 //! - [`overview`]: `GET /` and `GET /grids/{code}`;
@@ -29,8 +29,9 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::Response;
-use gridwork_core::model::{GridCode, GridNode};
-use gridwork_core::Store;
+use gridwork_core::api::Reader;
+use gridwork_core::model::{GridCode, GridNode, Timestamp};
+use gridwork_core::store::sql::SqlConn;
 
 /// The grids a staff member may see: their node and everything below it.
 pub struct Scope {
@@ -84,31 +85,41 @@ impl Scope {
     }
 }
 
-/// What a page's blocking work gets: the request's context, the core store
-/// over the server's database and the staff member's scope.
+/// What a page's blocking work gets: the request's context, the staff
+/// member's scope and the server's state, whose storage pages read through
+/// [`View::read`] (SQLite or PostgreSQL alike).
 pub struct View {
     /// Language, who, CSRF token, path.
     pub ctx: PageCtx,
-    /// The server's store, seen through the core's API.
-    pub store: Store,
     /// The staff member's subtree.
     pub scope: Scope,
-    /// The server's state (for server tables such as the access log).
+    /// The server's state (storage, and server tables such as the access log).
     pub state: AppState,
 }
 
 impl View {
     /// Open a view for `ctx` (blocking).
     fn open(state: AppState, ctx: PageCtx) -> Result<View, Error> {
-        let store = Store::attach(state.db()?.clone(), None, TIMEZONE)?;
-        let mut nodes = accounts::list_grids(state.db()?)?;
+        let mut nodes = state.backend.read(|conn| accounts::list_grids_in(conn))?;
         nodes.retain(|g| ctx.account.covers(&g.code));
         Ok(View {
             ctx,
-            store,
             scope: Scope { nodes },
             state,
         })
+    }
+
+    /// Run `f` with a core [`Reader`] over one snapshot of the server's
+    /// storage, dates judged in [`TIMEZONE`] as of now.
+    pub fn read<R>(
+        &self,
+        mut f: impl for<'c> FnMut(&Reader<'c, dyn SqlConn + 'c>) -> Result<R, Error>,
+    ) -> Result<R, Error> {
+        let tz = jiff::tz::TimeZone::get(TIMEZONE).unwrap_or(jiff::tz::TimeZone::UTC);
+        let now = Timestamp(crate::db::now_ms());
+        self.state
+            .backend
+            .read(|conn| f(&Reader::new(conn, &tz, now)))
     }
 }
 

@@ -10,6 +10,7 @@
 //! same numbers.
 
 use super::{Outcome, PageRequest, View};
+use crate::dashboard::{self, GridFigures, Overview};
 use crate::error::Error;
 use crate::web::charts::{self, Bar, WeekBar};
 use crate::web::html::Lang;
@@ -18,7 +19,6 @@ use crate::web::page::{frame, local_time, minutes, percent, PageCtx};
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
-use gridwork_core::dashboard::{GridFigures, Overview};
 use gridwork_core::model::{CaseState, GridCode, Workflow};
 use gridwork_core::schedule::DueStatus;
 use maud::{html, Markup};
@@ -27,7 +27,8 @@ use maud::{html, Markup};
 pub async fn overview(request: PageRequest) -> Response {
     request
         .respond(|view| {
-            let overview = view.store.overview(&view.scope.grids())?;
+            let grids = view.scope.grids();
+            let overview = view.read(|r| Ok(dashboard::overview(r, &grids)?))?;
             Ok(Outcome::Page(
                 StatusCode::OK,
                 overview_page(view, &overview),
@@ -44,7 +45,8 @@ pub async fn grid(Path(code): Path<String>, request: PageRequest) -> Response {
             if !view.scope.covers(&grid) {
                 return Err(Error::not_found("grid", grid.0));
             }
-            let overview = view.store.overview(std::slice::from_ref(&grid))?;
+            let overview =
+                view.read(|r| Ok(dashboard::overview(r, std::slice::from_ref(&grid))?))?;
             Ok(Outcome::Page(
                 StatusCode::OK,
                 grid_page(view, &grid, &overview)?,
@@ -347,7 +349,7 @@ fn due_label(lang: Lang, status: DueStatus) -> &'static str {
 
 fn grid_page(view: &View, grid: &GridCode, o: &Overview) -> Result<String, Error> {
     let ctx = &view.ctx;
-    let households = view.store.grid_households(grid)?;
+    let households = view.read(|r| Ok(r.grid_households(grid)?))?;
     let name = view.scope.name_of(grid);
     let body = html! {
         p { a href="/" { "← " (ctx.t("总览", "Overview")) } " · " code { (grid.0) } " · " (o.month) }

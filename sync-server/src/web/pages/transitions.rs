@@ -13,8 +13,9 @@
 //! allow (e.g. someone moved it first) 409 with the reason.
 
 use super::{Outcome, PageRequest, View};
+use crate::backend::Backend;
 use crate::error::Error;
-use crate::feed::feed_touch;
+use crate::publish::{staff_meta_in, Publisher};
 use crate::web::page::PageCtx;
 use crate::web::{csrf, csrf_refused};
 use axum::extract::rejection::FormRejection;
@@ -115,12 +116,12 @@ fn grid_of(view: &View, kind: RecordKind, id: &str) -> Option<GridCode> {
         RecordKind::Case => id
             .parse::<CaseId>()
             .ok()
-            .and_then(|id| view.store.case(id).ok())
+            .and_then(|id| view.read(|r| Ok(r.case(id)?)).ok())
             .map(|c| c.grid),
         RecordKind::Hazard => id
             .parse::<HazardId>()
             .ok()
-            .and_then(|id| view.store.hazard(id).ok())
+            .and_then(|id| view.read(|r| Ok(r.hazard(id)?)).ok())
             .map(|h| h.grid),
     }
 }
@@ -151,25 +152,51 @@ async fn apply(
             ));
         }
         let staff_id = view.ctx.account.worker_id.0.clone();
-        crate::db::write(view.state.db()?, |tx| {
-            let meta = crate::publish::staff_meta(tx, &staff_id)?;
-            let (doc_id, scope) = match kind {
-                RecordKind::Case => {
-                    let id: CaseId = id.parse().map_err(|_| not_found())?;
-                    (DocId::case(id), transition_case_in(tx, id, &form.to, &form.note, &meta)?)
-                }
-                RecordKind::Hazard => {
-                    let id: HazardId = id.parse().map_err(|_| not_found())?;
-                    (DocId::hazard(id), transition_hazard_in(tx, id, &form.to, &form.note, &meta)?)
-                }
-            };
-            feed_touch(tx.conn(), doc_id.as_str(), scope.as_str())?;
-            Ok(())
-        })?;
+        let change = Move { kind, id: &id, to: &form.to, note: &form.note, by: &staff_id };
+        match &view.state.backend {
+            Backend::Sqlite(db) => crate::db::write(db, |tx| change.apply(tx))?,
+            Backend::Postgres(pg) => pg.edit(|tx| change.apply(tx))?,
+        }
         tracing::info!(worker = %staff_id, kind = kind.code(), id = %id, to = %form.to, "record moved by staff");
         let list = kind.list_path();
         let back = if form.all == "1" { format!("{list}?all=1") } else { list.to_owned() };
         Ok(Outcome::SeeOther(format!("{back}#{}-{id}", kind.code())))
     })
     .await
+}
+
+/// A staff member's move of one case or hazard, applied in one write
+/// transaction of either backend: the core checks the move against the
+/// workflow and writes it as the staff member, and the doc goes on the
+/// feed so the phones of its grid receive it.
+struct Move<'a> {
+    kind: RecordKind,
+    id: &'a str,
+    to: &'a str,
+    note: &'a str,
+    by: &'a str,
+}
+
+impl Move<'_> {
+    fn apply<P: Publisher + ?Sized>(&self, tx: &mut P) -> Result<(), Error> {
+        let not_found = || Error::not_found(self.kind.code(), "");
+        let meta = staff_meta_in(tx.sql(), self.by)?;
+        let (doc_id, scope) = match self.kind {
+            RecordKind::Case => {
+                let id: CaseId = self.id.parse().map_err(|_| not_found())?;
+                (
+                    DocId::case(id),
+                    transition_case_in(tx, id, self.to, self.note, &meta)?,
+                )
+            }
+            RecordKind::Hazard => {
+                let id: HazardId = self.id.parse().map_err(|_| not_found())?;
+                (
+                    DocId::hazard(id),
+                    transition_hazard_in(tx, id, self.to, self.note, &meta)?,
+                )
+            }
+        };
+        tx.touch_feed(&doc_id, &scope)
+    }
 }

@@ -1,13 +1,13 @@
 //! The monthly evaluation as a spreadsheet: one row per gridworker, as
-//! [`Store::evaluation`](crate::Store::evaluation) returns them, written by
-//! the same XLSX and CSV writers as every other export (see the
-//! [module header](super) for the file format). Counts are number cells;
+//! [`evaluation()`](super::evaluation()) returns them, written by the core's
+//! XLSX and CSV writers like every other export (see
+//! [`gridwork_core::exchange`] for the file format). Counts are number cells;
 //! shares are percentages rounded to one decimal (`83.3` means 83.3 %),
 //! the score is rounded to one decimal too.
 
-use super::{Cell, Column, ColumnKind, ExportFormat, Table};
-use crate::dashboard::EvaluationRow;
-use crate::Result;
+use super::EvaluationRow;
+use gridwork_core::exchange::{Cell, Column, ColumnKind, ExportFormat, Table};
+use gridwork_core::Result;
 
 /// The evaluation's columns, in export order.
 pub const EVALUATION_COLUMNS: &[Column] = &[

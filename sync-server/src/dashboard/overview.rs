@@ -1,15 +1,17 @@
-//! The dashboard's home page: [`Store::overview`] — per-grid figures and
+//! The dashboard's home page: [`overview()`] — per-grid figures and
 //! their totals, open hazards by category and severity, cases by status,
 //! first-response statistics of this month and a 12-week trend, all over a
 //! set of grids. A handful of aggregate queries over the read models; only
 //! the per-household due status and the case timers are judged in Rust,
 //! with the phone's own functions.
 
-use super::{case_clocks, midnight, month_code, month_of, ratio, scope, unique, IN_SCOPE};
-use crate::api::{Policies, Store, SUMMARY_SQL};
-use crate::model::*;
-use crate::schedule::{self, DueStatus};
-use crate::Result;
+use super::{case_clocks, count_where, ratio, unique};
+use gridwork_core::api::reads::{in_list, json_list, Policies};
+use gridwork_core::api::Reader;
+use gridwork_core::model::*;
+use gridwork_core::schedule::{self, midnight, month_code, month_of, DueStatus};
+use gridwork_core::store::sql::{columns, SqlConn};
+use gridwork_core::Result;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -211,210 +213,210 @@ impl Weeks {
     }
 }
 
-impl Store {
-    /// The home page's figures over the union of `grids` (the staff
-    /// member's subtree, as 4th-level grid codes), as of now.
-    pub fn overview(&self, grids: &[GridCode]) -> Result<Overview> {
-        let now = self.now();
-        let today = schedule::local_date(now, &self.tz);
-        let (month_first, month_start, month_end) = month_of(today, &self.tz);
-        let weeks = Weeks::ending(today, &self.tz);
-        let scoped = unique(grids);
-        let scope = scope(scoped.iter().copied());
-        let mut by_grid: HashMap<&str, GridFigures> = scoped
-            .iter()
-            .map(|g| (g.as_str(), GridFigures::zero((*g).clone())))
-            .collect();
-        let mut trend: Vec<WeekPoint> = weeks.mondays[..TREND_WEEKS]
-            .iter()
-            .map(|d| WeekPoint {
-                week_start: d.to_string(),
-                visits: 0,
-                households_visited: 0,
-                cases_opened: 0,
-                hazards_reported: 0,
-            })
-            .collect();
-        let (hazard_cells, status_counts, response) = self.db.read(|conn| {
-            let policies = Policies::load(conn)?;
-
-            // Households: counts and due status of the special groups.
-            let sql = format!("{SUMMARY_SQL} WHERE h.grid {IN_SCOPE}");
-            let mut stmt = conn.prepare_cached(&sql)?;
-            let rows = stmt.query_map([&scope], |r| {
-                Ok((
-                    r.get::<_, String>(10)?,
-                    self.summary_from_row(r, today, &policies)?,
-                ))
-            })?;
-            for row in rows {
-                let (grid, h) = row?;
-                let Some(f) = by_grid.get_mut(grid.as_str()) else {
-                    continue;
-                };
-                if h.status != HouseholdStatus::Active {
-                    continue;
-                }
-                f.households += 1;
-                if !h.all_tags.is_empty() {
-                    f.special_group_households += 1;
-                    match h.due_status {
-                        DueStatus::Due => f.special_due += 1,
-                        DueStatus::Overdue => f.special_overdue += 1,
-                        DueStatus::NotDue => {}
-                    }
-                }
-            }
-
-            // Visits since the trend's first week (which starts before this
-            // month does): this month's per grid, the trend's per week.
-            let mut stmt = conn.prepare_cached(&format!(
-                "SELECT h.grid, h.status = 'active', v.household_id, v.started_at
-                 FROM households h JOIN visits v ON v.household_id = h.id
-                      AND v.started_at >= ?2 AND v.started_at < ?3
-                 WHERE h.grid {IN_SCOPE}"
-            ))?;
-            let until = month_end.max(weeks.bounds[TREND_WEEKS]);
-            let mut rows = stmt.query(rusqlite::params![scope, weeks.bounds[0], until])?;
-            let mut visited_month: HashSet<String> = HashSet::new();
-            let mut visited_week: Vec<HashSet<String>> = vec![HashSet::new(); TREND_WEEKS];
-            while let Some(r) = rows.next()? {
-                let grid: String = r.get(0)?;
-                let active: bool = r.get(1)?;
-                let household: String = r.get(2)?;
-                let at: i64 = r.get(3)?;
-                if (month_start..month_end).contains(&at) {
-                    if let Some(f) = by_grid.get_mut(grid.as_str()) {
-                        f.visits_this_month += 1;
-                        if active && visited_month.insert(household.clone()) {
-                            f.households_visited += 1;
-                        }
-                    }
-                }
-                if let Some(w) = weeks.index(at) {
-                    trend[w].visits += 1;
-                    visited_week[w].insert(household);
-                }
-            }
-            for (point, households) in trend.iter_mut().zip(&visited_week) {
-                point.households_visited = households.len() as u32;
-            }
-
-            // Open hazards by grid, category and severity.
-            let mut stmt = conn.prepare_cached(&format!(
-                "SELECT grid, category, severity, count(*),
-                        sum(deadline IS NOT NULL AND deadline < ?2)
-                 FROM hazards WHERE status != 'closed' AND grid {IN_SCOPE}
-                 GROUP BY grid, category, severity"
-            ))?;
-            let mut cells: BTreeMap<(String, u8, String), (u32, u32)> = BTreeMap::new();
-            let mut rows = stmt.query(rusqlite::params![scope, now.0])?;
-            while let Some(r) = rows.next()? {
-                let (grid, category, severity): (String, String, String) =
-                    (r.get(0)?, r.get(1)?, r.get(2)?);
-                let (open, overdue): (u32, u32) = (r.get(3)?, r.get(4)?);
-                if let Some(f) = by_grid.get_mut(grid.as_str()) {
-                    f.open_hazards += open;
-                    f.hazards_overdue += overdue;
-                }
-                let rank = Severity::parse(&severity).map_or(u8::MAX, |s| s as u8);
-                let cell = cells.entry((category, rank, severity)).or_default();
-                cell.0 += open;
-                cell.1 += overdue;
-            }
-            let mut stmt = conn.prepare_cached(&format!(
-                "SELECT reported_at FROM hazards
-                 WHERE grid {IN_SCOPE} AND reported_at >= ?2 AND reported_at < ?3"
-            ))?;
-            let mut rows =
-                stmt.query(rusqlite::params![scope, weeks.bounds[0], weeks.bounds[TREND_WEEKS]])?;
-            while let Some(r) = rows.next()? {
-                if let Some(w) = weeks.index(r.get(0)?) {
-                    trend[w].hazards_reported += 1;
-                }
-            }
-
-            // Cases by grid and status (all time).
-            let mut stmt = conn.prepare_cached(&format!(
-                "SELECT grid, status, count(*) FROM cases WHERE grid {IN_SCOPE} GROUP BY grid, status"
-            ))?;
-            let mut statuses: HashMap<String, u32> = HashMap::new();
-            let mut rows = stmt.query([&scope])?;
-            while let Some(r) = rows.next()? {
-                let (grid, status, count): (String, String, u32) =
-                    (r.get(0)?, r.get(1)?, r.get(2)?);
-                if status != CaseState::Closed.code() {
-                    if let Some(f) = by_grid.get_mut(grid.as_str()) {
-                        f.open_cases += count;
-                    }
-                }
-                *statuses.entry(status).or_default() += count;
-            }
-
-            // Case timers. Only cases that can matter are read: unanswered
-            // ones, ones answered later than the smallest target in scope
-            // (candidates for "late"; `case_timers` decides under each
-            // grid's own policy), and every case of the trend's weeks (which
-            // cover this month).
-            let targets: Vec<i64> = scoped
-                .iter()
-                .map(|g| policies.of(g.as_str()).first_response_minutes)
-                .collect();
-            let min_target = targets.iter().copied().min().unwrap_or(0);
-            let clocks = case_clocks(
-                conn,
-                &policies,
-                now,
-                "first_response_at IS NULL OR first_response_at - opened_at > ?2 OR opened_at >= ?3",
-                rusqlite::params![scope, min_target * 60_000, weeks.bounds[0]],
-            )?;
-            let mut month_cases = Vec::new();
-            for c in &clocks {
-                if let Some(f) = by_grid.get_mut(c.grid.as_str()) {
-                    if c.timers.response_overdue || c.timers.responded_late {
-                        f.cases_past_response_target += 1;
-                    }
-                }
-                if let Some(w) = weeks.index(c.opened_at.0) {
-                    trend[w].cases_opened += 1;
-                }
-                if (month_start..month_end).contains(&c.opened_at.0) {
-                    month_cases.push(c);
-                }
-            }
-            let response = response_stats(&month_cases, most_common(&targets));
-            Ok((cells, statuses, response))
-        })?;
-
-        for f in by_grid.values_mut() {
-            f.coverage = ratio(f.households_visited, f.households, 0.0);
-        }
-        let totals = GridFigures::sum(GridCode(String::new()), by_grid.values());
-        Ok(Overview {
-            month: month_code(month_first),
-            totals,
-            grids: grids.iter().map(|g| by_grid[g.as_str()].clone()).collect(),
-            hazards_by_category: hazard_cells
-                .into_iter()
-                .filter(|(_, (open, _))| *open > 0)
-                .map(|((category, _, severity), (open, overdue))| HazardCell {
-                    category,
-                    severity,
-                    open,
-                    overdue,
-                })
-                .collect(),
-            cases_by_status: CaseState::ALL
-                .iter()
-                .map(|s| StatusCount {
-                    status: s.code().to_string(),
-                    count: status_counts.get(s.code()).copied().unwrap_or(0),
-                })
-                .collect(),
-            response,
-            trend,
+/// The home page's figures over the union of `grids` (the staff member's
+/// subtree, as 4th-level grid codes), as of the reader's now.
+pub fn overview<C: SqlConn + ?Sized>(r: &Reader<'_, C>, grids: &[GridCode]) -> Result<Overview> {
+    let (conn, tz, now) = (r.conn, r.tz, r.now);
+    let today = schedule::local_date(now, tz);
+    let (month_first, month_start, month_end) = month_of(today, tz);
+    let weeks = Weeks::ending(today, tz);
+    let scoped = unique(grids);
+    let scope = json_list(scoped.iter().copied());
+    let in_scope = in_list(conn.dialect(), 1);
+    let mut by_grid: HashMap<&str, GridFigures> = scoped
+        .iter()
+        .map(|g| (g.as_str(), GridFigures::zero((*g).clone())))
+        .collect();
+    let mut trend: Vec<WeekPoint> = weeks.mondays[..TREND_WEEKS]
+        .iter()
+        .map(|d| WeekPoint {
+            week_start: d.to_string(),
+            visits: 0,
+            households_visited: 0,
+            cases_opened: 0,
+            hazards_reported: 0,
         })
+        .collect();
+    let policies = Policies::load(conn)?;
+
+    // Households: counts and due status of the special groups.
+    for (grid, h) in r.summaries(
+        &format!("WHERE h.grid {in_scope}"),
+        &[scope.as_str().into()],
+    )? {
+        let Some(f) = by_grid.get_mut(grid.as_str()) else {
+            continue;
+        };
+        if h.status != HouseholdStatus::Active {
+            continue;
+        }
+        f.households += 1;
+        if !h.all_tags.is_empty() {
+            f.special_group_households += 1;
+            match h.due_status {
+                DueStatus::Due => f.special_due += 1,
+                DueStatus::Overdue => f.special_overdue += 1,
+                DueStatus::NotDue => {}
+            }
+        }
     }
+
+    // Visits since the trend's first week (which starts before this month
+    // does): this month's per grid, the trend's per week.
+    let until = month_end.max(weeks.bounds[TREND_WEEKS]);
+    let mut visited_month: HashSet<String> = HashSet::new();
+    let mut visited_week: Vec<HashSet<String>> = vec![HashSet::new(); TREND_WEEKS];
+    for row in conn.rows(
+        &format!(
+            "SELECT h.grid, h.status = 'active', v.household_id, v.started_at
+             FROM households h JOIN visits v ON v.household_id = h.id
+                  AND v.started_at >= ?2 AND v.started_at < ?3
+             WHERE h.grid {in_scope}"
+        ),
+        &[scope.as_str().into(), weeks.bounds[0].into(), until.into()],
+    )? {
+        let [grid, active, household, at] = columns(row)?;
+        let (grid, active, household, at) =
+            (grid.text()?, active.flag()?, household.text()?, at.int()?);
+        if (month_start..month_end).contains(&at) {
+            if let Some(f) = by_grid.get_mut(grid.as_str()) {
+                f.visits_this_month += 1;
+                if active && visited_month.insert(household.clone()) {
+                    f.households_visited += 1;
+                }
+            }
+        }
+        if let Some(w) = weeks.index(at) {
+            trend[w].visits += 1;
+            visited_week[w].insert(household);
+        }
+    }
+    for (point, households) in trend.iter_mut().zip(&visited_week) {
+        point.households_visited = households.len() as u32;
+    }
+
+    // Open hazards by grid, category and severity.
+    let mut cells: BTreeMap<(String, u8, String), (u32, u32)> = BTreeMap::new();
+    for row in conn.rows(
+        &format!(
+            "SELECT grid, category, severity, count(*), {overdue}
+             FROM hazards WHERE status != 'closed' AND grid {in_scope}
+             GROUP BY grid, category, severity",
+            overdue = count_where("deadline IS NOT NULL AND deadline < ?2"),
+        ),
+        &[scope.as_str().into(), now.0.into()],
+    )? {
+        let [grid, category, severity, open, overdue] = columns(row)?;
+        let (grid, category, severity) = (grid.text()?, category.text()?, severity.text()?);
+        let (open, overdue) = (open.count()?, overdue.count()?);
+        if let Some(f) = by_grid.get_mut(grid.as_str()) {
+            f.open_hazards += open;
+            f.hazards_overdue += overdue;
+        }
+        let rank = Severity::parse(&severity).map_or(u8::MAX, |s| s as u8);
+        let cell = cells.entry((category, rank, severity)).or_default();
+        cell.0 += open;
+        cell.1 += overdue;
+    }
+    for row in conn.rows(
+        &format!(
+            "SELECT reported_at FROM hazards
+             WHERE grid {in_scope} AND reported_at >= ?2 AND reported_at < ?3"
+        ),
+        &[
+            scope.as_str().into(),
+            weeks.bounds[0].into(),
+            weeks.bounds[TREND_WEEKS].into(),
+        ],
+    )? {
+        let [at] = columns(row)?;
+        if let Some(w) = weeks.index(at.int()?) {
+            trend[w].hazards_reported += 1;
+        }
+    }
+
+    // Cases by grid and status (all time).
+    let mut statuses: HashMap<String, u32> = HashMap::new();
+    for row in conn.rows(
+        &format!(
+            "SELECT grid, status, count(*) FROM cases WHERE grid {in_scope} GROUP BY grid, status"
+        ),
+        &[scope.as_str().into()],
+    )? {
+        let [grid, status, count] = columns(row)?;
+        let (grid, status, count) = (grid.text()?, status.text()?, count.count()?);
+        if status != CaseState::Closed.code() {
+            if let Some(f) = by_grid.get_mut(grid.as_str()) {
+                f.open_cases += count;
+            }
+        }
+        *statuses.entry(status).or_default() += count;
+    }
+
+    // Case timers. Only cases that can matter are read: unanswered ones,
+    // ones answered later than the smallest target in scope (candidates for
+    // "late"; `case_timers` decides under each grid's own policy), and every
+    // case of the trend's weeks (which cover this month).
+    let targets: Vec<i64> = scoped
+        .iter()
+        .map(|g| policies.of(g.as_str()).first_response_minutes)
+        .collect();
+    let min_target = targets.iter().copied().min().unwrap_or(0);
+    let clocks = case_clocks(
+        conn,
+        &policies,
+        now,
+        "first_response_at IS NULL OR first_response_at - opened_at > ?2 OR opened_at >= ?3",
+        &[
+            scope.as_str().into(),
+            (min_target * 60_000).into(),
+            weeks.bounds[0].into(),
+        ],
+    )?;
+    let mut month_cases = Vec::new();
+    for c in &clocks {
+        if let Some(f) = by_grid.get_mut(c.grid.as_str()) {
+            if c.timers.response_overdue || c.timers.responded_late {
+                f.cases_past_response_target += 1;
+            }
+        }
+        if let Some(w) = weeks.index(c.opened_at.0) {
+            trend[w].cases_opened += 1;
+        }
+        if (month_start..month_end).contains(&c.opened_at.0) {
+            month_cases.push(c);
+        }
+    }
+    let response = response_stats(&month_cases, most_common(&targets));
+
+    for f in by_grid.values_mut() {
+        f.coverage = ratio(f.households_visited, f.households, 0.0);
+    }
+    let totals = GridFigures::sum(GridCode(String::new()), by_grid.values());
+    Ok(Overview {
+        month: month_code(month_first),
+        totals,
+        grids: grids.iter().map(|g| by_grid[g.as_str()].clone()).collect(),
+        hazards_by_category: cells
+            .into_iter()
+            .filter(|(_, (open, _))| *open > 0)
+            .map(|((category, _, severity), (open, overdue))| HazardCell {
+                category,
+                severity,
+                open,
+                overdue,
+            })
+            .collect(),
+        cases_by_status: CaseState::ALL
+            .iter()
+            .map(|s| StatusCount {
+                status: s.code().to_string(),
+                count: statuses.get(s.code()).copied().unwrap_or(0),
+            })
+            .collect(),
+        response,
+        trend,
+    })
 }
 
 /// The response statistics of `cases` (each with its timers as of now).

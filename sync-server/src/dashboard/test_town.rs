@@ -17,15 +17,18 @@
 //!
 //! G-B's policy answers cases within 10 minutes; the others keep 30.
 
-use super::*;
-use crate::api::{
+use gridwork_core::api::{
     add_household_in, add_resident_in, append_transition_in, fill_form_in, open_case_in,
-    report_hazard_in, server_meta, set_policy_in,
+    report_hazard_in, server_meta, set_policy_in, Reader,
 };
-use crate::clock::ManualClock;
-use crate::docs::{DocId, DocKind};
-use crate::schedule::Policy;
-use crate::store::{CommitMeta, Db};
+use gridwork_core::clock::ManualClock;
+use gridwork_core::docs::{DocId, DocKind};
+use gridwork_core::model::*;
+use gridwork_core::schedule::Policy;
+use gridwork_core::store::sql::SqlConn;
+use gridwork_core::store::{CommitMeta, Db};
+use gridwork_core::{Result, Store};
+use jiff::tz::TimeZone;
 use std::sync::Arc;
 use tempfile::TempDir;
 
@@ -42,9 +45,30 @@ pub(super) fn grid(code: &str) -> GridCode {
     GridCode(code.into())
 }
 
+/// The town's clock: Tuesday 2026-03-10 10:00 in Shanghai.
+pub(super) fn now() -> Timestamp {
+    t("2026-03-10T10:00")
+}
+
 pub(super) struct Town {
+    /// The core store attached to the town's database (the phone's API).
     pub(super) store: Store,
+    /// The database, for the server's write path.
+    pub(super) db: Arc<Db>,
     _dir: TempDir,
+}
+
+impl Town {
+    /// Run `f` with a reader over the town's database at [`now`], the way
+    /// the dashboard reads it.
+    pub(super) fn read<R>(
+        &self,
+        f: impl for<'c> FnOnce(&Reader<'c, dyn SqlConn + 'c>) -> Result<R>,
+    ) -> Result<R> {
+        let tz = TimeZone::get("Asia/Shanghai").expect("time zone");
+        self.db
+            .read(|conn| f(&Reader::new(conn as &dyn SqlConn, &tz, now())))
+    }
 }
 
 impl Town {
@@ -56,8 +80,7 @@ impl Town {
             ..NewHousehold::default()
         };
         let m = meta("office", "2026-01-05T10:00");
-        self.store
-            .db
+        self.db
             .write(|tx| add_household_in(tx, id, &input, &grid(grid_code), &m))
             .unwrap();
         id
@@ -72,8 +95,7 @@ impl Town {
             ..NewVisit::default()
         };
         let m = meta(worker, local);
-        self.store
-            .db
+        self.db
             .write(|tx| self.store.record_visit_in(tx, VisitId::new(), &input, &m))
             .unwrap();
     }
@@ -99,8 +121,7 @@ impl Town {
             ..NewHazard::default()
         };
         let m = meta("gw-1", local);
-        self.store
-            .db
+        self.db
             .write(|tx| report_hazard_in(tx, id, &input, &grid(grid_code), &m))
             .unwrap();
         id
@@ -120,8 +141,7 @@ impl Town {
     ) {
         let m = meta("gw-1", local);
         let id = TransitionId::new();
-        self.store
-            .db
+        self.db
             .write(|tx| append_transition_in(tx, id, &doc, kind, what, to, "", &m))
             .unwrap();
     }
@@ -135,8 +155,7 @@ impl Town {
             ..NewCase::default()
         };
         let m = meta("gw-1", local);
-        self.store
-            .db
+        self.db
             .write(|tx| open_case_in(tx, id, &input, &grid(grid_code), &m))
             .unwrap();
         id
@@ -157,8 +176,7 @@ impl Town {
             .map(|(k, v)| (k.to_string(), v))
             .collect();
             let m = meta(worker, &format!("{day}T16:00"));
-            self.store
-                .db
+            self.db
                 .write(|tx| {
                     fill_form_in(
                         tx,
@@ -189,17 +207,20 @@ pub(super) struct Ids {
 pub(super) fn town() -> (Town, Ids) {
     let dir = TempDir::new().unwrap();
     let db = Arc::new(Db::open(&dir.path().join("server.db"), None).unwrap());
-    let clock = Arc::new(ManualClock::new(t("2026-03-10T10:00")));
-    let store = Store::attach(db, Some(clock), "Asia/Shanghai").unwrap();
-    let town = Town { store, _dir: dir };
+    let clock = Arc::new(ManualClock::new(now()));
+    let store = Store::attach(db.clone(), Some(clock), "Asia/Shanghai").unwrap();
+    let town = Town {
+        store,
+        db,
+        _dir: dir,
+    };
 
     let ten_minutes = Policy {
         first_response_minutes: 10,
         ..Policy::default()
     };
     let m = meta("staff-1", "2026-01-01T08:00");
-    town.store
-        .db
+    town.db
         .write(|tx| set_policy_in(tx, &grid("G-B"), &ten_minutes, &m))
         .unwrap();
 
@@ -213,8 +234,7 @@ pub(super) fn town() -> (Town, Ids) {
         ..NewResident::default()
     };
     let m = meta("office", "2026-01-05T11:00");
-    town.store
-        .db
+    town.db
         .write(|tx| {
             add_resident_in(
                 tx,
