@@ -73,6 +73,20 @@ impl Backend {
         }
     }
 
+    /// [`Backend::read`] for the dashboard's pages and exports: on
+    /// PostgreSQL the read replica when one is configured
+    /// ([`PgStore::read_reports`]), so staff reports do not load the
+    /// database the phones sync with.
+    pub fn read_reports<R>(
+        &self,
+        mut f: impl FnMut(&dyn SqlConn) -> Result<R, Error>,
+    ) -> Result<R, Error> {
+        match self {
+            Backend::Sqlite(db) => crate::db::read(db, |conn| f(conn)),
+            Backend::Postgres(pg) => pg.read_reports(|tx| f(tx)),
+        }
+    }
+
     /// The account a bearer token belongs to ([`accounts::authenticate`]).
     pub fn authenticate(&self, bearer: &str) -> Result<Account, Error> {
         match self {

@@ -49,6 +49,11 @@ pub struct ServeArgs {
     /// most (requests beyond wait for one)
     #[arg(long, value_name = "N", default_value_t = POSTGRES_CONNECTIONS)]
     pub database_connections: usize,
+    /// 只读副本地址（与 --database 同用）：工作台的页面与导出从副本读取 / a read replica (hot
+    /// standby) of --database for the dashboard's pages and exports (may lag it); sync,
+    /// sign-in and every write stay on --database
+    #[arg(long, value_name = "URL", requires = "database")]
+    pub read_database: Option<String>,
     /// 首次启动时生成演示数据 / seed a demo town on a data directory without grids
     #[arg(long)]
     pub demo: bool,
@@ -199,7 +204,16 @@ fn prepare_postgres(
     ),
     Error,
 > {
-    let pg = crate::pg::store::PgStore::open(url, args.database_connections)?;
+    let mut pg = crate::pg::store::PgStore::open(url, args.database_connections)?;
+    if let Some(replica) = &args.read_database {
+        check_database(Some(replica))
+            .map_err(|message| Error::invalid("read-database", message))?;
+        pg = pg.with_reports(crate::pg::store::PgStore::open_replica(
+            replica,
+            args.database_connections,
+        )?);
+        tracing::info!("dashboard reads from a read replica");
+    }
     let seeded = if args.demo {
         seed_postgres_demo(&pg)?
     } else {

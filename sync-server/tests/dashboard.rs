@@ -430,3 +430,176 @@ fn exported_register_reimports_on_the_phone_unchanged() {
     }
     drop(server);
 }
+
+/// `serve --read-database` (issue 13): the dashboard's pages read the
+/// replica, while sign-in, sessions and staff moves use the database the
+/// phones sync with. The "replica" here is a copy of the database made
+/// different on purpose (every hazard closed), so the pages show which one
+/// they read; a real deployment points it at a hot standby.
+#[test]
+fn dashboard_pages_read_the_replica_and_writes_go_to_the_database() {
+    let pg = gridwork_tests::postgres::TestPostgres::start();
+    let primary = pg.create_database("town");
+    let dir = tempfile::tempdir().unwrap();
+    drop(start(
+        &dir.path().join("seed"),
+        &["--demo", "--database", &primary],
+    ));
+    set_password(&["--database", &primary], "staff-demo");
+    let mut admin = postgres::Client::connect(&pg.url(), postgres::NoTls).unwrap();
+    admin
+        .batch_execute("CREATE DATABASE town_replica TEMPLATE town")
+        .unwrap();
+    let replica = pg.url_for("town_replica");
+    let mut on_replica = postgres::Client::connect(&replica, postgres::NoTls).unwrap();
+    on_replica
+        .batch_execute("UPDATE hazards SET status = 'closed'")
+        .unwrap();
+    let mut on_primary = postgres::Client::connect(&primary, postgres::NoTls).unwrap();
+    let open_hazards = on_primary.count("SELECT count(*) FROM hazards WHERE status != 'closed'");
+    assert!(open_hazards > 0);
+
+    // A replica at another schema version is refused, without its URL.
+    let empty = pg.create_database("empty");
+    let refused = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", &primary])
+        .args(["--read-database", &empty])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("read-database") && !stderr.contains(&empty),
+        "{stderr}"
+    );
+    // And it needs --database.
+    let alone = Command::new(BIN)
+        .args(["serve", "--read-database", &replica])
+        .output()
+        .unwrap();
+    assert_eq!(alone.status.code(), Some(2));
+
+    let server = start(
+        &dir.path().join("serve"),
+        &["--database", &primary, "--read-database", &replica],
+    );
+    let addr = server.addr.as_str();
+    let ok = try_login(addr, "staff-demo", PASSWORD);
+    assert_eq!(ok.status, 303, "{}", ok.body);
+    let session = ok.cookie("gw_session").unwrap();
+    let me = [("gw_session", session.as_str())];
+    let home = get(addr, "/", &me);
+    assert_eq!(home.status, 200, "{}", home.body);
+    assert_eq!(figure(&home.body, "id=\"totals\"", "open_hazards"), "0");
+    assert_eq!(
+        figure(&home.body, "id=\"totals\"", "households"),
+        on_replica
+            .count("SELECT count(*) FROM households WHERE status = 'active'")
+            .to_string()
+    );
+
+    // A staff move is checked and written on the database itself.
+    let queue = get(addr, "/cases", &me);
+    let csrf = csrf_field(&queue.body);
+    let case = on_primary.text(
+        "SELECT id FROM cases WHERE status NOT IN ('closed', 'escalated') ORDER BY id LIMIT 1",
+    );
+    let row = queue.body.find(&format!(r#"data-case="{case}""#)).unwrap();
+    let row_end = queue.body[row..].find("</tr>").unwrap() + row;
+    let next = attrs(&queue.body[row..row_end], "data-action")[0].clone();
+    let moved = post(
+        addr,
+        &format!("/cases/{case}/transition"),
+        &me,
+        &[("to", next.as_str()), ("note", "副本测试"), ("csrf", &csrf)],
+    );
+    assert_eq!(moved.status, 303, "{}", moved.body);
+    let written = "SELECT count(*) FROM case_transitions WHERE note = '副本测试'";
+    assert_eq!(on_primary.count(written), 1);
+    assert_eq!(on_replica.count(written), 0);
+    drop(server);
+}
+
+/// The same on a real hot standby (a streaming replica of the test
+/// PostgreSQL): the demo town seeded on the database reaches the pages
+/// through the standby, and a staff move made on the database shows on
+/// the standby-served list once it has replicated.
+#[test]
+fn dashboard_on_a_hot_standby_follows_the_database() {
+    let mut pg = gridwork_tests::postgres::TestPostgres::start();
+    pg.create_database("town");
+    let standby = pg.start_standby();
+    let town = pg.url_for("town");
+    let replica = standby.url_for("town");
+    let mut on_primary = postgres::Client::connect(&town, postgres::NoTls).unwrap();
+    // The schema first, and on the standby before the server checks it there.
+    let out = Command::new(BIN)
+        .args(["admin", "--database", &town, "grid", "list"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let until = |what: &str, mut done: Box<dyn FnMut() -> bool + '_>| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !done() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{what}: not replicated in 60 s"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    };
+    until(
+        "schema",
+        Box::new(|| {
+            postgres::Client::connect(&replica, postgres::NoTls)
+                .ok()
+                .and_then(|mut c| c.query_one("SELECT count(*) FROM server_schema", &[]).ok())
+                .is_some()
+        }),
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(
+        dir.path(),
+        &["--demo", "--database", &town, "--read-database", &replica],
+    );
+    set_password(&["--database", &town], "staff-demo");
+    let addr = server.addr.as_str();
+    let ok = try_login(addr, "staff-demo", PASSWORD);
+    assert_eq!(ok.status, 303, "{}", ok.body);
+    let session = ok.cookie("gw_session").unwrap();
+    let me = [("gw_session", session.as_str())];
+    let households = on_primary
+        .count("SELECT count(*) FROM households WHERE status = 'active'")
+        .to_string();
+    until(
+        "the demo town",
+        Box::new(|| figure(&get(addr, "/", &me).body, "id=\"totals\"", "households") == households),
+    );
+
+    let queue = get(addr, "/cases", &me);
+    let csrf = csrf_field(&queue.body);
+    let case = on_primary.text(
+        "SELECT id FROM cases WHERE status NOT IN ('closed', 'escalated') ORDER BY id LIMIT 1",
+    );
+    let row = queue.body.find(&format!(r#"data-case="{case}""#)).unwrap();
+    let row_end = queue.body[row..].find("</tr>").unwrap() + row;
+    let next = attrs(&queue.body[row..row_end], "data-action")[0].clone();
+    let moved = post(
+        addr,
+        &format!("/cases/{case}/transition"),
+        &me,
+        &[("to", next.as_str()), ("note", "已受理"), ("csrf", &csrf)],
+    );
+    assert_eq!(moved.status, 303, "{}", moved.body);
+    until(
+        "the move",
+        Box::new(|| case_status(&get(addr, "/cases?all=1", &me).body, &case) == next),
+    );
+    drop(server);
+    drop(standby);
+}

@@ -135,6 +135,65 @@ impl TestPostgres {
         self.url_for(name)
     }
 
+    /// Start a hot standby of this server: a streaming replica of a copy
+    /// of its data directory (only `pg_ctl` and `postgres` are needed: the
+    /// server is stopped cleanly, its directory copied, and it is started
+    /// again, perhaps on another port). initdb's default `pg_hba.conf`
+    /// trusts replication from 127.0.0.1. The standby runs read-only on its
+    /// own free port and is stopped and removed on drop like any cluster.
+    /// Call it before connecting to this server (the restart ends every
+    /// session).
+    pub fn start_standby(&mut self) -> TestPostgres {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let dir = self
+            .dir
+            .with_file_name(format!("{}-standby-{n}", std::process::id()));
+        stop_and_remove(&dir, &self.bin, self.run_as.as_ref());
+        std::fs::create_dir(&dir).expect("create the standby directory");
+        set_mode(&dir, 0o700);
+        let owner = self.run_as.as_ref().map(|u| (u.uid, u.gid));
+        if let Some((uid, gid)) = owner {
+            std::os::unix::fs::chown(&dir, Some(uid), Some(gid))
+                .expect("hand the standby directory to the server's user");
+        }
+        let mut standby = TestPostgres {
+            data: dir.join("data"),
+            dir,
+            bin: self.bin.clone(),
+            run_as: self.run_as.clone(),
+            port: 0,
+            started: false,
+        };
+        let mut stop = self.command("pg_ctl");
+        stop.arg("-D")
+            .arg(&self.data)
+            .args(["-m", "fast", "-w", "stop"]);
+        let out = run(&mut stop);
+        assert!(
+            out.status.success(),
+            "pg_ctl stop: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        self.started = false;
+        copy_tree(&self.data, &standby.data, owner);
+        self.start_server();
+        std::fs::write(standby.data.join("standby.signal"), "").expect("standby.signal");
+        standby.configure();
+        let conf = format!(
+            "primary_conninfo = 'host=127.0.0.1 port={} user={SUPERUSER}'\nhot_standby = on\n",
+            self.port
+        );
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(standby.data.join("postgresql.conf"))
+            .expect("open the standby's postgresql.conf");
+        file.write_all(conf.as_bytes())
+            .expect("write the standby's postgresql.conf");
+        standby.start_server();
+        standby
+    }
+
     /// `initdb`: trust authentication, UTF-8, C locale, superuser
     /// [`SUPERUSER`], no fsync of the new files (`-N`).
     fn initdb(&self) {
@@ -479,6 +538,31 @@ fn process_alive(pid: libc::pid_t) -> bool {
         Err(_) => {
             let found = unsafe { libc::kill(pid, 0) } == 0;
             found || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+        }
+    }
+}
+
+/// Copy directory `from` to `to` (created) with its files' modes, handed
+/// to `owner` (uid, gid) when given.
+fn copy_tree(from: &Path, to: &Path, owner: Option<(u32, u32)>) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir(to).unwrap_or_else(|e| panic!("create {}: {e}", to.display()));
+    let mode = std::fs::metadata(from).expect("stat").permissions().mode();
+    set_mode(to, mode & 0o7777);
+    if let Some((uid, gid)) = owner {
+        std::os::unix::fs::chown(to, Some(uid), Some(gid)).expect("chown");
+    }
+    for entry in std::fs::read_dir(from).expect("read the data directory") {
+        let entry = entry.expect("directory entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_tree(&entry.path(), &target, owner);
+        } else {
+            std::fs::copy(entry.path(), &target)
+                .unwrap_or_else(|e| panic!("copy {}: {e}", entry.path().display()));
+            if let Some((uid, gid)) = owner {
+                std::os::unix::fs::chown(&target, Some(uid), Some(gid)).expect("chown");
+            }
         }
     }
 }

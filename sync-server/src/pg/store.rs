@@ -56,6 +56,8 @@ pub struct PgStore {
     /// the heads stored in the database (another instance may have moved
     /// them), see [`super::sync_tx`].
     cache: Mutex<DocCache>,
+    /// A read replica for the dashboard's reads ([`PgStore::read_reports`]).
+    reports: Option<Box<PgStore>>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -84,6 +86,38 @@ impl PgStore {
     pub fn open(url: &str, max: usize) -> Result<PgStore, Error> {
         let mut client = super::connect(url)?;
         super::migrate(&mut client)?;
+        Ok(PgStore::over(url, client, max))
+    }
+
+    /// Connect to a read replica (a hot standby of the database) at `url`
+    /// for [`PgStore::read_reports`]: nothing is migrated there, and a
+    /// replica whose schema is not the version this build writes is
+    /// refused (an error on field `read-database`; the URL is never
+    /// repeated).
+    pub fn open_replica(url: &str, max: usize) -> Result<PgStore, Error> {
+        let mut client = super::connect(url)?;
+        let found = super::schema_version(&mut client)?;
+        if found != super::CURRENT_VERSION {
+            return Err(Error::invalid(
+                "read-database",
+                format!(
+                    "只读副本的数据库结构版本为 {found}，本服务需要 {} / the replica's schema is at version {found}, this server needs {}",
+                    super::CURRENT_VERSION,
+                    super::CURRENT_VERSION
+                ),
+            ));
+        }
+        Ok(PgStore::over(url, client, max))
+    }
+
+    /// Send the dashboard's reads ([`PgStore::read_reports`]) to `replica`.
+    pub fn with_reports(mut self, replica: PgStore) -> PgStore {
+        self.reports = Some(Box::new(replica));
+        self
+    }
+
+    /// A pool over `url` holding `client` as its first connection.
+    fn over(url: &str, client: Client, max: usize) -> PgStore {
         let store = PgStore {
             url: url.to_owned(),
             pool: Mutex::new(Pool {
@@ -93,12 +127,13 @@ impl PgStore {
             available: Condvar::new(),
             max: max.max(1),
             cache: Mutex::new(DocCache::new(DOC_CACHE)),
+            reports: None,
         };
         store.give_back(Pooled {
             client,
             statements: Statements::new(),
         });
-        Ok(store)
+        store
     }
 
     fn pool(&self) -> std::sync::MutexGuard<'_, Pool> {
@@ -186,6 +221,21 @@ impl PgStore {
                 }
                 other => return other,
             }
+        }
+    }
+
+    /// [`PgStore::read`] on the read replica when there is one
+    /// (`serve --read-database`), else on the database: for the staff
+    /// dashboard's pages and exports, which may lag the database by the
+    /// replica's delay. Sign-in, sessions and the checks before a write
+    /// read the database itself.
+    pub fn read_reports<R>(
+        &self,
+        f: impl FnMut(&PgTx<'_>) -> Result<R, Error>,
+    ) -> Result<R, Error> {
+        match &self.reports {
+            Some(replica) => replica.read(f),
+            None => self.read(f),
         }
     }
 

@@ -110,17 +110,38 @@ impl View {
     }
 
     /// Run `f` with a core [`Reader`] over one snapshot of the server's
-    /// storage, dates judged in [`TIMEZONE`] as of now.
+    /// storage for a page or an export (on PostgreSQL the read replica, if
+    /// any: [`crate::backend::Backend::read_reports`]), dates judged in
+    /// [`TIMEZONE`] as of now.
     pub fn read<R>(
         &self,
         mut f: impl for<'c> FnMut(&Reader<'c, dyn SqlConn + 'c>) -> Result<R, Error>,
     ) -> Result<R, Error> {
-        let tz = jiff::tz::TimeZone::get(TIMEZONE).unwrap_or(jiff::tz::TimeZone::UTC);
-        let now = Timestamp(crate::db::now_ms());
+        let (tz, now) = reader_clock();
+        self.state
+            .backend
+            .read_reports(|conn| f(&Reader::new(conn, &tz, now)))
+    }
+
+    /// [`View::read`] on the database itself, never a replica: for the
+    /// checks before a write.
+    pub fn read_latest<R>(
+        &self,
+        mut f: impl for<'c> FnMut(&Reader<'c, dyn SqlConn + 'c>) -> Result<R, Error>,
+    ) -> Result<R, Error> {
+        let (tz, now) = reader_clock();
         self.state
             .backend
             .read(|conn| f(&Reader::new(conn, &tz, now)))
     }
+}
+
+/// The dashboard's time zone and the instant a page is judged at.
+fn reader_clock() -> (jiff::tz::TimeZone, Timestamp) {
+    (
+        jiff::tz::TimeZone::get(TIMEZONE).unwrap_or(jiff::tz::TimeZone::UTC),
+        Timestamp(crate::db::now_ms()),
+    )
 }
 
 /// What a page's work produces.

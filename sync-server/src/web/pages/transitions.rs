@@ -116,12 +116,12 @@ fn grid_of(view: &View, kind: RecordKind, id: &str) -> Option<GridCode> {
         RecordKind::Case => id
             .parse::<CaseId>()
             .ok()
-            .and_then(|id| view.read(|r| Ok(r.case(id)?)).ok())
+            .and_then(|id| view.read_latest(|r| Ok(r.case(id)?)).ok())
             .map(|c| c.grid),
         RecordKind::Hazard => id
             .parse::<HazardId>()
             .ok()
-            .and_then(|id| view.read(|r| Ok(r.hazard(id)?)).ok())
+            .and_then(|id| view.read_latest(|r| Ok(r.hazard(id)?)).ok())
             .map(|h| h.grid),
     }
 }
