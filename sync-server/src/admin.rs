@@ -282,14 +282,15 @@ pub fn run(args: &AdminArgs) -> Result<Value, Error> {
     run_on(&Arc::new(db), &args.command)
 }
 
-/// Run one admin command on an open database.
-pub fn run_on(db: &Arc<Db>, command: &AdminCommand) -> Result<Value, Error> {
-    let backend = Backend::Sqlite(db.clone());
-    let value = match command {
-        AdminCommand::Grid(GridCommand::Add { code, name, parent }) => {
-            json!(accounts::add_grid(db, code, name, parent.as_deref())?)
+/// The admin commands that are the same on either backend (portable SQL
+/// through [`Backend`]): listing grids, workers, templates and policies,
+/// adding workers with their passwords, tokens (any other command is an
+/// internal error: the callers route only these here).
+fn run_portable(backend: &Backend, command: &AdminCommand) -> Result<Value, Error> {
+    Ok(match command {
+        AdminCommand::Grid(GridCommand::List) => {
+            json!(backend.read(|conn| accounts::list_grids_in(conn))?)
         }
-        AdminCommand::Grid(GridCommand::List) => json!(accounts::list_grids(db)?),
         AdminCommand::Worker(WorkerCommand::Add {
             id,
             name,
@@ -299,7 +300,7 @@ pub fn run_on(db: &Arc<Db>, command: &AdminCommand) -> Result<Value, Error> {
         }) => {
             let password = password_env.as_deref().map(password_from_env).transpose()?;
             let worker = accounts::add_worker_with_password(
-                &backend,
+                backend,
                 id,
                 name,
                 (*role).into(),
@@ -314,16 +315,44 @@ pub fn run_on(db: &Arc<Db>, command: &AdminCommand) -> Result<Value, Error> {
         }
         AdminCommand::Worker(WorkerCommand::SetPassword { id, password_env }) => {
             let password = password_from_env(password_env)?;
-            accounts::set_password(&backend, id, &password)?;
+            accounts::set_password(backend, id, &password)?;
             json!({ "worker": id.trim(), "password_set": true })
         }
-        AdminCommand::Worker(WorkerCommand::List) => json!(accounts::list_workers(db)?),
+        AdminCommand::Worker(WorkerCommand::List) => {
+            json!(backend.read(|conn| accounts::list_workers_in(conn))?)
+        }
         AdminCommand::Token(TokenCommand::Issue { worker }) => {
-            json!(accounts::issue_token(db, worker)?)
+            let issued = backend.transaction(|conn| accounts::issue_token_in(conn, worker))?;
+            tracing::info!("token issued");
+            json!(issued)
         }
         AdminCommand::Token(TokenCommand::Revoke { worker }) => {
-            let revoked = accounts::revoke_tokens(db, worker)?;
+            let revoked = backend.transaction(|conn| accounts::revoke_tokens_in(conn, worker))?;
+            tracing::info!(count = revoked, "tokens revoked");
             json!({ "worker": worker.trim(), "revoked": revoked })
+        }
+        AdminCommand::Template(TemplateCommand::List) => {
+            json!(backend.read(|conn| publish::list_templates_in(conn))?)
+        }
+        AdminCommand::Policy(PolicyCommand::Show { grid }) => {
+            json!(backend.read(|conn| publish::show_policy_in(conn, grid))?)
+        }
+        _ => return Err(Error::Internal("not a portable admin command".into())),
+    })
+}
+
+/// Run one admin command on an open database.
+pub fn run_on(db: &Arc<Db>, command: &AdminCommand) -> Result<Value, Error> {
+    let value = match command {
+        AdminCommand::Grid(GridCommand::List)
+        | AdminCommand::Worker(_)
+        | AdminCommand::Token(_)
+        | AdminCommand::Template(TemplateCommand::List)
+        | AdminCommand::Policy(PolicyCommand::Show { .. }) => {
+            return run_portable(&Backend::Sqlite(db.clone()), command)
+        }
+        AdminCommand::Grid(GridCommand::Add { code, name, parent }) => {
+            json!(accounts::add_grid(db, code, name, parent.as_deref())?)
         }
         AdminCommand::Template(TemplateCommand::Publish {
             file,
@@ -340,7 +369,6 @@ pub fn run_on(db: &Arc<Db>, command: &AdminCommand) -> Result<Value, Error> {
                 by
             )?)
         }
-        AdminCommand::Template(TemplateCommand::List) => json!(publish::list_templates(db)?),
         AdminCommand::Policy(PolicyCommand::Set {
             grid,
             file,
@@ -349,9 +377,6 @@ pub fn run_on(db: &Arc<Db>, command: &AdminCommand) -> Result<Value, Error> {
         }) => {
             let change = PolicyOverride::from_json(&std::fs::read_to_string(file)?)?;
             json!(publish::set_policy(db, grid, &change, *replace, by)?)
-        }
-        AdminCommand::Policy(PolicyCommand::Show { grid }) => {
-            json!(publish::show_policy(db, grid)?)
         }
         AdminCommand::Backup { .. }
         | AdminCommand::Restore { .. }
@@ -370,8 +395,14 @@ pub fn run_on_postgres(
     pg: &Arc<crate::pg::store::PgStore>,
     command: &AdminCommand,
 ) -> Result<Value, Error> {
-    let backend = Backend::Postgres(pg.clone());
     let value = match command {
+        AdminCommand::Grid(GridCommand::List)
+        | AdminCommand::Worker(_)
+        | AdminCommand::Token(_)
+        | AdminCommand::Template(TemplateCommand::List)
+        | AdminCommand::Policy(PolicyCommand::Show { .. }) => {
+            return run_portable(&Backend::Postgres(pg.clone()), command)
+        }
         AdminCommand::Grid(GridCommand::Add { code, name, parent }) => {
             let node = pg.edit(|tx| {
                 let node = accounts::add_grid_in(DocEditor::sql(tx), code, name, parent.as_deref())?;
@@ -381,48 +412,6 @@ pub fn run_on_postgres(
             })?;
             tracing::info!(level = node.level, "grid added");
             json!(node)
-        }
-        AdminCommand::Grid(GridCommand::List) => {
-            json!(pg.transaction(|tx| accounts::list_grids_in(tx))?)
-        }
-        AdminCommand::Worker(WorkerCommand::Add {
-            id,
-            name,
-            role,
-            grid,
-            password_env,
-        }) => {
-            let password = password_env.as_deref().map(password_from_env).transpose()?;
-            let worker = accounts::add_worker_with_password(
-                &backend,
-                id,
-                name,
-                (*role).into(),
-                grid,
-                password.as_deref(),
-            )?;
-            let mut value = json!(worker);
-            if password.is_some() {
-                value["password_set"] = json!(true);
-            }
-            value
-        }
-        AdminCommand::Worker(WorkerCommand::SetPassword { id, password_env }) => {
-            let password = password_from_env(password_env)?;
-            accounts::set_password(&backend, id, &password)?;
-            json!({ "worker": id.trim(), "password_set": true })
-        }
-        AdminCommand::Worker(WorkerCommand::List) => {
-            json!(pg.transaction(|tx| accounts::list_workers_in(tx))?)
-        }
-        AdminCommand::Token(TokenCommand::Issue { worker }) => {
-            let issued = pg.transaction(|tx| accounts::issue_token_in(tx, worker))?;
-            tracing::info!("token issued");
-            json!(issued)
-        }
-        AdminCommand::Token(TokenCommand::Revoke { worker }) => {
-            let revoked = pg.transaction(|tx| accounts::revoke_tokens_in(tx, worker))?;
-            json!({ "worker": worker.trim(), "revoked": revoked })
         }
         AdminCommand::Template(TemplateCommand::Publish {
             file,
@@ -439,9 +428,6 @@ pub fn run_on_postgres(
                 by
             ))?)
         }
-        AdminCommand::Template(TemplateCommand::List) => {
-            json!(pg.transaction(|tx| publish::list_templates_in(tx))?)
-        }
         AdminCommand::Policy(PolicyCommand::Set {
             grid,
             file,
@@ -450,9 +436,6 @@ pub fn run_on_postgres(
         }) => {
             let change = PolicyOverride::from_json(&std::fs::read_to_string(file)?)?;
             json!(pg.edit(|tx| publish::set_policy_with(tx, grid, &change, *replace, by))?)
-        }
-        AdminCommand::Policy(PolicyCommand::Show { grid }) => {
-            json!(pg.transaction(|tx| publish::show_policy_in(tx, grid))?)
         }
         AdminCommand::CopyToPostgres { .. } => {
             return Err(Error::invalid(

@@ -136,14 +136,45 @@ fn demo_dashboard_on_postgres_across_two_instances() {
     drop((first, second));
 }
 
+/// Sign in as `staff-demo` at `addr`; the session cookie's value.
+fn sign_in(addr: &str) -> String {
+    let ok = try_login(addr, "staff-demo", PASSWORD);
+    assert_eq!(ok.status, 303, "{}", ok.body);
+    ok.cookie("gw_session").unwrap()
+}
+
+/// Move the first open case (by id, as `db` has it) one step on from the
+/// queue page at `addr`, with `note`; the case and the state it moved to.
+fn move_first_open_case(
+    addr: &str,
+    me: &[(&str, &str)],
+    db: &mut dyn Probe,
+    note: &str,
+) -> (String, String) {
+    let queue = get(addr, "/cases", me);
+    let csrf = csrf_field(&queue.body);
+    let case = db.text(
+        "SELECT id FROM cases WHERE status NOT IN ('closed', 'escalated') ORDER BY id LIMIT 1",
+    );
+    let row = queue.body.find(&format!(r#"data-case="{case}""#)).unwrap();
+    let row_end = queue.body[row..].find("</tr>").unwrap() + row;
+    let next = attrs(&queue.body[row..row_end], "data-action")[0].clone();
+    let moved = post(
+        addr,
+        &format!("/cases/{case}/transition"),
+        me,
+        &[("to", next.as_str()), ("note", note), ("csrf", &csrf)],
+    );
+    assert_eq!(moved.status, 303, "{}", moved.body);
+    (case, next)
+}
+
 /// Sign in as `staff-demo` at `addr`, then check the demo town's pages
 /// against `db`, move a case and a hazard, open a household and download
 /// the exports; `other` is an instance on the same database (or `addr`
 /// again), which must show what `addr` did.
 fn pages_actions_and_exports(addr: &str, other: &str, db: &mut dyn Probe) {
-    let ok = try_login(addr, "staff-demo", PASSWORD);
-    assert_eq!(ok.status, 303, "{}", ok.body);
-    let session = ok.cookie("gw_session").unwrap();
+    let session = sign_in(addr);
     let me = [("gw_session", session.as_str())];
 
     // The overview's totals equal the read models of the demo grids.
@@ -484,9 +515,7 @@ fn dashboard_pages_read_the_replica_and_writes_go_to_the_database() {
         &["--database", &primary, "--read-database", &replica],
     );
     let addr = server.addr.as_str();
-    let ok = try_login(addr, "staff-demo", PASSWORD);
-    assert_eq!(ok.status, 303, "{}", ok.body);
-    let session = ok.cookie("gw_session").unwrap();
+    let session = sign_in(addr);
     let me = [("gw_session", session.as_str())];
     let home = get(addr, "/", &me);
     assert_eq!(home.status, 200, "{}", home.body);
@@ -499,21 +528,7 @@ fn dashboard_pages_read_the_replica_and_writes_go_to_the_database() {
     );
 
     // A staff move is checked and written on the database itself.
-    let queue = get(addr, "/cases", &me);
-    let csrf = csrf_field(&queue.body);
-    let case = on_primary.text(
-        "SELECT id FROM cases WHERE status NOT IN ('closed', 'escalated') ORDER BY id LIMIT 1",
-    );
-    let row = queue.body.find(&format!(r#"data-case="{case}""#)).unwrap();
-    let row_end = queue.body[row..].find("</tr>").unwrap() + row;
-    let next = attrs(&queue.body[row..row_end], "data-action")[0].clone();
-    let moved = post(
-        addr,
-        &format!("/cases/{case}/transition"),
-        &me,
-        &[("to", next.as_str()), ("note", "副本测试"), ("csrf", &csrf)],
-    );
-    assert_eq!(moved.status, 303, "{}", moved.body);
+    move_first_open_case(addr, &me, &mut on_primary, "副本测试");
     let written = "SELECT count(*) FROM case_transitions WHERE note = '副本测试'";
     assert_eq!(on_primary.count(written), 1);
     assert_eq!(on_replica.count(written), 0);
@@ -569,9 +584,7 @@ fn dashboard_on_a_hot_standby_follows_the_database() {
     );
     set_password(&["--database", &town], "staff-demo");
     let addr = server.addr.as_str();
-    let ok = try_login(addr, "staff-demo", PASSWORD);
-    assert_eq!(ok.status, 303, "{}", ok.body);
-    let session = ok.cookie("gw_session").unwrap();
+    let session = sign_in(addr);
     let me = [("gw_session", session.as_str())];
     let households = on_primary
         .count("SELECT count(*) FROM households WHERE status = 'active'")
@@ -581,21 +594,7 @@ fn dashboard_on_a_hot_standby_follows_the_database() {
         Box::new(|| figure(&get(addr, "/", &me).body, "id=\"totals\"", "households") == households),
     );
 
-    let queue = get(addr, "/cases", &me);
-    let csrf = csrf_field(&queue.body);
-    let case = on_primary.text(
-        "SELECT id FROM cases WHERE status NOT IN ('closed', 'escalated') ORDER BY id LIMIT 1",
-    );
-    let row = queue.body.find(&format!(r#"data-case="{case}""#)).unwrap();
-    let row_end = queue.body[row..].find("</tr>").unwrap() + row;
-    let next = attrs(&queue.body[row..row_end], "data-action")[0].clone();
-    let moved = post(
-        addr,
-        &format!("/cases/{case}/transition"),
-        &me,
-        &[("to", next.as_str()), ("note", "已受理"), ("csrf", &csrf)],
-    );
-    assert_eq!(moved.status, 303, "{}", moved.body);
+    let (case, next) = move_first_open_case(addr, &me, &mut on_primary, "已受理");
     until(
         "the move",
         Box::new(|| case_status(&get(addr, "/cases?all=1", &me).body, &case) == next),

@@ -115,33 +115,40 @@ impl View {
     /// [`TIMEZONE`] as of now.
     pub fn read<R>(
         &self,
-        mut f: impl for<'c> FnMut(&Reader<'c, dyn SqlConn + 'c>) -> Result<R, Error>,
+        f: impl for<'c> FnMut(&Reader<'c, dyn SqlConn + 'c>) -> Result<R, Error>,
     ) -> Result<R, Error> {
-        let (tz, now) = reader_clock();
-        self.state
-            .backend
-            .read_reports(|conn| f(&Reader::new(conn, &tz, now)))
+        self.read_from(Source::Reports, f)
     }
 
     /// [`View::read`] on the database itself, never a replica: for the
     /// checks before a write.
     pub fn read_latest<R>(
         &self,
+        f: impl for<'c> FnMut(&Reader<'c, dyn SqlConn + 'c>) -> Result<R, Error>,
+    ) -> Result<R, Error> {
+        self.read_from(Source::Latest, f)
+    }
+
+    fn read_from<R>(
+        &self,
+        source: Source,
         mut f: impl for<'c> FnMut(&Reader<'c, dyn SqlConn + 'c>) -> Result<R, Error>,
     ) -> Result<R, Error> {
-        let (tz, now) = reader_clock();
-        self.state
-            .backend
-            .read(|conn| f(&Reader::new(conn, &tz, now)))
+        let tz = jiff::tz::TimeZone::get(TIMEZONE).unwrap_or(jiff::tz::TimeZone::UTC);
+        let now = Timestamp(crate::db::now_ms());
+        let mut with_reader = |conn: &dyn SqlConn| f(&Reader::new(conn, &tz, now));
+        match source {
+            Source::Reports => self.state.backend.read_reports(&mut with_reader),
+            Source::Latest => self.state.backend.read(&mut with_reader),
+        }
     }
 }
 
-/// The dashboard's time zone and the instant a page is judged at.
-fn reader_clock() -> (jiff::tz::TimeZone, Timestamp) {
-    (
-        jiff::tz::TimeZone::get(TIMEZONE).unwrap_or(jiff::tz::TimeZone::UTC),
-        Timestamp(crate::db::now_ms()),
-    )
+/// Where a page reads: the replica if any, or the database itself.
+#[derive(Clone, Copy)]
+enum Source {
+    Reports,
+    Latest,
 }
 
 /// What a page's work produces.
