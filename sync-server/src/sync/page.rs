@@ -77,7 +77,8 @@ pub(super) fn feed_page(
     let mut bytes = 0usize;
     // A device the server knows to hold nothing (a first sync) lacks every
     // doc entirely: no per-doc lookup of its heads, and the stored docs are
-    // read PREFETCH at a time.
+    // read PREFETCH at a time. For any other device the docs' heads and the
+    // device's are read PREFETCH at a time, and only docs it lacks are read.
     let holds_any = tx.device_holds_any(device)?;
     let batch_size = FEED_BATCH.max(limits.page_docs + 1);
     // Heads the device will have once it applies this round, written at once.
@@ -86,29 +87,38 @@ pub(super) fn feed_page(
         let batch = tx.feed_since(&account.feed_scopes, page.cursor, batch_size)?;
         let exhausted = batch.len() < batch_size;
         let mut prefetched = std::collections::HashMap::new();
+        let mut known = std::collections::HashMap::new();
         for (i, (id, seq)) in batch.iter().enumerate() {
             if page.docs.len() >= limits.page_docs.max(1) || bytes >= limits.page_bytes {
                 page.more = true;
                 tx.set_pending_many(device, round, &pending)?;
                 return Ok(page);
             }
-            if !holds_any && i % PREFETCH == 0 {
-                // The stored docs of this entry and the next ones (every
-                // entry of the batch falls in exactly one such window).
+            if i % PREFETCH == 0 {
+                // This entry and the next ones (every entry of the batch
+                // falls in exactly one such window): their stored docs, or
+                // their heads and the device's.
                 let ids: Vec<DocId> = batch[i..]
                     .iter()
                     .take(PREFETCH)
                     .filter(|(id, _)| !pushed.contains(id.as_str()))
                     .map(|(id, _)| id.clone())
                     .collect();
-                prefetched = tx.stored_docs(&ids)?;
+                if holds_any {
+                    known = tx.heads_many(device, &ids)?;
+                } else {
+                    prefetched = tx.stored_docs(&ids)?;
+                }
             }
             page.cursor = *seq;
             if pushed.contains(id.as_str()) {
                 continue;
             }
             let pull = if holds_any {
-                missing_part(tx, device, id, holds_any)?
+                match known.remove(id) {
+                    Some((heads, base)) => missing_part(tx, id, &heads, &base)?,
+                    None => None,
+                }
             } else {
                 prefetched
                     .remove(id)
@@ -133,22 +143,18 @@ pub(super) fn feed_page(
     }
 }
 
-/// What device `device` lacks of doc `id`: nothing when it has the doc's
+/// What a device lacks of stored doc `id`, whose heads are `stored` and of
+/// which the device is known to have `base`: nothing when it has the doc's
 /// heads (decided from stored heads, no load); the doc's stored bytes as
-/// they are when it has none of it (no load, no re-encoding: the first sync
-/// of a grid is mostly this); else the changes since the heads it is known
-/// to have, or the whole doc when those heads are unknown here.
+/// they are when it has none of it (no load, no re-encoding); else the
+/// changes since the heads it is known to have, or the whole doc when
+/// those heads are unknown here.
 fn missing_part(
     tx: &mut dyn SyncTx,
-    device: &str,
     id: &DocId,
-    holds_any: bool,
+    stored: &[ChangeHash],
+    base: &[ChangeHash],
 ) -> Result<Option<DocPull>, Error> {
-    let base = if holds_any {
-        tx.device_heads(device, id)?
-    } else {
-        Vec::new()
-    };
     if base.is_empty() {
         let Some((data, heads)) = tx.stored_doc(id)? else {
             return Ok(None);
@@ -162,12 +168,10 @@ fn missing_part(
             data,
         }));
     }
-    match tx.doc_heads(id)? {
-        None => return Ok(None),
-        Some(heads) if same(&heads, &base) => return Ok(None),
-        Some(_) => {}
+    if same(stored, base) {
+        return Ok(None);
     }
-    if let Some((data, heads)) = tx.latest_change_since(id, &base)? {
+    if let Some((data, heads)) = tx.latest_change_since(id, base)? {
         return Ok(Some(DocPull {
             id: id.to_string(),
             heads: to_hashes(&heads),
@@ -178,13 +182,13 @@ fn missing_part(
     let data = tx
         .read_doc(id, &mut |doc| {
             heads = doc.get_heads();
-            if same(&heads, &base) {
+            if same(&heads, base) {
                 Vec::new()
             } else if base
                 .iter()
                 .all(|h| doc.get_change_meta_by_hash(h).is_some())
             {
-                doc.save_after(&base)
+                doc.save_after(base)
             } else {
                 // Uncompressed: the response body's compression works
                 // across docs, far better than per-doc column deflate.
