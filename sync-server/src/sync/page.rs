@@ -116,7 +116,7 @@ pub(super) fn feed_page(
             }
             let pull = if holds_any {
                 match known.remove(id) {
-                    Some((heads, base)) => missing_part(tx, id, &heads, &base)?,
+                    Some(known) => missing_part(tx, id, &known.stored, &known.device)?,
                     None => None,
                 }
             } else {

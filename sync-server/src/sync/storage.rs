@@ -320,7 +320,7 @@ pub trait SyncTx {
         &mut self,
         device: &str,
         ids: &[DocId],
-    ) -> Result<HashMap<DocId, (Vec<ChangeHash>, Vec<ChangeHash>)>, Error> {
+    ) -> Result<HashMap<DocId, KnownHeads>, Error> {
         let mut out = HashMap::with_capacity(ids.len());
         let mut rest = ids;
         while !rest.is_empty() {
@@ -344,7 +344,10 @@ pub trait SyncTx {
                 };
                 out.insert(
                     DocId(id.text()?),
-                    (decode_heads(&doc_heads.blob()?), device_heads),
+                    KnownHeads {
+                        stored: decode_heads(&doc_heads.blob()?),
+                        device: device_heads,
+                    },
                 );
             }
         }
@@ -460,6 +463,16 @@ pub fn statement_rows(left: usize) -> usize {
         0 => 0,
         n => 1 << n.min(128).ilog2(),
     }
+}
+
+/// A stored doc's heads and the heads a device is known to have of it
+/// ([`SyncTx::heads_many`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KnownHeads {
+    /// The heads stored now.
+    pub stored: Vec<ChangeHash>,
+    /// What the device has (empty when nothing is known).
+    pub device: Vec<ChangeHash>,
 }
 
 /// A device's counter column (0 when the device is unknown).
