@@ -12,12 +12,15 @@
 //! - [`store`]: [`GridworkStore`], the store object (thread-safe, blocking
 //!   calls; call them off the main thread);
 //! - [`sync`]: sync as an async function with a progress listener (a
-//!   foreign trait) and a cancel handle.
+//!   foreign trait) and a cancel handle;
+//! - [`photos`]: photos in (bytes) and out, the upload step and fetching
+//!   another device's photo.
 //!
 //! Generate bindings with `bindings/generate.sh` (library mode, from the
 //! built `cdylib`).
 
 pub mod error;
+pub mod photos;
 pub mod store;
 pub mod sync;
 pub mod types;

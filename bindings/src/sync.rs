@@ -5,7 +5,7 @@
 //! implemented in the app; a [`SyncCancel`] handle stops it between round
 //! trips. A sync is idempotent and safe to retry after any failure.
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::store::GridworkStore;
 use gridwork_core::sync::client::ProgressFn;
 use gridwork_core::sync::{SyncOptions, SyncProgress, SyncSummary};
@@ -70,7 +70,6 @@ impl GridworkStore {
         cancel: Option<Arc<SyncCancel>>,
     ) -> ApiResult<SyncSummary> {
         let store = self.inner.clone();
-        let (done, result) = futures_channel::oneshot::channel();
         let options = SyncOptions {
             progress: listener
                 .map(|l| Arc::new(move |p: &SyncProgress| l.on_progress(p.clone())) as ProgressFn),
@@ -80,21 +79,9 @@ impl GridworkStore {
             // machine); plain http:// elsewhere is refused.
             allow_insecure: false,
         };
-        let worker = std::thread::Builder::new()
-            .name("gridwork-sync".into())
-            .spawn(move || {
-                let _ = done.send(store.sync(&server_url, &token, &options));
-            })
-            .map_err(|e| ApiError::Storage {
-                reason: format!("cannot start the sync thread: {e}"),
-            })?;
-        let outcome = result.await.map_err(|_| ApiError::Storage {
-            reason: "the sync thread stopped unexpectedly".into(),
-        })?;
-        // The thread has sent its result and only has to return from waking
-        // this future (which may run foreign code, e.g. Python's event-loop
-        // callback); wait for that so no thread of ours outlives the call.
-        let _ = worker.join();
-        Ok(outcome?)
+        crate::photos::off_thread("gridwork-sync", move || {
+            store.sync(&server_url, &token, &options)
+        })
+        .await
     }
 }

@@ -481,6 +481,8 @@ pub struct Visit {
     pub note: String,
     /// Follow-up cases.
     pub follow_up_cases: Vec<CaseId>,
+    /// Photos (blob ids from `attach_photo`).
+    pub photos: Vec<String>,
 }
 
 /// Input for recording a visit.
@@ -500,6 +502,8 @@ pub struct NewVisit {
     pub note: String,
     /// Follow-up cases.
     pub follow_up_cases: Vec<CaseId>,
+    /// Photos (blob ids from `attach_photo`).
+    pub photos: Vec<String>,
 }
 
 /// One status change of a hazard or case.
@@ -517,6 +521,8 @@ pub struct Transition {
     pub to: String,
     /// Note.
     pub note: String,
+    /// Photos of this step (blob ids): a rectification's "after".
+    pub photos: Vec<String>,
 }
 
 /// A safety hazard.

@@ -105,7 +105,23 @@ pub enum Command {
         /// (test set-ups only: resident data would travel unencrypted).
         #[arg(long)]
         allow_insecure: bool,
+        /// Only the photo step: upload waiting photos (resuming partial
+        /// uploads), printing one progress line per chunk on stderr.
+        #[arg(long)]
+        photos: bool,
+        /// Skip the photo step after the documents (the summary still
+        /// counts the photos waiting).
+        #[arg(long, conflicts_with = "photos")]
+        no_photos: bool,
+        /// After the photo step, drop uploaded originals (oldest first,
+        /// each kept as a thumbnail) while the photos on the phone take more
+        /// than this many MiB.
+        #[arg(long, value_name = "MIB")]
+        photo_budget_mib: Option<u64>,
     },
+    /// Photos and other attachments.
+    #[command(subcommand)]
+    Photo(PhotoCmd),
     /// Fill the store with a deterministic demo grid (initialising a fresh
     /// store with a demo gridworker first). An initialised store is refused:
     /// its next sync would spread the fabricated records.
@@ -349,6 +365,10 @@ pub enum VisitCmd {
         /// Location accuracy in metres.
         #[arg(long)]
         accuracy: Option<f64>,
+        /// A photo file (JPEG, PNG or WebP; repeatable): downscaled, stored
+        /// encrypted on the phone, uploaded by `sync`.
+        #[arg(long = "photo", value_name = "FILE")]
+        photos: Vec<PathBuf>,
     },
     /// List visits (newest first).
     List {
@@ -361,6 +381,44 @@ pub enum VisitCmd {
         /// Visit id.
         id: String,
     },
+}
+
+/// `photo …`
+#[derive(Subcommand, Debug)]
+pub enum PhotoCmd {
+    /// Add a photo or other file to the phone without a record yet; prints
+    /// the attachment ({"id", "mime", "size", …}). Its id can then go into a
+    /// form's photo field.
+    Add {
+        /// The file.
+        file: PathBuf,
+        /// Keep the photo's GPS position (EXIF).
+        #[arg(long)]
+        keep_location: bool,
+    },
+    /// Write a photo's bytes to a file: from the phone, or fetched from the
+    /// server (with --server) when only a thumbnail or nothing is here.
+    Show {
+        /// Photo id (SHA-256).
+        id: String,
+        /// Where to write it.
+        #[arg(long)]
+        out: PathBuf,
+        /// Write the thumbnail instead.
+        #[arg(long)]
+        thumbnail: bool,
+        /// Server to fetch from when the photo is not on the phone.
+        #[arg(long, requires = "token_env")]
+        server: Option<String>,
+        /// Name of the environment variable that holds the device token.
+        #[arg(long, value_name = "VAR")]
+        token_env: Option<String>,
+        /// Allow plain http:// to a server that is not on this machine.
+        #[arg(long)]
+        allow_insecure: bool,
+    },
+    /// The photos waiting for upload: {"pending", "pending_bytes"}.
+    Queue,
 }
 
 /// `hazard …`
@@ -392,6 +450,13 @@ pub enum HazardCmd {
         /// Longitude.
         #[arg(long, requires = "lat", allow_negative_numbers = true)]
         lon: Option<f64>,
+        /// A "before" photo file (repeatable); "after" photos go with the
+        /// `transition --to rectified`.
+        #[arg(long = "photo", value_name = "FILE")]
+        photos: Vec<PathBuf>,
+        /// Keep the photos' GPS position (EXIF), which is dropped otherwise.
+        #[arg(long)]
+        keep_photo_location: bool,
     },
     /// Move a hazard to a new state.
     Transition {
@@ -403,6 +468,9 @@ pub enum HazardCmd {
         /// Note.
         #[arg(long, default_value = "")]
         note: String,
+        /// A photo of this step (repeatable): the rectification's "after".
+        #[arg(long = "photo", value_name = "FILE")]
+        photos: Vec<PathBuf>,
     },
     /// Edit a hazard's description, severity, place or deadline.
     Edit {
@@ -468,6 +536,9 @@ pub enum CaseCmd {
         /// Note.
         #[arg(long, default_value = "")]
         note: String,
+        /// A photo of this step (repeatable).
+        #[arg(long = "photo", value_name = "FILE")]
+        photos: Vec<PathBuf>,
     },
     /// Edit a case's description, category or urgency.
     Edit {

@@ -168,24 +168,43 @@ fn run(cli: Cli) -> Outcome {
             server,
             token_env,
             allow_insecure,
+            photos,
+            no_photos,
+            photo_budget_mib,
         } => {
-            let token = match std::env::var(&token_env) {
-                Ok(t) if !t.is_empty() => t,
-                _ => {
-                    return Err(Failure(format!(
-                        "token: 环境变量 {token_env} 未设置 / environment variable {token_env} is not set"
-                    )))
-                }
+            let token = token_from(&token_env)?;
+            let mut out = if photos {
+                json!({})
+            } else {
+                to_json(store.sync(
+                    &server,
+                    &token,
+                    &gridwork_core::sync::SyncOptions {
+                        allow_insecure,
+                        ..Default::default()
+                    },
+                )?)?
             };
-            to_json(store.sync(
-                &server,
-                &token,
-                &gridwork_core::sync::SyncOptions {
-                    allow_insecure,
+            if !no_photos {
+                let options = gridwork_core::sync::PhotoSyncOptions {
+                    progress: photos.then(|| {
+                        std::sync::Arc::new(|p: &gridwork_core::sync::photos::PhotoProgress| {
+                            output::note(&json!({ "photo_progress": p }).to_string())
+                        }) as _
+                    }),
                     ..Default::default()
-                },
-            )?)
+                };
+                out["photos"] =
+                    to_json(store.upload_photos(&server, &token, allow_insecure, &options)?)?;
+            }
+            if let Some(mib) = photo_budget_mib {
+                out["photo_budget"] =
+                    to_json(store.trim_attachments(mib.saturating_mul(1024 * 1024))?)?;
+            }
+            out["upload_queue"] = to_json(store.upload_queue()?)?;
+            Ok(out)
         }
+        Command::Photo(cmd) => photo(&store, cmd),
         Command::Demo {
             households,
             years,
@@ -363,6 +382,102 @@ fn resident(store: &Store, cmd: ResidentCmd) -> Outcome {
     }
 }
 
+/// The device token from environment variable `name`.
+fn token_from(name: &str) -> Result<String, Failure> {
+    match std::env::var(name) {
+        Ok(t) if !t.is_empty() => Ok(t),
+        _ => Err(Failure(format!(
+            "token: 环境变量 {name} 未设置 / environment variable {name} is not set"
+        ))),
+    }
+}
+
+/// Attach each photo file; their ids, in order.
+fn attach_all(
+    store: &Store,
+    files: &[std::path::PathBuf],
+    keep_location: bool,
+) -> Result<Vec<String>, Failure> {
+    files
+        .iter()
+        .map(|file| Ok(attach_one(store, file, keep_location)?.id))
+        .collect()
+}
+
+fn attach_one(
+    store: &Store,
+    file: &std::path::Path,
+    keep_location: bool,
+) -> Result<gridwork_core::api::Attachment, Failure> {
+    let bytes = std::fs::read(file).map_err(|e| {
+        Failure(format!(
+            "photo: 无法读取文件 / cannot read the file: {}",
+            e.kind()
+        ))
+    })?;
+    if gridwork_core::media::is_image(&bytes) {
+        let options = gridwork_core::media::PhotoOptions {
+            keep_location,
+            ..Default::default()
+        };
+        Ok(store.attach_photo(&bytes, &options)?)
+    } else {
+        Ok(store.attach_bytes(&bytes, "application/octet-stream")?)
+    }
+}
+
+fn photo(store: &Store, cmd: PhotoCmd) -> Outcome {
+    match cmd {
+        PhotoCmd::Add {
+            file,
+            keep_location,
+        } => to_json(attach_one(store, &file, keep_location)?),
+        PhotoCmd::Show {
+            id,
+            out,
+            thumbnail,
+            server,
+            token_env,
+            allow_insecure,
+        } => {
+            let id = id.trim().to_ascii_lowercase();
+            let bytes = if thumbnail {
+                store.attachment_thumbnail(&id)?
+            } else {
+                match (store.attachment_bytes(&id)?, server) {
+                    (Some(bytes), _) => Some(bytes),
+                    (None, Some(server)) => {
+                        let token = token_from(token_env.as_deref().unwrap_or_default())?;
+                        gridwork_core::sync::transport::check_server_url(&server, allow_insecure)?;
+                        let transport = gridwork_core::sync::HttpTransport::new()?;
+                        Some(store.fetch_photo_with(
+                            &transport,
+                            &server,
+                            &token,
+                            &id,
+                            &Default::default(),
+                        )?)
+                    }
+                    (None, None) => None,
+                }
+            };
+            let Some(bytes) = bytes else {
+                return Err(Failure(
+                    "photo: 本机没有此照片（可加 --server 从服务器获取）/ the photo is not on this phone (add --server to fetch it)".into(),
+                ));
+            };
+            std::fs::write(&out, &bytes).map_err(|e| {
+                Failure(format!(
+                    "out: 无法写入文件 / cannot write the file: {}",
+                    e.kind()
+                ))
+            })?;
+            Ok(json!({ "id": id, "bytes": bytes.len(), "out": out }))
+        }
+        PhotoCmd::Queue => to_json(store.upload_queue()?),
+    }
+}
+
 fn visit(store: &Store, cmd: VisitCmd) -> Outcome {
     match cmd {
         VisitCmd::Record {
@@ -372,12 +487,14 @@ fn visit(store: &Store, cmd: VisitCmd) -> Outcome {
             lat,
             lon,
             accuracy,
+            photos,
         } => {
             let household = HouseholdId::parse_field(&household, "household")?;
             let answers = match answers {
                 Some(path) => input::checklist_answers(&path)?,
                 None => vec![],
             };
+            let photos = attach_all(store, &photos, false)?;
             let v = store.record_visit(NewVisit {
                 household,
                 started_at: None,
@@ -390,6 +507,7 @@ fn visit(store: &Store, cmd: VisitCmd) -> Outcome {
                 answers,
                 note,
                 follow_up_cases: vec![],
+                photos,
             })?;
             Ok(json!({ "id": v.id }))
         }
@@ -414,10 +532,13 @@ fn hazard(store: &Store, cmd: HazardCmd) -> Outcome {
             deadline,
             lat,
             lon,
+            photos,
+            keep_photo_location,
         } => {
             let household = household
                 .map(|h| HouseholdId::parse_field(&h, "household"))
                 .transpose()?;
+            let photos = attach_all(store, &photos, keep_photo_location)?;
             let deadline = deadline
                 .map(|d| input::end_of_local_day(store, &d))
                 .transpose()?;
@@ -433,11 +554,18 @@ fn hazard(store: &Store, cmd: HazardCmd) -> Outcome {
                 description,
                 household,
                 deadline,
-                photos: vec![],
+                photos,
             })?)
         }
-        HazardCmd::Transition { id, to, note } => {
-            to_json(store.transition_hazard(HazardId::parse_field(&id, "id")?, &to, &note)?)
+        HazardCmd::Transition {
+            id,
+            to,
+            note,
+            photos,
+        } => {
+            let id = HazardId::parse_field(&id, "id")?;
+            let photos = attach_all(store, &photos, false)?;
+            to_json(store.transition_hazard_with_photos(id, &to, &note, &photos)?)
         }
         HazardCmd::Edit {
             id,
@@ -488,8 +616,15 @@ fn case(store: &Store, cmd: CaseCmd) -> Outcome {
                 opened_at: None,
             })?)
         }
-        CaseCmd::Transition { id, to, note } => {
-            to_json(store.transition_case(CaseId::parse_field(&id, "id")?, &to, &note)?)
+        CaseCmd::Transition {
+            id,
+            to,
+            note,
+            photos,
+        } => {
+            let id = CaseId::parse_field(&id, "id")?;
+            let photos = attach_all(store, &photos, false)?;
+            to_json(store.transition_case_with_photos(id, &to, &note, &photos)?)
         }
         CaseCmd::Edit {
             id,
@@ -519,7 +654,21 @@ fn form(store: &Store, cmd: FormCmd) -> Outcome {
             subject,
             answers,
         } => {
-            let answers = input::form_answers(&answers)?;
+            let mut answers = input::form_answers(&answers)?;
+            // A photo field may name a file: it is attached and its id
+            // recorded.
+            let form = store.template(&template, None)?;
+            for field in &form.fields {
+                if field.field_type != gridwork_core::forms::FieldType::Photo {
+                    continue;
+                }
+                if let Some(serde_json::Value::String(value)) = answers.get(&field.id) {
+                    if !attachment::is_blob_id(value) && std::path::Path::new(value).is_file() {
+                        let id = attach_one(store, std::path::Path::new(value), false)?.id;
+                        answers.insert(field.id.clone(), serde_json::Value::String(id));
+                    }
+                }
+            }
             let (household, subject) = match HouseholdId::parse_field(&subject, "subject") {
                 Ok(h) => (Some(h), String::new()),
                 Err(_) => (None, subject),

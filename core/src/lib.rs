@@ -19,6 +19,7 @@ mod error;
 pub mod exchange;
 pub mod forms;
 mod json;
+pub mod media;
 pub mod model;
 pub mod schedule;
 pub mod spreadsheet;

@@ -5,8 +5,8 @@
 //! materialised by `gridwork-core`), plus accounts ([`accounts`]: grid tree,
 //! workers, device tokens, staff passwords), the doc feed ([`feed`]), demo
 //! seeding ([`demo`]), the admin commands ([`admin`]), the HTTP service
-//! ([`serve`], [`sync`], [`metrics`]) and the staff dashboard's sign-in ([`web`]); the
-//! PostgreSQL backend's connection and schema ([`pg`], not yet served from). See
+//! ([`serve`], [`sync`], [`blobs`] for photos, [`metrics`]) and the staff dashboard
+//! ([`web`]); the PostgreSQL backend ([`pg`]). See
 //! DESIGN §5 and `docs/ARCHITECTURE.md`.
 
 #![warn(missing_docs)]
@@ -16,6 +16,7 @@ pub mod accounts;
 pub mod admin;
 pub mod backend;
 pub mod backup;
+pub mod blobs;
 pub mod dashboard;
 pub mod db;
 pub mod demo;

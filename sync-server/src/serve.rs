@@ -54,6 +54,11 @@ pub struct ServeArgs {
     /// sign-in and every write stay on --database
     #[arg(long, value_name = "URL", requires = "database")]
     pub read_database: Option<String>,
+    /// 照片与附件目录（默认为数据目录下的 blobs；多个实例共用数据库时指向同一共享目录）/
+    /// where photo and attachment bytes are kept (default: blobs/ in the data directory;
+    /// instances sharing a PostgreSQL database must share this directory too)
+    #[arg(long, value_name = "DIR")]
+    pub blob_dir: Option<PathBuf>,
     /// 首次启动时生成演示数据 / seed a demo town on a data directory without grids
     #[arg(long)]
     pub demo: bool,
@@ -122,6 +127,7 @@ pub fn router_with(state: AppState, web: crate::web::WebConfig) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(crate::metrics::scrape))
         .merge(crate::sync::routes(&state))
+        .merge(crate::blobs::routes())
         .merge(crate::web::routes(web))
         .fallback(not_found)
         .with_state(state)
@@ -182,11 +188,19 @@ fn prepare(
         tracing::info!(added, "docs added to the feed");
     }
     let mut state = AppState::new(db, args.data_dir.clone());
+    set_blob_dir(&mut state, args);
     state.limits = std::sync::Arc::new(crate::limits::RateLimits::new(&args.rate));
     if let Some(token) = scrape_token {
         state.metrics = std::sync::Arc::new(crate::metrics::Metrics::new(Some(&token)));
     }
     Ok((state, seeded, Some(lock)))
+}
+
+/// `--blob-dir`, when given, in place of `data_dir/blobs`.
+fn set_blob_dir(state: &mut AppState, args: &ServeArgs) {
+    if let Some(dir) = &args.blob_dir {
+        state.blobs = std::sync::Arc::new(crate::blobs::FileBlobStore::new(dir.clone()));
+    }
 }
 
 /// [`prepare`] on PostgreSQL: connect, migrate, serve. No data directory
@@ -222,6 +236,7 @@ fn prepare_postgres(
     tracing::info!("serving from PostgreSQL");
     let backend = crate::backend::Backend::Postgres(std::sync::Arc::new(pg));
     let mut state = AppState::with_backend(backend, args.data_dir.clone());
+    set_blob_dir(&mut state, args);
     state.limits = std::sync::Arc::new(crate::limits::RateLimits::new(&args.rate));
     if let Some(token) = scrape_token {
         state.metrics = std::sync::Arc::new(crate::metrics::Metrics::new(Some(&token)));

@@ -23,6 +23,9 @@ pub struct AppState {
     pub limits: Arc<crate::limits::RateLimits>,
     /// Memory for sync requests being decoded ([`crate::sync::budget`]).
     pub budget: Arc<crate::sync::budget::MemoryBudget>,
+    /// Photo and attachment bytes ([`crate::blobs`]): files under
+    /// `data_dir/blobs` unless `serve --blob-dir` names another directory.
+    pub blobs: Arc<dyn crate::blobs::BlobStore>,
 }
 
 impl AppState {
@@ -35,6 +38,7 @@ impl AppState {
     pub fn with_backend(backend: Backend, data_dir: PathBuf) -> Self {
         AppState {
             backend,
+            blobs: Arc::new(crate::blobs::FileBlobStore::new(data_dir.join("blobs"))),
             data_dir,
             metrics: Arc::default(),
             limits: Arc::default(),

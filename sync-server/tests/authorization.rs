@@ -41,10 +41,16 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/evaluation"),
     ("GET", "/exports"),
     ("GET", "/exports/{file}"),
+    // Before /logout, which ends the sessions.
+    ("GET", "/photos/{id}"),
+    ("GET", "/photos/{id}/thumb"),
     ("GET", "/login"),
     ("POST", "/login"),
     ("POST", "/logout"),
     ("GET", "/assets/style.css"),
+    ("GET", "/v1/blobs/{id}"),
+    ("PUT", "/v1/blobs/{id}"),
+    ("GET", "/v1/blobs/{id}/status"),
 ];
 
 /// The callers (columns of the table).
@@ -75,6 +81,8 @@ struct World {
     case: String,
     hazard: String,
     token: String,
+    /// A photo of a hazard in DEMO-G01, uploaded by its gridworker.
+    photo: String,
 }
 
 fn add_staff(data: &Path, id: &str, role: &str, grid: &str) {
@@ -207,6 +215,7 @@ fn world() -> (tempfile::TempDir, World) {
         &data,
         "SELECT id FROM hazards WHERE grid = 'DEMO-G01' ORDER BY id LIMIT 1",
     );
+    let photo = upload_a_photo(&addr, &token, dir.path());
     (
         dir,
         World {
@@ -216,8 +225,41 @@ fn world() -> (tempfile::TempDir, World) {
             case,
             hazard,
             token,
+            photo,
         },
     )
+}
+
+/// DEMO-G01's gridworker reports a hazard with a photo from a phone and
+/// uploads it; returns the photo's id.
+fn upload_a_photo(addr: &str, token: &str, dir: &Path) -> String {
+    let store = gridwork_core::Store::open(dir.join("phone.db"), None).unwrap();
+    store.init("gw-demo-1", "网格员", "DEMO-G01").unwrap();
+    let url = format!("http://{addr}");
+    let transport = gridwork_core::sync::HttpTransport::new().unwrap();
+    let options = gridwork_core::sync::SyncOptions::default();
+    store.sync_with(&transport, &url, token, &options).unwrap();
+    let mut png = std::io::Cursor::new(Vec::new());
+    image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([x as u8 * 4, y as u8 * 5, 90]))
+        .write_to(&mut png, image::ImageFormat::Png)
+        .unwrap();
+    let photo = store
+        .attach_photo(&png.into_inner(), &Default::default())
+        .unwrap();
+    store
+        .report_hazard(gridwork_core::model::NewHazard {
+            category: "消防安全".into(),
+            description: "楼道堆物".into(),
+            photos: vec![photo.id.clone()],
+            ..Default::default()
+        })
+        .unwrap();
+    store.sync_with(&transport, &url, token, &options).unwrap();
+    let summary = store
+        .upload_photos_with(&transport, &url, token, &Default::default())
+        .unwrap();
+    assert_eq!(summary.uploaded, 1, "{summary:?}");
+    photo.id
 }
 
 /// One request of `caller` to the route `(method, pattern)`, with the
@@ -232,6 +274,9 @@ fn call(world: &World, caller: &str, method: &str, pattern: &str) -> Response {
     let path = match pattern {
         "/cases/{id}/transition" => format!("/cases/{}/transition", world.case),
         "/hazards/{id}/transition" => format!("/hazards/{}/transition", world.hazard),
+        p if p.starts_with("/photos/") || p.starts_with("/v1/blobs/") => {
+            pattern.replace("{id}", &world.photo)
+        }
         _ => path,
     };
     let mut cookies: Vec<(&str, &str)> = Vec::new();
@@ -306,6 +351,13 @@ const EXPECTED: &[(&str, &str, [u16; 9])] = &[
     ("POST", "/login",                    [403, 403, 403, 403, 403, 403, 403, 403, 403]),
     ("POST", "/logout",                   [A,   A,   A,   A,   A,   A,   A,   A,   A]),
     ("GET",  "/assets/style.css",         [200, 200, 200, 200, 200, 200, 200, 200, 200]),
+    ("GET",  "/photos/{id}",              [A,   A,   A,   200, 404, 200, 404, 200, A]),
+    ("GET",  "/photos/{id}/thumb",        [A,   A,   A,   200, 404, 200, 404, 200, A]),
+    // Blob routes are for devices (a bearer token); a staff session is no
+    // token. A chunk without Content-Range is 400, past the scope check.
+    ("GET",  "/v1/blobs/{id}",            [401, 200, 401, 401, 401, 401, 401, 401, 401]),
+    ("PUT",  "/v1/blobs/{id}",            [401, 400, 401, 401, 401, 401, 401, 401, 401]),
+    ("GET",  "/v1/blobs/{id}/status",     [401, 200, 401, 401, 401, 401, 401, 401, 401]),
 ];
 
 fn expected() -> BTreeMap<(&'static str, &'static str), [u16; 9]> {
@@ -333,7 +385,12 @@ fn render(table: &BTreeMap<(&str, &str), Vec<u16>>) -> String {
 /// the files that build the router, with `get(`/`post(` read off the line.
 fn declared_routes() -> Vec<(String, String)> {
     let mut found = Vec::new();
-    for file in ["src/serve.rs", "src/sync/mod.rs", "src/web/mod.rs"] {
+    for file in [
+        "src/serve.rs",
+        "src/sync/mod.rs",
+        "src/web/mod.rs",
+        "src/blobs/mod.rs",
+    ] {
         let source =
             std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(file)).unwrap();
         for line in source.lines().map(str::trim) {
@@ -341,7 +398,7 @@ fn declared_routes() -> Vec<(String, String)> {
                 continue;
             };
             let path = rest.split('"').next().unwrap().to_string();
-            for (marker, method) in [("get(", "GET"), ("post(", "POST")] {
+            for (marker, method) in [("get(", "GET"), ("post(", "POST"), ("put(", "PUT")] {
                 if rest.contains(marker) {
                     found.push((method.to_string(), path.clone()));
                 }

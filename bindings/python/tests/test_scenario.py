@@ -94,6 +94,7 @@ def new_visit(household, answers, note=""):
         answers=answers,
         note=note,
         follow_up_cases=[],
+        photos=[],
     )
 
 
@@ -751,3 +752,78 @@ def test_a_template_published_by_staff_reaches_the_phone(tmp_path):
     # Not relevant when no problem was found: then it must be left out.
     quiet = {**answers, "problem_found": False}
     assert a.fill_form("duty-sanitation", h.id, "", json.dumps(quiet)).template.version == version
+
+
+def tiny_png(width, height, seed=1):
+    """A PNG made with the standard library (no imaging package needed)."""
+    import struct
+    import zlib
+
+    rows = b"".join(
+        b"\x00" + bytes(((x * 7 + y * 3 + seed * 11) % 256) for x in range(width * 3))
+        for y in range(height)
+    )
+
+    def chunk(kind, data):
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+def test_photos_go_in_as_bytes_and_come_back_as_jpeg(tmp_path):
+    store = initialised(tmp_path / "a.db")
+    photo = store.attach_photo(tiny_png(2000, 1000), False)
+    assert len(photo.id) == 64 and photo.mime == "image/jpeg"
+    assert photo.state == gw.UploadState.PENDING and photo.on_phone and photo.has_thumbnail
+    stored = store.photo_bytes(photo.id)
+    assert stored[:3] == b"\xff\xd8\xff" and len(stored) == photo.size
+    assert store.photo_thumbnail(photo.id)[:2] == b"\xff\xd8"
+    # The same photo twice is stored once.
+    assert store.attach_photo(tiny_png(2000, 1000), False).id == photo.id
+
+    hazard = store.report_hazard(
+        gw.NewHazard(
+            category="消防安全", severity="", location=None, place="", description="楼道堆物",
+            household=None, deadline=None, photos=[photo.id],
+        )
+    )
+    assert hazard.photos == [photo.id]
+    assert store.upload_queue() == gw.UploadQueue(pending=1, pending_bytes=photo.size)
+    # A photo not attached on this phone cannot be named.
+    with pytest.raises(ApiError.Validation) as e:
+        store.transition_hazard_with_photos(hazard.id, "rectifying", "", ["0" * 64])
+    assert e.value.field == "photos"
+    # Bytes that are not a photo are refused with a typed error.
+    with pytest.raises(ApiError.Validation):
+        store.attach_photo(b"not a photo", False)
+    # Nothing uploaded yet: the budget drops nothing.
+    assert store.trim_photos(0).dropped == 0
+    assert store.photo_bytes(photo.id) == stored
+
+
+@needs_server
+def test_a_photo_reaches_the_second_phone_through_the_server(tmp_path):
+    a = initialised(tmp_path / "a.db", "gw-a", "网格员甲")
+    b = initialised(tmp_path / "b.db", "gw-b", "网格员乙")
+    photo = a.attach_photo(tiny_png(640, 480, seed=5), False)
+    hazard = a.report_hazard(
+        gw.NewHazard(
+            category="消防安全", severity="", location=None, place="", description="照片同步",
+            household=None, deadline=None, photos=[photo.id],
+        )
+    )
+    sync(a, token("A"))
+    summary = asyncio.run(a.upload_photos(SERVER, token("A")))
+    assert (summary.uploaded, summary.pending, summary.failed) == (1, 0, [])
+    assert a.attachment(photo.id).state == gw.UploadState.UPLOADED
+    # Uploaded: the budget may now drop the original, keeping the thumbnail.
+    assert a.trim_photos(0).dropped == 1
+    assert a.photo_bytes(photo.id) is None and a.photo_thumbnail(photo.id) is not None
+
+    sync(b, token("B"))
+    assert b.hazard(hazard.id).photos == [photo.id]
+    fetched = asyncio.run(b.fetch_photo(SERVER, token("B"), photo.id))
+    assert fetched[:3] == b"\xff\xd8\xff" and len(fetched) == photo.size
+    assert b.photo_bytes(photo.id) == fetched

@@ -430,6 +430,7 @@ fn a_move_is_stamped_after_every_move_this_phone_has_seen() {
             from: "collected".into(),
             to: "registered".into(),
             note: String::new(),
+            photos: Vec::new(),
         },
     )
     .unwrap();

@@ -5,6 +5,7 @@
 use super::Store;
 use crate::docs::incident::{CaseDoc, HazardDoc, TransitionDoc};
 use crate::docs::{DocId, DocKind};
+use crate::model::attachment::check_photo_ids;
 use crate::model::text::{self, check_edit};
 use crate::model::*;
 use crate::store::persist::DocEditor;
@@ -73,14 +74,8 @@ pub fn report_hazard_in(
     if let Some(d) = input.deadline {
         validate::instant(d, "deadline", deadline_limit(meta.at))?;
     }
-    for p in &input.photos {
-        if p.len() != 64 || !p.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(Error::invalid(
-                "photos",
-                "照片应为 sha-256 十六进制摘要 / photo must be a sha-256 hex digest",
-            ));
-        }
-    }
+    let photos = check_photo_ids(&input.photos, "photos")?;
+    super::attachments::check_attached(tx.sql(), &photos, "photos")?;
     let hazard = Hazard {
         id,
         grid: grid.clone(),
@@ -95,11 +90,7 @@ pub fn report_hazard_in(
         description: text::DESCRIPTION.check(&input.description)?,
         household: input.household,
         deadline: input.deadline,
-        photos: input
-            .photos
-            .iter()
-            .map(|p| p.to_ascii_lowercase())
-            .collect(),
+        photos,
         reported_by: meta.worker.clone(),
         reported_at: meta.at,
         status: HazardState::Reported,
@@ -153,9 +144,23 @@ impl Store {
 
     /// Move a hazard to `to` (e.g. `rectifying`), with a note.
     pub fn transition_hazard(&self, id: HazardId, to: &str, note: &str) -> Result<Hazard> {
+        self.transition_hazard_with_photos(id, to, note, &[])
+    }
+
+    /// [`Store::transition_hazard`] with photos attached on this phone:
+    /// the rectification's "after" photos beside the report's "before" ones.
+    pub fn transition_hazard_with_photos(
+        &self,
+        id: HazardId,
+        to: &str,
+        note: &str,
+        photos: &[String],
+    ) -> Result<Hazard> {
         let to = HazardState::parse(to)?;
+        let photos = check_photo_ids(photos, "photos")?;
         let (_, meta) = self.meta()?;
         self.db.write(|tx| {
+            super::attachments::check_attached(tx.sql(), &photos, "photos")?;
             append_transition_in(
                 tx,
                 TransitionId::new(),
@@ -164,6 +169,7 @@ impl Store {
                 "hazard",
                 to,
                 note,
+                &photos,
                 &meta,
             )
         })?;
@@ -274,9 +280,23 @@ impl Store {
 
     /// Move a case to `to` (e.g. `registered`, `escalated`, `closed`).
     pub fn transition_case(&self, id: CaseId, to: &str, note: &str) -> Result<Case> {
+        self.transition_case_with_photos(id, to, note, &[])
+    }
+
+    /// [`Store::transition_case`] with photos attached on this phone (the
+    /// handling, the result shown to the resident).
+    pub fn transition_case_with_photos(
+        &self,
+        id: CaseId,
+        to: &str,
+        note: &str,
+        photos: &[String],
+    ) -> Result<Case> {
         let to = CaseState::parse(to)?;
+        let photos = check_photo_ids(photos, "photos")?;
         let (_, meta) = self.meta()?;
         self.db.write(|tx| {
+            super::attachments::check_attached(tx.sql(), &photos, "photos")?;
             append_transition_in(
                 tx,
                 TransitionId::new(),
@@ -285,6 +305,7 @@ impl Store {
                 "case",
                 to,
                 note,
+                &photos,
                 &meta,
             )
         })?;
@@ -333,7 +354,17 @@ fn transition_in<W: Workflow, E: DocEditor + ?Sized>(
     note: &str,
     meta: &CommitMeta,
 ) -> Result<GridCode> {
-    append_transition_in(tx, TransitionId::new(), doc_id, kind, what, to, note, meta)
+    append_transition_in(
+        tx,
+        TransitionId::new(),
+        doc_id,
+        kind,
+        what,
+        to,
+        note,
+        &[],
+        meta,
+    )
 }
 
 /// Append a transition after checking it against the status derived from
@@ -348,9 +379,11 @@ pub fn append_transition_in<W: Workflow, E: DocEditor + ?Sized>(
     what: &'static str,
     to: W,
     note: &str,
+    photos: &[String],
     meta: &CommitMeta,
 ) -> Result<GridCode> {
     let note = text::TRANSITION_NOTE.check(note)?;
+    let photos = check_photo_ids(photos, "photos")?;
     {
         let scope = match tx.sql().value(
             "SELECT scope FROM docs WHERE id = ?1",
@@ -376,6 +409,7 @@ pub fn append_transition_in<W: Workflow, E: DocEditor + ?Sized>(
                             from: t.from.clone(),
                             to: t.to.clone(),
                             note: String::new(),
+                            photos: Vec::new(),
                         })
                     })
                     .collect::<Vec<_>>(),
@@ -391,6 +425,7 @@ pub fn append_transition_in<W: Workflow, E: DocEditor + ?Sized>(
                 from: current.code().into(),
                 to: to.code().into(),
                 note: note.clone(),
+                photos: photos.clone(),
             };
             let obj = match am.get(ROOT, "transitions")? {
                 Some((automerge::Value::Object(ObjType::Map), obj)) => obj,

@@ -178,6 +178,7 @@ fn visits_hazards_and_cases() {
         }],
         note: note.into(),
         follow_up_cases: vec![],
+        photos: vec![],
     };
     let huge = "访".repeat(4001);
     assert_eq!(field_of(store.record_visit(visit(&huge, ""))), "note");

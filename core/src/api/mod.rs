@@ -6,6 +6,7 @@
 //! Automerge change and refreshes the read models in one SQLite transaction;
 //! on any error nothing is stored.
 
+pub mod attachments;
 mod config;
 mod households;
 mod incidents;
@@ -30,6 +31,7 @@ mod tests;
 #[cfg(test)]
 mod visit_scope_tests;
 
+pub use attachments::{Attachment, TrimReport, UploadQueue, UploadState};
 pub(crate) use config::resolve_template;
 pub use config::{publish_template_in, server_meta, set_policy_in, TemplateInfo};
 pub use households::{add_household_in, add_resident_in};

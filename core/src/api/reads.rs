@@ -309,9 +309,13 @@ pub fn read_visits<C: SqlConn + ?Sized>(
             answers: vec![],
             note: note.text()?,
             follow_up_cases: serde_json::from_str(&follow_ups.text()?).unwrap_or_default(),
+            photos: vec![],
         };
+        let doc_key = doc_key.int()?;
+        let visit_id = visit.id.to_string();
+        visit.photos = photos_of(conn, doc_key, &visit_id, "")?;
         let outcomes = outcomes.text()?;
-        let found = visit_answers(conn, doc_key.int()?, &visit.id.to_string())?;
+        let found = visit_answers(conn, doc_key, &visit_id)?;
         match crate::forms::find_ref(&visit.checklist.id, Some(visit.checklist.version)) {
             Some(template) => {
                 for (field, code) in template.fields.iter().zip(outcomes.chars()) {
@@ -367,12 +371,43 @@ fn location(lat: &SqlCell, lon: &SqlCell, accuracy: &SqlCell) -> Result<Option<L
         }))
 }
 
-/// The transitions of the record whose doc is `doc_key`, oldest first.
+/// The blob ids record `record_id` (of doc `doc_key`) lists for `item`
+/// ('' for the record itself, a transition id, a form field), in order.
+pub fn photos_of<C: SqlConn + ?Sized>(
+    conn: &C,
+    doc_key: i64,
+    record_id: &str,
+    item: &str,
+) -> Result<Vec<String>> {
+    conn.rows(
+        "SELECT blob FROM attachment_refs WHERE doc_key = ?1 AND record_id = ?2 AND item = ?3
+         ORDER BY position",
+        &[doc_key.into(), record_id.into(), item.into()],
+    )?
+    .into_iter()
+    .map(|row| {
+        let [blob] = columns(row)?;
+        blob.text()
+    })
+    .collect()
+}
+
+/// The transitions of the record whose doc is `doc_key`, oldest first,
+/// each with its photos.
 fn read_transitions<C: SqlConn + ?Sized>(
     conn: &C,
     table: &str,
     doc_key: i64,
 ) -> Result<Vec<Transition>> {
+    let mut photos: std::collections::HashMap<String, Vec<String>> = Default::default();
+    for row in conn.rows(
+        "SELECT item, blob FROM attachment_refs WHERE doc_key = ?1 AND item != ''
+         ORDER BY position",
+        &[doc_key.into()],
+    )? {
+        let [item, blob] = columns(row)?;
+        photos.entry(item.text()?).or_default().push(blob.text()?);
+    }
     conn.rows(
         &format!(
             "SELECT id, at, by_worker, from_state, to_state, note FROM {table}
@@ -383,8 +418,10 @@ fn read_transitions<C: SqlConn + ?Sized>(
     .into_iter()
     .map(|row| {
         let [id, at, by, from, to, note] = columns(row)?;
+        let id = id.text()?;
         Ok(Transition {
-            id: id.text()?.parse().unwrap_or_default(),
+            photos: photos.remove(&id).unwrap_or_default(),
+            id: id.parse().unwrap_or_default(),
             at: Timestamp(at.int()?),
             by: WorkerId(by.text()?),
             from: from.text()?,

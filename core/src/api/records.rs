@@ -61,6 +61,17 @@ pub fn fill_form_in(
         ));
     }
     template.validate_answers_on(&answers, today)?;
+    for field in &template.fields {
+        if field.field_type == crate::forms::FieldType::Photo {
+            if let Some(answer) = answers.get(&field.id) {
+                super::attachments::check_attached(
+                    tx.conn(),
+                    &crate::model::attachment::photo_ids(answer),
+                    &format!("answers.{}", field.id),
+                )?;
+            }
+        }
+    }
     let subject = crate::model::text::FORM_SUBJECT.check(subject)?;
     if household.is_none() && subject.is_empty() {
         return Err(Error::invalid(

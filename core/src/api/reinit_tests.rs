@@ -67,12 +67,15 @@ fn table_counts(store: &Store) -> BTreeMap<String, i64> {
         .unwrap()
 }
 
-/// What the server's acknowledgement of every push does to the flags.
+/// What the server's acknowledgement of every push (and of every photo
+/// upload) does to the flags.
 fn mark_all_synced(store: &Store) {
     store
         .db
         .write(|tx| {
             tx.conn().execute("UPDATE sync_docs SET dirty = 0", [])?;
+            tx.conn()
+                .execute("UPDATE attachments SET upload_state = 'uploaded'", [])?;
             Ok(())
         })
         .unwrap();
@@ -94,6 +97,17 @@ fn fill_every_table(store: &Store) {
     .unwrap();
     store
         .set_work_log_day("2026-03-10", vec!["走访".into()], "")
+        .unwrap();
+    let attached = store
+        .attach_bytes(b"%PDF-1.4 a scanned notice", "application/pdf")
+        .unwrap();
+    store
+        .report_hazard(crate::model::NewHazard {
+            category: "消防安全".into(),
+            description: "通道堵塞".into(),
+            photos: vec![attached.id],
+            ..Default::default()
+        })
         .unwrap();
     let meta = server_meta("00aa11bb", "staff-1", store.now()).unwrap();
     let mut template = crate::forms::find("duty-sanitation", Some(1)).unwrap();
@@ -120,8 +134,8 @@ fn fill_every_table(store: &Store) {
                 [&household],
             )?;
             conn.execute(
-                "INSERT INTO attachments (sha256, mime, bytes, upload_state, created_at)
-                 VALUES ('ab', 'image/jpeg', x'ff', 'uploaded', 0)",
+                "INSERT INTO attachments (sha256, mime, size, bytes, upload_state, created_at)
+                 VALUES ('ab', 'image/jpeg', 1, x'ff', 'uploaded', 0)",
                 [],
             )?;
             conn.execute(
@@ -250,8 +264,8 @@ fn reinit_is_refused_while_anything_is_unsynced_and_changes_nothing() {
         .db
         .write(|tx| {
             tx.conn().execute(
-                "INSERT INTO attachments (sha256, mime, bytes, created_at)
-                 VALUES ('cd', 'image/jpeg', x'ff', 0)",
+                "INSERT INTO attachments (sha256, mime, size, bytes, created_at)
+                 VALUES ('cd', 'image/jpeg', 1, x'ff', 0)",
                 [],
             )?;
             Ok(())

@@ -65,6 +65,8 @@ impl Store {
         if let Some(at) = input.ended_at {
             validate::instant(at, "ended_at", latest)?;
         }
+        let photos = crate::model::attachment::check_photo_ids(&input.photos, "photos")?;
+        super::attachments::check_attached(tx.conn(), &photos, "photos")?;
         let started_at = input.started_at.unwrap_or(meta.at);
         let ended_at = input.ended_at.unwrap_or(meta.at.max(started_at));
         if ended_at < started_at {
@@ -87,6 +89,7 @@ impl Store {
             answers,
             note: text::VISIT_NOTE.check(&input.note)?,
             follow_up_cases: input.follow_up_cases.clone(),
+            photos: photos.clone(),
         };
         let year = crate::schedule::local_date(started_at, &self.tz).year();
         let doc_id = DocId::visit_log(input.household, year);

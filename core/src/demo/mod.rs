@@ -352,6 +352,7 @@ pub fn generate_for(
                         String::new()
                     },
                     follow_up_cases: vec![],
+                    photos: vec![],
                 };
                 let id = VisitId(g.uuid(at));
                 store.record_visit_in(tx, id, &visit, &meta_at(at)?)?;
@@ -454,6 +455,7 @@ fn demo_hazards(
                 "hazard",
                 *step,
                 "",
+                &[],
                 &meta_at(t)?,
             )?;
         }
@@ -517,6 +519,7 @@ fn demo_cases(
                 "case",
                 *step,
                 "",
+                &[],
                 &meta_at(t)?,
             )?;
             t = Timestamp(t.0 + g.rng.random_range(1..48) * 3_600_000);

@@ -21,6 +21,9 @@ pub struct TransitionDoc {
     pub to: String,
     /// Note.
     pub note: String,
+    /// Photo blob ids (absent in docs written before photos).
+    #[autosurgeon(missing = "Vec::new")]
+    pub photos: Vec<String>,
 }
 
 impl TransitionDoc {
@@ -32,6 +35,7 @@ impl TransitionDoc {
             from: t.from.clone(),
             to: t.to.clone(),
             note: t.note.clone(),
+            photos: t.photos.clone(),
         }
     }
 }
@@ -47,6 +51,7 @@ fn transitions(map: &BTreeMap<String, TransitionDoc>) -> Result<Vec<Transition>,
                 from: t.from.clone(),
                 to: t.to.clone(),
                 note: t.note.clone(),
+                photos: t.photos.clone(),
             })
         })
         .collect::<Result<Vec<_>, HydrateError>>()?;

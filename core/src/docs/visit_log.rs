@@ -42,6 +42,9 @@ pub struct VisitDoc {
     pub note: String,
     /// Follow-up case ids.
     pub follow_ups: Vec<String>,
+    /// Photo blob ids (absent in docs written before photos).
+    #[autosurgeon(missing = "Vec::new")]
+    pub photos: Vec<String>,
 }
 
 impl VisitDoc {
@@ -69,6 +72,7 @@ impl VisitDoc {
                 .collect(),
             note: v.note.clone(),
             follow_ups: v.follow_up_cases.iter().map(|c| c.to_string()).collect(),
+            photos: v.photos.clone(),
         }
     }
 
@@ -116,6 +120,7 @@ impl VisitDoc {
                 .iter()
                 .map(|c| parse_uuid(c, "case id"))
                 .collect::<Result<_, _>>()?,
+            photos: self.photos.clone(),
         })
     }
 }

@@ -191,13 +191,7 @@ fn is_time(text: &str) -> bool {
         && parts.get(2).is_none_or(|s| two_digits(s, 59))
 }
 
-/// 64 lowercase hex digits.
-fn is_sha256(text: &str) -> bool {
-    text.len() == 64
-        && text
-            .chars()
-            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
-}
+use crate::model::attachment::is_blob_id as is_sha256;
 
 fn check_location(value: &Json) -> std::result::Result<(), String> {
     let Some(object) = value.as_object() else {

@@ -1,6 +1,7 @@
 //! Domain types: the records a gridworker keeps, the inputs that create or
 //! edit them, and the field validators. Pure data — no storage, no documents.
 
+pub mod attachment;
 pub mod form;
 pub mod grid;
 pub mod household;

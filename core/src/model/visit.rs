@@ -93,6 +93,9 @@ pub struct Visit {
     pub note: String,
     /// Cases opened as a follow-up of this visit.
     pub follow_up_cases: Vec<CaseId>,
+    /// Photos taken during the visit (blob ids).
+    #[serde(default)]
+    pub photos: Vec<String>,
 }
 
 /// Input for recording a visit.
@@ -112,4 +115,7 @@ pub struct NewVisit {
     pub note: String,
     /// Follow-up cases.
     pub follow_up_cases: Vec<CaseId>,
+    /// Photos attached with `Store::attach_photo` (blob ids).
+    #[serde(default)]
+    pub photos: Vec<String>,
 }

@@ -34,6 +34,10 @@ pub struct Transition {
     pub to: String,
     /// Free note (e.g. what was done, why it was escalated).
     pub note: String,
+    /// Photos taken with this step (blob ids): a rectification's "after"
+    /// photos, a case's handling. Empty for most steps.
+    #[serde(default)]
+    pub photos: Vec<String>,
 }
 
 /// Sort transitions into their canonical order.
@@ -274,6 +278,7 @@ mod tests {
             from: from.into(),
             to: to.into(),
             note: String::new(),
+            photos: Vec::new(),
         }
     }
 

@@ -480,20 +480,18 @@ impl<'a> WriteTx<'a> {
 }
 
 /// Every stored doc of a connection: key, id, kind.
-pub fn all_docs(conn: &rusqlite::Connection) -> Result<Vec<(i64, DocId, DocKind)>> {
-    let mut stmt = conn.prepare("SELECT key, id, kind FROM docs ORDER BY key")?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-        ))
-    })?;
-    rows.map(|row| {
-        let (key, id, kind) = row?;
-        Ok((key, DocId(id), DocKind::stored(&kind)))
-    })
-    .collect()
+pub fn all_docs<C: super::sql::SqlConn + ?Sized>(conn: &C) -> Result<Vec<(i64, DocId, DocKind)>> {
+    conn.rows("SELECT key, id, kind FROM docs ORDER BY key", &[])?
+        .into_iter()
+        .map(|row| {
+            let [key, id, kind] = super::sql::columns(row)?;
+            Ok((
+                key.int()?,
+                DocId(id.text()?),
+                DocKind::stored(&kind.text()?),
+            ))
+        })
+        .collect()
 }
 
 impl persist::DocEditor for WriteTx<'_> {

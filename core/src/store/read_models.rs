@@ -5,6 +5,7 @@
 
 use super::sql::SqlConn;
 use crate::docs::{DocKind, DocRows};
+use crate::model::attachment;
 use crate::model::*;
 use crate::Result;
 
@@ -18,10 +19,15 @@ pub fn tables_of(kind: DocKind) -> &'static [&'static str] {
             "household_tags",
             "households",
         ],
-        DocKind::VisitLog => &["visit_answers", "visits"],
-        DocKind::Hazard => &["conflicts", "hazard_transitions", "hazards"],
-        DocKind::Case => &["conflicts", "case_transitions", "cases"],
-        DocKind::FormRecord => &["form_records"],
+        DocKind::VisitLog => &["attachment_refs", "visit_answers", "visits"],
+        DocKind::Hazard => &[
+            "attachment_refs",
+            "conflicts",
+            "hazard_transitions",
+            "hazards",
+        ],
+        DocKind::Case => &["attachment_refs", "conflicts", "case_transitions", "cases"],
+        DocKind::FormRecord => &["attachment_refs", "form_records"],
         DocKind::WorkLog => &["work_log_days"],
         DocKind::Template => &["templates"],
         DocKind::Policy => &["policies"],
@@ -59,21 +65,82 @@ pub fn replace<C: SqlConn + ?Sized>(
     match rows {
         DocRows::Empty => Ok(()),
         DocRows::Household(h, conflicts) => write_household(conn, key, h, conflicts),
-        DocRows::VisitLog(visits) => visits.iter().try_for_each(|v| write_visit(conn, key, v)),
+        DocRows::VisitLog(visits) => visits.iter().try_for_each(|v| {
+            write_visit(conn, key, v)?;
+            write_refs(conn, key, "visit", &v.id.to_string(), "", &v.photos)
+        }),
         DocRows::Hazard(h, conflicts) => {
             write_hazard(conn, key, h)?;
+            let id = h.id.to_string();
+            write_refs(conn, key, "hazard", &id, "", &h.photos)?;
+            write_transition_refs(conn, key, "hazard", &id, &h.transitions)?;
             write_conflicts(conn, key, conflicts)
         }
         DocRows::Case(c, conflicts) => {
             write_case(conn, key, c)?;
+            write_transition_refs(conn, key, "case", &c.id.to_string(), &c.transitions)?;
             write_conflicts(conn, key, conflicts)
         }
-        DocRows::FormRecord(r) => write_form(conn, key, r),
+        DocRows::FormRecord(r) => {
+            write_form(conn, key, r)?;
+            let id = r.id.to_string();
+            for (field, answer) in &r.answers {
+                write_refs(
+                    conn,
+                    key,
+                    "form",
+                    &id,
+                    field,
+                    &attachment::photo_ids(answer),
+                )?;
+            }
+            Ok(())
+        }
         DocRows::WorkLog(days) => days.iter().try_for_each(|d| write_day(conn, key, d)),
         DocRows::Template(t) => write_template(conn, key, t),
         DocRows::Policy(p) => write_policy(conn, key, p),
         // Rows of another kind never reach here: materialise by the same kind.
     }
+}
+
+/// Record that `record` `record_id` (its `item`: '' for the record itself,
+/// a transition id, a form field) refers to the blobs `ids`.
+fn write_refs<C: SqlConn + ?Sized>(
+    conn: &C,
+    key: i64,
+    record: &str,
+    record_id: &str,
+    item: &str,
+    ids: &[String],
+) -> Result<()> {
+    for (position, blob) in ids.iter().enumerate() {
+        conn.exec(
+            "INSERT INTO attachment_refs (blob, doc_key, record, record_id, item, position)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+            &[
+                blob.as_str().into(),
+                key.into(),
+                record.into(),
+                record_id.into(),
+                item.into(),
+                (position as i64).into(),
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+/// The blobs of every transition of a record (item = transition id).
+fn write_transition_refs<C: SqlConn + ?Sized>(
+    conn: &C,
+    key: i64,
+    record: &str,
+    record_id: &str,
+    transitions: &[Transition],
+) -> Result<()> {
+    transitions
+        .iter()
+        .try_for_each(|t| write_refs(conn, key, record, record_id, &t.id.to_string(), &t.photos))
 }
 
 /// A value as JSON text (the read models keep lists and maps as JSON).

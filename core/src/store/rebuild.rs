@@ -78,19 +78,19 @@ pub fn in_savepoint<C: SqlConn + ?Sized>(conn: &C, f: impl FnOnce() -> Result<()
 
 /// Recompute every read model, the quarantine list and the docs' formats
 /// from the documents. Returns how many docs were read.
-pub fn rebuild_read_models(conn: &Connection) -> Result<u64> {
+pub fn rebuild_read_models<C: SqlConn + ?Sized>(conn: &C) -> Result<u64> {
     for table in read_models::all_tables() {
-        conn.execute(&format!("DELETE FROM {table}"), [])?;
+        conn.exec(&format!("DELETE FROM {table}"), &[])?;
     }
-    conn.execute("DELETE FROM quarantine", [])?;
+    conn.exec("DELETE FROM quarantine", &[])?;
     // Docs stored as `unknown` by an older build may be of a kind known now.
     let all = super::all_docs(conn)?;
     for (key, id, stored) in &all {
         let kind = id.kind().unwrap_or(*stored);
         if kind != *stored {
-            conn.execute(
+            conn.exec(
                 "UPDATE docs SET kind = ?2 WHERE key = ?1",
-                params![key, kind.code()],
+                &[(*key).into(), kind.code().into()],
             )?;
         }
         let doc = load_doc(conn, *key, id)?;

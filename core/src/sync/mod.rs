@@ -4,10 +4,12 @@
 
 pub mod client;
 mod offset;
+pub mod photos;
 pub mod protocol;
 pub mod transport;
 
 pub use client::{SyncOptions, SyncProgress, SyncSummary};
+pub use photos::{PhotoSyncOptions, PhotoSyncSummary};
 #[cfg(feature = "http")]
 pub use transport::HttpTransport;
-pub use transport::Transport;
+pub use transport::{HttpRequest, HttpResponse, Transport};

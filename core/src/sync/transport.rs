@@ -43,6 +43,34 @@ pub fn check_server_url(url: &str, allow_insecure: bool) -> Result<()> {
     ))
 }
 
+/// One plain HTTP request of the photo steps (`/v1/blobs/…`).
+#[derive(Clone, Debug, Default)]
+pub struct HttpRequest {
+    /// `GET`, `PUT` or `HEAD`.
+    pub method: &'static str,
+    /// Full URL.
+    pub url: String,
+    /// Bearer token.
+    pub token: String,
+    /// Extra headers (`Content-Range`, `Content-Digest`, `Range`).
+    pub headers: Vec<(String, String)>,
+    /// Body (empty for `GET`).
+    pub body: Vec<u8>,
+}
+
+/// The answer to an [`HttpRequest`], whatever its status.
+#[derive(Clone, Debug, Default)]
+pub struct HttpResponse {
+    /// HTTP status.
+    pub status: u16,
+    /// `Content-Type`, when sent.
+    pub content_type: Option<String>,
+    /// `Content-Range`, when sent (a ranged download's answer).
+    pub content_range: Option<String>,
+    /// Body.
+    pub body: Vec<u8>,
+}
+
 /// Sends one sync body and returns the server's body.
 pub trait Transport: Send + Sync {
     /// POST `body` to `url` with the bearer `token`. HTTP 401 must map to
@@ -50,6 +78,18 @@ pub trait Transport: Send + Sync {
     /// unreachable servers to [`Error::Network`], a refusal with the code
     /// [`ACCOUNT_MISMATCH`] to [`Error::AccountMismatch`].
     fn post(&self, url: &str, token: &str, body: Vec<u8>) -> Result<Vec<u8>>;
+
+    /// One request of the photo upload and download steps: any status is
+    /// an answer (the caller reads it); only a request that got no answer
+    /// (connection refused, cut, timed out) is an error, [`Error::Network`].
+    /// Transports that carry only sync bodies keep this default, and the
+    /// photo steps report that they cannot run.
+    fn exchange(&self, request: HttpRequest) -> Result<HttpResponse> {
+        let _ = request;
+        Err(Error::Protocol(
+            "此连接方式不支持照片上传 / this transport does not carry photos".into(),
+        ))
+    }
 }
 
 /// The production transport: blocking reqwest over rustls (ring provider).
@@ -111,6 +151,51 @@ impl Transport for HttpTransport {
             });
         }
         Ok(bytes.to_vec())
+    }
+
+    fn exchange(&self, request: HttpRequest) -> Result<HttpResponse> {
+        self.exchange_inner(request)
+    }
+}
+
+#[cfg(feature = "http")]
+impl HttpTransport {
+    fn exchange_inner(&self, request: HttpRequest) -> Result<HttpResponse> {
+        let method = reqwest::Method::from_bytes(request.method.as_bytes())
+            .map_err(|_| Error::Protocol("bad method".into()))?;
+        let mut builder = self
+            .client
+            .request(method, &request.url)
+            .bearer_auth(&request.token);
+        for (name, value) in &request.headers {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        if !request.body.is_empty() {
+            builder = builder.body(request.body);
+        }
+        let response = builder
+            .send()
+            .map_err(|e| Error::Network(without_url(&e)))?;
+        let status = response.status().as_u16();
+        let header = |name: reqwest::header::HeaderName| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let content_type = header(reqwest::header::CONTENT_TYPE);
+        let content_range = header(reqwest::header::CONTENT_RANGE);
+        let body = response
+            .bytes()
+            .map_err(|e| Error::Network(without_url(&e)))?
+            .to_vec();
+        Ok(HttpResponse {
+            status,
+            content_type,
+            content_range,
+            body,
+        })
     }
 }
 

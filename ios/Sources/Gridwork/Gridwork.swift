@@ -198,6 +198,47 @@ public final class GridworkClient: @unchecked Sendable {
         try await perform { try $0.dueVisits() }
     }
 
+    // MARK: Photos
+
+    /// Takes a photo in (JPEG, PNG or WebP bytes from the camera or the
+    /// gallery): downscaled, re-encoded as JPEG without metadata (GPS kept
+    /// only with `keepLocation`), stored encrypted. Put the returned id into
+    /// a record's `photos`.
+    public func attachPhoto(_ bytes: Data, keepLocation: Bool = false) async throws -> Attachment {
+        try await perform { try $0.attachPhoto(bytes: bytes, keepLocation: keepLocation) }
+    }
+
+    /// The photo's bytes when they are on the phone (else ``fetchPhoto(_:server:token:)``).
+    public func photoBytes(_ id: String) async throws -> Data? {
+        try await perform { try $0.photoBytes(id: id) }
+    }
+
+    /// The photo's thumbnail, when kept.
+    public func photoThumbnail(_ id: String) async throws -> Data? {
+        try await perform { try $0.photoThumbnail(id: id) }
+    }
+
+    /// Photos waiting for upload.
+    public func uploadQueue() async throws -> UploadQueue {
+        try await perform { try $0.uploadQueue() }
+    }
+
+    /// Uploads the photos waiting, after a ``sync(server:token:onProgress:)``
+    /// pushed their records; resumes partial uploads.
+    public func uploadPhotos(server: URL, token: String) async throws -> PhotoSyncSummary {
+        try await store.uploadPhotos(serverUrl: server.absoluteString, token: token)
+    }
+
+    /// Another device's photo, fetched from the server (resuming after drops) and kept.
+    public func fetchPhoto(_ id: String, server: URL, token: String) async throws -> Data {
+        try await store.fetchPhoto(serverUrl: server.absoluteString, token: token, id: id)
+    }
+
+    /// Moves a hazard with photos of the step (a rectification's "after").
+    public func transitionHazard(_ id: HazardId, to: String, note: String = "", photos: [String]) async throws -> Hazard {
+        try await perform { try $0.transitionHazardWithPhotos(id: id, to: to, note: note, photos: photos) }
+    }
+
     // MARK: Hazards and cases
 
     /// Reports a safety hazard.
@@ -662,11 +703,12 @@ extension NewVisit {
         household: HouseholdId,
         answers: [ChecklistAnswer],
         note: String = "",
-        location: Location? = nil
+        location: Location? = nil,
+        photos: [String] = []
     ) {
         self.init(
             household: household, startedAt: nil, endedAt: nil, location: location,
-            answers: answers, note: note, followUpCases: []
+            answers: answers, note: note, followUpCases: [], photos: photos
         )
     }
 }

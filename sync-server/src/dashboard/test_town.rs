@@ -142,7 +142,7 @@ impl Town {
         let m = meta("gw-1", local);
         let id = TransitionId::new();
         self.db
-            .write(|tx| append_transition_in(tx, id, &doc, kind, what, to, "", &m))
+            .write(|tx| append_transition_in(tx, id, &doc, kind, what, to, "", &[], &m))
             .unwrap();
     }
 

@@ -30,7 +30,14 @@ use std::time::Duration;
 
 /// The PostgreSQL migrations, in order; migration `i` takes the schema from
 /// version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[include_str!("../../sql/pg/001_initial.sql")];
+pub const MIGRATIONS: &[&str] = &[
+    include_str!("../../sql/pg/001_initial.sql"),
+    include_str!("../../sql/pg/002_photos.sql"),
+];
+
+/// A database migrated from a version below this one had a read model
+/// added: its read models are rebuilt from the docs after the upgrade.
+pub const REBUILD_AFTER: i64 = 2;
 
 /// The PostgreSQL schema version this build writes.
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -72,6 +79,18 @@ pub fn connect(url: &str) -> Result<Client, Error> {
 /// unchanged; a failing migration is rolled back whole, with the versions
 /// before it kept.
 pub fn migrate(client: &mut Client) -> Result<i64, Error> {
+    // Held for the whole run (each step also takes it per transaction): a
+    // second server starting at once waits until every step is done and
+    // finds the schema current, rather than taking over half-way.
+    client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])?;
+    let result = migrate_locked(client);
+    let unlocked = client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK]);
+    let before = result?;
+    unlocked?;
+    Ok(before)
+}
+
+fn migrate_locked(client: &mut Client) -> Result<i64, Error> {
     let mut before = None;
     loop {
         let mut tx = client.transaction()?;

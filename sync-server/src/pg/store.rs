@@ -85,8 +85,16 @@ impl PgStore {
     /// and open at most `max` connections (at least one) from now on.
     pub fn open(url: &str, max: usize) -> Result<PgStore, Error> {
         let mut client = super::connect(url)?;
-        super::migrate(&mut client)?;
-        Ok(PgStore::over(url, client, max))
+        let before = super::migrate(&mut client)?;
+        let store = PgStore::over(url, client, max);
+        if before > 0 && before < super::REBUILD_AFTER {
+            // A migration added a read model: fill it from the docs, as the
+            // core does for SQLite ([`gridwork_core::store::migrations`]).
+            let docs = store
+                .transaction(|tx| Ok(gridwork_core::store::rebuild::rebuild_read_models(tx)?))?;
+            tracing::info!(docs, "read models rebuilt after the upgrade");
+        }
+        Ok(store)
     }
 
     /// Connect to a read replica (a hot standby of the database) at `url`

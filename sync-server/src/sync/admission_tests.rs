@@ -205,6 +205,7 @@ fn add_transition(doc: &mut AutoCommit, by: &str, from: &str, to: &str, at: i64)
         from: from.into(),
         to: to.into(),
         note: String::new(),
+        photos: Vec::new(),
     };
     autosurgeon::reconcile_prop(doc, &obj, id.to_string().as_str(), &t).unwrap();
     id

@@ -65,6 +65,8 @@ pub fn routes(config: WebConfig) -> Router<AppState> {
         .route("/cases/{id}/transition", post(pages::transitions::case))
         .route("/hazards/{id}/transition", post(pages::transitions::hazard))
         .route("/evaluation", get(pages::evaluation::evaluation))
+        .route("/photos/{id}", get(pages::photos::original))
+        .route("/photos/{id}/thumb", get(pages::photos::thumb))
         .route("/exports", get(pages::exports::index))
         .route("/exports/{file}", get(pages::exports::download))
         .route("/login", get(login_page).post(login))
@@ -83,7 +85,7 @@ async fn security_headers(mut response: Response) -> Response {
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
-            "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ),
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));

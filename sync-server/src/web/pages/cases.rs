@@ -3,6 +3,7 @@
 //! to close; closed ones with `?all=1`), each with one form per allowed next
 //! state, posted to `POST /cases/{id}/transition` ([`super::transitions`]).
 
+use super::photos::gallery;
 use super::transitions::{action_form, RecordKind};
 use super::{Outcome, PageRequest, View};
 use crate::web::labels::{self, STAGES};
@@ -104,6 +105,7 @@ fn page(view: &View, cases: &[Case], all: bool) -> String {
                                                         (local_time(t.at)) " " (t.by.0) " → "
                                                         (CaseState::parse(&t.to).map_or(t.to.as_str(), |st| labels::case_state(ctx.lang, st)))
                                                         @if !t.note.is_empty() { "：" (t.note) }
+                                                        (gallery(ctx, ("照片", "Photos"), &t.photos))
                                                         @if skipped { " " (ctx.t("（未生效：当时状态已变）", "(did not apply: the state had changed)")) }
                                                     }
                                                     " "

@@ -5,6 +5,7 @@
 //! and closing (销号) — posted to `POST /hazards/{id}/transition`
 //! ([`super::transitions`]).
 
+use super::photos::gallery;
 use super::transitions::{action_form, RecordKind};
 use super::{Outcome, PageRequest, View};
 use crate::web::labels;
@@ -27,6 +28,16 @@ pub async fn list(Query(query): Query<AllQuery>, request: PageRequest) -> Respon
             Ok(Outcome::Page(StatusCode::OK, page(view, &hazards, all)))
         })
         .await
+}
+
+/// The photos of the transitions to `rectified` (and any later step): what
+/// the place looks like after the rectification.
+fn after_photos(h: &Hazard) -> Vec<String> {
+    h.transitions
+        .iter()
+        .filter(|t| t.to == HazardState::Rectified.code() || t.to == HazardState::Closed.code())
+        .flat_map(|t| t.photos.iter().cloned())
+        .collect()
 }
 
 fn page(view: &View, hazards: &[Hazard], all: bool) -> String {
@@ -59,7 +70,10 @@ fn page(view: &View, hazards: &[Hazard], all: bool) -> String {
                         td { (labels::severity(ctx.lang, h.severity.code())) }
                         td { (h.place) }
                         td { (h.description) }
-                        td.num { (h.photos.len()) }
+                        td.photos {
+                            (gallery(ctx, ("整改前", "Before"), &h.photos))
+                            (gallery(ctx, ("整改后", "After"), &after_photos(h)))
+                        }
                         td {
                             @if let Some(d) = h.deadline { (local_time(d)) }
                             @if overdue { " " span.tag.warn { (ctx.t("已超期", "overdue")) } }

@@ -18,6 +18,7 @@ pub mod exports;
 pub mod hazards;
 pub mod households;
 pub mod overview;
+pub mod photos;
 pub mod transitions;
 
 use super::page::{error_page, PageCtx, TIMEZONE};

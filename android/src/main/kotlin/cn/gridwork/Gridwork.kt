@@ -22,6 +22,7 @@ import cn.gridwork.core.DueEntry
 import cn.gridwork.core.Figures
 import cn.gridwork.core.FormRecordInfo
 import cn.gridwork.core.GridworkStore
+import cn.gridwork.core.Attachment
 import cn.gridwork.core.Hazard
 import cn.gridwork.core.HazardEdit
 import cn.gridwork.core.HazardId
@@ -44,7 +45,10 @@ import cn.gridwork.core.StoreKey
 import cn.gridwork.core.SyncCancel
 import cn.gridwork.core.SyncListener
 import cn.gridwork.core.SyncProgress
+import cn.gridwork.core.PhotoSyncSummary
 import cn.gridwork.core.SyncSummary
+import cn.gridwork.core.TrimReport
+import cn.gridwork.core.UploadQueue
 import cn.gridwork.core.TemplateInfo
 import cn.gridwork.core.Timestamp
 import cn.gridwork.core.Visit
@@ -179,6 +183,41 @@ class Gridwork private constructor(
     /** Move a hazard to [to] (`rectifying`, `rectified`, `closed`). */
     suspend fun transitionHazard(id: HazardId, to: String, note: String = ""): Hazard =
         io { it.transitionHazard(id, to, note) }
+
+    /** Move a hazard with photos of the step (a rectification's "after" photos). */
+    suspend fun transitionHazard(id: HazardId, to: String, note: String, photos: List<String>): Hazard =
+        io { it.transitionHazardWithPhotos(id, to, note, photos) }
+
+    /**
+     * Take a photo in (JPEG, PNG or WebP bytes from the camera or the gallery): downscaled,
+     * re-encoded as JPEG without metadata (GPS kept only with [keepLocation]), stored encrypted.
+     * Put the returned id into a record's `photos`.
+     */
+    suspend fun attachPhoto(bytes: ByteArray, keepLocation: Boolean = false): Attachment =
+        io { it.attachPhoto(bytes, keepLocation) }
+
+    /** The photo's bytes when they are on the phone (else [fetchPhoto]). */
+    suspend fun photoBytes(id: String): ByteArray? = io { it.photoBytes(id) }
+
+    /** The photo's thumbnail, when kept. */
+    suspend fun photoThumbnail(id: String): ByteArray? = io { it.photoThumbnail(id) }
+
+    /** Photos waiting for upload. */
+    suspend fun uploadQueue(): UploadQueue = io { it.uploadQueue() }
+
+    /** Drop uploaded originals (kept as thumbnails) while they take more than [budgetBytes]. */
+    suspend fun trimPhotos(budgetBytes: Long): TrimReport = io { it.trimPhotos(budgetBytes.toULong()) }
+
+    /**
+     * Upload the photos waiting, after a [sync] pushed their records; partial uploads resume
+     * where they stopped, and one failing photo never stops the others.
+     */
+    suspend fun uploadPhotos(serverUrl: String, token: String): PhotoSyncSummary =
+        store.uploadPhotos(serverUrl, token)
+
+    /** Another device's photo, fetched from the server (resuming after drops) and kept. */
+    suspend fun fetchPhoto(serverUrl: String, token: String, id: String): ByteArray =
+        store.fetchPhoto(serverUrl, token, id)
 
     /** Hazards, newest first; [openOnly] hides closed ones. */
     suspend fun listHazards(openOnly: Boolean = false): List<Hazard> =
@@ -418,6 +457,7 @@ fun newVisit(
     startedAt: Timestamp? = null,
     endedAt: Timestamp? = null,
     followUpCases: List<CaseId> = emptyList(),
+    photos: List<String> = emptyList(),
 ): NewVisit = NewVisit(
     household = household,
     startedAt = startedAt,
@@ -426,6 +466,7 @@ fun newVisit(
     answers = answers,
     note = note,
     followUpCases = followUpCases,
+    photos = photos,
 )
 
 /** A [NewHazard]; [severity] is `low`, `medium` or `high` (empty = `low`). */

@@ -4,6 +4,7 @@ import cn.gridwork.core.ApiException
 import cn.gridwork.core.CaseState
 import cn.gridwork.core.Severity
 import cn.gridwork.core.SyncCancel
+import kotlinx.coroutines.runBlocking
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertNull
 import org.junit.jupiter.api.Assertions.assertTrue
@@ -312,6 +313,35 @@ class SyncTest {
             // The household is still waiting to go up.
             SyncCancel().use { fresh ->
                 assertTrue(a.syncNow(server, TestServer.token('A'), null, fresh).docsUp > 0u)
+            }
+        }
+    }
+
+    @Test
+    fun `a photo taken on phone A is uploaded and fetched as the same bytes on phone B`(@TempDir dir: Path) {
+        val server = TestServer.require()
+        initialisedStore(dir.sub("a"), "gw-a").use { a ->
+            initialisedStore(dir.sub("b"), "gw-b").use { b ->
+                val image = java.awt.image.BufferedImage(800, 600, java.awt.image.BufferedImage.TYPE_INT_RGB)
+                for (x in 0 until 800) for (y in 0 until 600) image.setRGB(x, y, (x * 31 + y * 17) and 0xFFFFFF)
+                val png = java.io.ByteArrayOutputStream().also { javax.imageio.ImageIO.write(image, "png", it) }
+                val photo = a.attachPhoto(png.toByteArray(), false)
+                assertEquals(64, photo.id.length)
+                assertEquals(cn.gridwork.core.UploadState.PENDING, photo.state)
+                val hazard = a.reportHazard(
+                    newHazard(category = "消防安全", description = "楼道堆物（照片）", photos = listOf(photo.id)),
+                )
+                a.syncNow(server, TestServer.token('A'), null, null)
+                val uploaded = runBlocking { a.uploadPhotos(server, TestServer.token('A')) }
+                assertEquals(1u, uploaded.uploaded, "$uploaded")
+                assertEquals(0u, a.uploadQueue().pending)
+
+                b.syncNow(server, TestServer.token('B'), null, null)
+                assertEquals(listOf(photo.id), b.hazard(hazard.id).photos)
+                assertNull(b.photoBytes(photo.id))
+                val fetched = runBlocking { b.fetchPhoto(server, TestServer.token('B'), photo.id) }
+                assertTrue(fetched.contentEquals(a.photoBytes(photo.id)!!))
+                assertTrue(b.photoBytes(photo.id)!!.contentEquals(fetched))
             }
         }
     }

@@ -1,0 +1,268 @@
+//! What the phone does to a photo before it is stored, and the thumbnails
+//! the phone and the dashboard show.
+//!
+//! [`prepare_photo`] decodes a camera or gallery image (JPEG, PNG or WebP,
+//! recognised from its bytes), turns it upright by its EXIF orientation,
+//! downscales it to a configurable long edge and re-encodes it as JPEG
+//! without metadata: a photo of a resident's home keeps no camera serial,
+//! time or place unless the form asks for the location, in which case only
+//! the GPS position is written back (see [`read_location`]).
+//! `Store::attach_photo` stores what it returns; the server calls
+//! [`thumbnail`] for the dashboard.
+//!
+//! Decoding is bounded ([`image::Limits`]): a small file that claims a huge
+//! picture is refused with a typed error before anything large is
+//! allocated.
+
+mod exif;
+#[cfg(test)]
+mod tests;
+
+use crate::{Error, Result};
+use image::codecs::jpeg::JpegEncoder;
+use image::imageops::FilterType;
+use image::{
+    DynamicImage, ImageDecoder, ImageEncoder, ImageFormat, ImageReader, Limits, Rgb, RgbImage,
+};
+use std::io::Cursor;
+
+pub use exif::read_location;
+
+/// Long edge of the thumbnail kept on the phone, pixels.
+pub const THUMBNAIL_EDGE: u32 = 320;
+/// Widest or tallest picture decoded, pixels.
+pub const MAX_DIMENSION: u32 = 12_000;
+/// Most memory the decoder may allocate, bytes.
+const MAX_DECODE_ALLOC: u64 = 512 * 1024 * 1024;
+
+/// Options of [`prepare_photo`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct PhotoOptions {
+    /// Longest edge in pixels after downscaling (default 1600); never
+    /// upscaled.
+    pub max_long_edge: u32,
+    /// JPEG quality 1–100 (default 80).
+    pub jpeg_quality: u8,
+    /// Largest input accepted, bytes (default 20 MiB); larger input is
+    /// refused before decoding.
+    pub max_input_bytes: usize,
+    /// Keep the photo's EXIF GPS position (only when the form asks for
+    /// location); every other EXIF field, and GPS otherwise, is dropped.
+    pub keep_location: bool,
+}
+
+impl Default for PhotoOptions {
+    fn default() -> Self {
+        PhotoOptions {
+            max_long_edge: 1600,
+            jpeg_quality: 80,
+            max_input_bytes: 20 * 1024 * 1024,
+            keep_location: false,
+        }
+    }
+}
+
+/// A photo ready to store.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PreparedPhoto {
+    /// The JPEG bytes to store and upload.
+    pub bytes: Vec<u8>,
+    /// Always `image/jpeg`.
+    pub mime: &'static str,
+    /// Width after downscaling.
+    pub width: u32,
+    /// Height after downscaling.
+    pub height: u32,
+    /// A small JPEG (long edge [`THUMBNAIL_EDGE`], quality 70), kept on the
+    /// phone when the original is dropped to save space.
+    pub thumbnail: Vec<u8>,
+    /// The EXIF GPS position (latitude, longitude in decimal degrees, as the
+    /// camera wrote it) when `keep_location` and the input had one.
+    pub location: Option<(f64, f64)>,
+}
+
+/// True if the bytes look like an image this module decodes (JPEG, PNG or
+/// WebP magic bytes).
+pub fn is_image(bytes: &[u8]) -> bool {
+    bytes.starts_with(&[0xFF, 0xD8, 0xFF])
+        || bytes.starts_with(b"\x89PNG\r\n\x1a\n")
+        || (bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP")
+}
+
+fn unreadable() -> Error {
+    Error::invalid(
+        "photo",
+        "照片无法识别（支持 JPEG、PNG、WebP）/ the photo could not be read (JPEG, PNG or WebP)",
+    )
+}
+
+fn too_big_picture() -> Error {
+    Error::TooLarge {
+        field: "photo".into(),
+        limit: u64::from(MAX_DIMENSION),
+        message: format!(
+            "照片尺寸过大（每边最多 {MAX_DIMENSION} 像素）/ the picture is too large (at most {MAX_DIMENSION} pixels a side)"
+        ),
+    }
+}
+
+/// Decode `bytes` upright, within the limits; with its EXIF (TIFF bytes)
+/// when `want_exif`.
+fn decode(bytes: &[u8], want_exif: bool) -> Result<(DynamicImage, Option<Vec<u8>>)> {
+    if !is_image(bytes) {
+        return Err(unreadable());
+    }
+    let mut reader = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|_| unreadable())?;
+    if !matches!(
+        reader.format(),
+        Some(ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::WebP)
+    ) {
+        return Err(unreadable());
+    }
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(MAX_DIMENSION);
+    limits.max_image_height = Some(MAX_DIMENSION);
+    limits.max_alloc = Some(MAX_DECODE_ALLOC);
+    reader.limits(limits.clone());
+    // The decoder checks the dimensions against the limits as it is made,
+    // from the header alone.
+    let mut decoder = reader.into_decoder().map_err(map_image_error)?;
+    // `into_decoder` + `from_decoder` do not count the output buffer
+    // against `max_alloc` (`ImageReader::decode` would): count it here.
+    limits
+        .reserve(decoder.total_bytes())
+        .map_err(map_image_error)?;
+    let exif = if want_exif {
+        decoder.exif_metadata().ok().flatten()
+    } else {
+        None
+    };
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut image = DynamicImage::from_decoder(decoder).map_err(map_image_error)?;
+    image.apply_orientation(orientation);
+    Ok((image, exif))
+}
+
+fn map_image_error(e: image::ImageError) -> Error {
+    match e {
+        image::ImageError::Limits(_) => too_big_picture(),
+        _ => unreadable(),
+    }
+}
+
+/// The picture as 8-bit RGB; transparent parts (PNG, WebP) on white, as a
+/// viewer shows them, rather than on black.
+fn to_rgb(image: &DynamicImage) -> RgbImage {
+    if !image.color().has_alpha() {
+        return image.to_rgb8();
+    }
+    let rgba = image.to_rgba8();
+    RgbImage::from_fn(rgba.width(), rgba.height(), |x, y| {
+        let [r, g, b, a] = rgba.get_pixel(x, y).0;
+        let over_white = |c: u8| {
+            let (c, a) = (u32::from(c), u32::from(a));
+            ((c * a + 255 * (255 - a) + 127) / 255) as u8
+        };
+        Rgb([over_white(r), over_white(g), over_white(b)])
+    })
+}
+
+/// Encode `image` as a baseline JPEG, with `exif` (TIFF bytes, written as
+/// an APP1 `Exif` segment) when given.
+fn encode_jpeg(image: &DynamicImage, quality: u8, exif: Option<Vec<u8>>) -> Result<Vec<u8>> {
+    let rgb = to_rgb(image);
+    let mut out = Vec::new();
+    let mut encoder = JpegEncoder::new_with_quality(&mut out, quality.clamp(1, 100));
+    if let Some(exif) = exif {
+        encoder.set_exif_metadata(exif).map_err(|_| not_encoded())?;
+    }
+    encoder
+        .write_image(
+            rgb.as_raw(),
+            rgb.width(),
+            rgb.height(),
+            image::ExtendedColorType::Rgb8,
+        )
+        .map_err(|_| not_encoded())?;
+    Ok(out)
+}
+
+fn not_encoded() -> Error {
+    Error::invalid(
+        "photo",
+        "照片无法转换为 JPEG / the photo could not be encoded as JPEG",
+    )
+}
+
+/// `image` scaled down so its long edge is at most `edge` (never up); the
+/// aspect ratio is kept.
+fn fit(image: DynamicImage, edge: u32, filter: FilterType) -> DynamicImage {
+    if image.width().max(image.height()) <= edge {
+        image
+    } else {
+        image.resize(edge, edge, filter)
+    }
+}
+
+/// The small JPEG of an upright picture: long edge at most `edge`,
+/// quality 70, no metadata.
+fn small_jpeg(image: &DynamicImage, edge: u32) -> Result<Vec<u8>> {
+    let edge = edge.max(1);
+    if image.width().max(image.height()) <= edge {
+        encode_jpeg(image, 70, None)
+    } else {
+        encode_jpeg(&image.resize(edge, edge, FilterType::Triangle), 70, None)
+    }
+}
+
+/// Decode `bytes` (JPEG, PNG or WebP, recognised from the bytes, never
+/// from a name), turn the picture upright by its EXIF orientation,
+/// downscale it to `options.max_long_edge` (CatmullRom; never up) and
+/// re-encode it as a baseline JPEG with no metadata, except, with
+/// `keep_location`, a minimal EXIF block holding only the GPS latitude and
+/// longitude (references and rationals) that [`read_location`] and other
+/// readers find.
+///
+/// Errors: [`Error::TooLarge`] for input over `options.max_input_bytes`
+/// (refused before decoding) or a picture over [`MAX_DIMENSION`] pixels
+/// wide or tall or too big to decode in memory (refused from its header);
+/// [`Error::Validation`] for anything that is not a readable JPEG, PNG or
+/// WebP.
+pub fn prepare_photo(bytes: &[u8], options: &PhotoOptions) -> Result<PreparedPhoto> {
+    if bytes.len() > options.max_input_bytes {
+        return Err(Error::TooLarge {
+            field: "photo".into(),
+            limit: options.max_input_bytes as u64,
+            message: "照片文件过大，请重新拍摄或选择较小的照片 / the photo file is too large: take or choose a smaller one".into(),
+        });
+    }
+    let (image, exif) = decode(bytes, options.keep_location)?;
+    let location = exif.as_deref().and_then(exif::location_of_tiff);
+    let image = fit(image, options.max_long_edge.max(1), FilterType::CatmullRom);
+    let gps = location
+        .map(|(lat, lon)| exif::gps_only(lat, lon))
+        .transpose()?;
+    let bytes = encode_jpeg(&image, options.jpeg_quality, gps)?;
+    let thumbnail = small_jpeg(&image, THUMBNAIL_EDGE)?;
+    Ok(PreparedPhoto {
+        bytes,
+        mime: "image/jpeg",
+        width: image.width(),
+        height: image.height(),
+        thumbnail,
+        location,
+    })
+}
+
+/// A JPEG thumbnail (long edge `edge`, never upscaled; quality 70, no
+/// metadata, upright) of any supported image: the dashboard's, and the
+/// phone's for a downloaded photo. Errors as [`prepare_photo`]'s, without
+/// the input size limit (the server bounds upload sizes itself).
+pub fn thumbnail(bytes: &[u8], edge: u32) -> Result<Vec<u8>> {
+    let (image, _) = decode(bytes, false)?;
+    small_jpeg(&image, edge)
+}

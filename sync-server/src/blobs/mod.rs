@@ -1,0 +1,313 @@
+//! Photos and other attachments on the server (issue 14): the phones'
+//! resumable upload and ranged download of blobs, by id (the SHA-256 of the
+//! bytes), after the documents naming them have synced.
+//!
+//! - `GET /v1/blobs/{id}/status` → `{"id", "received", "complete", "size"}`:
+//!   how much the server holds, so an upload resumes where it stopped.
+//! - `PUT /v1/blobs/{id}` with `Content-Range: bytes START-END/TOTAL` and
+//!   `Content-Digest: sha-256=:BASE64:` (RFC 9530) of the chunk: a chunk
+//!   whose digest does not match is refused (400 on `content-digest`) and
+//!   nothing is kept; a chunk starting past what the server holds gets 409;
+//!   an overlap is skipped. The answer is the status after. When the upload
+//!   reaches TOTAL the whole blob is hashed: a mismatch drops it (400 on
+//!   `blob`). A duplicate upload of a complete blob costs nothing.
+//! - `GET`/`HEAD /v1/blobs/{id}` with an optional `Range: bytes=A-B`: the
+//!   bytes (200 or 206), `Accept-Ranges: bytes`.
+//!
+//! Every route needs a device token, and a blob exists for a device only
+//! when a document in its scope names it ([`in_scope`], read from the
+//! `attachment_refs` read model joined to the docs' scopes): anything else
+//! is 404, whether or not the bytes are here.
+
+pub mod store;
+
+use crate::accounts::{Account, Authenticated};
+use crate::backend::Backend;
+use crate::error::Error;
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use base64::Engine;
+use gridwork_core::api::reads::{in_list, json_list};
+use gridwork_core::model::attachment::is_blob_id;
+use gridwork_core::model::GridCode;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+pub use store::{BlobStatus, BlobStore, FileBlobStore, MAX_BLOB_BYTES};
+
+/// Largest chunk one `PUT` may carry.
+pub const MAX_CHUNK_BYTES: usize = 4 * 1024 * 1024;
+
+/// The blob routes (device tokens).
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/blobs/{id}", get(download).put(upload))
+        .route("/v1/blobs/{id}/status", get(status))
+        .layer(DefaultBodyLimit::max(MAX_CHUNK_BYTES))
+}
+
+/// True if a document within `scope` names blob `id`.
+pub fn in_scope(backend: &Backend, id: &str, scope: &[GridCode]) -> Result<bool, Error> {
+    let grids = json_list(scope);
+    backend.read(|conn| {
+        let sql = format!(
+            "SELECT 1 FROM attachment_refs r JOIN docs d ON d.key = r.doc_key
+             WHERE r.blob = ?1 AND d.scope {} LIMIT 1",
+            in_list(conn.dialect(), 2)
+        );
+        Ok(conn
+            .value(&sql, &[id.into(), grids.as_str().into()])?
+            .is_some())
+    })
+}
+
+/// The blob `id` names, when it is a blob id a document in `account`'s
+/// scope names; 404 otherwise (the same answer whether or not it exists).
+async fn visible(state: &AppState, account: &Account, id: &str) -> Result<(), Error> {
+    if !is_blob_id(id) {
+        return Err(Error::not_found("blob", ""));
+    }
+    let backend = state.backend.clone();
+    let (id, scope) = (id.to_string(), account.scope.clone());
+    let found = tokio::task::spawn_blocking(move || in_scope(&backend, &id, &scope)).await??;
+    if found {
+        Ok(())
+    } else {
+        Err(Error::not_found("blob", ""))
+    }
+}
+
+fn status_json(id: &str, status: BlobStatus) -> Value {
+    json!({
+        "id": id,
+        "received": status.received(),
+        "complete": matches!(status, BlobStatus::Complete { .. }),
+        "size": match status { BlobStatus::Complete { size } => Some(size), _ => None },
+    })
+}
+
+async fn blob_status(state: &AppState, id: &str) -> Result<BlobStatus, Error> {
+    let blobs = state.blobs.clone();
+    let id = id.to_string();
+    tokio::task::spawn_blocking(move || blobs.status(&id)).await?
+}
+
+/// `GET /v1/blobs/{id}/status`.
+async fn status(
+    State(state): State<AppState>,
+    Authenticated(account): Authenticated,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, Error> {
+    visible(&state, &account, &id).await?;
+    let status = blob_status(&state, &id).await?;
+    Ok(Json(status_json(&id, status)))
+}
+
+/// `bytes START-END/TOTAL` (END inclusive) → (start, end exclusive, total).
+fn content_range(headers: &HeaderMap, len: usize) -> Result<(u64, u64, u64), Error> {
+    let bad = || {
+        Error::invalid(
+            "content-range",
+            "需要 Content-Range: bytes 起-止/总大小 / Content-Range: bytes START-END/TOTAL is required",
+        )
+    };
+    let text = headers
+        .get(header::CONTENT_RANGE)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(bad)?;
+    let (range, total) = text
+        .trim()
+        .strip_prefix("bytes ")
+        .and_then(|r| r.split_once('/'))
+        .ok_or_else(bad)?;
+    let total: u64 = total.parse().map_err(|_| bad())?;
+    let (start, end) = if len == 0 {
+        // An empty blob (or a probe): `bytes */TOTAL`.
+        (0, 0)
+    } else {
+        let (a, b) = range.split_once('-').ok_or_else(bad)?;
+        let (a, b): (u64, u64) = (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
+        (a, b.checked_add(1).ok_or_else(bad)?)
+    };
+    if end < start || end - start != len as u64 || end > total {
+        return Err(bad());
+    }
+    if total > MAX_BLOB_BYTES {
+        return Err(Error::TooLarge(format!(
+            "附件最大 {MAX_BLOB_BYTES} 字节 / a blob may have {MAX_BLOB_BYTES} bytes at most"
+        )));
+    }
+    Ok((start, end, total))
+}
+
+/// Check the chunk against its `Content-Digest: sha-256=:BASE64:`.
+fn check_digest(headers: &HeaderMap, body: &[u8]) -> Result<(), Error> {
+    let missing = || {
+        Error::invalid(
+            "content-digest",
+            "需要 Content-Digest: sha-256=:…: / Content-Digest: sha-256=:BASE64: is required",
+        )
+    };
+    let text = headers
+        .get("content-digest")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(missing)?;
+    let encoded = text
+        .split(',')
+        .find_map(|item| item.trim().strip_prefix("sha-256=:"))
+        .and_then(|v| v.strip_suffix(':'))
+        .ok_or_else(missing)?;
+    let claimed = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .map_err(|_| missing())?;
+    if claimed.as_slice() != Sha256::digest(body).as_slice() {
+        return Err(Error::invalid(
+            "content-digest",
+            "分块校验失败，未保存，请重发 / the chunk does not match its digest; nothing was kept, send it again",
+        ));
+    }
+    Ok(())
+}
+
+/// `PUT /v1/blobs/{id}`: one chunk.
+async fn upload(
+    State(state): State<AppState>,
+    Authenticated(account): Authenticated,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, Error> {
+    if let Some(token) = crate::accounts::bearer_token(&headers) {
+        state.limits.sync_with_token(token)?;
+    }
+    visible(&state, &account, &id).await?;
+    let (start, _end, total) = content_range(&headers, body.len())?;
+    check_digest(&headers, &body)?;
+    let blobs = state.blobs.clone();
+    let blob = id.clone();
+    let status =
+        tokio::task::spawn_blocking(move || blobs.append(&blob, start, total, &body)).await??;
+    if let BlobStatus::Complete { size } = status {
+        tracing::debug!(size, "blob complete");
+    }
+    Ok(Json(status_json(&id, status)))
+}
+
+/// `Range: bytes=A-B` / `bytes=A-` / `bytes=-N` of a blob of `size` bytes →
+/// (start, end exclusive); `None` when absent or not a single range.
+fn requested_range(headers: &HeaderMap, size: u64) -> Option<(u64, u64)> {
+    let text = headers.get(header::RANGE)?.to_str().ok()?.trim();
+    let spec = text.strip_prefix("bytes=")?;
+    if spec.contains(',') {
+        return None;
+    }
+    let (a, b) = spec.split_once('-')?;
+    let (start, end) = match (a.trim(), b.trim()) {
+        ("", n) => {
+            let n: u64 = n.parse().ok()?;
+            (size.saturating_sub(n), size)
+        }
+        (a, "") => (a.parse().ok()?, size),
+        (a, b) => (
+            a.parse().ok()?,
+            b.parse::<u64>().ok()?.saturating_add(1).min(size),
+        ),
+    };
+    Some((start, end))
+}
+
+/// `GET`/`HEAD /v1/blobs/{id}`.
+async fn download(
+    State(state): State<AppState>,
+    Authenticated(account): Authenticated,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, Error> {
+    visible(&state, &account, &id).await?;
+    serve_blob(&state, &id, &headers).await
+}
+
+/// `GET /v1/blobs/{id}` after the scope check: [`blob_response`] on a
+/// blocking thread.
+async fn serve_blob(state: &AppState, id: &str, headers: &HeaderMap) -> Result<Response, Error> {
+    let blobs = state.blobs.clone();
+    let (id, headers) = (id.to_string(), headers.clone());
+    tokio::task::spawn_blocking(move || blob_response(&*blobs, &id, &headers)).await?
+}
+
+/// The bytes of complete blob `id` (a range of them when `headers` ask),
+/// for the phones' route and the dashboard's; 404 when not complete here.
+/// Call it after the caller's scope check.
+pub fn blob_response(
+    blobs: &dyn BlobStore,
+    id: &str,
+    headers: &HeaderMap,
+) -> Result<Response, Error> {
+    let BlobStatus::Complete { size } = blobs.status(id)? else {
+        return Err(Error::not_found("blob", ""));
+    };
+    let range = requested_range(headers, size);
+    if let Some((start, end)) = range {
+        if start >= end || start >= size {
+            let mut response = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
+            response.headers_mut().insert(
+                header::CONTENT_RANGE,
+                HeaderValue::from_str(&format!("bytes */{size}")).expect("ascii"),
+            );
+            return Ok(response);
+        }
+    }
+    let (start, end) = range.unwrap_or((0, size));
+    let head = blobs.read(id, 0, 12)?.unwrap_or_default();
+    let bytes = blobs
+        .read(id, start, end)?
+        .ok_or_else(|| Error::not_found("blob", ""))?;
+    let mut response = (
+        if range.is_some() {
+            StatusCode::PARTIAL_CONTENT
+        } else {
+            StatusCode::OK
+        },
+        bytes,
+    )
+        .into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(sniff_mime(&head)),
+    );
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    // Content-addressed: the bytes of an id never change.
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=31536000, immutable"),
+    );
+    h.insert(
+        header::ETAG,
+        HeaderValue::from_str(&format!("\"{id}\"")).expect("hex"),
+    );
+    if range.is_some() {
+        h.insert(
+            header::CONTENT_RANGE,
+            HeaderValue::from_str(&format!("bytes {start}-{}/{size}", end - 1)).expect("ascii"),
+        );
+    }
+    Ok(response)
+}
+
+/// The content type of a blob from its first bytes (photos are JPEG).
+fn sniff_mime(bytes: &[u8]) -> &'static str {
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        "image/jpeg"
+    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        "image/png"
+    } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        "image/webp"
+    } else {
+        "application/octet-stream"
+    }
+}

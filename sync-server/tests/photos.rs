@@ -1,0 +1,529 @@
+//! Issue 14: photos from a phone to the dashboard.
+//!
+//! - A hazard reported offline with two photos reaches the dashboard with
+//!   its photos after one sync and the upload loop, through a loopback
+//!   proxy that cuts, truncates, drops, resets and replays requests at
+//!   random; every chunk the server accepted carried new bytes (none was
+//!   sent again after a lost answer), and the stored bytes are the phone's.
+//! - A chunk damaged on the way is refused and nothing of it is kept; bytes
+//!   that do not hash to the id are dropped.
+//! - A blob is 404 to a device or staff member whose scope holds no record
+//!   naming it, whether or not it exists.
+
+mod common;
+
+use base64::Engine;
+use common::http::{get, try_login};
+use common::{admin_json, exchange, start};
+use gridwork_core::model::{HazardState, NewHazard, Workflow};
+use gridwork_core::sync::{HttpTransport, PhotoSyncOptions, SyncOptions};
+use gridwork_core::Store;
+use gridwork_tests::proxy::Proxy;
+use sha2::{Digest, Sha256};
+use std::path::Path;
+use std::time::Duration;
+
+const PASSWORD: &str = "photo-test-Pa55word";
+
+/// T → C1 → C1-1 → G1 and C2 → C2-1 → G2; gridworkers gw1 (G1) and gw2
+/// (G2) with tokens; staff of C1 and of C2 with passwords. Returns the
+/// tokens of gw1 and gw2.
+fn town(data: &Path) -> (String, String) {
+    for (code, name, parent) in [
+        ("T1", "演示镇", None),
+        ("C1", "幸福社区", Some("T1")),
+        ("C1-1", "一片区", Some("C1")),
+        ("G1", "第一网格", Some("C1-1")),
+        ("C2", "和平社区", Some("T1")),
+        ("C2-1", "二片区", Some("C2")),
+        ("G2", "第二网格", Some("C2-1")),
+    ] {
+        let mut args = vec!["grid", "add", code, "--name", name];
+        if let Some(parent) = parent {
+            args.extend(["--parent", parent]);
+        }
+        admin_json(data, &args, &[]);
+    }
+    let mut tokens = Vec::new();
+    for (worker, grid) in [("gw1", "G1"), ("gw2", "G2")] {
+        admin_json(
+            data,
+            &[
+                "worker",
+                "add",
+                worker,
+                "--name",
+                "网格员",
+                "--role",
+                "gridworker",
+                "--grid",
+                grid,
+            ],
+            &[],
+        );
+        let token = admin_json(data, &["token", "issue", worker], &[])["token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        tokens.push(token);
+    }
+    for (staff, grid) in [("staff-c1", "C1"), ("staff-c2", "C2")] {
+        admin_json(
+            data,
+            &[
+                "worker",
+                "add",
+                staff,
+                "--name",
+                "社区工作人员",
+                "--role",
+                "community_staff",
+                "--grid",
+                grid,
+                "--password-env",
+                "GW_TEST_PASSWORD",
+            ],
+            &[("GW_TEST_PASSWORD", PASSWORD)],
+        );
+    }
+    (tokens.remove(0), tokens.remove(0))
+}
+
+/// A noisy test photo (noise keeps JPEG from compressing it to nothing),
+/// `w`×`h`, PNG-encoded; the phone re-encodes it as JPEG.
+fn photo(seed: u32, w: u32, h: u32) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(2_654_435_761).max(1);
+    let image = image::RgbImage::from_fn(w, h, |x, y| {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        let noise = (state & 0x3f) as u8;
+        image::Rgb([
+            (x * 255 / w) as u8 ^ noise,
+            (y * 255 / h) as u8,
+            noise.wrapping_mul(3),
+        ])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    image
+        .write_to(&mut out, image::ImageFormat::Png)
+        .expect("encode the test photo");
+    out.into_inner()
+}
+
+fn phone(dir: &Path, name: &str, worker: &str, grid: &str) -> Store {
+    let store = Store::open(dir.join(name), None).unwrap();
+    store.init(worker, "网格员", grid).unwrap();
+    store
+}
+
+/// Sync until it succeeds (the proxy may fail any request).
+fn sync_through(store: &Store, url: &str, token: &str) {
+    let transport = HttpTransport::new().unwrap();
+    for _ in 0..200 {
+        if store
+            .sync_with(&transport, url, token, &SyncOptions::default())
+            .is_ok()
+        {
+            return;
+        }
+    }
+    panic!("no sync got through in 200 tries");
+}
+
+/// Staff session cookies after signing in as `user`.
+fn sign_in(addr: &str, user: &str) -> String {
+    let reply = try_login(addr, user, PASSWORD);
+    assert_eq!(reply.status, 303, "{}", reply.body);
+    reply.cookie("gw_session").expect("session cookie")
+}
+
+fn blob_request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    token: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> common::Reply {
+    let auth = format!("Bearer {token}");
+    let mut all = vec![("Authorization", auth.as_str())];
+    all.extend_from_slice(headers);
+    exchange(addr, method, path, &all, body)
+}
+
+fn digest_header(bytes: &[u8]) -> String {
+    format!(
+        "sha-256=:{}:",
+        base64::engine::general_purpose::STANDARD.encode(Sha256::digest(bytes))
+    )
+}
+
+#[test]
+fn a_hazard_with_two_photos_reaches_the_dashboard_through_a_cutting_proxy() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (token, other_token) = town(&data);
+    let server = start(&data, &[]);
+    let addr = server.addr.as_str();
+
+    // Offline: two photos and a hazard naming them.
+    let store = phone(dir.path(), "gw1.db", "gw1", "G1");
+    let before = store
+        .attach_photo(&photo(1, 2400, 1800), &Default::default())
+        .unwrap();
+    let detail = store
+        .attach_photo(&photo(2, 1200, 1600), &Default::default())
+        .unwrap();
+    assert!(before.size > 200_000, "a photo of {} bytes", before.size);
+    let hazard = store
+        .report_hazard(NewHazard {
+            category: "消防安全".into(),
+            description: "楼道堆放杂物".into(),
+            place: "3栋楼道".into(),
+            photos: vec![before.id.clone(), detail.id.clone()],
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(hazard.photos, vec![before.id.clone(), detail.id.clone()]);
+    assert_eq!(store.upload_queue().unwrap().pending, 2);
+
+    // One sync and the upload loop, through a proxy failing a third of the
+    // requests at random.
+    let proxy = Proxy::start(&format!("http://{addr}"));
+    proxy.random(14, 0.35);
+    sync_through(&store, &proxy.url, &token);
+    let options = PhotoSyncOptions {
+        initial_chunk: 16 * 1024,
+        min_chunk: 8 * 1024,
+        max_chunk: 64 * 1024,
+        retry_delay: Duration::from_millis(1),
+        max_failures: 40,
+        ..Default::default()
+    };
+    let transport = HttpTransport::new().unwrap();
+    let mut rounds = 0;
+    loop {
+        let summary = store
+            .upload_photos_with(&transport, &proxy.url, &token, &options)
+            .unwrap();
+        rounds += 1;
+        if summary.pending == 0 {
+            break;
+        }
+        assert!(rounds < 10, "photos still pending: {summary:?}");
+    }
+    let faults: usize = proxy
+        .fault_counts()
+        .iter()
+        .filter(|(k, _)| **k != "pass")
+        .map(|(_, n)| n)
+        .sum();
+    assert!(
+        faults >= 20,
+        "only {faults} faults: {:?}",
+        proxy.fault_counts()
+    );
+    eprintln!("faults: {:?}", proxy.fault_counts());
+
+    // Every chunk the server accepted carried bytes it did not have (a
+    // replayed request's body counted once): the accepted chunk bodies add
+    // up to the photos' size exactly.
+    let accepted: usize = proxy
+        .exchanges()
+        .iter()
+        .filter(|e| e.method == "PUT" && e.status == Some(200))
+        .map(|e| e.request_body)
+        .sum();
+    let sent: usize = proxy
+        .exchanges()
+        .iter()
+        .filter(|e| e.method == "PUT")
+        .map(|e| e.request_body)
+        .sum();
+    eprintln!(
+        "photos {} bytes; chunk bytes sent {sent}, accepted {accepted}",
+        before.size + detail.size
+    );
+    assert_eq!(accepted as u64, before.size + detail.size);
+    for a in [&before, &detail] {
+        assert_eq!(
+            store.attachment(&a.id).unwrap().unwrap().state,
+            gridwork_core::api::UploadState::Uploaded
+        );
+    }
+
+    // The dashboard: the hazard with both thumbnails, and the originals.
+    let session = sign_in(addr, "staff-c1");
+    let cookies = [("gw_session", session.as_str())];
+    let page = get(addr, "/hazards", &cookies);
+    assert_eq!(page.status, 200);
+    for a in [&before, &detail] {
+        assert!(
+            page.body.contains(&format!("data-photo=\"{}\"", a.id)),
+            "{}",
+            page.body
+        );
+        let thumb = get(addr, &format!("/photos/{}/thumb", a.id), &cookies);
+        assert_eq!(thumb.status, 200);
+        assert_eq!(thumb.header("content-type"), Some("image/jpeg"));
+        assert!(thumb.bytes.starts_with(&[0xFF, 0xD8]));
+        let decoded = image::load_from_memory(&thumb.bytes).unwrap();
+        assert!(decoded.width().max(decoded.height()) <= 240);
+        let original = get(addr, &format!("/photos/{}", a.id), &cookies);
+        assert_eq!(original.status, 200);
+        assert_eq!(
+            original.bytes,
+            store.attachment_bytes(&a.id).unwrap().unwrap()
+        );
+    }
+
+    // After the rectification: "after" photos beside the "before" ones.
+    let after = store
+        .attach_photo(&photo(3, 800, 600), &Default::default())
+        .unwrap();
+    store
+        .transition_hazard(hazard.id, HazardState::Rectifying.code(), "")
+        .unwrap();
+    store
+        .transition_hazard_with_photos(
+            hazard.id,
+            HazardState::Rectified.code(),
+            "已清理",
+            std::slice::from_ref(&after.id),
+        )
+        .unwrap();
+    let server_url = format!("http://{addr}");
+    store
+        .sync_with(&transport, &server_url, &token, &SyncOptions::default())
+        .unwrap();
+    let summary = store
+        .upload_photos_with(&transport, &server_url, &token, &options)
+        .unwrap();
+    assert_eq!((summary.uploaded, summary.pending), (1, 0), "{summary:?}");
+    let page = get(addr, "/hazards", &cookies);
+    let row_start = page
+        .body
+        .find(&format!("data-hazard=\"{}\"", hazard.id))
+        .unwrap();
+    let row = &page.body[row_start..];
+    let (before_at, after_at) = (
+        row.find("data-photos=\"Before\"").unwrap(),
+        row.find("data-photos=\"After\"").unwrap(),
+    );
+    assert!(before_at < after_at);
+    assert!(row[after_at..].contains(&after.id));
+
+    // Out of scope: another grid's gridworker, another community's staff.
+    for path in [
+        format!("/v1/blobs/{}/status", before.id),
+        format!("/v1/blobs/{}", before.id),
+    ] {
+        let reply = blob_request(addr, "GET", &path, &other_token, &[], b"");
+        assert_eq!(reply.status, 404, "{path}");
+    }
+    let other_staff = sign_in(addr, "staff-c2");
+    let reply = get(
+        addr,
+        &format!("/photos/{}", before.id),
+        &[("gw_session", other_staff.as_str())],
+    );
+    assert_eq!(reply.status, 404);
+    // A blob nobody names is 404 too, and so is no token at all.
+    let unknown = "0".repeat(64);
+    let reply = blob_request(
+        addr,
+        "GET",
+        &format!("/v1/blobs/{unknown}/status"),
+        &token,
+        &[],
+        b"",
+    );
+    assert_eq!(reply.status, 404);
+    let reply = exchange(addr, "GET", &format!("/v1/blobs/{}", before.id), &[], b"");
+    assert_eq!(reply.status, 401);
+
+    // A phone fetches another device's photo (ranged, resumable).
+    let second = phone(dir.path(), "gw1-b.db", "gw1", "G1");
+    second
+        .sync_with(&transport, &server_url, &token, &SyncOptions::default())
+        .unwrap();
+    assert_eq!(second.attachment_bytes(&before.id).unwrap(), None);
+    let fetched = second
+        .fetch_photo_with(
+            &transport,
+            &server_url,
+            &token,
+            &before.id,
+            &PhotoSyncOptions {
+                max_chunk: 100_000,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        fetched,
+        store.attachment_bytes(&before.id).unwrap().unwrap()
+    );
+    assert_eq!(second.attachment_bytes(&before.id).unwrap(), Some(fetched));
+    drop(server);
+}
+
+#[test]
+fn damaged_chunks_and_forged_bytes_are_refused_and_nothing_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (token, _) = town(&data);
+    let server = start(&data, &[]);
+    let addr = server.addr.as_str();
+    let url = format!("http://{addr}");
+
+    let store = phone(dir.path(), "gw1.db", "gw1", "G1");
+    let shot = store
+        .attach_photo(&photo(7, 900, 700), &Default::default())
+        .unwrap();
+    store
+        .report_hazard(NewHazard {
+            category: "燃气安全".into(),
+            description: "软管老化".into(),
+            photos: vec![shot.id.clone()],
+            ..Default::default()
+        })
+        .unwrap();
+    let transport = HttpTransport::new().unwrap();
+    store
+        .sync_with(&transport, &url, &token, &SyncOptions::default())
+        .unwrap();
+    let bytes = store.attachment_bytes(&shot.id).unwrap().unwrap();
+    let total = bytes.len();
+    let path = format!("/v1/blobs/{}", shot.id);
+    let status = |expected: u64| {
+        let reply = blob_request(addr, "GET", &format!("{path}/status"), &token, &[], b"");
+        assert_eq!(reply.status, 200);
+        let json: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+        assert_eq!(json["received"], expected, "{json}");
+        json
+    };
+    status(0);
+
+    // A chunk damaged on the way: its digest is of the bytes sent, not of
+    // what arrived.
+    let chunk = &bytes[..10_000];
+    let mut damaged = chunk.to_vec();
+    damaged[5_000] ^= 0x40;
+    let range = format!("bytes 0-9999/{total}");
+    let reply = blob_request(
+        addr,
+        "PUT",
+        &path,
+        &token,
+        &[
+            ("Content-Range", &range),
+            ("Content-Digest", &digest_header(chunk)),
+        ],
+        &damaged,
+    );
+    assert_eq!(reply.status, 400, "{}", reply.text());
+    assert!(reply.text().contains("content-digest"), "{}", reply.text());
+    status(0);
+    // No digest at all is refused too.
+    let reply = blob_request(
+        addr,
+        "PUT",
+        &path,
+        &token,
+        &[("Content-Range", &range)],
+        chunk,
+    );
+    assert_eq!(reply.status, 400);
+    status(0);
+
+    // The good chunk, then one past the gap (409), then the rest.
+    let reply = blob_request(
+        addr,
+        "PUT",
+        &path,
+        &token,
+        &[
+            ("Content-Range", &range),
+            ("Content-Digest", &digest_header(chunk)),
+        ],
+        chunk,
+    );
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    status(10_000);
+    let gap = &bytes[20_000..21_000];
+    let reply = blob_request(
+        addr,
+        "PUT",
+        &path,
+        &token,
+        &[
+            ("Content-Range", &format!("bytes 20000-20999/{total}")),
+            ("Content-Digest", &digest_header(gap)),
+        ],
+        gap,
+    );
+    assert_eq!(reply.status, 409);
+    status(10_000);
+
+    // Forged bytes of the right length: each chunk is intact, the whole is
+    // not the photo; the server drops them at the end.
+    let mut forged = bytes.clone();
+    forged[total - 1] ^= 0xFF;
+    let rest = &forged[10_000..];
+    let reply = blob_request(
+        addr,
+        "PUT",
+        &path,
+        &token,
+        &[
+            (
+                "Content-Range",
+                &format!("bytes 10000-{}/{total}", total - 1),
+            ),
+            ("Content-Digest", &digest_header(rest)),
+        ],
+        rest,
+    );
+    assert_eq!(reply.status, 400, "{}", reply.text());
+    assert!(reply.text().contains("blob"), "{}", reply.text());
+    status(0);
+    let reply = blob_request(addr, "GET", &path, &token, &[], b"");
+    assert_eq!(reply.status, 404);
+
+    // The phone's own upload then succeeds, and a second upload of the same
+    // photo costs one status request.
+    let options = PhotoSyncOptions::default();
+    let summary = store
+        .upload_photos_with(&transport, &url, &token, &options)
+        .unwrap();
+    assert_eq!(summary.uploaded, 1, "{summary:?}");
+    assert_eq!(summary.bytes_sent, total as u64);
+    let json = status(total as u64);
+    assert_eq!(json["complete"], true);
+    let other = phone(dir.path(), "gw1-b.db", "gw1", "G1");
+    other
+        .sync_with(&transport, &url, &token, &SyncOptions::default())
+        .unwrap();
+    let copy = other
+        .fetch_photo_with(&transport, &url, &token, &shot.id, &options)
+        .unwrap();
+    assert_eq!(copy, bytes);
+    // Ranged reads.
+    let reply = blob_request(
+        addr,
+        "GET",
+        &path,
+        &token,
+        &[("Range", "bytes=100-199")],
+        b"",
+    );
+    assert_eq!(reply.status, 206);
+    assert_eq!(reply.body, &bytes[100..200]);
+    assert_eq!(
+        reply.header("content-range"),
+        Some(format!("bytes 100-199/{total}").as_str())
+    );
+    drop(server);
+}
