@@ -19,6 +19,8 @@ mod reports;
 mod visits;
 
 #[cfg(test)]
+mod attachments_tests;
+#[cfg(test)]
 mod compat_tests;
 #[cfg(test)]
 mod config_tests;

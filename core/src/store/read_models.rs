@@ -65,10 +65,7 @@ pub fn replace<C: SqlConn + ?Sized>(
     match rows {
         DocRows::Empty => Ok(()),
         DocRows::Household(h, conflicts) => write_household(conn, key, h, conflicts),
-        DocRows::VisitLog(visits) => visits.iter().try_for_each(|v| {
-            write_visit(conn, key, v)?;
-            write_refs(conn, key, "visit", &v.id.to_string(), "", &v.photos)
-        }),
+        DocRows::VisitLog(visits) => visits.iter().try_for_each(|v| write_visit(conn, key, v)),
         DocRows::Hazard(h, conflicts) => {
             write_hazard(conn, key, h)?;
             let id = h.id.to_string();
@@ -298,6 +295,10 @@ pub fn replace_visits<C: SqlConn + ?Sized>(
             "DELETE FROM visits WHERE doc_key = ?1 AND id = ?2",
             &[key.into(), id.into()],
         )?;
+        conn.exec(
+            "DELETE FROM attachment_refs WHERE doc_key = ?1 AND record_id = ?2",
+            &[key.into(), id.into()],
+        )?;
     }
     visits.iter().try_for_each(|v| write_visit(conn, key, v))
 }
@@ -312,7 +313,13 @@ pub fn outcome_char(outcome: Option<Outcome>) -> char {
     }
 }
 
+/// A visit's rows: the visit, its answers, its photos.
 fn write_visit<C: SqlConn + ?Sized>(conn: &C, key: i64, v: &Visit) -> Result<()> {
+    write_visit_row(conn, key, v)?;
+    write_refs(conn, key, "visit", &v.id.to_string(), "", &v.photos)
+}
+
+fn write_visit_row<C: SqlConn + ?Sized>(conn: &C, key: i64, v: &Visit) -> Result<()> {
     let template = crate::forms::find_ref(&v.checklist.id, Some(v.checklist.version));
     // With a known template, plain "ok" answers live only in `outcomes`;
     // without one, every answer is kept as a row so nothing is lost.

@@ -5,13 +5,15 @@
 //!
 //! Upload of one blob: ask the server how much it holds
 //! (`GET /v1/blobs/{id}/status`), then `PUT` chunks from there, each with
-//! its `Content-Range` and `Content-Digest`. Chunks start small and grow
-//! while they arrive quickly (about [`PhotoSyncOptions::target_chunk_ms`]
-//! each), shrink after a failure, so a drop loses at most one small chunk.
-//! After a failure the server is asked again where to resume: a chunk that
-//! arrived though its answer was lost is never sent twice. When the server
-//! verified the whole blob's hash the attachment is marked uploaded, and
-//! only then may the storage budget drop its original.
+//! its `Content-Range` and `Content-Digest`. The server keeps what arrived
+//! of a chunk cut by a drop, and after any failure the server is asked
+//! again where to resume: nothing it holds is sent twice, and a drop costs
+//! only the bytes in flight. Chunks are sized to take about
+//! [`PhotoSyncOptions::target_chunk_ms`] at the rate the last one went
+//! (progress and the per-chunk digest at a useful grain, few request heads
+//! on a slow link). When the server verified the whole blob's hash the
+//! attachment is marked uploaded, and only then may the storage budget drop
+//! its original.
 //!
 //! One blob that fails (the server refuses it, the link gives up on it) is
 //! reported and the others go on.
@@ -36,8 +38,8 @@ pub struct PhotoSyncOptions {
     pub min_chunk: usize,
     /// Largest chunk (default 1 MiB; the server takes 4 MiB at most).
     pub max_chunk: usize,
-    /// How long a chunk should take (default 2 s): chunks grow while they
-    /// arrive faster, shrink when slower.
+    /// How long a chunk should take (default 4 s) at the rate the last one
+    /// went.
     pub target_chunk_ms: u64,
     /// Failed requests in a row after which one blob is left for the next
     /// sync (default 12).
@@ -54,7 +56,7 @@ impl Default for PhotoSyncOptions {
             initial_chunk: 32 * 1024,
             min_chunk: 8 * 1024,
             max_chunk: 1024 * 1024,
-            target_chunk_ms: 2000,
+            target_chunk_ms: 4000,
             max_failures: 12,
             retry_delay: Duration::from_millis(500),
             progress: None,
@@ -412,16 +414,13 @@ impl Upload<'_> {
                         progress(&self.progress);
                     }
                     failures = 0;
-                    // Aim at target_chunk_ms per chunk.
+                    // Aim at target_chunk_ms per chunk at the rate this
+                    // one went, moving at most a factor of two at a time.
                     let took = started.elapsed().as_millis().max(1) as u64;
-                    chunk = if took * 2 < options.target_chunk_ms {
-                        chunk.saturating_mul(2)
-                    } else if took > options.target_chunk_ms * 2 {
-                        chunk / 2
-                    } else {
-                        chunk
-                    }
-                    .clamp(options.min_chunk, options.max_chunk);
+                    let ideal = (piece.len() as u64).saturating_mul(options.target_chunk_ms) / took;
+                    chunk = (ideal as usize)
+                        .clamp(chunk / 2, chunk.saturating_mul(2))
+                        .clamp(options.min_chunk, options.max_chunk);
                     false
                 }
                 Ok(r) if r.status == 400 && refused_field(&r).as_deref() == Some("blob") => {

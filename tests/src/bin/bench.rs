@@ -20,6 +20,11 @@
 //! and one offline day, against gzip'd JSON and the stock Automerge sync
 //! protocol; `--households`, `--years` and `--seed` apply.
 //!
+//! `--photo-link` uploads one photo (3 MB) over a simulated weak link
+//! instead (see `src/bench/photo.rs`): 64 kbit/s, a drop every 20 s of link
+//! time; bytes on the wire against the photo, and restarts from zero.
+//! `--link-kbps --drop-every --photo-bytes --time-scale` override it.
+//!
 //! `--server-load` runs the server load generator instead (see
 //! `src/bench/load.rs`): the county of issue 13 (16 grids × 150 households
 //! × 5 years, 4 phones per grid, 4 days each), each phone's recorded days
@@ -36,6 +41,8 @@ mod bench;
 mod load_bench;
 #[path = "../bench/load_targets.rs"]
 mod load_targets;
+#[path = "../bench/photo.rs"]
+mod photo_bench;
 #[path = "../bench/sync.rs"]
 mod sync_bench;
 
@@ -58,7 +65,8 @@ const RSS_TARGET_MIB: f64 = 40.0;
 const USAGE: &str = "usage: bench [--households N] [--years Y] [--seed S] [--encrypted] \
 [--list-iters N] [--visit-iters N] [--sync]
        bench --server-load [--small] [--grids N] [--extra-grids N] [--phones N] \
-[--levels 1,8,32,64] [--first-syncs N] [--days N] [--workload DIR] [--backends sqlite,pg1,pg2] [--households N] [--years Y] [--seed S]";
+[--levels 1,8,32,64] [--first-syncs N] [--days N] [--workload DIR] [--backends sqlite,pg1,pg2] [--households N] [--years Y] [--seed S]
+       bench --photo-link [--link-kbps 64] [--drop-every 20] [--photo-bytes 3000000] [--time-scale 100]";
 
 /// What one benchmark run does.
 struct Options {
@@ -71,6 +79,8 @@ struct Options {
     sync: bool,
     /// `--server-load`, with the sizes given on the command line.
     load: Option<load_bench::LoadOptions>,
+    /// `--photo-link`, with the link given on the command line.
+    photo: Option<photo_bench::PhotoLinkOptions>,
 }
 
 /// What this process was started for.
@@ -91,7 +101,9 @@ fn parse_args(args: &[String]) -> Res<Mode> {
         visit_iters: 50,
         sync: false,
         load: None,
+        photo: None,
     };
+    let mut photo = photo_bench::PhotoLinkOptions::default();
     // Sizes of a load run: a preset, then the flags given (in any order).
     let load_requested = args.iter().any(|a| a == "--server-load");
     let mut load = if args.iter().any(|a| a == "--small") {
@@ -142,6 +154,11 @@ fn parse_args(args: &[String]) -> Res<Mode> {
             "--visit-iters" => o.visit_iters = value()?.parse::<usize>()?.max(1),
             "--encrypted" => o.encrypted = true,
             "--sync" => o.sync = true,
+            "--photo-link" => o.photo = Some(photo.clone()),
+            "--link-kbps" => photo.kbps = value()?.parse()?,
+            "--drop-every" => photo.drop_every_s = value()?.parse()?,
+            "--photo-bytes" => photo.photo_bytes = value()?.parse()?,
+            "--time-scale" => photo.time_scale = value()?.parse::<f64>()?.max(1.0),
             "--help" | "-h" => return Ok(Mode::Help),
             rss::IDLE_ARG => return Ok(Mode::Idle),
             rss::PROBE_ARG => probe = Some(PathBuf::from(value()?)),
@@ -150,6 +167,9 @@ fn parse_args(args: &[String]) -> Res<Mode> {
     }
     if load_requested {
         o.load = Some(load);
+    }
+    if o.photo.is_some() {
+        o.photo = Some(photo);
     }
     Ok(match probe {
         Some(path) => Mode::Probe(path, o.encrypted),
@@ -163,6 +183,9 @@ fn main() -> ExitCode {
         Mode::Bench(Options {
             load: Some(load), ..
         }) => load_bench::run(&load),
+        Mode::Bench(Options {
+            photo: Some(photo), ..
+        }) => photo_bench::run(&photo),
         Mode::Bench(o) if o.sync => sync_bench::run(o.households, o.years, o.seed),
         Mode::Bench(o) => run(&o),
         Mode::Probe(path, encrypted) => rss::probe(&path, encrypted),
