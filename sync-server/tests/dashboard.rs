@@ -202,6 +202,43 @@ fn pages_actions_and_exports(addr: &str, other: &str, db: &mut dyn Probe) {
         figure(&home.body, r#"data-grid="DEMO-G01""#, "households"),
         g1.to_string()
     );
+    // Drill-down (issue 15): the community's page is its home page; every
+    // level sums the grids below it and links one level down.
+    let community = get(addr, "/grids/DEMO-C1", &me);
+    assert_eq!(community.status, 200);
+    assert_eq!(
+        figure(&community.body, "id=\"totals\"", "households"),
+        households.to_string()
+    );
+    for page in [&home.body, &community.body] {
+        assert_eq!(
+            figure(page, r#"data-node="DEMO-C1-1""#, "households"),
+            households.to_string()
+        );
+        assert!(page.contains(r#"href="/grids/DEMO-C1-1""#));
+    }
+    let area = get(addr, "/grids/DEMO-C1-1", &me);
+    assert_eq!(area.status, 200);
+    assert!(
+        area.body
+            .contains(r#"<a href="/grids/DEMO-C1" data-node="DEMO-C1">"#),
+        "breadcrumbs"
+    );
+    assert_eq!(
+        figure(&area.body, r#"data-grid="DEMO-G01""#, "households"),
+        g1.to_string()
+    );
+    let grid = get(addr, "/grids/DEMO-G01", &me);
+    assert_eq!(
+        attrs(&grid.body, "data-household").len() as i64,
+        g1,
+        "a grid lists its households"
+    );
+    assert_eq!(
+        get(addr, "/grids/DEMO", &me).status,
+        404,
+        "above the staff member's node"
+    );
     assert!(home.body.contains("<svg"), "charts are inline SVG");
     assert!(
         !home.body.contains("<script")

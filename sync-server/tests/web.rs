@@ -216,7 +216,7 @@ fn staff_sign_in_dashboard_and_sign_out() {
         home.body
     );
     assert!(
-        home.body.contains(r#"<tr data-grid="G1">"#),
+        home.body.contains(r#"<tr data-node="G1" data-grid="G1">"#),
         "{}",
         home.body
     );

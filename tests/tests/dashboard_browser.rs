@@ -70,10 +70,10 @@ impl Figures {
     }
 
     /// `coverage` as the overview prints it: visited / households, one
-    /// decimal, `0.0%` for no households.
+    /// decimal, `—` for no households (no data is not 0%).
     fn coverage(&self) -> String {
         if self.households == 0 {
-            return "0.0%".into();
+            return "—".into();
         }
         format!(
             "{:.1}%",

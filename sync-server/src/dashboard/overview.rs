@@ -71,6 +71,9 @@ pub struct GridFigures {
     /// Cases (all time) awaiting a first response past the target, plus
     /// cases answered after it, per the grid's policy (as [`Case::timers`]).
     pub cases_past_response_target: u32,
+    /// Cases awaiting their first response past the target now (the
+    /// open ones of `cases_past_response_target`).
+    pub cases_awaiting_overdue: u32,
 }
 
 impl GridFigures {
@@ -89,6 +92,7 @@ impl GridFigures {
             hazards_overdue: 0,
             open_cases: 0,
             cases_past_response_target: 0,
+            cases_awaiting_overdue: 0,
         }
     }
 
@@ -115,6 +119,7 @@ impl GridFigures {
         self.hazards_overdue += other.hazards_overdue;
         self.open_cases += other.open_cases;
         self.cases_past_response_target += other.cases_past_response_target;
+        self.cases_awaiting_overdue += other.cases_awaiting_overdue;
     }
 }
 
@@ -378,6 +383,9 @@ pub fn overview<C: SqlConn + ?Sized>(r: &Reader<'_, C>, grids: &[GridCode]) -> R
         if let Some(f) = by_grid.get_mut(c.grid.as_str()) {
             if c.timers.response_overdue || c.timers.responded_late {
                 f.cases_past_response_target += 1;
+            }
+            if c.timers.response_overdue {
+                f.cases_awaiting_overdue += 1;
             }
         }
         if let Some(w) = weeks.index(c.opened_at.0) {

@@ -11,8 +11,9 @@ use gridwork_core::Error;
 use std::collections::HashSet;
 
 /// Figures in field order: households, visited, visits, special, due,
-/// overdue, open hazards, hazards overdue, open cases, past target.
-fn figures(code: &str, counts: [u32; 10], coverage: f64) -> GridFigures {
+/// overdue, open hazards, hazards overdue, open cases, past target,
+/// awaiting a response past the target now.
+fn figures(code: &str, counts: [u32; 11], coverage: f64) -> GridFigures {
     GridFigures {
         grid: grid(code),
         households: counts[0],
@@ -26,6 +27,7 @@ fn figures(code: &str, counts: [u32; 10], coverage: f64) -> GridFigures {
         hazards_overdue: counts[7],
         open_cases: counts[8],
         cases_past_response_target: counts[9],
+        cases_awaiting_overdue: counts[10],
     }
 }
 
@@ -41,12 +43,15 @@ fn overview_counts_each_grid_and_the_totals() {
     assert_eq!(
         o.grids,
         vec![
-            figures("G-B", [2, 1, 1, 1, 0, 0, 1, 0, 3, 1], 0.5),
-            figures("G-A", [4, 2, 3, 3, 1, 2, 3, 1, 3, 2], 0.5),
-            figures("G-D", [0; 10], 0.0),
+            figures("G-B", [2, 1, 1, 1, 0, 0, 1, 0, 3, 1, 0], 0.5),
+            figures("G-A", [4, 2, 3, 3, 1, 2, 3, 1, 3, 2, 1], 0.5),
+            figures("G-D", [0; 11], 0.0),
         ]
     );
-    assert_eq!(o.totals, figures("", [6, 3, 4, 4, 1, 2, 4, 1, 6, 3], 0.5));
+    assert_eq!(
+        o.totals,
+        figures("", [6, 3, 4, 4, 1, 2, 4, 1, 6, 3, 1], 0.5)
+    );
     let cells: Vec<_> = o
         .hazards_by_category
         .iter()
@@ -217,7 +222,10 @@ fn trend_has_twelve_weeks_with_each_record_in_its_week() {
 fn a_grid_outside_the_scope_contributes_nothing() {
     let (town, _) = town();
     let c = town.read(|r| overview(r, &[grid("G-C")])).unwrap();
-    assert_eq!(c.totals, figures("", [1, 1, 1, 1, 1, 0, 1, 1, 1, 1], 1.0));
+    assert_eq!(
+        c.totals,
+        figures("", [1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1], 1.0)
+    );
     assert_eq!(c.cases_by_status[0].count, 1);
     assert_eq!(c.response.cases, 1);
     // The same grid given twice counts once in the totals.
@@ -228,7 +236,7 @@ fn a_grid_outside_the_scope_contributes_nothing() {
     assert_eq!(twice.grids.len(), 2);
 
     let empty = town.read(|r| overview(r, &[])).unwrap();
-    assert_eq!(empty.totals, figures("", [0; 10], 0.0));
+    assert_eq!(empty.totals, figures("", [0; 11], 0.0));
     assert!(empty.hazards_by_category.is_empty());
     assert!(empty.cases_by_status.iter().all(|s| s.count == 0));
     assert_eq!(empty.trend.len(), 12);

@@ -98,6 +98,16 @@ pub fn frame(ctx: &PageCtx, title: &str, body: Markup) -> String {
     markup.into_string()
 }
 
+/// `part / whole` as a percentage with one decimal (`66.7%`), or a dash
+/// when there is nothing to divide by: "no data" is not "0%".
+pub fn share(part: u32, whole: u32) -> String {
+    if whole == 0 {
+        "—".to_owned()
+    } else {
+        percent(f64::from(part) / f64::from(whole))
+    }
+}
+
 /// `share` (0..=1) as a percentage with one decimal: `66.7%`.
 pub fn percent(share: f64) -> String {
     format!("{:.1}%", share * 100.0)

@@ -77,6 +77,50 @@ impl Scope {
         false
     }
 
+    /// The node `code`, if it is in the subtree.
+    pub fn node(&self, code: &GridCode) -> Option<&GridNode> {
+        self.nodes.iter().find(|n| &n.code == code)
+    }
+
+    /// The top nodes of the subtree: those whose parent is outside it
+    /// (normally one: the staff member's own node).
+    pub fn roots(&self) -> Vec<&GridNode> {
+        self.nodes
+            .iter()
+            .filter(|n| n.parent.as_ref().is_none_or(|p| !self.covers(p)))
+            .collect()
+    }
+
+    /// The nodes directly below `code`, in order.
+    pub fn children(&self, code: &GridCode) -> Vec<&GridNode> {
+        self.nodes
+            .iter()
+            .filter(|n| n.parent.as_ref() == Some(code))
+            .collect()
+    }
+
+    /// The 4th-level grids at or below `code`, in order.
+    pub fn grids_under(&self, code: &GridCode) -> Vec<GridCode> {
+        self.nodes
+            .iter()
+            .filter(|n| n.level == 4 && (&n.code == code || self.is_below(&n.code, code)))
+            .map(|n| n.code.clone())
+            .collect()
+    }
+
+    /// The nodes from the top of the subtree down to `code` (inclusive):
+    /// a page's breadcrumbs.
+    pub fn path_to(&self, code: &GridCode) -> Vec<&GridNode> {
+        let mut path = Vec::new();
+        let mut current = self.node(code);
+        while let Some(node) = current {
+            path.push(node);
+            current = node.parent.as_ref().and_then(|p| self.node(p));
+        }
+        path.reverse();
+        path
+    }
+
     /// A grid's display name (its code if unknown).
     pub fn name_of(&self, grid: &GridCode) -> String {
         self.nodes

@@ -15,44 +15,85 @@ use crate::error::Error;
 use crate::web::charts::{self, Bar, WeekBar};
 use crate::web::html::Lang;
 use crate::web::labels;
-use crate::web::page::{frame, local_time, minutes, percent, PageCtx};
+use crate::web::page::{frame, local_time, minutes, share, PageCtx};
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
-use gridwork_core::model::{CaseState, GridCode, Workflow};
+use gridwork_core::api::HouseholdSummary;
+use gridwork_core::model::{CaseState, GridCode, GridNode, Workflow};
 use gridwork_core::schedule::DueStatus;
 use maud::{html, Markup};
 
-/// `GET /`.
+/// `GET /`: the page of the staff member's own node (or of their whole
+/// subtree, should it have several tops).
 pub async fn overview(request: PageRequest) -> Response {
     request
         .respond(|view| {
-            let grids = view.scope.grids();
-            let overview = view.read(|r| Ok(dashboard::overview(r, &grids)?))?;
+            let roots = view.scope.roots();
+            let node = match roots.as_slice() {
+                [one] => Some((*one).clone()),
+                _ => None,
+            };
             Ok(Outcome::Page(
                 StatusCode::OK,
-                overview_page(view, &overview),
+                node_page(view, node.as_ref())?,
             ))
         })
         .await
 }
 
-/// `GET /grids/{code}`.
+/// `GET /grids/{code}`: any node of the subtree — a community, a 片区 or a
+/// grid — with its figures summed over the grids below it.
 pub async fn grid(Path(code): Path<String>, request: PageRequest) -> Response {
     request
         .respond(move |view| {
-            let grid = GridCode(code);
-            if !view.scope.covers(&grid) {
-                return Err(Error::not_found("grid", grid.0));
-            }
-            let overview =
-                view.read(|r| Ok(dashboard::overview(r, std::slice::from_ref(&grid))?))?;
-            Ok(Outcome::Page(
-                StatusCode::OK,
-                grid_page(view, &grid, &overview)?,
-            ))
+            let code = GridCode(code);
+            let Some(node) = view.scope.node(&code).cloned() else {
+                return Err(Error::not_found("grid", code.0));
+            };
+            Ok(Outcome::Page(StatusCode::OK, node_page(view, Some(&node))?))
         })
         .await
+}
+
+/// The name of a grid level, e.g. 社区 for 2.
+pub fn level_name(lang: Lang, level: u8) -> &'static str {
+    match level {
+        1 => lang.pick("镇街", "Town"),
+        2 => lang.pick("社区", "Community"),
+        3 => lang.pick("片区", "Area"),
+        _ => lang.pick("网格", "Grid"),
+    }
+}
+
+/// The heading of a list of nodes of `level`, e.g. 各社区.
+fn level_heading(lang: Lang, level: u8) -> &'static str {
+    match level {
+        1 => lang.pick("各镇街", "Towns"),
+        2 => lang.pick("各社区", "Communities"),
+        3 => lang.pick("各片区", "Areas"),
+        _ => lang.pick("各网格", "Grids"),
+    }
+}
+
+/// Breadcrumbs from the top of the staff member's subtree to `node`.
+fn breadcrumbs(view: &View, node: Option<&GridNode>) -> Markup {
+    let path = node
+        .map(|n| view.scope.path_to(&n.code))
+        .unwrap_or_default();
+    html! {
+        nav.crumbs aria-label=(view.ctx.t("位置", "Location")) {
+            a href="/" { (view.ctx.t("总览", "Overview")) }
+            @for (i, n) in path.iter().enumerate() {
+                " › "
+                @if i + 1 == path.len() {
+                    span aria-current="page" data-node=(n.code.0) { (n.name) }
+                } @else {
+                    a href={ "/grids/" (n.code.0) } data-node=(n.code.0) { (n.name) }
+                }
+            }
+        }
+    }
 }
 
 /// The figure cells shared by the totals and the grid rows.
@@ -60,18 +101,30 @@ fn figure(name: &str, value: impl std::fmt::Display) -> Markup {
     html! { span data-figure=(name) { (value.to_string()) } }
 }
 
+/// A card's period: what time its figures cover.
+fn period(text: &str) -> Markup {
+    html! { p.period { (text) } }
+}
+
 fn totals(ctx: &PageCtx, t: &GridFigures, o: &Overview) -> Markup {
     let r = &o.response;
+    let month = match ctx.lang {
+        Lang::Zh => format!("本月（{}）", o.month),
+        Lang::En => format!("This month ({})", o.month),
+    };
+    let now = ctx.t("当前", "Now");
     html! {
         section #totals .cards {
             div.card-figure {
                 h3 { (ctx.t("在册住户", "Households")) }
+                (period(now))
                 p.big { (figure("households", t.households)) }
                 p.sub { (ctx.t("特殊群体户 ", "special groups ")) (figure("special_group_households", t.special_group_households)) }
             }
             div.card-figure {
-                h3 { (ctx.t("本月走访覆盖率", "Visit coverage this month")) }
-                p.big { (figure("coverage", percent(t.coverage))) }
+                h3 { (ctx.t("走访覆盖率", "Visit coverage")) }
+                (period(&month))
+                p.big { (figure("coverage", share(t.households_visited, t.households))) }
                 p.sub {
                     (ctx.t("已走访 ", "visited ")) (figure("households_visited", t.households_visited))
                     (ctx.t(" 户，走访 ", " households, ")) (figure("visits_this_month", t.visits_this_month))
@@ -80,84 +133,81 @@ fn totals(ctx: &PageCtx, t: &GridFigures, o: &Overview) -> Markup {
             }
             div.card-figure {
                 h3 { (ctx.t("特殊群体走访", "Special-group visits")) }
+                (period(now))
                 p.big.warn { (figure("special_overdue", t.special_overdue)) }
                 p.sub { (ctx.t("已逾期；即将到期 ", "overdue; due soon ")) (figure("special_due", t.special_due)) }
             }
             div.card-figure {
                 h3 { (ctx.t("未销号隐患", "Open hazards")) }
+                (period(now))
                 p.big { (figure("open_hazards", t.open_hazards)) }
                 p.sub { (ctx.t("超期未整改 ", "past deadline ")) (figure("hazards_overdue", t.hazards_overdue)) }
             }
             div.card-figure {
                 h3 { (ctx.t("未结事项", "Open cases")) }
+                (period(now))
                 p.big { (figure("open_cases", t.open_cases)) }
-                p.sub { (ctx.t("累计响应超时 ", "missed the response target, all time ")) (figure("cases_past_response_target", t.cases_past_response_target)) }
+                p.sub { (ctx.t("其中超时未响应 ", "of which awaiting a response past the target ")) (figure("cases_awaiting_overdue", t.cases_awaiting_overdue)) }
             }
             div.card-figure {
-                h3 { (ctx.t("本月首次响应", "First responses this month")) }
-                p.big { (percent(r.share_within_target)) }
+                h3 { (ctx.t("首次响应", "First responses")) }
+                (period(&month))
+                p.big { (figure("share_within_target", share(r.within_target, r.responded))) }
                 p.sub {
                     (figure("responses_within_target", r.within_target)) " / " (figure("responses", r.responded))
                     (ctx.t(" 在 ", " within ")) (r.target_minutes) (ctx.t(" 分钟内", " min"))
                 }
             }
+            div.card-figure {
+                h3 { (ctx.t("超时响应", "Responses past the target")) }
+                (period(ctx.t("累计（全部时间）", "All time")))
+                p.big { (figure("cases_past_response_target", t.cases_past_response_target)) }
+                p.sub { (ctx.t("含已结案事项", "closed cases included")) }
+            }
         }
     }
 }
 
-/// Which rows a [`figures_table`] lists.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum RowKind {
-    /// 4th-level grids, each linking to its drill-down (`#grids`,
-    /// `tr[data-grid]`).
-    Grid,
-    /// Communities summed from their grids (`#communities`,
-    /// `tr[data-community]`).
-    Community,
-}
-
-/// One row of figures per grid or community, the same columns for both.
-fn figures_table(view: &View, kind: RowKind, rows: &[GridFigures]) -> Markup {
+/// One row of figures per node (community, 片区 or grid), the same
+/// columns for all, each row linking to the node's own page: `tr` with
+/// `data-node`, plus `data-grid` for a grid and `data-community` for a
+/// community.
+fn figures_table(view: &View, id: &str, level: u8, rows: &[GridFigures]) -> Markup {
     let ctx = &view.ctx;
-    let (id, first) = match kind {
-        RowKind::Grid => ("grids", ctx.t("网格", "Grid")),
-        RowKind::Community => ("communities", ctx.t("社区", "Community")),
-    };
     html! {
         table.data id=(id) {
             thead { tr {
-                th { (first) }
+                th { (level_name(ctx.lang, level)) }
                 th.num { (ctx.t("住户", "Households")) }
-                th.num { (ctx.t("本月已走访", "Visited")) }
-                th.num { (ctx.t("走访次数", "Visits")) }
-                th.num { (ctx.t("覆盖率", "Coverage")) }
+                th.num { (ctx.t("本月已走访", "Visited this month")) }
+                th.num { (ctx.t("本月走访次数", "Visits this month")) }
+                th.num { (ctx.t("本月覆盖率", "Coverage this month")) }
                 th.num { (ctx.t("特殊群体逾期", "Special overdue")) }
                 th.num { (ctx.t("即将到期", "Due soon")) }
                 th.num { (ctx.t("未销号隐患", "Open hazards")) }
                 th.num { (ctx.t("超期隐患", "Hazards overdue")) }
                 th.num { (ctx.t("未结事项", "Open cases")) }
+                th.num { (ctx.t("超时未响应", "Awaiting, overdue")) }
             } }
             tbody {
                 @for g in rows {
-                    tr data-grid=[(kind == RowKind::Grid).then_some(&g.grid.0)]
-                       data-community=[(kind == RowKind::Community).then_some(&g.grid.0)] {
+                    tr data-node=(g.grid.0)
+                       data-grid=[(level == 4).then_some(&g.grid.0)]
+                       data-community=[(level == 2).then_some(&g.grid.0)] {
                         td {
-                            @if kind == RowKind::Grid {
-                                a href={ "/grids/" (g.grid.0) } { (view.scope.name_of(&g.grid)) }
-                            } @else {
-                                (view.scope.name_of(&g.grid))
-                            }
+                            a href={ "/grids/" (g.grid.0) } { (view.scope.name_of(&g.grid)) }
                             " " code { (g.grid.0) }
                         }
                         td.num { (figure("households", g.households)) }
                         td.num { (figure("households_visited", g.households_visited)) }
                         td.num { (figure("visits_this_month", g.visits_this_month)) }
-                        td.num { (figure("coverage", percent(g.coverage))) }
+                        td.num { (figure("coverage", share(g.households_visited, g.households))) }
                         td.num { (figure("special_overdue", g.special_overdue)) }
                         td.num { (figure("special_due", g.special_due)) }
                         td.num { (figure("open_hazards", g.open_hazards)) }
                         td.num { (figure("hazards_overdue", g.hazards_overdue)) }
                         td.num { (figure("open_cases", g.open_cases)) }
+                        td.num { (figure("cases_awaiting_overdue", g.cases_awaiting_overdue)) }
                     }
                 }
             }
@@ -165,29 +215,19 @@ fn figures_table(view: &View, kind: RowKind, rows: &[GridFigures]) -> Markup {
     }
 }
 
-/// One row per community (level 2) of the scope, summed from its grids:
-/// what town staff compare first. Empty for a single community.
-fn community_rows(view: &View, o: &Overview) -> Markup {
-    let communities: Vec<GridFigures> = view
-        .scope
-        .nodes
+/// The rows of `nodes` summed from the grids of `o` below each.
+fn node_rows(view: &View, o: &Overview, nodes: &[&GridNode]) -> Vec<GridFigures> {
+    nodes
         .iter()
-        .filter(|n| n.level == 2)
-        .map(|c| {
+        .map(|n| {
             GridFigures::sum(
-                c.code.clone(),
+                n.code.clone(),
                 o.grids
                     .iter()
-                    .filter(|g| view.scope.is_below(&g.grid, &c.code)),
+                    .filter(|g| g.grid == n.code || view.scope.is_below(&g.grid, &n.code)),
             )
         })
-        .collect();
-    html! {
-        @if communities.len() > 1 {
-            h2 { (view.ctx.t("各社区", "Communities")) }
-            (figures_table(view, RowKind::Community, &communities))
-        }
-    }
+        .collect()
 }
 
 fn hazards_and_cases(ctx: &PageCtx, o: &Overview) -> Markup {
@@ -195,6 +235,7 @@ fn hazards_and_cases(ctx: &PageCtx, o: &Overview) -> Markup {
     let status_bars: Vec<Bar> = o
         .cases_by_status
         .iter()
+        .filter(|s| s.status != CaseState::Closed.code())
         .map(|s| Bar {
             label: CaseState::parse(&s.status)
                 .map(|st| labels::case_state(lang, st).to_owned())
@@ -230,12 +271,16 @@ fn hazards_and_cases(ctx: &PageCtx, o: &Overview) -> Markup {
                 }
             }
             section {
-                h2 { (ctx.t("事项（按状态）", "Cases by status")) }
+                h2 { (ctx.t("未结事项（按状态）", "Open cases by status")) }
                 div #cases-by-status {
                     (charts::bars(ctx.t("事项状态", "Case status"), &status_bars, 1.0))
                     ul.counts {
                         @for s in &o.cases_by_status {
-                            li { (CaseState::parse(&s.status).map_or(s.status.as_str(), |st| labels::case_state(lang, st))) " " span data-status=(s.status) { (s.count) } }
+                            li {
+                                (CaseState::parse(&s.status).map_or(s.status.as_str(), |st| labels::case_state(lang, st)))
+                                @if s.status == CaseState::Closed.code() { (ctx.t("（累计）", " (all time)")) }
+                                " " span data-status=(s.status) { (s.count) }
+                            }
                         }
                     }
                 }
@@ -247,7 +292,7 @@ fn hazards_and_cases(ctx: &PageCtx, o: &Overview) -> Markup {
                 tbody {
                     tr { th { (ctx.t("目标", "Target")) } td { (r.target_minutes) (ctx.t(" 分钟", " minutes")) } }
                     tr { th { (ctx.t("本月事项", "Cases this month")) } td data-figure="response_cases" { (r.cases) } }
-                    tr { th { (ctx.t("按时响应占比", "Share within target")) } td data-figure="share_within_target" { (percent(r.share_within_target)) } }
+                    tr { th { (ctx.t("按时响应占比", "Share within target")) } td data-figure="share_within_target" { (share(r.within_target, r.responded)) } }
                     tr { th { (ctx.t("响应用时中位数（分钟）", "Median minutes")) } td data-figure="median_minutes" { (minutes(r.median_minutes)) } }
                     tr { th { (ctx.t("最慢（分钟）", "Slowest (minutes)")) } td data-figure="slowest_minutes" {
                         (minutes(r.slowest_minutes))
@@ -302,7 +347,7 @@ fn coverage_chart(view: &View, o: &Overview) -> Markup {
         .map(|g| Bar {
             label: view.scope.name_of(&g.grid),
             value: g.coverage,
-            shown: percent(g.coverage),
+            shown: share(g.households_visited, g.households),
         })
         .collect();
     charts::bars(
@@ -312,23 +357,56 @@ fn coverage_chart(view: &View, o: &Overview) -> Markup {
     )
 }
 
-fn overview_page(view: &View, o: &Overview) -> String {
+/// The page of `node` (or of the whole subtree when `None`): breadcrumbs,
+/// the totals of the grids below it, one row per node directly below it
+/// (each a link one level down), every grid below it when that is another
+/// list, and for a grid its households.
+fn node_page(view: &View, node: Option<&GridNode>) -> Result<String, Error> {
     let ctx = &view.ctx;
-    let body = html! {
-        p.hint { (ctx.t("统计月份：", "Month: ")) (o.month) (ctx.t("。数据为各网格员手机已同步的记录。", ". Figures count what the gridworkers' phones have synced.")) }
-        (totals(ctx, &o.totals, o))
-        (community_rows(view, o))
-        h2 { (ctx.t("各网格", "Grids")) }
-        @if o.grids.is_empty() {
-            p.hint { (ctx.t("您的管辖范围内还没有网格。", "There are no grids in your area yet.")) }
-        } @else {
-            (coverage_chart(view, o))
-            (figures_table(view, RowKind::Grid, &o.grids))
-        }
-        (hazards_and_cases(ctx, o))
-        (trend(ctx, o))
+    let (grids, children) = match node {
+        Some(n) => (
+            view.scope.grids_under(&n.code),
+            view.scope.children(&n.code),
+        ),
+        None => (view.scope.grids(), view.scope.roots()),
     };
-    frame(ctx, ctx.t("总览", "Overview"), body)
+    let o = view.read(|r| Ok(dashboard::overview(r, &grids)?))?;
+    let child_level = children.first().map_or(4, |c| c.level);
+    let child_rows = node_rows(view, &o, &children);
+    let households = match node {
+        Some(n) if n.level == 4 => Some(view.read(|r| Ok(r.grid_households(&n.code)?))?),
+        _ => None,
+    };
+    let title = node.map_or(ctx.t("总览", "Overview"), |n| n.name.as_str());
+    let body = html! {
+        (breadcrumbs(view, node))
+        p.hint {
+            @if let Some(n) = node { (level_name(ctx.lang, n.level)) " " code { (n.code.0) } " · " }
+            (ctx.t("数据为各网格员手机已同步的记录。", "Figures count what the gridworkers' phones have synced."))
+        }
+        (totals(ctx, &o.totals, &o))
+        @if households.is_none() {
+            @if children.is_empty() {
+                p.hint { (ctx.t("这里还没有下级网格。", "There are no grids below this yet.")) }
+            } @else if child_level == 4 {
+                h2 { (level_heading(ctx.lang, 4)) }
+                (coverage_chart(view, &o))
+                (figures_table(view, "grids", 4, &o.grids))
+            } @else {
+                h2 { (level_heading(ctx.lang, child_level)) }
+                (figures_table(view, if child_level == 2 { "communities" } else { "children" }, child_level, &child_rows))
+                h2 { (ctx.t("全部网格", "Every grid")) }
+                (coverage_chart(view, &o))
+                (figures_table(view, "grids", 4, &o.grids))
+            }
+        }
+        @if let Some(households) = &households {
+            (households_table(ctx, households))
+        }
+        (hazards_and_cases(ctx, &o))
+        (trend(ctx, &o))
+    };
+    Ok(frame(ctx, title, body))
 }
 
 fn due_code(status: DueStatus) -> &'static str {
@@ -347,13 +425,8 @@ fn due_label(lang: Lang, status: DueStatus) -> &'static str {
     }
 }
 
-fn grid_page(view: &View, grid: &GridCode, o: &Overview) -> Result<String, Error> {
-    let ctx = &view.ctx;
-    let households = view.read(|r| Ok(r.grid_households(grid)?))?;
-    let name = view.scope.name_of(grid);
-    let body = html! {
-        p { a href="/" { "← " (ctx.t("总览", "Overview")) } " · " code { (grid.0) } " · " (o.month) }
-        (totals(ctx, &o.totals, o))
+fn households_table(ctx: &PageCtx, households: &[HouseholdSummary]) -> Markup {
+    html! {
         h2 { (ctx.t("住户与走访计划", "Households and their visit schedule")) }
         table #households .data {
             thead { tr {
@@ -365,7 +438,7 @@ fn grid_page(view: &View, grid: &GridCode, o: &Overview) -> Result<String, Error
                 th { (ctx.t("状态", "Status")) }
             } }
             tbody {
-                @for h in &households {
+                @for h in households {
                     tr data-household=(h.id) data-due=(due_code(h.due_status)) class=[(h.due_status == DueStatus::Overdue).then_some("overdue")] {
                         td { a href={ "/households/" (h.id) } { (h.address) } }
                         td { @for tag in &h.all_tags { span.tag { (ctx.t(tag.label_zh(), tag.code())) } " " } }
@@ -377,8 +450,5 @@ fn grid_page(view: &View, grid: &GridCode, o: &Overview) -> Result<String, Error
                 }
             }
         }
-        (hazards_and_cases(ctx, o))
-        (trend(ctx, o))
-    };
-    Ok(frame(ctx, &name, body))
+    }
 }
