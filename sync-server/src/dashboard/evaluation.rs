@@ -7,7 +7,11 @@
 //! A month is `[its first local midnight, the first local midnight of the
 //! next month)`; for the current month it stops at now. Grid-wide shares
 //! (special groups, responses, hazards) are the same for every worker of a
-//! grid; coverage and forms count the worker's own visits and records.
+//! grid, and so is coverage: a household visited by any gridworker of the
+//! grid counts (two gridworkers sharing a grid are not each capped at their
+//! share); each worker's own visits are shown beside it
+//! ([`EvaluationRow::households_visited`]). Forms count the worker's own
+//! records.
 
 use super::{case_clocks, checked_time, count_where, ratio, unverified};
 use gridwork_core::api::reads::{comma_list, in_list, json_list, parse_tag_list, Policies};
@@ -75,9 +79,11 @@ pub struct EvaluationRow {
     pub month: String,
     /// Active households of the grid (registered before the month's end).
     pub households: u32,
-    /// Of those, visited by this worker during the month.
+    /// Of those, visited by this worker during the month (their own credit).
     pub households_visited: u32,
-    /// `households_visited / households`.
+    /// Of those, visited by anyone during the month.
+    pub grid_households_visited: u32,
+    /// `grid_households_visited / households`.
     pub coverage: f64,
     /// Active households of the grid in a special group.
     pub special_households: u32,
@@ -118,6 +124,7 @@ pub struct EvaluationRow {
 #[derive(Default)]
 struct GridMonth {
     households: u32,
+    visited: u32,
     special: u32,
     special_on_time: u32,
     cases: u32,
@@ -292,6 +299,24 @@ pub fn evaluation<C: SqlConn + ?Sized>(
         );
     }
 
+    // Households of each grid visited by anyone during the month.
+    for row in conn.rows(
+        &format!(
+            "SELECT h.grid, count(DISTINCT h.id)
+             FROM households h JOIN visits v ON v.household_id = h.id
+                  JOIN docs d ON d.key = v.doc_key
+                  LEFT JOIN time_checks tc ON tc.doc_id = d.id AND tc.item = v.id
+             WHERE h.grid {in_scope} AND h.status = 'active' AND h.created_at < ?3
+               AND {started} >= ?2 AND {started} < ?3
+             GROUP BY h.grid",
+            started = checked_time("tc", "v.started_at"),
+        ),
+        &params,
+    )? {
+        let [grid, households] = columns(row)?;
+        grids.entry(grid.text()?).or_default().visited = households.count()?;
+    }
+
     // Each worker's form records, at their checked times.
     let mut forms: HashMap<String, (u32, u32)> = HashMap::new();
     for row in conn.rows(
@@ -344,7 +369,7 @@ impl EvaluationRow {
         households_visited: u32,
         forms: u32,
     ) -> EvaluationRow {
-        let coverage = ratio(households_visited, g.households, 1.0);
+        let coverage = ratio(g.visited, g.households, 1.0);
         let special_share = ratio(g.special_on_time, g.special, 1.0);
         let response_share = ratio(g.responses_on_time, g.cases, 1.0);
         let hazard_share = ratio(g.hazards_closed, g.hazards, 1.0);
@@ -362,6 +387,7 @@ impl EvaluationRow {
             month,
             households: g.households,
             households_visited,
+            grid_households_visited: g.visited,
             coverage,
             special_households: g.special,
             special_on_time: g.special_on_time,

@@ -22,6 +22,12 @@ pub const EVALUATION_COLUMNS: &[Column] = &[
         ColumnKind::Number,
         10.0,
     ),
+    Column::new(
+        "grid_households_visited",
+        "网格已走访户数",
+        ColumnKind::Number,
+        10.0,
+    ),
     Column::new("coverage_pct", "走访覆盖率(%)", ColumnKind::Number, 10.0),
     Column::new(
         "special_households",
@@ -60,6 +66,7 @@ pub fn evaluation_table(rows: &[EvaluationRow]) -> Table {
                     Cell::text(&r.month),
                     count(r.households),
                     count(r.households_visited),
+                    count(r.grid_households_visited),
                     pct(r.coverage),
                     count(r.special_households),
                     count(r.special_on_time),

@@ -372,6 +372,35 @@ fn evaluation_of_the_current_month() {
 }
 
 #[test]
+fn coverage_counts_any_gridworkers_visit_and_own_visits_are_shown_beside_it() {
+    let (town, _) = town();
+    // 李四 (gw-2) visited A3 of G-A in March; 张三 (gw-1) A1 and A3. Were
+    // they to share G-A, both would get the grid's coverage (2 of 4), each
+    // with their own count beside it.
+    let shared: Vec<Evaluee> = [("gw-1", "张三"), ("gw-2", "李四")]
+        .into_iter()
+        .map(|(w, n)| Evaluee {
+            worker: WorkerId(w.into()),
+            name: n.into(),
+            grid: grid("G-A"),
+        })
+        .collect();
+    let rows = town.read(|r| evaluation(r, &shared, "2026-03")).unwrap();
+    let seen: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.worker.as_str(),
+                r.households_visited,
+                r.grid_households_visited,
+                r.coverage,
+            )
+        })
+        .collect();
+    assert_eq!(seen, [("gw-1", 2, 2, 0.5), ("gw-2", 1, 2, 0.5)]);
+}
+
+#[test]
 fn evaluation_of_a_past_month_ends_at_its_last_midnight() {
     let (town, _) = town();
     let rows = town
@@ -430,7 +459,7 @@ fn evaluation_exports_as_xlsx_and_csv() {
     let cells: Vec<Vec<Data>> = sheet.rows().map(|r| r.to_vec()).collect();
     assert_eq!(cells.len(), 4);
     assert_eq!(cells[0][0], Data::String("网格员编号 / worker_id".into()));
-    assert_eq!(cells[0][19], Data::String("综合得分 / score".into()));
+    assert_eq!(cells[0][20], Data::String("综合得分 / score".into()));
     let gw1 = &cells[3];
     assert_eq!(gw1[0], Data::String("gw-1".into()));
     assert_eq!(gw1[1], Data::String("张三".into()));
@@ -444,7 +473,10 @@ fn evaluation_exports_as_xlsx_and_csv() {
         .collect();
     assert_eq!(
         numbers,
-        [4.0, 2.0, 50.0, 3.0, 1.0, 33.3, 3.0, 1.0, 33.3, 4.0, 1.0, 25.0, 6.0, 12.0, 50.0, 38.8]
+        [
+            4.0, 2.0, 2.0, 50.0, 3.0, 1.0, 33.3, 3.0, 1.0, 33.3, 4.0, 1.0, 25.0, 6.0, 12.0, 50.0,
+            38.8
+        ]
     );
 
     let mut guarded = rows.clone();
@@ -456,11 +488,11 @@ fn evaluation_exports_as_xlsx_and_csv() {
     assert!(lines[0].starts_with("网格员编号 / worker_id,姓名 / name,"));
     assert_eq!(
         lines[1],
-        "gw-3,'=1+1,G-D,2026-03,0,0,100,0,0,100,0,0,100,0,0,100,13,12,100,100"
+        "gw-3,'=1+1,G-D,2026-03,0,0,0,100,0,0,100,0,0,100,0,0,100,13,12,100,100"
     );
     assert_eq!(
         lines[3],
-        "gw-1,张三,G-A,2026-03,4,2,50,3,1,33.3,3,1,33.3,4,1,25,6,12,50,38.8"
+        "gw-1,张三,G-A,2026-03,4,2,2,50,3,1,33.3,3,1,33.3,4,1,25,6,12,50,38.8"
     );
 }
 

@@ -134,6 +134,19 @@ pub fn current_month() -> String {
         .to_string()
 }
 
+/// The last complete local month `YYYY-MM` in [`TIMEZONE`] (the one
+/// before [`current_month`]).
+pub fn previous_month() -> String {
+    let tz = jiff::tz::TimeZone::get(TIMEZONE).unwrap_or(jiff::tz::TimeZone::UTC);
+    let today = jiff::Timestamp::now().to_zoned_datetime(tz).date();
+    let first = today.first_of_month();
+    first
+        .yesterday()
+        .unwrap_or(first)
+        .strftime("%Y-%m")
+        .to_string()
+}
+
 /// Minutes with one decimal, or a dash.
 pub fn minutes(value: Option<f64>) -> String {
     value.map_or_else(|| "—".to_owned(), |m| format!("{m:.1}"))

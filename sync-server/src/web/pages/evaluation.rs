@@ -10,7 +10,7 @@ use super::{Outcome, PageRequest, View};
 use crate::accounts;
 use crate::dashboard::{self, EvaluationRow, Evaluee};
 use crate::error::Error;
-use crate::web::page::{current_month, frame, percent};
+use crate::web::page::{current_month, frame, percent, previous_month};
 use axum::extract::Query;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -22,7 +22,8 @@ use serde::Deserialize;
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct EvaluationQuery {
-    /// `YYYY-MM`; the current month when empty.
+    /// `YYYY-MM`; the last complete month when empty (the current one is
+    /// still being worked).
     pub month: String,
     /// Column to sort by (see [`COLUMNS`]); score when empty.
     pub sort: String,
@@ -35,7 +36,8 @@ pub struct EvaluationQuery {
 const COLUMNS: &[(&str, &str, &str)] = &[
     ("worker", "网格员", "Gridworker"),
     ("grid", "网格", "Grid"),
-    ("coverage", "走访覆盖", "Coverage"),
+    ("coverage", "网格走访覆盖", "Grid coverage"),
+    ("own", "本人走访户", "Own visits (households)"),
     ("special", "特殊群体按时", "Special groups on time"),
     ("response", "按时响应", "Responses on time"),
     ("hazards", "隐患销号", "Hazards closed"),
@@ -43,11 +45,11 @@ const COLUMNS: &[(&str, &str, &str)] = &[
     ("score", "得分", "Score"),
 ];
 
-/// The evaluation rows of `month` (empty = this month) for the gridworkers
+/// The evaluation rows of `month` (empty = the last complete month) for the gridworkers
 /// of `view`'s scope, in the core's order (score, then id).
 pub fn rows(view: &View, month: &str) -> Result<(String, Vec<EvaluationRow>), Error> {
     let month = if month.trim().is_empty() {
-        current_month()
+        previous_month()
     } else {
         month.trim().to_owned()
     };
@@ -71,6 +73,7 @@ fn sort_rows(rows: &mut [EvaluationRow], sort: &str) {
     let key = |r: &EvaluationRow| -> f64 {
         match sort {
             "coverage" => r.coverage,
+            "own" => f64::from(r.households_visited),
             "special" => r.special_share,
             "response" => r.response_share,
             "hazards" => r.hazard_share,
@@ -109,6 +112,11 @@ fn page(view: &View, month: &str, rows: &[EvaluationRow], sort: &str) -> String 
             button type="submit" { (ctx.t("查看", "Show")) }
             a href={ "/exports/evaluation.xlsx?month=" (month) } { (ctx.t("导出 Excel", "Export XLSX")) }
             a href={ "/exports/evaluation.csv?month=" (month) } { "CSV" }
+            @if month != previous_month() { a href="/evaluation" { (ctx.t("上个完整月", "Last complete month")) } }
+            @if month != current_month() { a href={ "/evaluation?month=" (current_month()) "&sort=" (sort) } { (ctx.t("本月（进行中）", "This month (in progress)")) } }
+        }
+        @if month == current_month() {
+            p.hint.warn data-month="in-progress" { (ctx.t("本月尚未结束，得分会随工作进展变化。", "This month is not over: the scores change as the work goes on.")) }
         }
         p.hint {
             (ctx.t("得分 = 100 ×（0.30 走访覆盖 + 0.25 特殊群体按时走访 + 0.20 按时首次响应 + 0.15 隐患销号 + 0.10 表单完成）；公式详见 docs/evaluation.md。",
@@ -133,7 +141,8 @@ fn page(view: &View, month: &str, rows: &[EvaluationRow], sort: &str) -> String 
                     tr data-worker=(r.worker.0) {
                         td { (r.name) " " code { (r.worker.0) } }
                         td { (view.scope.name_of(&r.grid)) }
-                        td.num data-figure="coverage" title={ (r.households_visited) "/" (r.households) } { (percent(r.coverage)) }
+                        td.num data-figure="coverage" title={ (r.grid_households_visited) "/" (r.households) } { (percent(r.coverage)) }
+                        td.num data-figure="own_visited" { (r.households_visited) }
                         td.num data-figure="special" title={ (r.special_on_time) "/" (r.special_households) } { (percent(r.special_share)) }
                         td.num data-figure="response" title={ (r.responses_on_time) "/" (r.cases) } { (percent(r.response_share)) }
                         td.num data-figure="hazards" title={ (r.hazards_closed) "/" (r.hazards) } { (percent(r.hazard_share)) }

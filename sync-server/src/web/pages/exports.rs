@@ -11,7 +11,7 @@ use crate::access_log;
 use crate::dashboard::export_evaluation;
 use crate::db::now_ms;
 use crate::error::Error;
-use crate::web::page::{current_month, frame};
+use crate::web::page::{frame, previous_month};
 use axum::extract::{Path, Query};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -40,7 +40,7 @@ pub async fn index(request: PageRequest) -> Response {
 
 fn page(view: &View) -> String {
     let ctx = &view.ctx;
-    let month = current_month();
+    let month = previous_month();
     let body = html! {
         p.hint { (ctx.t("导出范围为您管辖的网格；含个人信息的导出会记入访问日志。", "Exports cover the grids in your area; exports holding personal data are recorded in the access log.")) }
         table.data #exports {
