@@ -270,6 +270,7 @@ fn a_hazard_with_two_photos_reaches_the_dashboard_through_a_cutting_proxy() {
         let thumb = get(addr, &format!("/photos/{}/thumb", a.id), &cookies);
         assert_eq!(thumb.status, 200);
         assert_eq!(thumb.header("content-type"), Some("image/jpeg"));
+        assert_eq!(thumb.header("cache-control"), Some("private, no-cache"));
         assert!(thumb.bytes.starts_with(&[0xFF, 0xD8]));
         let decoded = image::load_from_memory(&thumb.bytes).unwrap();
         assert!(decoded.width().max(decoded.height()) <= 240);
@@ -528,5 +529,22 @@ fn damaged_chunks_and_forged_bytes_are_refused_and_nothing_is_kept() {
         reply.header("content-range"),
         Some(format!("bytes 100-199/{total}").as_str())
     );
+    // A reversed range is invalid, not unsatisfiable: the whole photo.
+    let reply = blob_request(
+        addr,
+        "GET",
+        &path,
+        &token,
+        &[("Range", "bytes=199-100")],
+        b"",
+    );
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.body, bytes);
+    // Revalidated each time, never re-sent: 304 for the ETag it has.
+    assert_eq!(reply.header("cache-control"), Some("private, no-cache"));
+    let etag = reply.header("etag").unwrap().to_owned();
+    let reply = blob_request(addr, "GET", &path, &token, &[("If-None-Match", &etag)], b"");
+    assert_eq!(reply.status, 304);
+    assert!(reply.body.is_empty());
     drop(server);
 }

@@ -165,6 +165,12 @@ impl Store {
     }
 
     fn store_blob(&self, bytes: &[u8], mime: &str, thumbnail: Option<&[u8]>) -> Result<Attachment> {
+        if bytes.is_empty() {
+            return Err(Error::invalid(
+                "photo",
+                "附件为空 / the attachment is empty",
+            ));
+        }
         if bytes.len() > MAX_ATTACHMENT_BYTES {
             return Err(Error::TooLarge {
                 field: "photo".into(),

@@ -170,5 +170,10 @@ fn other_files_are_kept_as_they_are_within_the_limit() {
         store.attach_bytes(&big, "application/octet-stream"),
         Err(Error::TooLarge { .. })
     ));
+    // An empty file is refused: it could never be uploaded as a blob.
+    assert!(matches!(
+        store.attach_bytes(b"", "text/plain"),
+        Err(Error::Validation { .. })
+    ));
     assert_eq!(store.upload_queue().unwrap().pending, 1);
 }

@@ -34,6 +34,14 @@ pub const THUMBNAIL_EDGE: u32 = 320;
 pub const MAX_DIMENSION: u32 = 12_000;
 /// Most memory the decoder may allocate, bytes.
 const MAX_DECODE_ALLOC: u64 = 512 * 1024 * 1024;
+/// Widest or tallest picture [`thumbnail`] decodes, pixels: photos taken
+/// through [`prepare_photo`] are at most a few thousand pixels, and a
+/// thumbnail is made from bytes someone else uploaded (the server's
+/// dashboard, a phone's download), so a small, crafted file must not make
+/// it decode a huge picture.
+pub const MAX_THUMBNAIL_SOURCE: u32 = 6_000;
+/// Most memory the decoder may allocate for a [`thumbnail`], bytes.
+const MAX_THUMBNAIL_ALLOC: u64 = 128 * 1024 * 1024;
 
 /// Options of [`prepare_photo`].
 #[derive(Clone, Debug, PartialEq)]
@@ -109,6 +117,16 @@ fn too_big_picture() -> Error {
 /// Decode `bytes` upright, within the limits; with its EXIF (TIFF bytes)
 /// when `want_exif`.
 fn decode(bytes: &[u8], want_exif: bool) -> Result<(DynamicImage, Option<Vec<u8>>)> {
+    decode_within(bytes, want_exif, MAX_DIMENSION, MAX_DECODE_ALLOC)
+}
+
+/// [`decode`] within `max_dimension` pixels a side and `max_alloc` bytes.
+fn decode_within(
+    bytes: &[u8],
+    want_exif: bool,
+    max_dimension: u32,
+    max_alloc: u64,
+) -> Result<(DynamicImage, Option<Vec<u8>>)> {
     if !is_image(bytes) {
         return Err(unreadable());
     }
@@ -122,9 +140,9 @@ fn decode(bytes: &[u8], want_exif: bool) -> Result<(DynamicImage, Option<Vec<u8>
         return Err(unreadable());
     }
     let mut limits = Limits::default();
-    limits.max_image_width = Some(MAX_DIMENSION);
-    limits.max_image_height = Some(MAX_DIMENSION);
-    limits.max_alloc = Some(MAX_DECODE_ALLOC);
+    limits.max_image_width = Some(max_dimension);
+    limits.max_image_height = Some(max_dimension);
+    limits.max_alloc = Some(max_alloc);
     reader.limits(limits.clone());
     // The decoder checks the dimensions against the limits as it is made,
     // from the header alone.
@@ -263,6 +281,6 @@ pub fn prepare_photo(bytes: &[u8], options: &PhotoOptions) -> Result<PreparedPho
 /// phone's for a downloaded photo. Errors as [`prepare_photo`]'s, without
 /// the input size limit (the server bounds upload sizes itself).
 pub fn thumbnail(bytes: &[u8], edge: u32) -> Result<Vec<u8>> {
-    let (image, _) = decode(bytes, false)?;
+    let (image, _) = decode_within(bytes, false, MAX_THUMBNAIL_SOURCE, MAX_THUMBNAIL_ALLOC)?;
     small_jpeg(&image, edge)
 }

@@ -202,6 +202,26 @@ fn a_tiny_file_claiming_a_huge_picture_is_refused_without_decoding_it() {
         matches!(refused, Err(Error::TooLarge { .. })),
         "{refused:?}"
     );
+
+    // A thumbnail is made from someone else's bytes: stricter still. An
+    // 11000×11000 grey PNG (121 MB decoded, a few hundred bytes here)
+    // passes the photo path's header checks but not the thumbnail's.
+    let mut ihdr = 11_000u32.to_be_bytes().to_vec();
+    ihdr.extend_from_slice(&11_000u32.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 0, 0, 0, 0]);
+    let mut grey = b"\x89PNG\r\n\x1a\n".to_vec();
+    grey.extend(png_chunk(b"IHDR", &ihdr));
+    grey.extend(png_chunk(
+        b"IDAT",
+        &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
+    ));
+    grey.extend(png_chunk(b"IEND", &[]));
+    const { assert!(11_000 > MAX_THUMBNAIL_SOURCE && 11_000 <= MAX_DIMENSION) };
+    let refused = thumbnail(&grey, 240);
+    assert!(
+        matches!(refused, Err(Error::TooLarge { .. })),
+        "{refused:?}"
+    );
 }
 
 #[test]

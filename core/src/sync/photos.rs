@@ -130,6 +130,14 @@ fn blob_url(server: &str, id: &str) -> String {
 }
 
 /// An error for statuses the photo step does not handle itself.
+/// Bytes of one photo sent in one upload run, at most this many times its
+/// size (plus a chunk) before the run gives up on it.
+const MAX_RESEND_FACTOR: u64 = 3;
+
+/// Largest photo [`Store::fetch_photo_with`] takes from a server (the
+/// server keeps none larger).
+const MAX_FETCHED_BLOB: u64 = 32 * 1024 * 1024;
+
 fn status_error(response: &HttpResponse) -> Error {
     if response.status == 401 {
         return Error::Unauthorized;
@@ -256,6 +264,7 @@ impl Store {
             };
             match transport.exchange(request) {
                 Ok(r) if r.status == 206 || r.status == 200 => {
+                    let nothing = r.body.is_empty() && r.status == 206;
                     if r.status == 200 {
                         // The whole blob (the server ignored the range).
                         bytes = r.body;
@@ -264,10 +273,24 @@ impl Store {
                         size = size.or_else(|| total_of(&r));
                         bytes.extend_from_slice(&r.body);
                     }
+                    if size.is_some_and(|s| s > MAX_FETCHED_BLOB) {
+                        return Err(Error::Protocol(
+                            "photo larger than any the server keeps".into(),
+                        ));
+                    }
                     if start == 0 {
                         mime = r.content_type.clone();
                     }
-                    failures = 0;
+                    if nothing {
+                        // Nothing moved: a failure, not progress.
+                        failures += 1;
+                        if failures > options.max_failures {
+                            return Err(Error::Protocol("the server sends no bytes".into()));
+                        }
+                        std::thread::sleep(backoff(options, failures));
+                    } else {
+                        failures = 0;
+                    }
                 }
                 Ok(r) if r.status == 416 => break,
                 Ok(r) if r.status == 404 => return Err(Error::not_found("photo", id)),
@@ -278,6 +301,7 @@ impl Store {
                         return Err(Error::Network(e));
                     }
                     std::thread::sleep(backoff(options, failures));
+                    continue;
                 }
                 Err(e) => return Err(e),
             }
@@ -375,6 +399,7 @@ impl Upload<'_> {
         let mut chunk = options
             .initial_chunk
             .clamp(options.min_chunk, options.max_chunk);
+        let mut sent_here = 0u64;
         loop {
             if offset > size {
                 return Ok(Outcome::Failed("refused"));
@@ -400,6 +425,13 @@ impl Upload<'_> {
             };
             let started = Instant::now();
             self.summary.bytes_sent += piece.len() as u64;
+            sent_here += piece.len() as u64;
+            if sent_here > size.saturating_mul(MAX_RESEND_FACTOR) + options.max_chunk as u64 {
+                // However the link behaves, a photo is not worth sending
+                // this many times over; it stays queued for the next sync.
+                return Ok(Outcome::Failed("gave_up"));
+            }
+            let mut failed_after_ok = false;
             let answer = self.send(request);
             let failed = match answer {
                 Ok(r) if r.status == 200 => {
@@ -408,12 +440,19 @@ impl Upload<'_> {
                     if status.complete {
                         return Ok(Outcome::Uploaded { resumed });
                     }
+                    if status.received <= offset {
+                        // The server took the chunk but did not move on (or
+                        // went back): not progress. Ask where it stands.
+                        failed_after_ok = true;
+                    }
                     offset = status.received;
                     self.progress.received = offset;
                     if let Some(progress) = &options.progress {
                         progress(&self.progress);
                     }
-                    failures = 0;
+                    if !failed_after_ok {
+                        failures = 0;
+                    }
                     // Aim at target_chunk_ms per chunk at the rate this
                     // one went, moving at most a factor of two at a time.
                     let took = started.elapsed().as_millis().max(1) as u64;
@@ -421,7 +460,7 @@ impl Upload<'_> {
                     chunk = (ideal as usize)
                         .clamp(chunk / 2, chunk.saturating_mul(2))
                         .clamp(options.min_chunk, options.max_chunk);
-                    false
+                    failed_after_ok
                 }
                 Ok(r) if r.status == 400 && refused_field(&r).as_deref() == Some("blob") => {
                     // The whole blob does not hash to its id: these bytes

@@ -286,10 +286,14 @@ fn requested_range(headers: &HeaderMap, size: u64) -> Option<(u64, u64)> {
             (size.saturating_sub(n), size)
         }
         (a, "") => (a.parse().ok()?, size),
-        (a, b) => (
-            a.parse().ok()?,
-            b.parse::<u64>().ok()?.saturating_add(1).min(size),
-        ),
+        (a, b) => {
+            let (first, last) = (a.parse::<u64>().ok()?, b.parse::<u64>().ok()?);
+            if first > last {
+                // Invalid, not unsatisfiable: ignored (RFC 9110 §14.1.1).
+                return None;
+            }
+            (first, last.saturating_add(1).min(size))
+        }
     };
     Some((start, end))
 }
@@ -313,6 +317,11 @@ async fn serve_blob(state: &AppState, id: &str, headers: &HeaderMap) -> Result<R
     tokio::task::spawn_blocking(move || blob_response(&*blobs, &id, &headers)).await?
 }
 
+/// `Cache-Control` of a photo: the bytes of an id never change, but a
+/// browser must ask again each time (a 304 when it has them), so that
+/// signing out or losing the scope takes effect on a shared computer.
+pub const CACHE: &str = "private, no-cache";
+
 /// The bytes of complete blob `id` (a range of them when `headers` ask),
 /// for the phones' route and the dashboard's; 404 when not complete here.
 /// Call it after the caller's scope check.
@@ -324,6 +333,18 @@ pub fn blob_response(
     let BlobStatus::Complete { size } = blobs.status(id)? else {
         return Err(Error::not_found("blob", ""));
     };
+    let etag = format!("\"{id}\"");
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
+    {
+        let mut response = StatusCode::NOT_MODIFIED.into_response();
+        let h = response.headers_mut();
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static(CACHE));
+        h.insert(header::ETAG, HeaderValue::from_str(&etag).expect("hex"));
+        return Ok(response);
+    }
     let range = requested_range(headers, size);
     if let Some((start, end)) = range {
         if start >= end || start >= size {
@@ -355,15 +376,8 @@ pub fn blob_response(
         HeaderValue::from_static(sniff_mime(&head)),
     );
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    // Content-addressed: the bytes of an id never change.
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, max-age=31536000, immutable"),
-    );
-    h.insert(
-        header::ETAG,
-        HeaderValue::from_str(&format!("\"{id}\"")).expect("hex"),
-    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(CACHE));
+    h.insert(header::ETAG, HeaderValue::from_str(&etag).expect("hex"));
     if range.is_some() {
         h.insert(
             header::CONTENT_RANGE,

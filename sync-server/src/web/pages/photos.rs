@@ -6,14 +6,16 @@
 //!
 //! Thumbnails are made from the stored original on first request
 //! ([`gridwork_core::media::thumbnail`]) and kept beside it in the blob
-//! store; both answers may be cached by the browser for good (an id's bytes
-//! never change).
+//! store (one made at a time; a blob that is not a picture is remembered as
+//! such). Both answers carry an ETag and `private, no-cache`: the browser
+//! asks again each time and gets a 304 when it has the bytes, so signing out
+//! or losing the scope takes effect on a shared computer.
 
 use super::{Outcome, PageRequest, View};
 use crate::error::Error;
 use crate::web::page::PageCtx;
 use axum::extract::Path;
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use gridwork_core::model::attachment::is_blob_id;
 use maud::{html, Markup};
@@ -39,35 +41,78 @@ pub async fn original(
         .await
 }
 
+/// Thumbnails made at once: decoding a photo takes memory and CPU, and a
+/// gallery asks for many at the same time.
+static MAKING_THUMBNAILS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// `GET /photos/{id}/thumb`.
-pub async fn thumb(Path(id): Path<String>, request: PageRequest) -> Response {
+pub async fn thumb(Path(id): Path<String>, headers: HeaderMap, request: PageRequest) -> Response {
     request
         .respond(move |view| {
             visible(view, &id)?;
-            let name = format!("thumb{THUMB_EDGE}.jpg");
-            let blobs = &view.state.blobs;
-            let bytes = match blobs.derived(&id, &name)? {
-                Some(bytes) => bytes,
-                None => {
-                    let original = blobs
-                        .read(&id, 0, u64::MAX)?
-                        .ok_or_else(|| Error::not_found("photo", ""))?;
-                    let thumb = gridwork_core::media::thumbnail(&original, THUMB_EDGE)
-                        .map_err(|_| Error::not_found("photo", ""))?;
-                    blobs.put_derived(&id, &name, &thumb)?;
-                    thumb
-                }
+            let etag = format!("\"{id}-{THUMB_EDGE}\"");
+            let cached = headers
+                .get(header::IF_NONE_MATCH)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
+            let bytes = if cached {
+                Vec::new()
+            } else {
+                thumbnail_of(view, &id)?
             };
-            let mut response = bytes.into_response();
+            let mut response = if cached {
+                StatusCode::NOT_MODIFIED.into_response()
+            } else {
+                bytes.into_response()
+            };
             let h = response.headers_mut();
-            h.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));
+            if !cached {
+                h.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));
+            }
             h.insert(
                 header::CACHE_CONTROL,
-                HeaderValue::from_static("private, max-age=31536000, immutable"),
+                HeaderValue::from_static(crate::blobs::CACHE),
             );
+            h.insert(header::ETAG, HeaderValue::from_str(&etag).expect("hex"));
             Ok(Outcome::Raw(response))
         })
         .await
+}
+
+/// The dashboard thumbnail of blob `id`: made once from the original (one
+/// at a time) and kept; a blob that is not a picture the thumbnailer will
+/// decode is remembered as such (an empty derived file) and answers 404
+/// without being decoded again.
+fn thumbnail_of(view: &View, id: &str) -> Result<Vec<u8>, Error> {
+    let name = format!("thumb{THUMB_EDGE}.jpg");
+    let blobs = &view.state.blobs;
+    let not_a_picture = || Error::not_found("photo", "");
+    if let Some(bytes) = blobs.derived(id, &name)? {
+        return if bytes.is_empty() {
+            Err(not_a_picture())
+        } else {
+            Ok(bytes)
+        };
+    }
+    let _one_at_a_time = MAKING_THUMBNAILS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(bytes) = blobs.derived(id, &name)? {
+        return if bytes.is_empty() {
+            Err(not_a_picture())
+        } else {
+            Ok(bytes)
+        };
+    }
+    let original = blobs.read(id, 0, u64::MAX)?.ok_or_else(not_a_picture)?;
+    match gridwork_core::media::thumbnail(&original, THUMB_EDGE) {
+        Ok(thumb) => {
+            blobs.put_derived(id, &name, &thumb)?;
+            Ok(thumb)
+        }
+        Err(_) => {
+            blobs.put_derived(id, &name, &[])?;
+            Err(not_a_picture())
+        }
+    }
 }
 
 /// 404 unless a record in the view's subtree names blob `id`.
