@@ -387,6 +387,40 @@ fn pages_actions_and_exports(addr: &str, other: &str, db: &mut dyn Probe) {
     );
     assert_eq!(get(addr, "/households/not-an-id", &me).status, 404);
 
+    // A household whose visits found a problem with a note: the checklist
+    // item by its label, the note beside it, the gridworker by name; the
+    // access log names the staff member (issue 15).
+    let (with_problem, item, note) = {
+        let row = db.text(
+            "SELECT v.household_id || '|' || a.item || '|' || a.note FROM visit_answers a
+             JOIN visits v ON v.id = a.visit_id
+             WHERE a.outcome = 'problem' AND a.note != '' ORDER BY v.id LIMIT 1",
+        );
+        let parts: Vec<String> = row.split('|').map(str::to_owned).collect();
+        (parts[0].clone(), parts[1].clone(), parts[2].clone())
+    };
+    let page = get(addr, &format!("/households/{with_problem}"), &me);
+    assert_eq!(page.status, 200);
+    let label = gridwork_core::forms::default_pack::visit_checklist()
+        .fields
+        .into_iter()
+        .find(|f| f.id == item)
+        .map(|f| f.label_zh)
+        .unwrap();
+    assert!(
+        page.body.contains(&format!(
+            r#"data-item="{item}"><span class="tag warn">{label}</span> {note}"#
+        )),
+        "{item}: {label} {note}"
+    );
+    assert!(page
+        .body
+        .contains(r#"data-person="staff-demo">演示社区工作人员</span>"#));
+    assert!(
+        !page.body.contains("<td>gw-demo-1</td>") && !page.body.contains("<td>staff-demo</td>")
+    );
+    assert!(page.body.contains(r#"id="household-cases""#) || page.body.contains("没有事项"));
+
     // Other pages.
     for path in [
         "/hazards",

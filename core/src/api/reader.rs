@@ -139,6 +139,25 @@ impl<'a, C: SqlConn + ?Sized> Reader<'a, C> {
         )
     }
 
+    /// Hazards reported at household `id`, newest first.
+    pub fn hazards_of_household(&self, id: HouseholdId) -> Result<Vec<Hazard>> {
+        read_hazards(
+            self.conn,
+            "WHERE household_id = ?1",
+            &[id.to_string().as_str().into()],
+        )
+    }
+
+    /// Cases of household `id`, newest first, with their timers as of now.
+    pub fn cases_of_household(&self, id: HouseholdId) -> Result<Vec<Case>> {
+        read_cases(
+            self.conn,
+            "WHERE household_id = ?1",
+            &[id.to_string().as_str().into()],
+            self.now,
+        )
+    }
+
     /// `WHERE grid IN` the scope bound to `?1`, and not closed when
     /// `open_only`.
     fn scoped_filter(&self, open_only: bool) -> String {

@@ -117,6 +117,26 @@ pub fn severity(lang: Lang, code: &str) -> &'static str {
     }
 }
 
+/// A visit checklist item's label (the built-in checklist's, in the
+/// page's language), or its code for an item of another checklist.
+pub fn checklist_item(lang: Lang, item: &str) -> String {
+    static ITEMS: std::sync::OnceLock<Vec<(String, String, String)>> = std::sync::OnceLock::new();
+    let items = ITEMS.get_or_init(|| {
+        gridwork_core::forms::default_pack::visit_checklist()
+            .fields
+            .into_iter()
+            .map(|f| (f.id, f.label_zh, f.label_en))
+            .collect()
+    });
+    items.iter().find(|(id, _, _)| id == item).map_or_else(
+        || item.to_owned(),
+        |(_, zh, en)| match lang {
+            Lang::Zh => zh.clone(),
+            Lang::En => en.clone(),
+        },
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,7 +11,7 @@ use super::html::Lang;
 use crate::accounts::Account;
 use crate::error::Error;
 use axum::http::StatusCode;
-use gridwork_core::model::Timestamp;
+use gridwork_core::model::{Case, CaseState, Timestamp};
 use maud::{html, Markup, DOCTYPE};
 
 /// The time zone the dashboard shows local times and months in.
@@ -145,6 +145,67 @@ pub fn previous_month() -> String {
         .unwrap_or(first)
         .strftime("%Y-%m")
         .to_string()
+}
+
+/// A duration for people: `12 分钟`, `5 小时 20 分`, `3 天`.
+pub fn duration(lang: Lang, ms: i64) -> String {
+    let minutes = (ms.abs() + 59_999) / 60_000;
+    match (lang, minutes) {
+        (Lang::Zh, m) if m < 60 => format!("{m} 分钟"),
+        (Lang::En, m) if m < 60 => format!("{m} min"),
+        (Lang::Zh, m) if m < 48 * 60 => format!("{} 小时 {} 分", m / 60, m % 60),
+        (Lang::En, m) if m < 48 * 60 => format!("{} h {} min", m / 60, m % 60),
+        (Lang::Zh, m) => format!("{} 天", m / (24 * 60)),
+        (Lang::En, m) => format!("{} days", m / (24 * 60)),
+    }
+}
+
+/// A case's clocks as of now: the first-response countdown while it waits
+/// for one (超时响应 once past it), the handling countdown until the
+/// handler reports back (办理超期 once past it). Each clock is an element
+/// with `data-clock` (`response`, `handling`), `data-due` (ms) and
+/// `data-overdue`.
+pub fn case_clock(ctx: &PageCtx, case: &Case) -> Markup {
+    let now = crate::db::now_ms();
+    let t = &case.timers;
+    let waiting = case.first_response_at.is_none() && case.status == CaseState::Collected;
+    let handling = matches!(
+        case.status,
+        CaseState::Collected
+            | CaseState::Registered
+            | CaseState::Escalated
+            | CaseState::Dispatched
+            | CaseState::Handling
+    );
+    let response_left = t.response_due_at.0 - now;
+    let handling_left = t.handling_due_at.0 - now;
+    html! {
+        @if waiting {
+            @if response_left > 0 {
+                span.clock data-clock="response" data-due=(t.response_due_at.0) data-overdue="false" {
+                    (ctx.t("首次响应剩 ", "first response due in ")) (duration(ctx.lang, response_left))
+                }
+            } @else {
+                span.tag.warn.clock data-clock="response" data-due=(t.response_due_at.0) data-overdue="true" {
+                    (ctx.t("超时响应 · 已超 ", "response overdue by ")) (duration(ctx.lang, response_left))
+                }
+            }
+            " "
+        } @else if t.responded_late {
+            span.tag { (ctx.t("超时响应", "responded late")) } " "
+        }
+        @if handling {
+            @if handling_left > 0 {
+                span.clock data-clock="handling" data-due=(t.handling_due_at.0) data-overdue="false" title=(local_time(t.handling_due_at)) {
+                    (ctx.t("办结剩 ", "handling due in ")) (duration(ctx.lang, handling_left))
+                }
+            } @else {
+                span.tag.warn.clock data-clock="handling" data-due=(t.handling_due_at.0) data-overdue="true" title=(local_time(t.handling_due_at)) {
+                    (ctx.t("办理超期 ", "handling overdue by ")) (duration(ctx.lang, handling_left))
+                }
+            }
+        }
+    }
 }
 
 /// Minutes with one decimal, or a dash.

@@ -5,13 +5,13 @@
 
 use super::photos::gallery;
 use super::transitions::{action_form, RecordKind};
-use super::{Outcome, PageRequest, View};
+use super::{Names, Outcome, PageRequest, View};
 use crate::web::labels::{self, STAGES};
-use crate::web::page::{frame, local_time, PageCtx};
+use crate::web::page::{case_clock, frame, local_time, PageCtx};
 use axum::extract::Query;
 use axum::http::StatusCode;
 use axum::response::Response;
-use gridwork_core::model::{Case, CaseState, Workflow};
+use gridwork_core::model::{Case, CaseState, Urgency, Workflow};
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -37,7 +37,11 @@ pub async fn queue(Query(query): Query<CasesQuery>, request: PageRequest) -> Res
         .respond(move |view| {
             let codes = view.scope.codes();
             let cases = view.read(|r| Ok(r.cases_in(&codes, !all)?))?;
-            Ok(Outcome::Page(StatusCode::OK, page(view, &cases, all)))
+            let names = view.names()?;
+            Ok(Outcome::Page(
+                StatusCode::OK,
+                page(view, &cases, all, &names),
+            ))
         })
         .await
 }
@@ -52,7 +56,21 @@ fn actions(ctx: &PageCtx, case: &Case, all: bool) -> Markup {
     }
 }
 
-fn page(view: &View, cases: &[Case], all: bool) -> String {
+/// A stage's cases in the order to work them: overdue first, then urgent,
+/// then the oldest.
+fn in_order(mut cases: Vec<&Case>) -> Vec<&Case> {
+    cases.sort_by_key(|c| {
+        (
+            !c.timers.overdue(),
+            c.urgency != Urgency::Urgent,
+            c.opened_at,
+            c.id,
+        )
+    });
+    cases
+}
+
+fn page(view: &View, cases: &[Case], all: bool, names: &Names) -> String {
     let ctx = &view.ctx;
     let body = html! {
         p.bar {
@@ -64,7 +82,7 @@ fn page(view: &View, cases: &[Case], all: bool) -> String {
             }
         }
         @for (stage, states) in STAGES {
-            @let in_stage: Vec<&Case> = cases.iter().filter(|c| states.contains(&c.status)).collect();
+            @let in_stage = in_order(cases.iter().filter(|c| states.contains(&c.status)).collect());
             @if !(in_stage.is_empty() && *stage == "closed") {
                 section.stage data-stage=(stage) {
                     h2 { (labels::stage(ctx.lang, stage)) " (" (in_stage.len()) ")" }
@@ -84,15 +102,18 @@ fn page(view: &View, cases: &[Case], all: bool) -> String {
                                     tr id={ "case-" (c.id) } data-case=(c.id) class=[(c.timers.response_overdue || c.timers.handling_overdue).then_some("overdue")] {
                                         td { (local_time(c.opened_at)) }
                                         td { (view.scope.name_of(&c.grid)) }
-                                        td { (c.category) }
-                                        td { (c.description) }
+                                        td {
+                                            (c.category)
+                                            @if c.urgency == Urgency::Urgent { " " span.tag.warn data-urgency="urgent" { (ctx.t("紧急", "urgent")) } }
+                                        }
+                                        td {
+                                            (c.description)
+                                            @if let Some(h) = c.household { " · " a href={ "/households/" (h) } data-household=(h) { (ctx.t("查看住户", "household")) } }
+                                        }
                                         td data-field="status" data-status=(c.status.code()) { (labels::case_state(ctx.lang, c.status)) }
                                         td.timers {
-                                            @if c.timers.response_overdue { span.tag.warn { (ctx.t("响应超时", "response overdue")) } " " }
-                                            @if c.timers.responded_late { span.tag { (ctx.t("响应迟了", "responded late")) } " " }
-                                            @if c.timers.handling_overdue { span.tag.warn { (ctx.t("办理超期", "handling overdue")) } " " }
+                                            (case_clock(ctx, c)) " "
                                             @if !replay.open.is_empty() { span.tag.warn data-conflict="workflow" title=(ctx.t("有离线操作与当前状态不符，未生效；请按当前状态继续办理", "A move made offline did not match the current state and did not apply; continue from the current state")) { (ctx.t("流程冲突", "workflow conflict")) } " " }
-                                            @if c.status != CaseState::Closed { (ctx.t("办结期限 ", "due ")) (local_time(c.timers.handling_due_at)) }
                                         }
                                         td { (actions(ctx, c, all)) }
                                     }
@@ -102,7 +123,7 @@ fn page(view: &View, cases: &[Case], all: bool) -> String {
                                                 @for t in &c.transitions {
                                                     @let skipped = replay.skipped.iter().any(|s| s.id == t.id);
                                                     span.step.skipped[skipped] data-to=(t.to) data-by=(t.by.0) data-applied=(!skipped) {
-                                                        (local_time(t.at)) " " (t.by.0) " → "
+                                                        (local_time(t.at)) " " (names.person(&t.by.0)) " → "
                                                         (CaseState::parse(&t.to).map_or(t.to.as_str(), |st| labels::case_state(ctx.lang, st)))
                                                         @if !t.note.is_empty() { "：" (t.note) }
                                                         (gallery(ctx, ("照片", "Photos"), &t.photos))

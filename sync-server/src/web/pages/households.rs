@@ -10,11 +10,11 @@ use crate::access_log;
 use crate::db::now_ms;
 use crate::error::Error;
 use crate::web::labels;
-use crate::web::page::{frame, local_time, mask_id_number, mask_phone};
+use crate::web::page::{case_clock, frame, local_time, mask_id_number, mask_phone};
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
-use gridwork_core::model::{Household, HouseholdId, Outcome as ItemOutcome};
+use gridwork_core::model::{Household, HouseholdId, Outcome as ItemOutcome, Workflow};
 use maud::html;
 
 /// How many access-log entries the page shows.
@@ -45,7 +45,14 @@ pub async fn household(Path(id): Path<String>, request: PageRequest) -> Response
 
 fn page(view: &View, h: &Household) -> Result<String, Error> {
     let ctx = &view.ctx;
-    let visits = view.read(|r| Ok(r.list_visits(Some(h.id))?))?;
+    let (visits, cases, hazards) = view.read(|r| {
+        Ok((
+            r.list_visits(Some(h.id))?,
+            r.cases_of_household(h.id)?,
+            r.hazards_of_household(h.id)?,
+        ))
+    })?;
+    let names = view.names()?;
     let log = access_log::for_household(&view.state.backend, &h.id.to_string(), ACCESS_LOG_SHOWN)?;
     let tag_list = |tags: &[gridwork_core::model::SpecialGroup]| {
         tags.iter()
@@ -100,13 +107,62 @@ fn page(view: &View, h: &Household) -> Result<String, Error> {
                     @for v in &visits {
                         tr data-visit=(v.id) {
                             td { (local_time(v.started_at)) }
-                            td { (v.worker.0) }
+                            td { (names.person(&v.worker.0)) }
                             td {
                                 @for a in v.answers.iter().filter(|a| a.outcome == ItemOutcome::Problem) {
-                                    span.tag.warn { (a.item) } " "
+                                    div.problem data-item=(a.item) {
+                                        span.tag.warn { (labels::checklist_item(ctx.lang, &a.item)) }
+                                        @if !a.note.is_empty() { " " (a.note) }
+                                    }
                                 }
                             }
                             td { (v.note) }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { (ctx.t("本户事项", "Cases of this household")) }
+        @if cases.is_empty() {
+            p.hint { (ctx.t("没有事项。", "No cases.")) }
+        } @else {
+            table.data #household-cases {
+                thead { tr {
+                    th { (ctx.t("受理时间", "Taken")) } th { (ctx.t("类别", "Category")) }
+                    th { (ctx.t("内容", "Request")) } th { (ctx.t("状态", "Status")) }
+                    th { (ctx.t("时限", "Deadlines")) }
+                } }
+                tbody {
+                    @for c in &cases {
+                        tr data-case=(c.id) data-status=(c.status.code()) class=[(c.timers.response_overdue || c.timers.handling_overdue).then_some("overdue")] {
+                            td { (local_time(c.opened_at)) }
+                            td { (c.category) }
+                            td { a href={ "/cases#case-" (c.id) } { (c.description) } }
+                            td { (labels::case_state(ctx.lang, c.status)) }
+                            td { (case_clock(ctx, c)) }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { (ctx.t("本户隐患", "Hazards at this household")) }
+        @if hazards.is_empty() {
+            p.hint { (ctx.t("没有隐患。", "No hazards.")) }
+        } @else {
+            table.data #household-hazards {
+                thead { tr {
+                    th { (ctx.t("上报时间", "Reported")) } th { (ctx.t("类别", "Category")) }
+                    th { (ctx.t("描述", "Description")) } th { (ctx.t("状态", "Status")) }
+                    th { (ctx.t("整改期限", "Deadline")) }
+                } }
+                tbody {
+                    @for hz in &hazards {
+                        tr data-hazard=(hz.id) data-status=(hz.status.code()) {
+                            td { (local_time(hz.reported_at)) }
+                            td { (hz.category) }
+                            td { a href={ "/hazards#hazard-" (hz.id) } { (hz.description) } }
+                            td { (labels::hazard_state(ctx.lang, hz.status)) }
+                            td { (hz.deadline.map(local_time).unwrap_or_else(|| "—".into())) }
                         }
                     }
                 }
@@ -117,7 +173,7 @@ fn page(view: &View, h: &Household) -> Result<String, Error> {
             thead { tr { th { (ctx.t("时间", "When")) } th { (ctx.t("查看人", "Who")) } th { (ctx.t("操作", "What")) } } }
             tbody {
                 @for e in &log {
-                    tr { td { (local_time(gridwork_core::model::Timestamp(e.at))) } td { (e.worker_id) } td data-action=(e.action) { (if e.action == "household" { ctx.t("查看本户信息", "viewed this household") } else { e.action.as_str() }) } }
+                    tr { td { (local_time(gridwork_core::model::Timestamp(e.at))) } td { (names.person(&e.worker_id)) } td data-action=(e.action) { (if e.action == "household" { ctx.t("查看本户信息", "viewed this household") } else { e.action.as_str() }) } }
                 }
             }
         }

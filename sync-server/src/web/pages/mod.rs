@@ -189,6 +189,33 @@ impl View {
     }
 }
 
+/// Display names of workers and staff by id, for every place a page shows
+/// a person ([`View::names`]).
+pub struct Names(std::collections::HashMap<String, String>);
+
+impl Names {
+    /// `id`'s name, or the id itself when unknown (a removed account, the
+    /// server's own changes): a person is shown by name wherever one is
+    /// known, with the id kept as the element's `title`.
+    pub fn person(&self, id: &str) -> maud::Markup {
+        let name = self.0.get(id).map_or(id, String::as_str);
+        maud::html! { span.person title=(id) data-person=(id) { (name) } }
+    }
+}
+
+impl View {
+    /// The names of every account (one small query).
+    pub fn names(&self) -> Result<Names, Error> {
+        let workers = self
+            .state
+            .backend
+            .read(|conn| accounts::list_workers_in(conn))?;
+        Ok(Names(
+            workers.into_iter().map(|w| (w.id.0, w.name)).collect(),
+        ))
+    }
+}
+
 /// Where a page reads: the replica if any, or the database itself.
 #[derive(Clone, Copy)]
 enum Source {
