@@ -523,6 +523,9 @@ pub struct Transition {
     pub note: String,
     /// Photos of this step (blob ids): a rectification's "after".
     pub photos: Vec<String>,
+    /// Who the record was handed to by this step (a dispatch names a
+    /// person or department of the server's directory); empty otherwise.
+    pub assignee: String,
 }
 
 /// A safety hazard.

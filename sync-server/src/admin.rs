@@ -8,7 +8,7 @@
 //! `--password-env` (never from the command line, where `ps` and shell
 //! history would see them) and are never printed, nor are their hashes.
 
-use crate::accounts;
+use crate::accounts::{self, handlers};
 use crate::backend::Backend;
 use crate::error::Error;
 use crate::publish;
@@ -57,6 +57,9 @@ pub enum AdminCommand {
     /// 走访与办件时限策略 / visit and case policy of a grid
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// 派遣名录（承办人、承办部门）/ the directory of people and departments cases are dispatched to
+    #[command(subcommand)]
+    Handler(HandlerCommand),
     /// 在线备份（加密、一致）/ take an online, encrypted, consistent backup
     Backup {
         /// 备份文件 / the backup file to write
@@ -128,6 +131,36 @@ pub enum PolicyCommand {
         /// 网格编码 / grid code
         #[arg(long)]
         grid: String,
+    },
+}
+
+/// `admin handler …`
+#[derive(Debug, Subcommand)]
+pub enum HandlerCommand {
+    /// 新增承办人或承办部门 / add a person or department cases can be dispatched to
+    Add {
+        /// 编号 / id
+        id: String,
+        /// 名称 / display name
+        #[arg(long)]
+        name: String,
+        /// person（个人）或 department（部门）/ person or department
+        #[arg(long, default_value = "person")]
+        kind: String,
+        /// 所在网格节点（服务其下所有网格；镇街节点即上报镇街）/ the grid node whose subtree
+        /// they serve (a town node: escalation to the town)
+        #[arg(long)]
+        grid: String,
+        /// 工作电话 / work phone
+        #[arg(long, default_value = "")]
+        phone: String,
+    },
+    /// 列出名录 / list the directory
+    List,
+    /// 移出名录（保留已派遣事项上的名字）/ remove from the directory (past dispatches keep the name)
+    Remove {
+        /// 编号 / id
+        id: String,
     },
 }
 
@@ -337,6 +370,20 @@ fn run_portable(backend: &Backend, command: &AdminCommand) -> Result<Value, Erro
         AdminCommand::Policy(PolicyCommand::Show { grid }) => {
             json!(backend.read(|conn| publish::show_policy_in(conn, grid))?)
         }
+        AdminCommand::Handler(HandlerCommand::Add {
+            id,
+            name,
+            kind,
+            grid,
+            phone,
+        }) => json!(backend
+            .transaction(|conn| handlers::add_handler_in(conn, id, name, kind, grid, phone))?),
+        AdminCommand::Handler(HandlerCommand::List) => {
+            json!(backend.read(|conn| handlers::list_handlers_in(conn))?)
+        }
+        AdminCommand::Handler(HandlerCommand::Remove { id }) => {
+            json!(backend.transaction(|conn| handlers::remove_handler_in(conn, id))?)
+        }
         _ => return Err(Error::Internal("not a portable admin command".into())),
     })
 }
@@ -348,7 +395,8 @@ pub fn run_on(db: &Arc<Db>, command: &AdminCommand) -> Result<Value, Error> {
         | AdminCommand::Worker(_)
         | AdminCommand::Token(_)
         | AdminCommand::Template(TemplateCommand::List)
-        | AdminCommand::Policy(PolicyCommand::Show { .. }) => {
+        | AdminCommand::Policy(PolicyCommand::Show { .. })
+        | AdminCommand::Handler(_) => {
             return run_portable(&Backend::Sqlite(db.clone()), command)
         }
         AdminCommand::Grid(GridCommand::Add { code, name, parent }) => {
@@ -400,7 +448,8 @@ pub fn run_on_postgres(
         | AdminCommand::Worker(_)
         | AdminCommand::Token(_)
         | AdminCommand::Template(TemplateCommand::List)
-        | AdminCommand::Policy(PolicyCommand::Show { .. }) => {
+        | AdminCommand::Policy(PolicyCommand::Show { .. })
+        | AdminCommand::Handler(_) => {
             return run_portable(&Backend::Postgres(pg.clone()), command)
         }
         AdminCommand::Grid(GridCommand::Add { code, name, parent }) => {

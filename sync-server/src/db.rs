@@ -19,6 +19,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../sql/005_staff_auth.sql"),
     include_str!("../sql/006_access_log.sql"),
     include_str!("../sql/007_attestation.sql"),
+    include_str!("../sql/008_handlers.sql"),
 ];
 
 /// The server schema version this build writes.

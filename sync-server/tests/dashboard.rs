@@ -643,8 +643,11 @@ fn dashboard_on_a_hot_standby_follows_the_database() {
         Box::new(|| {
             postgres::Client::connect(&replica, postgres::NoTls)
                 .ok()
-                .and_then(|mut c| c.query_one("SELECT count(*) FROM server_schema", &[]).ok())
-                .is_some()
+                .and_then(|mut c| {
+                    c.query_one("SELECT coalesce(max(version), 0) FROM server_schema", &[])
+                        .ok()
+                })
+                .is_some_and(|row| row.get::<_, i64>(0) == gridwork_server::pg::CURRENT_VERSION)
         }),
     );
 

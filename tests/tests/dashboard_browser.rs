@@ -7,10 +7,12 @@
 //! the sign-in form's CSRF token, then sign in; the overview's figures equal
 //! what the phones of C1 synced (and nothing of community C2); the grid,
 //! household, hazards and evaluation pages load; the case is moved through
-//! every stage to `closed` with the queue's forms, a form without its CSRF
-//! token is refused and changes nothing; the phone that opened the case
-//! sees it closed by the staff member after its next sync. Community C2's
-//! staff see only C2.
+//! every stage to `closed` with the queue's one form per case (dispatched
+//! to a named handler of the directory, the handler shown on the queue; the
+//! staff member who reported the handling back finds 核查 disabled and a
+//! colleague verifies and closes), a form without its CSRF token is refused
+//! and changes nothing; the phone that opened the case sees it closed by
+//! the staff after its next sync. Community C2's staff see only C2.
 //!
 //! Screenshots go to `target/browser-screenshots/`. Without chromedriver the
 //! test is skipped unless `GRIDWORK_BROWSER_TEST=required` (`.ci/run`).
@@ -187,7 +189,11 @@ fn start_server(dir: &Path) -> (Server, Vec<String>) {
     for (id, grid) in [("gw-a", "G1"), ("gw-c", "G2"), ("gw-z", "G3")] {
         tokens.push(server.add_gridworker(id, grid));
     }
-    for (id, name, grid) in [("staff-c1", "李社工", "C1"), ("staff-c2", "赵社工", "C2")] {
+    for (id, name, grid) in [
+        ("staff-c1", "李社工", "C1"),
+        ("staff-c1b", "钱社工", "C1"),
+        ("staff-c2", "赵社工", "C2"),
+    ] {
         let added = server.admin_env(
             &[
                 "worker",
@@ -206,6 +212,18 @@ fn start_server(dir: &Path) -> (Server, Vec<String>) {
         );
         assert_eq!(added["password_set"], true, "{added}");
     }
+    // The directory cases are dispatched to (`admin handler`).
+    server.admin(&[
+        "handler",
+        "add",
+        "wuye",
+        "--name",
+        "幸福物业",
+        "--kind",
+        "department",
+        "--grid",
+        "C1",
+    ]);
     (server, tokens)
 }
 
@@ -264,27 +282,34 @@ async fn case_status(b: &Browser, case: &str) -> String {
         .unwrap_or_else(|| panic!("case {case}: status cell without data-status"))
 }
 
-/// The queue's form that moves `case` to `to`.
-fn action_form(case: &str, to: &str) -> String {
-    format!("form[action=\"/cases/{case}/transition\"][data-action=\"{to}\"]")
+/// The queue's one form of `case` (a note, the handler to dispatch to,
+/// one button per move).
+fn action_form(case: &str) -> String {
+    format!("form[action=\"/cases/{case}/transition\"]")
 }
 
-/// Move `case` to `to` with its form on `/cases` (one click, one page).
+/// Move `case` to `to` with its form on `/cases` (one click, one page); a
+/// dispatch goes to handler `wuye`.
 async fn act(b: &Browser, case: &str, to: &str, note: &str) {
     b.goto("/cases").await;
-    let form = action_form(case, to);
+    let form = action_form(case);
+    let button = format!("{form} button[data-action=\"{to}\"]");
     assert!(
-        b.exists(&form).await,
-        "/cases: no `{form}` (allowed next stages of the case missing?)"
+        b.exists(&button).await,
+        "/cases: no `{button}` (allowed next stages of the case missing?)"
     );
-    let to_field = b.find(&format!("{form} input[name=\"to\"]")).await;
-    assert_eq!(to_field.attr("value").await.unwrap().as_deref(), Some(to));
     assert!(b.exists(&format!("{form} input[name=\"csrf\"]")).await);
     let notes = b.find_all(&format!("{form} input[name=\"note\"]")).await;
-    if let Some(field) = notes.first() {
-        field.send_keys(note).await.expect("type note");
+    assert_eq!(notes.len(), 1, "one note field per case");
+    notes[0].send_keys(note).await.expect("type note");
+    if to == "dispatched" {
+        b.script(&format!(
+            "document.querySelector('{}').value = 'wuye'; return null;",
+            format!("{form} select[name=\"assignee\"]").replace('\'', "\\'")
+        ))
+        .await;
     }
-    let submit = b.find(&format!("{form} button[type=\"submit\"]")).await;
+    let submit = b.find(&button).await;
     b.click_and_wait(&submit).await;
     let path = b.path().await;
     assert!(
@@ -515,14 +540,24 @@ async fn staff_sign_in_see_their_figures_and_close_a_case_in_a_browser() {
     assert_eq!(case_status(&b, &case_id).await, "dispatched");
     b.screenshot("cases-dispatched").await;
 
+    assert!(
+        b.text(&format!(
+            "tr[data-case=\"{case_id}\"] [data-assignee=\"wuye\"]"
+        ))
+        .await
+        .contains("幸福物业"),
+        "the queue names who the case was dispatched to"
+    );
     // A form without its CSRF token: 403, nothing changes.
-    let form = action_form(&case_id, "handling");
+    let form = action_form(&case_id);
     b.script(&format!(
         "document.querySelector('{}').querySelector('input[name=\"csrf\"]').remove(); return null;",
         form.replace('\'', "\\'")
     ))
     .await;
-    let submit = b.find(&format!("{form} button[type=\"submit\"]")).await;
+    let submit = b
+        .find(&format!("{form} button[data-action=\"handling\"]"))
+        .await;
     b.click_and_wait(&submit).await;
     assert_eq!(b.status().await, 403);
     assert!(b.body_text().await.contains(CSRF_FAILED));
@@ -539,7 +574,27 @@ async fn staff_sign_in_see_their_figures_and_close_a_case_in_a_browser() {
         ("verified", "现场核查无误"),
         ("closed", "办结"),
     ];
-    for (to, note) in &stages[2..] {
+    for (to, note) in &stages[2..4] {
+        act(&b, &case_id, to, note).await;
+    }
+    // Who reported the handling back may not verify it: another does.
+    b.goto("/cases").await;
+    let verify = b
+        .find(&format!(
+            "{} button[data-action=\"verified\"]",
+            action_form(&case_id)
+        ))
+        .await;
+    assert!(
+        verify.attr("disabled").await.unwrap().is_some(),
+        "verify is disabled for the handler"
+    );
+    let logout = b
+        .find("form[action=\"/logout\"] button[type=\"submit\"]")
+        .await;
+    b.click_and_wait(&logout).await;
+    sign_in(&b, "staff-c1b", STAFF_PASSWORD, true).await;
+    for (to, note) in &stages[4..] {
         act(&b, &case_id, to, note).await;
     }
     b.goto("/cases?all=1").await;
@@ -577,7 +632,8 @@ async fn staff_sign_in_see_their_figures_and_close_a_case_in_a_browser() {
         .collect();
     let want: Vec<(&str, &str, &str)> = stages
         .iter()
-        .map(|(to, note)| (*to, "staff-c1", *note))
+        .enumerate()
+        .map(|(i, (to, note))| (*to, if i < 4 { "staff-c1" } else { "staff-c1b" }, *note))
         .collect();
     let notes_shown = made.iter().any(|(_, _, n)| !n.is_empty());
     if notes_shown {

@@ -431,6 +431,7 @@ fn a_move_is_stamped_after_every_move_this_phone_has_seen() {
             to: "registered".into(),
             note: String::new(),
             photos: Vec::new(),
+            assignee: String::new(),
         },
     )
     .unwrap();

@@ -167,9 +167,13 @@ impl Store {
                 &DocId::hazard(id),
                 DocKind::Hazard,
                 "hazard",
-                to,
-                note,
-                &photos,
+                Step {
+                    to,
+                    note,
+                    photos: &photos,
+                    assignee: "",
+                    separate_duties: false,
+                },
                 &meta,
             )
         })?;
@@ -303,9 +307,13 @@ impl Store {
                 &DocId::case(id),
                 DocKind::Case,
                 "case",
-                to,
-                note,
-                &photos,
+                Step {
+                    to,
+                    note,
+                    photos: &photos,
+                    assignee: "",
+                    separate_duties: false,
+                },
                 &meta,
             )
         })?;
@@ -319,15 +327,27 @@ impl Store {
 /// `meta.worker`, and reaches phones through the normal sync). Checked
 /// against the status derived from the document, like
 /// [`Store::transition_case`]. Returns the case's scope (its grid).
+///
+/// `assignee` names who the case is handed to (a dispatch: an id of the
+/// server's directory of handlers); empty for other moves. A staff move:
+/// separation of duties holds ([`Step::separate_duties`]).
 pub fn transition_case_in<E: DocEditor + ?Sized>(
     tx: &mut E,
     id: CaseId,
     to: &str,
     note: &str,
+    assignee: &str,
     meta: &CommitMeta,
 ) -> Result<GridCode> {
     let to = CaseState::parse(to)?;
-    transition_in(tx, &DocId::case(id), DocKind::Case, "case", to, note, meta)
+    let step = Step {
+        to,
+        note,
+        photos: &[],
+        assignee,
+        separate_duties: true,
+    };
+    transition_in(tx, &DocId::case(id), DocKind::Case, "case", step, meta)
 }
 
 /// Move hazard `id` to `to` inside a write transaction (e.g. the community
@@ -342,7 +362,14 @@ pub fn transition_hazard_in<E: DocEditor + ?Sized>(
 ) -> Result<GridCode> {
     let to = HazardState::parse(to)?;
     let doc_id = DocId::hazard(id);
-    transition_in(tx, &doc_id, DocKind::Hazard, "hazard", to, note, meta)
+    transition_in(
+        tx,
+        &doc_id,
+        DocKind::Hazard,
+        "hazard",
+        Step::to(to, note),
+        meta,
+    )
 }
 
 fn transition_in<W: Workflow, E: DocEditor + ?Sized>(
@@ -350,40 +377,99 @@ fn transition_in<W: Workflow, E: DocEditor + ?Sized>(
     doc_id: &DocId,
     kind: DocKind,
     what: &'static str,
-    to: W,
-    note: &str,
+    step: Step<'_, W>,
     meta: &CommitMeta,
 ) -> Result<GridCode> {
-    append_transition_in(
-        tx,
-        TransitionId::new(),
-        doc_id,
-        kind,
-        what,
-        to,
-        note,
-        &[],
-        meta,
-    )
+    append_transition_in(tx, TransitionId::new(), doc_id, kind, what, step, meta)
+}
+
+/// One step of a workflow to append ([`append_transition_in`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Step<'a, W> {
+    /// The state to move to.
+    pub to: W,
+    /// The note recorded with it (may be empty).
+    pub note: &'a str,
+    /// Photos attached to it (blob ids held here).
+    pub photos: &'a [String],
+    /// Who the record is handed to (a dispatch); empty otherwise.
+    pub assignee: &'a str,
+    /// Enforce separation of duties ([`Workflow::separated_from`]): set
+    /// for staff moves on the server, where a community's verification
+    /// must be by someone other than who reported the handling back. A
+    /// gridworker's phone does not: one who takes and handles a simple
+    /// request at once (即接即办) also records its verification with the
+    /// resident.
+    pub separate_duties: bool,
+}
+
+impl<'a, W> Step<'a, W> {
+    /// A move to `to` with `note`, no photos, no assignee.
+    pub fn to(to: W, note: &'a str) -> Step<'a, W> {
+        Step {
+            to,
+            note,
+            photos: &[],
+            assignee: "",
+            separate_duties: false,
+        }
+    }
+}
+
+/// Separation of duties ([`Workflow::separated_from`]): whoever made the
+/// latest applied move to the state `to` is separated from may not make
+/// this one (who reported the handling back may not verify it).
+fn check_separation<W: Workflow>(
+    transitions: &[Transition],
+    skipped: &[&Transition],
+    to: W,
+    by: &WorkerId,
+) -> Result<()> {
+    let Some(separated) = to.separated_from() else {
+        return Ok(());
+    };
+    let mut applied: Vec<&Transition> = transitions
+        .iter()
+        .filter(|t| t.to == separated.code() && !skipped.iter().any(|s| s.id == t.id))
+        .collect();
+    applied.sort_by_key(|t| (t.at, t.id));
+    match applied.last() {
+        Some(t) if &t.by == by => Err(Error::invalid(
+            "to",
+            "办理反馈人不能核查自己的办理结果，请由他人核查 / whoever reported the handling back may not verify it: someone else must",
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Append a transition after checking it against the status derived from
 /// the document (not the read model), inside the write transaction.
 /// Returns the record's grid (its doc's scope).
-#[allow(clippy::too_many_arguments)]
 pub fn append_transition_in<W: Workflow, E: DocEditor + ?Sized>(
     tx: &mut E,
     id: TransitionId,
     doc_id: &DocId,
     kind: DocKind,
     what: &'static str,
-    to: W,
-    note: &str,
-    photos: &[String],
+    step: Step<'_, W>,
     meta: &CommitMeta,
 ) -> Result<GridCode> {
+    let Step {
+        to,
+        note,
+        photos,
+        assignee,
+        separate_duties,
+    } = step;
     let note = text::TRANSITION_NOTE.check(note)?;
     let photos = check_photo_ids(photos, "photos")?;
+    let assignee = assignee.trim();
+    if assignee.chars().count() > 64 {
+        return Err(Error::invalid(
+            "assignee",
+            "承办人编号过长 / the assignee's id is too long",
+        ));
+    }
     {
         let scope = match tx.sql().value(
             "SELECT scope FROM docs WHERE id = ?1",
@@ -398,23 +484,27 @@ pub fn append_transition_in<W: Workflow, E: DocEditor + ?Sized>(
         tx.edit_doc(doc_id, kind, &scope, meta, |am| {
             let list: std::collections::BTreeMap<String, TransitionDoc> =
                 autosurgeon::hydrate_prop(am, ROOT, "transitions")?;
-            let current = W::derive(
-                &list
-                    .iter()
-                    .filter_map(|(k, t)| {
-                        Some(Transition {
-                            id: k.parse().ok()?,
-                            at: Timestamp(t.at),
-                            by: WorkerId(t.by.clone()),
-                            from: t.from.clone(),
-                            to: t.to.clone(),
-                            note: String::new(),
-                            photos: Vec::new(),
-                        })
+            let known: Vec<Transition> = list
+                .iter()
+                .filter_map(|(k, t)| {
+                    Some(Transition {
+                        id: k.parse().ok()?,
+                        at: Timestamp(t.at),
+                        by: WorkerId(t.by.clone()),
+                        from: t.from.clone(),
+                        to: t.to.clone(),
+                        note: String::new(),
+                        photos: Vec::new(),
+                        assignee: String::new(),
                     })
-                    .collect::<Vec<_>>(),
-            );
+                })
+                .collect();
+            let replay = W::replay_all(&known);
+            let current = replay.state;
             current.check_move(to)?;
+            if separate_duties {
+                check_separation(&known, &replay.skipped, to, &meta.worker)?;
+            }
             // Transitions are ordered by the time they claim (ADR 15): a move
             // is never stamped before one this device has already seen (a
             // clock that is behind another device's), so it replays after it.
@@ -426,6 +516,7 @@ pub fn append_transition_in<W: Workflow, E: DocEditor + ?Sized>(
                 to: to.code().into(),
                 note: note.clone(),
                 photos: photos.clone(),
+                assignee: assignee.to_owned(),
             };
             let obj = match am.get(ROOT, "transitions")? {
                 Some((automerge::Value::Object(ObjType::Map), obj)) => obj,

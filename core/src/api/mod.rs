@@ -37,7 +37,7 @@ pub use attachments::{Attachment, TrimReport, UploadQueue, UploadState};
 pub(crate) use config::resolve_template;
 pub use config::{publish_template_in, server_meta, set_policy_in, TemplateInfo};
 pub use households::{add_household_in, add_resident_in};
-pub use incidents::{append_transition_in, open_case_in, report_hazard_in};
+pub use incidents::{append_transition_in, open_case_in, report_hazard_in, Step};
 pub use incidents::{transition_case_in, transition_hazard_in};
 pub use incidents::{CaseEdit, HazardEdit};
 pub use maintenance::{CheckReport, DocHeads, QuarantinedDoc};

@@ -410,14 +410,14 @@ fn read_transitions<C: SqlConn + ?Sized>(
     }
     conn.rows(
         &format!(
-            "SELECT id, at, by_worker, from_state, to_state, note FROM {table}
+            "SELECT id, at, by_worker, from_state, to_state, note, assignee FROM {table}
              WHERE doc_key = ?1 ORDER BY at, id"
         ),
         &[doc_key.into()],
     )?
     .into_iter()
     .map(|row| {
-        let [id, at, by, from, to, note] = columns(row)?;
+        let [id, at, by, from, to, note, assignee] = columns(row)?;
         let id = id.text()?;
         Ok(Transition {
             photos: photos.remove(&id).unwrap_or_default(),
@@ -427,6 +427,7 @@ fn read_transitions<C: SqlConn + ?Sized>(
             from: from.text()?,
             to: to.text()?,
             note: note.text()?,
+            assignee: assignee.text()?,
         })
     })
     .collect()

@@ -453,9 +453,7 @@ fn demo_hazards(
                 &DocId::hazard(id),
                 crate::docs::DocKind::Hazard,
                 "hazard",
-                *step,
-                "",
-                &[],
+                crate::api::Step::to(*step, ""),
                 &meta_at(t)?,
             )?;
         }
@@ -517,9 +515,7 @@ fn demo_cases(
                 &DocId::case(id),
                 crate::docs::DocKind::Case,
                 "case",
-                *step,
-                "",
-                &[],
+                crate::api::Step::to(*step, ""),
                 &meta_at(t)?,
             )?;
             t = Timestamp(t.0 + g.rng.random_range(1..48) * 3_600_000);

@@ -24,6 +24,10 @@ pub struct TransitionDoc {
     /// Photo blob ids (absent in docs written before photos).
     #[autosurgeon(missing = "Vec::new")]
     pub photos: Vec<String>,
+    /// Who the record was handed to (absent in docs written before
+    /// dispatch to named handlers).
+    #[autosurgeon(missing = "String::new")]
+    pub assignee: String,
 }
 
 impl TransitionDoc {
@@ -36,6 +40,7 @@ impl TransitionDoc {
             to: t.to.clone(),
             note: t.note.clone(),
             photos: t.photos.clone(),
+            assignee: t.assignee.clone(),
         }
     }
 }
@@ -52,6 +57,7 @@ fn transitions(map: &BTreeMap<String, TransitionDoc>) -> Result<Vec<Transition>,
                 to: t.to.clone(),
                 note: t.note.clone(),
                 photos: t.photos.clone(),
+                assignee: t.assignee.clone(),
             })
         })
         .collect::<Result<Vec<_>, HydrateError>>()?;

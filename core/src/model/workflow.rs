@@ -38,6 +38,11 @@ pub struct Transition {
     /// photos, a case's handling. Empty for most steps.
     #[serde(default)]
     pub photos: Vec<String>,
+    /// Who the record was handed to by this step (a dispatch: an id of the
+    /// server's directory of handlers, a person or a department); empty
+    /// for most steps.
+    #[serde(default)]
+    pub assignee: String,
 }
 
 /// Sort transitions into their canonical order.
@@ -119,6 +124,13 @@ pub trait Workflow: Copy + Sized + 'static {
             }
         }
         replay
+    }
+
+    /// The state whose author may not make the move to `self` (separation
+    /// of duties: whoever reported the handling back may not verify it);
+    /// `None` for most states.
+    fn separated_from(self) -> Option<Self> {
+        None
     }
 
     /// Check that `self → to` is allowed.
@@ -261,6 +273,12 @@ impl Workflow for CaseState {
             Closed => &[],
         }
     }
+    fn separated_from(self) -> Option<Self> {
+        match self {
+            CaseState::Verified => Some(CaseState::Feedback),
+            _ => None,
+        }
+    }
     fn is_terminal(self) -> bool {
         self == CaseState::Closed
     }
@@ -279,6 +297,7 @@ mod tests {
             to: to.into(),
             note: String::new(),
             photos: Vec::new(),
+            assignee: String::new(),
         }
     }
 

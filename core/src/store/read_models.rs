@@ -391,6 +391,7 @@ fn write_transitions<C: SqlConn + ?Sized>(
                 (&t.from).into(),
                 (&t.to).into(),
                 (&t.note).into(),
+                (&t.assignee).into(),
             ],
         )?;
     }
@@ -425,8 +426,8 @@ fn write_hazard<C: SqlConn + ?Sized>(conn: &C, key: i64, h: &Hazard) -> Result<(
     )?;
     write_transitions(
         conn,
-        "INSERT INTO hazard_transitions (id, hazard_id, doc_key, at, by_worker, from_state, to_state, note)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO hazard_transitions (id, hazard_id, doc_key, at, by_worker, from_state, to_state, note, assignee)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         &id,
         key,
         &h.transitions,
@@ -460,8 +461,8 @@ fn write_case<C: SqlConn + ?Sized>(conn: &C, key: i64, c: &Case) -> Result<()> {
     )?;
     write_transitions(
         conn,
-        "INSERT INTO case_transitions (id, case_id, doc_key, at, by_worker, from_state, to_state, note)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO case_transitions (id, case_id, doc_key, at, by_worker, from_state, to_state, note, assignee)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         &id,
         key,
         &c.transitions,

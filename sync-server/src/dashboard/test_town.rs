@@ -19,7 +19,7 @@
 
 use gridwork_core::api::{
     add_household_in, add_resident_in, append_transition_in, fill_form_in, open_case_in,
-    report_hazard_in, server_meta, set_policy_in, Reader,
+    report_hazard_in, server_meta, set_policy_in, Reader, Step,
 };
 use gridwork_core::clock::ManualClock;
 use gridwork_core::docs::{DocId, DocKind};
@@ -142,7 +142,7 @@ impl Town {
         let m = meta("gw-1", local);
         let id = TransitionId::new();
         self.db
-            .write(|tx| append_transition_in(tx, id, &doc, kind, what, to, "", &[], &m))
+            .write(|tx| append_transition_in(tx, id, &doc, kind, what, Step::to(to, ""), &m))
             .unwrap();
     }
 

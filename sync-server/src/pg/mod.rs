@@ -33,11 +33,12 @@ use std::time::Duration;
 pub const MIGRATIONS: &[&str] = &[
     include_str!("../../sql/pg/001_initial.sql"),
     include_str!("../../sql/pg/002_photos.sql"),
+    include_str!("../../sql/pg/003_assignees_handlers.sql"),
 ];
 
 /// A database migrated from a version below this one had a read model
 /// added: its read models are rebuilt from the docs after the upgrade.
-pub const REBUILD_AFTER: i64 = 2;
+pub const REBUILD_AFTER: i64 = 3;
 
 /// The PostgreSQL schema version this build writes.
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -206,6 +206,7 @@ fn add_transition(doc: &mut AutoCommit, by: &str, from: &str, to: &str, at: i64)
         to: to.into(),
         note: String::new(),
         photos: Vec::new(),
+        assignee: String::new(),
     };
     autosurgeon::reconcile_prop(doc, &obj, id.to_string().as_str(), &t).unwrap();
     id

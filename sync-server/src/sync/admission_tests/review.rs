@@ -50,7 +50,7 @@ fn dev_hex(d: Device) -> String {
 fn staff_move(w: &World, case_id: CaseId, to: &str) -> Result<(), String> {
     crate::db::write(&w.db, |tx| {
         let meta = crate::publish::staff_meta_in(tx.conn(), "staff-1")?;
-        gridwork_core::api::transition_case_in(tx, case_id, to, "社区", &meta)?;
+        gridwork_core::api::transition_case_in(tx, case_id, to, "社区", "", &meta)?;
         Ok(())
     })
     .map_err(|e| e.to_string())

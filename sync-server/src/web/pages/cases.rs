@@ -4,16 +4,19 @@
 //! state, posted to `POST /cases/{id}/transition` ([`super::transitions`]).
 
 use super::photos::gallery;
-use super::transitions::{action_form, RecordKind};
+use super::transitions::{actions_form, Action, RecordKind};
 use super::{Names, Outcome, PageRequest, View};
+use crate::accounts::handlers::{self, Handler};
 use crate::web::labels::{self, STAGES};
 use crate::web::page::{case_clock, frame, local_time, PageCtx};
 use axum::extract::Query;
 use axum::http::StatusCode;
 use axum::response::Response;
+use gridwork_core::model::GridCode;
 use gridwork_core::model::{Case, CaseState, Urgency, Workflow};
 use maud::{html, Markup};
 use serde::Deserialize;
+use std::collections::HashMap;
 
 /// Query of `GET /cases` and `GET /hazards`.
 #[derive(Debug, Default, Deserialize)]
@@ -38,22 +41,74 @@ pub async fn queue(Query(query): Query<CasesQuery>, request: PageRequest) -> Res
             let codes = view.scope.codes();
             let cases = view.read(|r| Ok(r.cases_in(&codes, !all)?))?;
             let names = view.names()?;
+            let mut serving: HashMap<GridCode, Vec<Handler>> = HashMap::new();
+            for c in &cases {
+                if !serving.contains_key(&c.grid) {
+                    let list = view
+                        .state
+                        .backend
+                        .read(|conn| handlers::handlers_for_grid_in(conn, &c.grid))?;
+                    serving.insert(c.grid.clone(), list);
+                }
+            }
             Ok(Outcome::Page(
                 StatusCode::OK,
-                page(view, &cases, all, &names),
+                page(view, &cases, all, &names, &serving),
             ))
         })
         .await
 }
 
-fn actions(ctx: &PageCtx, case: &Case, all: bool) -> Markup {
+/// The case's action form: every allowed next state but 上报社区 (the
+/// gridworker's move), 核查 refused to whoever reported the handling back,
+/// and the handlers serving its grid when it can be dispatched.
+fn actions(ctx: &PageCtx, case: &Case, handlers: &[Handler], all: bool) -> Markup {
     let from = case.status;
-    let id = case.id.to_string();
-    html! {
-        @for to in from.next() {
-            (action_form(ctx, RecordKind::Case, &id, *to, labels::case_action(ctx.lang, from, *to), all))
-        }
-    }
+    let replay = CaseState::replay_all(&case.transitions);
+    let handled_by_me = case
+        .transitions
+        .iter()
+        .filter(|t| {
+            t.to == CaseState::Feedback.code() && !replay.skipped.iter().any(|s| s.id == t.id)
+        })
+        .max_by_key(|t| (t.at, t.id))
+        .is_some_and(|t| t.by == ctx.account.worker_id);
+    let refusal = ctx.t(
+        "您提交了办理反馈，须由他人核查",
+        "You reported the handling back: someone else must verify it",
+    );
+    let moves: Vec<Action<'_>> = from
+        .next()
+        .iter()
+        .filter(|to| **to != CaseState::Escalated)
+        .map(|to| Action {
+            to: to.code(),
+            label: labels::case_action(ctx.lang, from, *to),
+            refused: (*to == CaseState::Verified && handled_by_me).then_some(refusal),
+        })
+        .collect();
+    let dispatch = from.next().contains(&CaseState::Dispatched);
+    actions_form(
+        ctx,
+        RecordKind::Case,
+        &case.id.to_string(),
+        &moves,
+        dispatch.then_some(handlers),
+        all,
+    )
+}
+
+/// Who case `c` is dispatched to now: the assignee of the latest applied
+/// step that named one.
+pub fn current_assignee(c: &Case) -> Option<&str> {
+    let replay = CaseState::replay_all(&c.transitions);
+    let mut named: Vec<_> = c
+        .transitions
+        .iter()
+        .filter(|t| !t.assignee.is_empty() && !replay.skipped.iter().any(|s| s.id == t.id))
+        .collect();
+    named.sort_by_key(|t| (t.at, t.id));
+    named.last().map(|t| t.assignee.as_str())
 }
 
 /// A stage's cases in the order to work them: overdue first, then urgent,
@@ -70,7 +125,13 @@ fn in_order(mut cases: Vec<&Case>) -> Vec<&Case> {
     cases
 }
 
-fn page(view: &View, cases: &[Case], all: bool, names: &Names) -> String {
+fn page(
+    view: &View,
+    cases: &[Case],
+    all: bool,
+    names: &Names,
+    serving: &HashMap<GridCode, Vec<Handler>>,
+) -> String {
     let ctx = &view.ctx;
     let body = html! {
         p.bar {
@@ -110,12 +171,17 @@ fn page(view: &View, cases: &[Case], all: bool, names: &Names) -> String {
                                             (c.description)
                                             @if let Some(h) = c.household { " · " a href={ "/households/" (h) } data-household=(h) { (ctx.t("查看住户", "household")) } }
                                         }
-                                        td data-field="status" data-status=(c.status.code()) { (labels::case_state(ctx.lang, c.status)) }
+                                        td data-field="status" data-status=(c.status.code()) {
+                                            (labels::case_state(ctx.lang, c.status))
+                                            @if let Some(who) = current_assignee(c) {
+                                                br; span.assignee data-assignee=(who) { (ctx.t("承办：", "handler: ")) (names.person(who)) }
+                                            }
+                                        }
                                         td.timers {
                                             (case_clock(ctx, c)) " "
                                             @if !replay.open.is_empty() { span.tag.warn data-conflict="workflow" title=(ctx.t("有离线操作与当前状态不符，未生效；请按当前状态继续办理", "A move made offline did not match the current state and did not apply; continue from the current state")) { (ctx.t("流程冲突", "workflow conflict")) } " " }
                                         }
-                                        td { (actions(ctx, c, all)) }
+                                        td { (actions(ctx, c, serving.get(&c.grid).map_or(&[][..], Vec::as_slice), all)) }
                                     }
                                     @if !c.transitions.is_empty() {
                                         tr.history data-history=(c.id) {

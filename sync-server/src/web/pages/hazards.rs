@@ -6,7 +6,7 @@
 //! ([`super::transitions`]).
 
 use super::photos::gallery;
-use super::transitions::{action_form, RecordKind};
+use super::transitions::{actions_form, Action, RecordKind};
 use super::{Outcome, PageRequest, View};
 use crate::web::labels;
 use crate::web::page::{frame, local_time};
@@ -85,9 +85,12 @@ fn page(view: &View, hazards: &[Hazard], all: bool) -> String {
                             }
                         }
                         td {
-                            @for to in h.status.next() {
-                                (action_form(ctx, RecordKind::Hazard, &h.id.to_string(), *to, labels::hazard_action(ctx.lang, h.status, *to), all))
-                            }
+                            @let moves: Vec<Action<'_>> = h.status.next().iter().map(|to| Action {
+                                to: to.code(),
+                                label: labels::hazard_action(ctx.lang, h.status, *to),
+                                refused: None,
+                            }).collect();
+                            (actions_form(ctx, RecordKind::Hazard, &h.id.to_string(), &moves, None, all))
                         }
                     }
                 }

@@ -204,15 +204,21 @@ impl Names {
 }
 
 impl View {
-    /// The names of every account (one small query).
+    /// The names of every account and handler (two small queries).
     pub fn names(&self) -> Result<Names, Error> {
         let workers = self
             .state
             .backend
             .read(|conn| accounts::list_workers_in(conn))?;
-        Ok(Names(
-            workers.into_iter().map(|w| (w.id.0, w.name)).collect(),
-        ))
+        let handlers = self
+            .state
+            .backend
+            .read(|conn| accounts::handlers::list_handlers_in(conn))?;
+        let mut names: std::collections::HashMap<String, String> =
+            handlers.into_iter().map(|h| (h.id, h.name)).collect();
+        // A worker's name wins over a handler's of the same id.
+        names.extend(workers.into_iter().map(|w| (w.id.0, w.name)));
+        Ok(Names(names))
     }
 }
 

@@ -13,6 +13,7 @@
 //! allow (e.g. someone moved it first) 409 with the reason.
 
 use super::{Outcome, PageRequest, View};
+use crate::accounts::handlers::{self, Handler};
 use crate::backend::Backend;
 use crate::error::Error;
 use crate::publish::{staff_meta_in, Publisher};
@@ -24,7 +25,8 @@ use axum::response::Response;
 use axum::Form;
 use gridwork_core::api::{transition_case_in, transition_hazard_in};
 use gridwork_core::docs::DocId;
-use gridwork_core::model::{CaseId, GridCode, HazardId, Workflow};
+use gridwork_core::model::{CaseId, CaseState, GridCode, HazardId, Workflow};
+use gridwork_core::store::sql::SqlConn;
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -36,6 +38,10 @@ pub struct TransitionForm {
     to: String,
     /// An optional note recorded with the transition.
     note: String,
+    /// Who a dispatch hands the case to (an id of the handlers' directory,
+    /// [`crate::accounts::handlers`]); required for `dispatched`, ignored
+    /// otherwise.
+    assignee: String,
     /// The session's CSRF token.
     csrf: String,
     /// `1` when the form was on an `?all=1` list.
@@ -72,22 +78,53 @@ impl RecordKind {
     }
 }
 
-/// The form that moves record `id` of `kind` to `to`, labelled `label`.
-pub fn action_form<W: Workflow>(
+/// One move a record's action form offers.
+pub struct Action<'a> {
+    /// The state code to move to.
+    pub to: &'static str,
+    /// The button's label.
+    pub label: &'a str,
+    /// Why it may not be used by this staff member (shown, button
+    /// disabled), e.g. separation of duties.
+    pub refused: Option<&'a str>,
+}
+
+/// The one form of a record's row: a note (one for whichever move is
+/// made), the handler to dispatch to when `handlers` is given, and one
+/// submit button per move (`button[name=to][data-action=CODE]`).
+pub fn actions_form(
     ctx: &PageCtx,
     kind: RecordKind,
     id: &str,
-    to: W,
-    label: &str,
+    actions: &[Action<'_>],
+    handlers: Option<&[Handler]>,
     all: bool,
 ) -> Markup {
     html! {
-        form.action method="post" action={ (kind.list_path()) "/" (id) "/transition" } data-action=(to.code()) {
-            (ctx.csrf_field())
-            input type="hidden" name="to" value=(to.code());
-            @if all { input type="hidden" name="all" value="1"; }
-            input type="text" name="note" maxlength=(MAX_NOTE_CHARS) placeholder=(ctx.t("备注（可选）", "note (optional)"));
-            button type="submit" { (label) }
+        @if !actions.is_empty() {
+            form.action method="post" action={ (kind.list_path()) "/" (id) "/transition" } data-record=(id) {
+                (ctx.csrf_field())
+                @if all { input type="hidden" name="all" value="1"; }
+                input type="text" name="note" maxlength=(MAX_NOTE_CHARS) placeholder=(ctx.t("办理意见（可选）", "note (optional)"));
+                @if let Some(handlers) = handlers {
+                    select name="assignee" aria-label=(ctx.t("承办人", "Handler")) {
+                        option value="" { (ctx.t("派遣给…", "dispatch to…")) }
+                        @for h in handlers {
+                            option value=(h.id) data-level=(h.grid.0) {
+                                (h.name)
+                                @if h.kind == "department" { (ctx.t("（部门）", " (department)")) }
+                            }
+                        }
+                    }
+                }
+                @for a in actions {
+                    @if let Some(why) = a.refused {
+                        button type="submit" name="to" value=(a.to) data-action=(a.to) disabled title=(why) { (a.label) }
+                    } @else {
+                        button type="submit" name="to" value=(a.to) data-action=(a.to) { (a.label) }
+                    }
+                }
+            }
         }
     }
 }
@@ -152,7 +189,18 @@ async fn apply(
             ));
         }
         let staff_id = view.ctx.account.worker_id.0.clone();
-        let change = Move { kind, id: &id, to: &form.to, note: &form.note, by: &staff_id };
+        if kind == RecordKind::Case && form.to == CaseState::Escalated.code() {
+            return Err(Error::invalid(
+                "to",
+                "上报社区由网格员操作；工作人员请派遣（上报镇街即派遣给镇街承办人）/ escalating to the community is the gridworker's move; staff dispatch (to a town handler to escalate to the town)",
+            ));
+        }
+        let assignee = if kind == RecordKind::Case && form.to == CaseState::Dispatched.code() {
+            form.assignee.trim()
+        } else {
+            ""
+        };
+        let change = Move { kind, id: &id, to: &form.to, note: &form.note, assignee, by: &staff_id };
         match &view.state.backend {
             Backend::Sqlite(db) => crate::db::write(db, |tx| change.apply(tx))?,
             Backend::Postgres(pg) => pg.edit(|tx| change.apply(tx))?,
@@ -174,6 +222,7 @@ struct Move<'a> {
     id: &'a str,
     to: &'a str,
     note: &'a str,
+    assignee: &'a str,
     by: &'a str,
 }
 
@@ -184,9 +233,12 @@ impl Move<'_> {
         let (doc_id, scope) = match self.kind {
             RecordKind::Case => {
                 let id: CaseId = self.id.parse().map_err(|_| not_found())?;
+                if self.to == CaseState::Dispatched.code() {
+                    self.check_assignee(tx.sql(), id)?;
+                }
                 (
                     DocId::case(id),
-                    transition_case_in(tx, id, self.to, self.note, &meta)?,
+                    transition_case_in(tx, id, self.to, self.note, self.assignee, &meta)?,
                 )
             }
             RecordKind::Hazard => {
@@ -198,5 +250,30 @@ impl Move<'_> {
             }
         };
         tx.touch_feed(&doc_id, &scope)
+    }
+
+    /// A dispatch names an active handler serving the case's grid.
+    fn check_assignee(&self, conn: &dyn SqlConn, id: CaseId) -> Result<(), Error> {
+        if self.assignee.is_empty() {
+            return Err(Error::invalid(
+                "assignee",
+                "请选择承办人或承办部门 / choose the person or department to dispatch to",
+            ));
+        }
+        let grid = conn
+            .value(
+                "SELECT grid FROM cases WHERE id = ?1",
+                &[id.to_string().as_str().into()],
+            )?
+            .ok_or_else(|| Error::not_found("case", ""))?
+            .text()?;
+        let serving = handlers::handlers_for_grid_in(conn, &GridCode(grid))?;
+        if !serving.iter().any(|h| h.id == self.assignee) {
+            return Err(Error::invalid(
+                "assignee",
+                "承办人不在本网格可派遣的名录中 / that handler does not serve this case's grid",
+            ));
+        }
+        Ok(())
     }
 }
