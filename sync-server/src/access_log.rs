@@ -17,7 +17,7 @@ pub struct AccessEntry {
     pub at: i64,
     /// Who (worker id).
     pub worker_id: String,
-    /// `household` or `export:<kind>`.
+    /// `household`, `export:<kind>` or `search:<kind>`.
     pub action: String,
     /// The household id, or empty for an export.
     pub household_id: String,
@@ -47,6 +47,25 @@ pub fn record_export(
         backend,
         worker,
         &format!("export:{kind}"),
+        "",
+        &grids.join(","),
+        at,
+    )
+}
+
+/// Record that `worker` searched `kind` (e.g. `households`) by personal
+/// data over `grids` at `at` (what was searched for is not kept).
+pub fn record_search(
+    backend: &Backend,
+    worker: &str,
+    kind: &str,
+    grids: &[String],
+    at: i64,
+) -> Result<(), Error> {
+    insert(
+        backend,
+        worker,
+        &format!("search:{kind}"),
         "",
         &grids.join(","),
         at,

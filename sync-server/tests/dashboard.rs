@@ -387,6 +387,52 @@ fn pages_actions_and_exports(addr: &str, other: &str, db: &mut dyn Probe) {
     );
     assert_eq!(get(addr, "/households/not-an-id", &me).status, 404);
 
+    // Find a household by the last four digits of a resident's phone
+    // (issue 15): it is among the results, the search is access-logged
+    // without what was searched for, and pages hold at most 50.
+    let (target, phone) = {
+        let row = db.text(
+            "SELECT household_id || '|' || phone FROM residents WHERE length(phone) >= 7 ORDER BY id LIMIT 1",
+        );
+        let (h, p) = row.split_once('|').unwrap();
+        (h.to_owned(), p.to_owned())
+    };
+    let digits = &phone[phone.len() - 4..];
+    let searches = "SELECT count(*) FROM access_log WHERE action = 'search:households'";
+    let searched_before = db.count(searches);
+    let found = get(addr, &format!("/households?q={digits}"), &me);
+    assert_eq!(found.status, 200, "{}", found.body);
+    let rows = attrs(&found.body, "data-household");
+    assert!(rows.contains(&target), "{digits}: {rows:?}");
+    assert!(!found.body.contains(&phone), "the full phone is not shown");
+    assert_eq!(db.count(searches), searched_before + 1);
+    assert_eq!(
+        db.count("SELECT count(*) FROM access_log WHERE scope LIKE '%' || 'DEMO-G' || '%' AND action = 'search:households' AND household_id = ''"),
+        searched_before + 1
+    );
+    let all = get(addr, "/households", &me);
+    let total: i64 = figure(&all.body, "<p class=\"hint\">", "found")
+        .parse()
+        .unwrap();
+    assert_eq!(total, households);
+    assert_eq!(
+        attrs(&all.body, "data-household").len() as i64,
+        total.min(50)
+    );
+    if total > 50 {
+        assert!(all.body.contains(r#"rel="next" href="/households?page=2""#));
+    }
+    let overdue = get(addr, "/households?due=overdue&grid=DEMO-G01", &me);
+    assert_eq!(overdue.status, 200);
+    assert!(attrs(&overdue.body, "data-household").len() as i64 <= g1);
+    assert_eq!(get(addr, "/households?q=12", &me).status, 400);
+    assert_eq!(get(addr, "/households?grid=NOPE", &me).status, 404);
+    assert_eq!(
+        get(addr, "/households?q=%25", &me).status,
+        200,
+        "a % is matched as itself"
+    );
+
     // A household whose visits found a problem with a note: the checklist
     // item by its label, the note beside it, the gridworker by name; the
     // access log names the staff member (issue 15).

@@ -59,6 +59,7 @@ pub fn routes(config: WebConfig) -> Router<AppState> {
     Router::new()
         .route("/", get(pages::overview::overview))
         .route("/grids/{code}", get(pages::overview::grid))
+        .route("/households", get(pages::household_list::list))
         .route("/households/{id}", get(pages::households::household))
         .route("/hazards", get(pages::hazards::list))
         .route("/cases", get(pages::cases::queue))

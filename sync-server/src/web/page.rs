@@ -44,6 +44,7 @@ impl PageCtx {
 /// The navigation entries: (path, zh, en).
 const NAV: &[(&str, &str, &str)] = &[
     ("/", "总览", "Overview"),
+    ("/households", "住户", "Households"),
     ("/hazards", "隐患", "Hazards"),
     ("/cases", "事项办理", "Cases"),
     ("/evaluation", "考核", "Evaluation"),

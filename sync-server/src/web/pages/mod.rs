@@ -6,6 +6,7 @@
 //! outside it answers 404, as if it did not exist.
 //!
 //! - [`overview`]: `GET /` and `GET /grids/{code}`;
+//! - [`household_list`]: `GET /households` (search, filters, pages);
 //! - [`households`]: `GET /households/{id}` (masked, access-logged);
 //! - [`cases`]: `GET /cases`; [`hazards`]: `GET /hazards`;
 //! - [`transitions`]: `POST /cases/{id}/transition`, `POST /hazards/{id}/transition`;
@@ -16,6 +17,7 @@ pub mod cases;
 pub mod evaluation;
 pub mod exports;
 pub mod hazards;
+pub mod household_list;
 pub mod households;
 pub mod overview;
 pub mod photos;
