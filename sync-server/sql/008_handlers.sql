@@ -13,3 +13,10 @@ CREATE TABLE handlers (
     active INTEGER NOT NULL DEFAULT 1
 );
 CREATE INDEX handlers_grid ON handlers(grid);
+
+-- A grid's boundary for the dashboard's map, imported from GeoJSON with
+-- `admin grid boundary`: its rings as a JSON array of [lon, lat] pairs.
+CREATE TABLE grid_boundaries (
+    grid  TEXT PRIMARY KEY,
+    rings TEXT NOT NULL
+);

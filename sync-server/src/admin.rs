@@ -8,7 +8,7 @@
 //! `--password-env` (never from the command line, where `ps` and shell
 //! history would see them) and are never printed, nor are their hashes.
 
-use crate::accounts::{self, handlers};
+use crate::accounts::{self, boundaries, handlers};
 use crate::backend::Backend;
 use crate::error::Error;
 use crate::publish;
@@ -180,6 +180,15 @@ pub enum GridCommand {
     },
     /// 列出网格 / list grid nodes
     List,
+    /// 导入网格边界（GeoJSON，用于工作台地图）/ import a grid's boundary (GeoJSON) for the
+    /// dashboard's map
+    Boundary {
+        /// 网格编码 / grid code
+        code: String,
+        /// GeoJSON 文件（Polygon、MultiPolygon、Feature 或 FeatureCollection）/ the GeoJSON file
+        #[arg(long)]
+        geojson: PathBuf,
+    },
 }
 
 /// `admin worker …`
@@ -378,6 +387,12 @@ fn run_portable(backend: &Backend, command: &AdminCommand) -> Result<Value, Erro
             phone,
         }) => json!(backend
             .transaction(|conn| handlers::add_handler_in(conn, id, name, kind, grid, phone))?),
+        AdminCommand::Grid(GridCommand::Boundary { code, geojson }) => {
+            let text = std::fs::read_to_string(geojson)?;
+            let (rings, points) =
+                backend.transaction(|conn| boundaries::set_boundary_in(conn, code, &text))?;
+            json!({ "grid": code.trim(), "rings": rings, "points": points })
+        }
         AdminCommand::Handler(HandlerCommand::List) => {
             json!(backend.read(|conn| handlers::list_handlers_in(conn))?)
         }
@@ -396,7 +411,8 @@ pub fn run_on(db: &Arc<Db>, command: &AdminCommand) -> Result<Value, Error> {
         | AdminCommand::Token(_)
         | AdminCommand::Template(TemplateCommand::List)
         | AdminCommand::Policy(PolicyCommand::Show { .. })
-        | AdminCommand::Handler(_) => {
+        | AdminCommand::Handler(_)
+        | AdminCommand::Grid(GridCommand::Boundary { .. }) => {
             return run_portable(&Backend::Sqlite(db.clone()), command)
         }
         AdminCommand::Grid(GridCommand::Add { code, name, parent }) => {
@@ -449,7 +465,8 @@ pub fn run_on_postgres(
         | AdminCommand::Token(_)
         | AdminCommand::Template(TemplateCommand::List)
         | AdminCommand::Policy(PolicyCommand::Show { .. })
-        | AdminCommand::Handler(_) => {
+        | AdminCommand::Handler(_)
+        | AdminCommand::Grid(GridCommand::Boundary { .. }) => {
             return run_portable(&Backend::Postgres(pg.clone()), command)
         }
         AdminCommand::Grid(GridCommand::Add { code, name, parent }) => {

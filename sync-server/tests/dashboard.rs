@@ -387,6 +387,30 @@ fn pages_actions_and_exports(addr: &str, other: &str, db: &mut dyn Probe) {
     );
     assert_eq!(get(addr, "/households/not-an-id", &me).status, 404);
 
+    // The map (issue 15 §7): every open hazard and case is counted, drawn
+    // or not; visits of the last 30 days likewise.
+    let map = get(addr, "/map", &me);
+    assert_eq!(map.status, 200);
+    let shown = |name: &str| -> i64 {
+        figure(&map.body, r#"id="map-counts""#, name)
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(
+        shown("map_hazards") + shown("map_hazards_unlocated"),
+        open_hazards
+    );
+    assert_eq!(
+        shown("map_cases") + shown("map_cases_unlocated"),
+        open_cases
+    );
+    assert!(
+        shown("map_visits") > 0,
+        "the demo's recent visits carry positions"
+    );
+    assert!(map.body.contains(r#"<svg class="map""#));
+    assert_eq!(get(addr, "/map?grid=DEMO", &me).status, 404);
+
     // Find a household by the last four digits of a resident's phone
     // (issue 15): it is among the results, the search is access-logged
     // without what was searched for, and pages hold at most 50.

@@ -10,9 +10,11 @@
 //!   is refused and changes nothing; a dispatch names the handler on the
 //!   queue and reaches the phone with the assignee;
 //! - whoever reported the handling back may not verify it (button disabled,
-//!   POST refused); another staff member verifies and closes.
+//!   POST refused); another staff member verifies and closes;
+//! - the map draws the grid's imported boundary, the located visit and the
+//!   open case at its household's visit, and drops the case once closed.
 
-use gridwork_core::model::{CaseState, NewCase, NewHousehold};
+use gridwork_core::model::{CaseState, Location, NewCase, NewHousehold, NewVisit};
 use gridwork_core::sync::SyncOptions;
 use gridwork_core::Store;
 use std::path::Path;
@@ -51,6 +53,16 @@ fn sign_in(addr: &str, user: &str) -> (String, String) {
     let session = login.cookie("gw_session").unwrap();
     let home = get(addr, "/", &[("gw_session", &session)]);
     (session.clone(), csrf_field(&home.body))
+}
+
+/// The text of the `data-figure="name"` element of `html`.
+fn figure(html: &str, name: &str) -> String {
+    let key = format!(r#"data-figure="{name}">"#);
+    let at = html
+        .find(&key)
+        .unwrap_or_else(|| panic!("no figure {name}"))
+        + key.len();
+    html[at..at + html[at..].find('<').unwrap()].to_owned()
 }
 
 /// The queue row of case `id` (up to its history row).
@@ -123,12 +135,50 @@ fn staff_dispatch_to_named_handlers_and_someone_else_verifies() {
         })
         .unwrap();
     phone.transition_case(case.id, "registered", "").unwrap();
+    phone
+        .record_visit(NewVisit {
+            household: h.id,
+            location: Some(Location {
+                lat: 26.0745,
+                lon: 119.2965,
+                accuracy_m: Some(8.0),
+            }),
+            ..Default::default()
+        })
+        .unwrap();
+    let square = dir.path().join("g1.geojson");
+    std::fs::write(
+        &square,
+        r#"{"type":"Feature","properties":{},"geometry":{"type":"Polygon","coordinates":[[[119.29,26.07],[119.30,26.07],[119.30,26.08],[119.29,26.08],[119.29,26.07]]]}}"#,
+    )
+    .unwrap();
+    let imported = admin_json(
+        &data,
+        &[
+            "grid",
+            "boundary",
+            "G1",
+            "--geojson",
+            square.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(
+        (imported["rings"].as_u64(), imported["points"].as_u64()),
+        (Some(1), Some(5))
+    );
     phone.sync(&url, &token, &SyncOptions::default()).unwrap();
     let id = case.id.to_string();
     let path = format!("/cases/{id}/transition");
 
     let (c_session, c_csrf) = sign_in(&server.addr, "staff-c");
     let c = [("gw_session", c_session.as_str())];
+    let map = get(&server.addr, "/map?grid=C", &c).body;
+    assert!(map.contains(r#"data-boundary="G1""#), "{map}");
+    assert_eq!(figure(&map, "map_visits"), "1");
+    assert_eq!(figure(&map, "map_cases"), "1");
+    assert!(map.contains(&format!(r##"href="/cases#case-{}""##, case.id)));
+    assert!(!map.contains("<script") && !map.contains("http://") && !map.contains("https://"));
     let queue = get(&server.addr, "/cases", &c).body;
     let mine = row(&queue, &id);
     // One form, one note, the handlers serving G1 (C's, then T's), no
@@ -232,6 +282,13 @@ fn staff_dispatch_to_named_handlers_and_someone_else_verifies() {
         );
         assert_eq!(reply.status, 303, "{to}: {}", reply.body);
     }
+    let map = get(&server.addr, "/map", &d).body;
+    assert_eq!(
+        figure(&map, "map_cases"),
+        "0",
+        "a closed case leaves the map"
+    );
+    assert_eq!(figure(&map, "map_visits"), "1");
     phone.sync(&url, &token, &SyncOptions::default()).unwrap();
     let closed = phone.case(case.id).unwrap();
     assert_eq!(closed.status, CaseState::Closed);

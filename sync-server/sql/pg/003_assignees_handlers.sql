@@ -14,5 +14,10 @@ CREATE TABLE handlers (
 );
 CREATE INDEX handlers_grid ON handlers(grid);
 
+CREATE TABLE grid_boundaries (
+    grid  TEXT PRIMARY KEY,
+    rings TEXT NOT NULL
+);
+
 -- The read models are rebuilt from the docs at the next start, which
 -- fills the assignees.

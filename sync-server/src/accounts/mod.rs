@@ -7,6 +7,7 @@
 //! A worker's *scope* is their grid plus every grid below it: a gridworker
 //! sees their own 4th-level grid, community staff their community's subtree.
 
+pub mod boundaries;
 pub mod handlers;
 pub mod passwords;
 mod tokens;

@@ -30,6 +30,7 @@
 
 mod evaluation;
 mod export;
+pub mod map;
 mod overview;
 
 #[cfg(test)]

@@ -65,6 +65,7 @@ pub fn routes(config: WebConfig) -> Router<AppState> {
         .route("/cases", get(pages::cases::queue))
         .route("/cases/{id}/transition", post(pages::transitions::case))
         .route("/hazards/{id}/transition", post(pages::transitions::hazard))
+        .route("/map", get(pages::map::map))
         .route("/evaluation", get(pages::evaluation::evaluation))
         .route("/photos/{id}", get(pages::photos::original))
         .route("/photos/{id}/thumb", get(pages::photos::thumb))

@@ -47,6 +47,7 @@ const NAV: &[(&str, &str, &str)] = &[
     ("/households", "住户", "Households"),
     ("/hazards", "隐患", "Hazards"),
     ("/cases", "事项办理", "Cases"),
+    ("/map", "地图", "Map"),
     ("/evaluation", "考核", "Evaluation"),
     ("/exports", "导出", "Exports"),
 ];

@@ -10,6 +10,7 @@
 //! - [`households`]: `GET /households/{id}` (masked, access-logged);
 //! - [`cases`]: `GET /cases`; [`hazards`]: `GET /hazards`;
 //! - [`transitions`]: `POST /cases/{id}/transition`, `POST /hazards/{id}/transition`;
+//! - [`map`]: `GET /map` (visits, hazards, cases by GPS, as SVG);
 //! - [`evaluation`]: `GET /evaluation`;
 //! - [`exports`]: `GET /exports`, `GET /exports/{file}`.
 
@@ -19,6 +20,7 @@ pub mod exports;
 pub mod hazards;
 pub mod household_list;
 pub mod households;
+pub mod map;
 pub mod overview;
 pub mod photos;
 pub mod transitions;

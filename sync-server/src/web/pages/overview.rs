@@ -382,6 +382,8 @@ fn node_page(view: &View, node: Option<&GridNode>) -> Result<String, Error> {
         (breadcrumbs(view, node))
         p.hint {
             @if let Some(n) = node { (level_name(ctx.lang, n.level)) " " code { (n.code.0) } " · " }
+            a href={ "/map" @if let Some(n) = node { "?grid=" (n.code.0) } } { (ctx.t("地图", "map")) } " · "
+            a href={ "/households" @if let Some(n) = node { "?grid=" (n.code.0) } } { (ctx.t("查找住户", "find a household")) } " · "
             (ctx.t("数据为各网格员手机已同步的记录。", "Figures count what the gridworkers' phones have synced."))
         }
         (totals(ctx, &o.totals, &o))
