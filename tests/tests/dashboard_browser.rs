@@ -158,7 +158,23 @@ fn add_household(phone: &Phone, work: &mut Work, address: &str) -> String {
 }
 
 fn visit(phone: &Phone, work: &mut Work, household: &str) {
-    phone.json(&["visit", "record", household, "--note", "入户走访"]);
+    // Positions a few tens of metres apart in a Fuzhou neighbourhood.
+    let n = work.visits as f64;
+    let (lat, lon) = (
+        format!("{:.5}", 26.0745 + n * 0.0004),
+        format!("{:.5}", 119.2965 + n * 0.0006),
+    );
+    phone.json(&[
+        "visit",
+        "record",
+        household,
+        "--note",
+        "入户走访",
+        "--lat",
+        &lat,
+        "--lon",
+        &lon,
+    ]);
     work.visited.insert(household.to_string());
     work.visits += 1;
 }
@@ -361,6 +377,7 @@ async fn staff_sign_in_see_their_figures_and_close_a_case_in_a_browser() {
         "elderly_alone",
     ]);
     g1.special.insert(h1.clone());
+    a.json(&["household", "edit", &h1, "--phone", "13912345678"]);
     let h2 = add_household(&a, &mut g1, "幸福里1号楼102室");
     let h3 = add_household(&a, &mut g1, "幸福里2号楼201室");
     visit(&a, &mut g1, &h2);
@@ -389,6 +406,10 @@ async fn staff_sign_in_see_their_figures_and_close_a_case_in_a_browser() {
         "medium",
         "--household",
         &h2,
+        "--lat",
+        "26.0749",
+        "--lon",
+        "119.2958",
     ]);
     g1.open_hazards += 1;
 
@@ -493,11 +514,19 @@ async fn staff_sign_in_see_their_figures_and_close_a_case_in_a_browser() {
     );
     assert!(!b.body_text().await.contains("和平里1号楼101室"));
 
-    // Drill-down to G1, then a household (identity number masked).
+    // Drill-down: the community → its 片区 → G1, each page summing the
+    // grids below it, with breadcrumbs back up.
     b.goto("/").await;
-    let link = b.find("a[href=\"/grids/G1\"]").await;
+    let link = b.find("#children a[href=\"/grids/C1-1\"]").await;
+    b.click_and_wait(&link).await;
+    assert_eq!(b.path().await, "/grids/C1-1");
+    assert_figures(&b, "#totals", &want_c1, &["households", "open_cases"]).await;
+    assert!(b.exists("nav.crumbs a[href=\"/grids/C1\"]").await);
+    b.screenshot("area-C1-1").await;
+    let link = b.find("#grids a[href=\"/grids/G1\"]").await;
     b.click_and_wait(&link).await;
     assert_eq!(b.path().await, "/grids/G1");
+    assert!(b.exists("nav.crumbs a[href=\"/grids/C1-1\"]").await);
     let mut shown = BTreeSet::new();
     for row in b.find_all("tr[data-household]").await {
         shown.insert(row.attr("data-household").await.unwrap().unwrap());
@@ -530,6 +559,54 @@ async fn staff_sign_in_see_their_figures_and_close_a_case_in_a_browser() {
     b.goto("/evaluation").await;
     assert_eq!(b.status().await, 200);
     b.screenshot("evaluation").await;
+
+    // Find the household by the last digits of its phone, see its open
+    // case with the first-response countdown running.
+    b.goto("/households").await;
+    let q = b.find("form.filters input[name=\"q\"]").await;
+    q.send_keys("5678").await.expect("type the digits");
+    let find = b.find("form.filters button[type=\"submit\"]").await;
+    b.click_and_wait(&find).await;
+    assert!(b.path().await.starts_with("/households"));
+    let rows = b.find_all("#households tr[data-household]").await;
+    assert_eq!(rows.len(), 1, "one household ends in 5678");
+    assert_eq!(
+        rows[0].attr("data-household").await.unwrap().as_deref(),
+        Some(h1.as_str())
+    );
+    b.screenshot("households-search").await;
+    let link = b
+        .find(&format!("#households a[href=\"/households/{h1}\"]"))
+        .await;
+    b.click_and_wait(&link).await;
+    let clock = format!("#household-cases tr[data-case=\"{case_id}\"] [data-clock=\"response\"]");
+    assert!(b.exists(&clock).await, "the open case with its countdown");
+    assert!(
+        b.text(&clock).await.contains("首次响应剩"),
+        "{}",
+        b.text(&clock).await
+    );
+    b.screenshot("household-case").await;
+
+    // The map before: the open case counted (its household has no located
+    // visit yet), the hazard too.
+    b.goto("/map").await;
+    assert_eq!(b.status().await, 200);
+    let cases_before: u64 = b.text("[data-figure=\"map_cases\"]").await.parse().unwrap();
+    let unlocated_before: u64 = b
+        .text("[data-figure=\"map_cases_unlocated\"]")
+        .await
+        .parse()
+        .unwrap();
+    assert_eq!(cases_before + unlocated_before, 1);
+    assert_eq!(b.text("[data-figure=\"map_hazards\"]").await, "1");
+    assert_eq!(
+        b.text("[data-figure=\"map_visits\"]").await,
+        (want_c1.visits_this_month).to_string(),
+        "C1's located visits"
+    );
+    assert!(b.exists("svg.map [data-point=\"hazard\"]").await);
+    b.screenshot("map").await;
 
     // The case queue: register and dispatch.
     b.goto("/cases").await;
@@ -600,6 +677,16 @@ async fn staff_sign_in_see_their_figures_and_close_a_case_in_a_browser() {
     b.goto("/cases?all=1").await;
     assert_eq!(case_status(&b, &case_id).await, "closed");
     b.screenshot("cases-closed").await;
+
+    // The map follows: the closed case is gone.
+    b.goto("/map").await;
+    let cases_after: u64 = b.text("[data-figure=\"map_cases\"]").await.parse().unwrap();
+    let unlocated_after: u64 = b
+        .text("[data-figure=\"map_cases_unlocated\"]")
+        .await
+        .parse()
+        .unwrap();
+    assert_eq!(cases_after + unlocated_after, 0);
 
     // The overview follows.
     b.goto("/").await;

@@ -87,13 +87,12 @@ impl Projection {
             min_lat = min_lat.min(*lat);
             max_lat = max_lat.max(*lat);
         }
-        // At least ~100 m across, and a margin of 6% each side.
-        let span_lon = (max_lon - min_lon).max(0.001);
-        let span_lat = (max_lat - min_lat).max(0.001);
-        min_lon -= span_lon * 0.06;
-        max_lat += span_lat * 0.06;
-        let span_lon = span_lon * 1.12;
-        let span_lat = span_lat * 1.12;
+        // At least ~100 m across, centred on the points, with a margin of
+        // 6% each side.
+        let span_lon = (max_lon - min_lon).max(0.001) * 1.12;
+        let span_lat = (max_lat - min_lat).max(0.001) * 1.12;
+        let min_lon = (min_lon + max_lon) / 2.0 - span_lon / 2.0;
+        let max_lat = (min_lat + max_lat) / 2.0 + span_lat / 2.0;
         let shrink = (max_lat - span_lat / 2.0).to_radians().cos().max(0.1);
         // SVG units per degree of latitude; a degree of longitude is
         // `shrink` of that. Fit the width, keep the height in bounds.
