@@ -523,6 +523,23 @@ fn pages_actions_and_exports(addr: &str, other: &str, db: &mut dyn Probe) {
         .contains("gridwork-households.xlsx"));
     let csv = get(addr, "/exports/cases.csv", &me);
     assert!(csv.bytes.starts_with(b"\xEF\xBB\xBF"));
+    // Labels for people, the codes in trailing columns (issue 15 §8).
+    let text = String::from_utf8_lossy(&csv.bytes);
+    let header = text.lines().next().unwrap();
+    assert!(
+        header.ends_with(
+            "渠道代码 / channel_code,紧急程度代码 / urgency_code,状态代码 / status_code"
+        ),
+        "{header}"
+    );
+    let closed = text
+        .lines()
+        .find(|l| l.ends_with(",closed"))
+        .expect("a closed case");
+    assert!(
+        closed.contains(",已结案,") && (closed.contains(",是,") || closed.contains(",否,")),
+        "{closed}"
+    );
     let evaluation_csv = get(addr, "/exports/evaluation.csv", &me);
     assert_eq!(evaluation_csv.status, 200);
     assert!(evaluation_csv.body.contains("gw-demo-1"));

@@ -40,6 +40,8 @@ const HAZARD_COLUMNS: &[Column] = &[
     Column::new("deadline", "整改期限", ColumnKind::Verbatim, 17.0),
     Column::new("reported_by", "上报人", ColumnKind::Verbatim, 12.0),
     Column::new("last_change_at", "最近处理时间", ColumnKind::Verbatim, 17.0),
+    Column::new("severity_code", "严重程度代码", ColumnKind::Verbatim, 10.0),
+    Column::new("status_code", "状态代码", ColumnKind::Verbatim, 12.0),
 ];
 
 const CASE_COLUMNS: &[Column] = &[
@@ -69,6 +71,9 @@ const CASE_COLUMNS: &[Column] = &[
     Column::new("escalated", "已上报社区", ColumnKind::Text, 10.0),
     Column::new("handling_due_at", "办理期限", ColumnKind::Verbatim, 17.0),
     Column::new("handling_overdue", "办理超期", ColumnKind::Text, 10.0),
+    Column::new("channel_code", "渠道代码", ColumnKind::Verbatim, 10.0),
+    Column::new("urgency_code", "紧急程度代码", ColumnKind::Verbatim, 10.0),
+    Column::new("status_code", "状态代码", ColumnKind::Verbatim, 12.0),
 ];
 
 impl Store {
@@ -248,8 +253,8 @@ impl<C: SqlConn + ?Sized> Reader<'_, C> {
                     Cell::text(h.id.to_string()),
                     Cell::text(self.local_time(h.reported_at)),
                     Cell::text(&h.category),
-                    Cell::text(h.severity.code()),
-                    Cell::text(h.status.code()),
+                    Cell::text(h.severity.label_zh()),
+                    Cell::text(h.status.label_zh()),
                     Cell::text(&h.place),
                     Cell::text(&h.description),
                     Cell::text(h.household.map(|id| id.to_string()).unwrap_or_default()),
@@ -264,6 +269,8 @@ impl<C: SqlConn + ?Sized> Reader<'_, C> {
                             .map(|t| self.local_time(t))
                             .unwrap_or_default(),
                     ),
+                    Cell::text(h.severity.code()),
+                    Cell::text(h.status.code()),
                 ]
             })
             .collect();
@@ -289,11 +296,11 @@ impl<C: SqlConn + ?Sized> Reader<'_, C> {
                 vec![
                     Cell::text(c.id.to_string()),
                     Cell::text(self.local_time(c.opened_at)),
-                    Cell::text(c.channel.code()),
+                    Cell::text(c.channel.label_zh()),
                     Cell::text(&c.category),
-                    Cell::text(c.urgency.code()),
+                    Cell::text(c.urgency.label_zh()),
                     Cell::text(&c.description),
-                    Cell::text(c.status.code()),
+                    Cell::text(c.status.label_zh()),
                     Cell::text(c.household.map(|id| id.to_string()).unwrap_or_default()),
                     Cell::text(address_of(&addresses, c.household)),
                     Cell::text(c.opened_by.as_str()),
@@ -303,12 +310,13 @@ impl<C: SqlConn + ?Sized> Reader<'_, C> {
                             .unwrap_or_default(),
                     ),
                     minutes.unwrap_or(Cell::Empty),
-                    Cell::text(bool_code(
-                        c.timers.responded_late || c.timers.response_overdue,
-                    )),
-                    Cell::text(bool_code(c.escalated)),
+                    Cell::text(yes_no(c.timers.responded_late || c.timers.response_overdue)),
+                    Cell::text(yes_no(c.escalated)),
                     Cell::text(self.local_time(c.timers.handling_due_at)),
-                    Cell::text(bool_code(c.timers.handling_overdue)),
+                    Cell::text(yes_no(c.timers.handling_overdue)),
+                    Cell::text(c.channel.code()),
+                    Cell::text(c.urgency.code()),
+                    Cell::text(c.status.code()),
                 ]
             })
             .collect();
@@ -345,6 +353,16 @@ fn address_of(addresses: &HashMap<HouseholdId, String>, id: Option<HouseholdId>)
 /// Tag codes joined by `;`.
 fn tag_codes(tags: &[SpecialGroup]) -> String {
     tags.iter().map(|t| t.code()).collect::<Vec<_>>().join(";")
+}
+
+/// 是/否, for people (the record exports; the register keeps `true`/`false`
+/// for its re-import).
+fn yes_no(value: bool) -> &'static str {
+    if value {
+        "是"
+    } else {
+        "否"
+    }
 }
 
 fn bool_code(value: bool) -> &'static str {

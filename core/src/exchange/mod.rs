@@ -15,8 +15,12 @@
 //! file exported here reads back as it is, and an office register with only
 //! Chinese headers reads as well.
 //!
-//! Values are the stable codes the CLI and the API use (`male`, `red`,
-//! `moved_out`, tag codes joined by `;`, `true`/`false`); times are local
+//! The register's values are the stable codes the CLI and the API use
+//! (`male`, `red`, `moved_out`, tag codes joined by `;`, `true`/`false`), so
+//! it re-imports as it is. The record exports (visits, hazards, cases) are
+//! for people: states, severities, channels and urgencies as their zh-CN
+//! labels (`处置中`, `较大`, `微信群`), flags as `是`/`否`, with the codes
+//! repeated in trailing `…_code` columns for scripts. Times are local
 //! `YYYY-MM-DD HH:MM` in the store's time zone, dates `YYYY-MM-DD`.
 //!
 //! - **XLSX** (rust_xlsxwriter): bold, frozen, filterable header row, fixed

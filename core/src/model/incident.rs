@@ -27,6 +27,15 @@ impl Severity {
             Severity::High => "high",
         }
     }
+
+    /// zh-CN label (what [`Severity::parse`] also reads).
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Severity::Low => "一般",
+            Severity::Medium => "较大",
+            Severity::High => "重大",
+        }
+    }
     /// Parse a code (or 一般/较大/重大).
     pub fn parse(text: &str) -> crate::Result<Severity> {
         match text.trim() {
@@ -119,6 +128,16 @@ impl Channel {
             Channel::WalkIn => "walk_in",
         }
     }
+
+    /// zh-CN label (what [`Channel::parse`] also reads).
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Channel::Visit => "走访",
+            Channel::Phone => "电话",
+            Channel::Wechat => "微信群",
+            Channel::WalkIn => "来访",
+        }
+    }
     /// Parse a code (or 走访/电话/微信群/来访).
     pub fn parse(text: &str) -> crate::Result<Channel> {
         match text.trim() {
@@ -147,6 +166,14 @@ impl Urgency {
         match self {
             Urgency::Normal => "normal",
             Urgency::Urgent => "urgent",
+        }
+    }
+
+    /// zh-CN label (what [`Urgency::parse`] also reads).
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Urgency::Normal => "一般",
+            Urgency::Urgent => "紧急",
         }
     }
     /// Parse a code (or 一般/紧急).

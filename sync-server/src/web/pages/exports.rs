@@ -53,7 +53,7 @@ fn page(view: &View) -> String {
                     }
                 }
                 tr data-export="evaluation" {
-                    td { (ctx.t("本月考核", "This month's evaluation")) " " (month) }
+                    td { (ctx.t("上月考核", "Last month's evaluation")) " " (month) }
                     td { a href={ "/exports/evaluation.xlsx?month=" (month) } download { "Excel (.xlsx)" } }
                     td { a href={ "/exports/evaluation.csv?month=" (month) } download { "CSV" } }
                 }
