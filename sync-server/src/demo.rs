@@ -27,35 +27,220 @@ use gridwork_core::Store;
 use serde::Serialize;
 use std::path::Path;
 
-/// The demo grid tree: (code, name, parent).
-pub const DEMO_GRIDS: &[(&str, &str, Option<&str>)] = &[
-    ("DEMO", "演示镇", None),
-    ("DEMO-C1", "幸福社区", Some("DEMO")),
-    ("DEMO-C1-1", "幸福社区第一片区", Some("DEMO-C1")),
-    ("DEMO-G01", "第一网格", Some("DEMO-C1-1")),
-    ("DEMO-G02", "第二网格", Some("DEMO-C1-1")),
+/// How big a town `serve --demo` builds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum DemoSize {
+    /// A town at real scale: 3 communities, 7 片区, 14 grids of 100–150
+    /// households with a year of weekly work up to today, one or two
+    /// gridworkers per grid, staff per community and for the town.
+    #[default]
+    Town,
+    /// One community, one 片区, two small grids (60 households): for tests.
+    Small,
+}
+
+/// A demo town: its grid tree, workers, generated grid data and the
+/// directory of handlers cases are dispatched to.
+#[derive(Clone, Debug)]
+pub struct DemoTown {
+    /// (code, name, parent).
+    pub grids: Vec<(String, String, Option<String>)>,
+    /// (id, name, role, grid); staff also get a dashboard password.
+    pub workers: Vec<(String, String, Role, String)>,
+    /// (grid, author, households, years, seed).
+    pub data: Vec<(String, String, u32, u32, u64)>,
+    /// (id, name, kind, grid) of `admin handler add`.
+    pub handlers: Vec<(String, String, String, String)>,
+}
+
+/// Names of the town's gridworkers and staff (plausible, not real people).
+const PEOPLE: &[&str] = &[
+    "陈晓东",
+    "林秀英",
+    "黄建华",
+    "郑丽娟",
+    "吴志强",
+    "刘海燕",
+    "张春梅",
+    "王德明",
+    "李雪芳",
+    "杨国平",
+    "何丽萍",
+    "许文杰",
+    "罗美玲",
+    "郭小燕",
+    "周建平",
+    "谢淑芬",
+    "蔡志勇",
+    "魏丽华",
+    "朱晓梅",
+    "叶明辉",
+    "方建国",
+    "江玉兰",
+    "苏海峰",
+    "游丽君",
+    "卓文斌",
+    "詹秀琴",
 ];
 
-/// The demo workers: (id, name, role, grid). Two gridworkers share DEMO-G01;
-/// the staff (community and town) also get a dashboard password.
-pub const DEMO_WORKERS: &[(&str, &str, Role, &str)] = &[
-    ("gw-demo-1", "演示网格员一", Role::Gridworker, "DEMO-G01"),
-    ("gw-demo-2", "演示网格员二", Role::Gridworker, "DEMO-G01"),
-    ("gw-demo-3", "演示网格员三", Role::Gridworker, "DEMO-G02"),
-    (
-        "staff-demo",
-        "演示社区工作人员",
-        Role::CommunityStaff,
-        "DEMO-C1",
-    ),
-    ("town-demo", "演示镇街工作人员", Role::TownStaff, "DEMO"),
-];
+impl DemoTown {
+    /// The town of `size`.
+    pub fn of(size: DemoSize) -> DemoTown {
+        let s = |t: &str| t.to_owned();
+        match size {
+            DemoSize::Small => DemoTown {
+                grids: vec![
+                    (s("DEMO"), s("演示镇"), None),
+                    (s("DEMO-C1"), s("幸福社区"), Some(s("DEMO"))),
+                    (s("DEMO-C1-1"), s("幸福社区第一片区"), Some(s("DEMO-C1"))),
+                    (s("DEMO-G01"), s("第一网格"), Some(s("DEMO-C1-1"))),
+                    (s("DEMO-G02"), s("第二网格"), Some(s("DEMO-C1-1"))),
+                ],
+                workers: vec![
+                    (
+                        s("gw-demo-1"),
+                        s("演示网格员一"),
+                        Role::Gridworker,
+                        s("DEMO-G01"),
+                    ),
+                    (
+                        s("gw-demo-2"),
+                        s("演示网格员二"),
+                        Role::Gridworker,
+                        s("DEMO-G01"),
+                    ),
+                    (
+                        s("gw-demo-3"),
+                        s("演示网格员三"),
+                        Role::Gridworker,
+                        s("DEMO-G02"),
+                    ),
+                    (
+                        s("staff-demo"),
+                        s("演示社区工作人员"),
+                        Role::CommunityStaff,
+                        s("DEMO-C1"),
+                    ),
+                    (
+                        s("town-demo"),
+                        s("演示镇街工作人员"),
+                        Role::TownStaff,
+                        s("DEMO"),
+                    ),
+                ],
+                data: vec![
+                    (s("DEMO-G01"), s("gw-demo-1"), 40, 2, 1),
+                    (s("DEMO-G02"), s("gw-demo-3"), 20, 1, 2),
+                ],
+                handlers: vec![
+                    (
+                        s("demo-wuye"),
+                        s("幸福物业服务中心"),
+                        s("department"),
+                        s("DEMO-C1"),
+                    ),
+                    (s("demo-cgzd"), s("镇城管中队"), s("department"), s("DEMO")),
+                ],
+            },
+            DemoSize::Town => Self::town(),
+        }
+    }
 
-/// The demo grid data: (grid, author, households, years, seed).
-const DEMO_DATA: &[(&str, &str, u32, u32, u64)] = &[
-    ("DEMO-G01", "gw-demo-1", 40, 2, 1),
-    ("DEMO-G02", "gw-demo-3", 20, 1, 2),
-];
+    /// 3 communities with 2, 3 and 2 片区 of two grids each.
+    fn town() -> DemoTown {
+        let communities = [("幸福社区", 2), ("和平社区", 3), ("阳光社区", 2)];
+        let mut town = DemoTown {
+            grids: vec![("DEMO".into(), "演示镇".into(), None)],
+            workers: Vec::new(),
+            data: Vec::new(),
+            handlers: vec![
+                (
+                    "demo-cgzd".into(),
+                    "镇城管中队".into(),
+                    "department".into(),
+                    "DEMO".into(),
+                ),
+                (
+                    "demo-zzb".into(),
+                    "镇综治中心".into(),
+                    "department".into(),
+                    "DEMO".into(),
+                ),
+                (
+                    "demo-ajb".into(),
+                    "镇安监站".into(),
+                    "department".into(),
+                    "DEMO".into(),
+                ),
+            ],
+        };
+        let mut people = PEOPLE.iter();
+        let mut person = || (*people.next().unwrap_or(&"演示人员")).to_owned();
+        let mut grid_no = 0u32;
+        let mut worker_no = 0u32;
+        for (c, (community, areas)) in communities.iter().enumerate() {
+            let c_code = format!("DEMO-C{}", c + 1);
+            town.grids
+                .push((c_code.clone(), (*community).into(), Some("DEMO".into())));
+            let staff = if c == 0 {
+                "staff-demo".to_owned()
+            } else {
+                format!("staff-demo-{}", c + 1)
+            };
+            town.workers
+                .push((staff, person(), Role::CommunityStaff, c_code.clone()));
+            town.handlers.push((
+                format!("demo-wuye-{}", c + 1),
+                format!("{}物业服务中心", community.trim_end_matches("社区")),
+                "department".into(),
+                c_code.clone(),
+            ));
+            town.handlers.push((
+                format!("demo-sg-{}", c + 1),
+                person(),
+                "person".into(),
+                c_code.clone(),
+            ));
+            for a in 0..*areas {
+                let a_code = format!("{c_code}-{}", a + 1);
+                let area_name = ["第一片区", "第二片区", "第三片区"][a];
+                town.grids.push((
+                    a_code.clone(),
+                    format!("{community}{area_name}"),
+                    Some(c_code.clone()),
+                ));
+                for _ in 0..2 {
+                    grid_no += 1;
+                    let g_code = format!("DEMO-G{grid_no:02}");
+                    town.grids.push((
+                        g_code.clone(),
+                        format!("{community}第{grid_no}网格"),
+                        Some(a_code.clone()),
+                    ));
+                    // One gridworker per grid; two in every fourth (and in
+                    // G01, as in the small town).
+                    let pair = grid_no % 4 == 1;
+                    let mut author = String::new();
+                    for k in 0..(1 + u32::from(pair)) {
+                        worker_no += 1;
+                        let id = format!("gw-demo-{worker_no}");
+                        if k == 0 {
+                            author = id.clone();
+                        }
+                        town.workers
+                            .push((id, person(), Role::Gridworker, g_code.clone()));
+                    }
+                    let households = 100 + (grid_no * 37) % 51;
+                    town.data
+                        .push((g_code, author, households, 1, u64::from(grid_no)));
+                }
+            }
+        }
+        town.workers
+            .push(("town-demo".into(), person(), Role::TownStaff, "DEMO".into()));
+        town
+    }
+}
 
 /// The store's own device row on the server: the core takes the Automerge
 /// actor of the changes it writes from it. Its grid is the demo town; the
@@ -137,17 +322,22 @@ pub struct DemoSeeded {
 /// Seed the demo town into the database in `data_dir` if it has no grids
 /// yet; `None` if it already had some (nothing is changed then). Opens and
 /// closes its own connections: call it before opening the serving `Db`.
-pub fn seed(data_dir: &Path, key: &DbKey) -> Result<Option<DemoSeeded>, Error> {
-    let Some(mut seeded) = seed_accounts(data_dir, key)? else {
+pub fn seed(data_dir: &Path, key: &DbKey, size: DemoSize) -> Result<Option<DemoSeeded>, Error> {
+    let town = DemoTown::of(size);
+    let Some(mut seeded) = seed_accounts(data_dir, key, &town)? else {
         return Ok(None);
     };
-    seeded.data = seed_data(data_dir, key)?;
+    seeded.data = seed_data(data_dir, key, &town)?;
     Ok(Some(seeded))
 }
 
 /// The grid tree, workers, tokens and staff passwords, in one transaction,
 /// if there are no grids yet (the returned `data` is still empty).
-fn seed_accounts(data_dir: &Path, key: &DbKey) -> Result<Option<DemoSeeded>, Error> {
+fn seed_accounts(
+    data_dir: &Path,
+    key: &DbKey,
+    town: &DemoTown,
+) -> Result<Option<DemoSeeded>, Error> {
     let db = db::open_keyed(data_dir, key)?;
     db::write(&db, |tx| {
         let conn = tx.conn();
@@ -155,17 +345,20 @@ fn seed_accounts(data_dir: &Path, key: &DbKey) -> Result<Option<DemoSeeded>, Err
         if grids > 0 {
             return Ok(None);
         }
-        for (code, name, parent) in DEMO_GRIDS {
-            add_grid_in(conn, code, name, *parent)?;
+        for (code, name, parent) in &town.grids {
+            add_grid_in(conn, code, name, parent.as_deref())?;
+        }
+        for (id, name, kind, grid) in &town.handlers {
+            crate::accounts::handlers::add_handler_in(conn, id, name, kind, grid, "")?;
         }
         let mut tokens = Vec::new();
         let mut passwords = Vec::new();
-        for (id, name, role, grid) in DEMO_WORKERS {
+        for (id, name, role, grid) in &town.workers {
             add_worker_in(conn, id, name, *role, grid)?;
             let issued = issue_token_in(conn, id)?;
             tokens.push(DemoToken {
-                worker: (*id).into(),
-                grid: (*grid).into(),
+                worker: id.clone(),
+                grid: grid.clone(),
                 token: issued.token,
             });
             if role_may_have_password(*role) {
@@ -175,9 +368,9 @@ fn seed_accounts(data_dir: &Path, key: &DbKey) -> Result<Option<DemoSeeded>, Err
                 check_password(&password)?;
                 set_password_hash_in(conn, id, &hash_password(&password)?)?;
                 passwords.push(DemoPassword {
-                    worker: (*id).into(),
+                    worker: id.clone(),
                     role: role.code().into(),
-                    grid: (*grid).into(),
+                    grid: grid.clone(),
                     password,
                 });
             }
@@ -191,7 +384,11 @@ fn seed_accounts(data_dir: &Path, key: &DbKey) -> Result<Option<DemoSeeded>, Err
 }
 
 /// Generate the demo grid data through a core `Store` on the same file.
-fn seed_data(data_dir: &Path, key: &DbKey) -> Result<Vec<(GridCode, DemoSummary)>, Error> {
+fn seed_data(
+    data_dir: &Path,
+    key: &DbKey,
+    town: &DemoTown,
+) -> Result<Vec<(GridCode, DemoSummary)>, Error> {
     let store = Store::open(db::db_path(data_dir), Some(key.clone()))?;
     if store.device().is_err() {
         store.init(DEVICE.0, DEVICE.1, DEVICE.2)?;
@@ -209,9 +406,10 @@ fn seed_data(data_dir: &Path, key: &DbKey) -> Result<Vec<(GridCode, DemoSummary)
         Ok(())
     })?;
     let mut out = Vec::new();
-    for &(grid, worker, households, years, seed) in DEMO_DATA {
-        let grid = GridCode(grid.into());
-        let worker = WorkerId(worker.into());
+    for (grid, worker, households, years, seed) in &town.data {
+        let (households, years, seed) = (*households, *years, *seed);
+        let grid = GridCode(grid.clone());
+        let worker = WorkerId(worker.clone());
         let options = DemoOptions {
             households,
             years,
@@ -253,9 +451,15 @@ mod tests {
             .key;
         let DemoSeeded {
             tokens, passwords, ..
-        } = seed_accounts(dir.path(), &key).unwrap().unwrap();
-        assert_eq!(tokens.len(), DEMO_WORKERS.len());
-        assert!(seed_accounts(dir.path(), &key).unwrap().is_none());
+        } = seed_accounts(dir.path(), &key, &DemoTown::of(DemoSize::Small))
+            .unwrap()
+            .unwrap();
+        assert_eq!(tokens.len(), 5);
+        assert!(
+            seed_accounts(dir.path(), &key, &DemoTown::of(DemoSize::Town))
+                .unwrap()
+                .is_none()
+        );
         let db = std::sync::Arc::new(db::open(dir.path()).unwrap());
         let backend = crate::backend::Backend::Sqlite(db.clone());
         let grids = crate::accounts::list_grids(&db).unwrap();
@@ -312,6 +516,65 @@ mod tests {
                 .unwrap(),
             Err(crate::accounts::LoginRefused::NoPassword)
         );
+    }
+
+    #[test]
+    fn the_demo_town_has_the_shape_of_a_real_one() {
+        let town = DemoTown::of(DemoSize::Town);
+        let level = |code: &str| -> usize {
+            let mut depth = 1;
+            let mut current = code.to_owned();
+            while let Some((_, _, Some(parent))) = town.grids.iter().find(|g| g.0 == current) {
+                depth += 1;
+                current = parent.clone();
+            }
+            depth
+        };
+        let count = |l: usize| town.grids.iter().filter(|g| level(&g.0) == l).count();
+        assert_eq!((count(1), count(2), count(3), count(4)), (1, 3, 7, 14));
+        for (code, _, _) in town.grids.iter().filter(|g| level(&g.0) == 3) {
+            let grids = town
+                .grids
+                .iter()
+                .filter(|g| g.2.as_deref() == Some(code))
+                .count();
+            assert!((1..=4).contains(&grids));
+        }
+        for (grid, _, households, years, _) in &town.data {
+            assert!((100..=150).contains(households), "{grid}: {households}");
+            assert_eq!(*years, 1);
+            let workers = town
+                .workers
+                .iter()
+                .filter(|w| &w.3 == grid && w.2 == Role::Gridworker)
+                .count();
+            assert!((1..=2).contains(&workers), "{grid}: {workers} gridworkers");
+        }
+        assert_eq!(town.data.len(), 14);
+        let staff: Vec<&str> = town
+            .workers
+            .iter()
+            .filter(|w| w.2 != Role::Gridworker)
+            .map(|w| w.3.as_str())
+            .collect();
+        assert_eq!(staff, ["DEMO-C1", "DEMO-C2", "DEMO-C3", "DEMO"]);
+        // The small town keeps the ids other tests and the README use.
+        let small = DemoTown::of(DemoSize::Small);
+        for id in [
+            "gw-demo-1",
+            "gw-demo-2",
+            "gw-demo-3",
+            "staff-demo",
+            "town-demo",
+        ] {
+            assert!(small.workers.iter().any(|w| w.0 == id));
+            assert!(town.workers.iter().any(|w| w.0 == id));
+        }
+        // Names, not placeholders, in the town; every name distinct.
+        let names: std::collections::BTreeSet<&str> =
+            town.workers.iter().map(|w| w.1.as_str()).collect();
+        assert_eq!(names.len(), town.workers.len());
+        assert!(!names.iter().any(|n| n.contains("演示")));
     }
 
     #[test]

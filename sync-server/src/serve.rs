@@ -62,6 +62,11 @@ pub struct ServeArgs {
     /// 首次启动时生成演示数据 / seed a demo town on a data directory without grids
     #[arg(long)]
     pub demo: bool,
+    /// 演示镇规模：town（3 个社区、14 个网格、约 1800 户，默认）或 small（2 个网格，供测试）/
+    /// the demo town's size: town (3 communities, 14 grids, ~1,800 households; the default) or
+    /// small (2 grids, for tests)
+    #[arg(long, value_enum, default_value_t = crate::demo::DemoSize::Town)]
+    pub demo_size: crate::demo::DemoSize,
     /// 工作台 Cookie 加 Secure 标记（经 HTTPS 访问时使用）/ mark the dashboard's cookies
     /// `Secure` (use when browsers reach the server over HTTPS, e.g. behind a TLS proxy)
     #[arg(long, default_value_t = false)]
@@ -172,7 +177,7 @@ fn prepare(
     announce_key(&key);
     let mut seeded = crate::demo::DemoSeeded::default();
     if args.demo {
-        match crate::demo::seed(&args.data_dir, &key.key)? {
+        match crate::demo::seed(&args.data_dir, &key.key, args.demo_size)? {
             Some(fresh) => {
                 for (grid, summary) in &fresh.data {
                     tracing::info!(grid = %grid, households = summary.households, visits = summary.visits, "demo grid seeded");
@@ -229,7 +234,7 @@ fn prepare_postgres(
         tracing::info!("dashboard reads from a read replica");
     }
     let seeded = if args.demo {
-        seed_postgres_demo(&pg)?
+        seed_postgres_demo(&pg, args.demo_size)?
     } else {
         crate::demo::DemoSeeded::default()
     };
@@ -248,7 +253,10 @@ fn prepare_postgres(
 /// town is seeded into a scratch SQLite directory (the same code as on a
 /// data directory) and copied in ([`crate::pg::copy`]); the scratch copy is
 /// removed. Empty when the database already has grids.
-fn seed_postgres_demo(pg: &crate::pg::store::PgStore) -> Result<crate::demo::DemoSeeded, Error> {
+fn seed_postgres_demo(
+    pg: &crate::pg::store::PgStore,
+    size: crate::demo::DemoSize,
+) -> Result<crate::demo::DemoSeeded, Error> {
     use gridwork_core::store::sql::SqlConn;
     let has_grids = pg.transaction(|tx| Ok(tx.exists("SELECT 1 FROM grids", &[])?))?;
     if has_grids {
@@ -263,7 +271,7 @@ fn seed_postgres_demo(pg: &crate::pg::store::PgStore) -> Result<crate::demo::Dem
         Error::Internal("系统随机数不可用 / the OS random number generator failed".into())
     })?;
     let key = gridwork_core::store::DbKey::Raw(raw);
-    let seeded = crate::demo::seed(scratch.path(), &key)?.unwrap_or_default();
+    let seeded = crate::demo::seed(scratch.path(), &key, size)?.unwrap_or_default();
     let db = crate::db::open_keyed(scratch.path(), &key)?;
     // The seeded docs get their feed rows, as at every SQLite start.
     crate::feed::backfill(&db)?;

@@ -128,7 +128,7 @@ fn first(data: &Path, sql: &str) -> String {
 fn world() -> (tempfile::TempDir, World) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let server = start(&data, &["--demo"]);
+    let server = start(&data, &["--demo", "--demo-size", "small"]);
     let token = server
         .preamble
         .iter()

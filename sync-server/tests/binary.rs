@@ -206,7 +206,7 @@ fn admin_commands_round_trip() {
 fn demo_prints_tokens_then_listens_and_seeds_once() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let server = start(&data, &["--demo"]);
+    let server = start(&data, &["--demo", "--demo-size", "small"]);
     // Every preamble line is one object with one key: tokens, then passwords.
     assert!(server
         .preamble
@@ -316,7 +316,7 @@ fn demo_prints_tokens_then_listens_and_seeds_once() {
             .any(|w| w == password.as_bytes()));
     }
     // Seeded once: a second start prints no tokens and no passwords.
-    let server = start(&data, &["--demo"]);
+    let server = start(&data, &["--demo", "--demo-size", "small"]);
     assert!(server.preamble.is_empty());
     terminate(server);
 }
@@ -603,7 +603,7 @@ fn metrics_token_env_guards_the_endpoint() {
 fn no_personal_data_in_the_clear_in_the_data_directory_or_a_backup() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let mut server = start(&data, &["--demo"]);
+    let mut server = start(&data, &["--demo", "--demo-size", "small"]);
     let backup = dir.path().join("backup.db");
     let taken = admin_json(&data, &["backup", "--to", backup.to_str().unwrap()]);
     assert!(taken["docs"].as_i64().unwrap() > 0);

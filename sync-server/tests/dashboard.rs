@@ -113,7 +113,7 @@ fn case_status(html: &str, id: &str) -> String {
 fn demo_dashboard_pages_actions_and_exports() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let server = start(&data, &["--demo"]);
+    let server = start(&data, &["--demo", "--demo-size", "small"]);
     set_password(&["--data-dir", data.to_str().unwrap()], "staff-demo");
     let mut db = gridwork_server::db::connect(&data).unwrap();
     pages_actions_and_exports(&server.addr, &server.addr, &mut db);
@@ -128,7 +128,10 @@ fn demo_dashboard_on_postgres_across_two_instances() {
     let pg = gridwork_tests::postgres::TestPostgres::start();
     let url = pg.create_database("dashboard");
     let dir = tempfile::tempdir().unwrap();
-    let first = start(&dir.path().join("a"), &["--demo", "--database", &url]);
+    let first = start(
+        &dir.path().join("a"),
+        &["--demo", "--demo-size", "small", "--database", &url],
+    );
     let second = start(&dir.path().join("b"), &["--database", &url]);
     set_password(&["--database", &url], "staff-demo");
     let mut db = postgres::Client::connect(&url, postgres::NoTls).unwrap();
@@ -163,10 +166,24 @@ fn move_first_open_case(
         addr,
         &format!("/cases/{case}/transition"),
         me,
-        &[("to", next.as_str()), ("note", note), ("csrf", &csrf)],
+        &[
+            ("to", next.as_str()),
+            ("note", note),
+            ("assignee", &handler_in(&queue.body[row..row_end])),
+            ("csrf", &csrf),
+        ],
     );
     assert_eq!(moved.status, 303, "{}", moved.body);
     (case, next)
+}
+
+/// The first handler a case's row offers to dispatch to (empty when the
+/// row offers no dispatch).
+fn handler_in(row: &str) -> String {
+    attrs(row, "option value")
+        .into_iter()
+        .find(|v| !v.is_empty())
+        .unwrap_or_default()
 }
 
 /// Sign in as `staff-demo` at `addr`, then check the demo town's pages
@@ -285,13 +302,22 @@ fn pages_actions_and_exports(addr: &str, other: &str, db: &mut dyn Probe) {
         addr,
         &path,
         &me,
-        &[("to", next.as_str()), ("note", "已受理"), ("csrf", &csrf)],
+        &[
+            ("to", next.as_str()),
+            ("note", "已受理"),
+            ("assignee", &handler_in(&queue.body[row..row_end])),
+            ("back", "/cases?status=registered&all=1"),
+            ("csrf", &csrf),
+        ],
     );
     assert_eq!(moved.status, 303, "{}", moved.body);
-    assert!(moved
-        .header("location")
-        .unwrap()
-        .starts_with("/cases#case-"));
+    assert!(
+        moved
+            .header("location")
+            .unwrap()
+            .starts_with("/cases?status=registered&all=1#case-"),
+        "back to the filtered list"
+    );
     let queue = get(addr, "/cases?all=1", &me);
     assert_eq!(case_status(&queue.body, &collected), next);
     // The other instance shares the session and sees the move.
@@ -386,6 +412,41 @@ fn pages_actions_and_exports(addr: &str, other: &str, db: &mut dyn Probe) {
         "both views are in the log"
     );
     assert_eq!(get(addr, "/households/not-an-id", &me).status, 404);
+
+    // Filters and pages on the record lists, kept in the URL (issue 15 §6).
+    let closed = get(addr, "/cases?all=1&status=closed", &me);
+    assert_eq!(closed.status, 200);
+    let statuses = attrs(&closed.body, "data-status");
+    assert!(
+        !statuses.is_empty() && statuses.iter().all(|s| s == "closed"),
+        "{statuses:?}"
+    );
+    let all_cases = db.count("SELECT count(*) FROM cases");
+    let every = get(addr, "/cases?all=1", &me);
+    assert_eq!(
+        figure(&every.body, "<p class=\"bar\">", "found"),
+        all_cases.to_string()
+    );
+    assert!(
+        attrs(&every.body, "data-case").len() <= 100 * 2,
+        "one page of rows (and their histories)"
+    );
+    if all_cases > 100 {
+        assert!(every
+            .body
+            .contains(r#"rel="next" href="/cases?all=1&amp;page=2""#));
+        assert_eq!(get(addr, "/cases?all=1&page=2", &me).status, 200);
+    }
+    let overdue = get(addr, "/hazards?overdue=1&all=1", &me);
+    let overdue_db = db.count(&format!(
+        "SELECT count(*) FROM hazards WHERE status != 'closed' AND deadline < {}",
+        gridwork_server::db::now_ms()
+    ));
+    assert_eq!(
+        attrs(&overdue.body, "data-hazard").len() as i64,
+        overdue_db.min(100)
+    );
+    assert_eq!(get(addr, "/cases?grid=DEMO", &me).status, 404);
 
     // The map (issue 15 §7): every open hazard and case is counted, drawn
     // or not; visits of the last 30 days likewise.
@@ -566,7 +627,7 @@ fn exported_register_reimports_on_the_phone_unchanged() {
     use gridwork_core::sync::SyncOptions;
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let server = start(&data, &["--demo"]);
+    let server = start(&data, &["--demo", "--demo-size", "small"]);
     let addr = server.addr.as_str();
     let token = server
         .preamble
@@ -632,7 +693,7 @@ fn dashboard_pages_read_the_replica_and_writes_go_to_the_database() {
     let dir = tempfile::tempdir().unwrap();
     drop(start(
         &dir.path().join("seed"),
-        &["--demo", "--database", &primary],
+        &["--demo", "--demo-size", "small", "--database", &primary],
     ));
     set_password(&["--database", &primary], "staff-demo");
     let mut admin = postgres::Client::connect(&pg.url(), postgres::NoTls).unwrap();
@@ -741,7 +802,15 @@ fn dashboard_on_a_hot_standby_follows_the_database() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(
         dir.path(),
-        &["--demo", "--database", &town, "--read-database", &replica],
+        &[
+            "--demo",
+            "--demo-size",
+            "small",
+            "--database",
+            &town,
+            "--read-database",
+            &replica,
+        ],
     );
     set_password(&["--database", &town], "staff-demo");
     let addr = server.addr.as_str();
@@ -762,4 +831,70 @@ fn dashboard_on_a_hot_standby_follows_the_database() {
     );
     drop(server);
     drop(standby);
+}
+
+/// `serve --demo` builds a town at real scale (issue 15 §9): 3 communities,
+/// 7 片区, 14 grids of 100–150 households, visits every week up to today,
+/// open and overdue work, plausible people (Fujian identity numbers, ages
+/// that fit their tags), and the town's staff see every community.
+#[test]
+fn the_demo_town_is_at_real_scale_and_busy_up_to_today() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = start(&data, &["--demo"]);
+    let mut db = gridwork_server::db::connect(&data).unwrap();
+    assert_eq!(db.count("SELECT count(*) FROM grids WHERE level = 2"), 3);
+    assert_eq!(db.count("SELECT count(*) FROM grids WHERE level = 3"), 7);
+    assert_eq!(db.count("SELECT count(*) FROM grids WHERE level = 4"), 14);
+    for per_grid in db.texts("SELECT CAST(count(*) AS TEXT) FROM households GROUP BY grid") {
+        let n: i64 = per_grid.parse().unwrap();
+        assert!((100..=150).contains(&n), "{n} households in a grid");
+    }
+    let now = gridwork_server::db::now_ms();
+    let week = 7 * 86_400_000i64;
+    for w in 0..4 {
+        let visits = db.count(&format!(
+            "SELECT count(*) FROM visits WHERE started_at >= {} AND started_at < {}",
+            now - (w + 1) * week,
+            now - w * week
+        ));
+        assert!(visits >= 200, "{visits} visits {w} weeks ago");
+    }
+    assert!(
+        db.count(&format!(
+            "SELECT count(*) FROM hazards WHERE status != 'closed' AND deadline < {now}"
+        )) > 0
+    );
+    assert!(db.count("SELECT count(*) FROM cases WHERE status != 'closed'") > 0);
+    // People: every identity number from Fujian or a place a floating
+    // population comes from; ages that fit the tags.
+    let foreign = db.count(
+        "SELECT count(*) FROM residents WHERE substr(id_number, 1, 2) NOT IN ('35', '36', '43', '51')",
+    );
+    assert_eq!(foreign, 0);
+    let year: i64 = db.text("SELECT strftime('%Y', 'now')").parse().unwrap();
+    let children_too_old = db.count(&format!(
+        "SELECT count(*) FROM residents r JOIN resident_tags t ON t.resident_id = r.id
+         WHERE t.tag = 'child_in_distress' AND CAST(substr(r.birth_date, 1, 4) AS INTEGER) < {}",
+        year - 18
+    ));
+    assert_eq!(children_too_old, 0);
+    let young_elderly = db.count(&format!(
+        "SELECT count(*) FROM residents r JOIN resident_tags t ON t.resident_id = r.id
+         WHERE t.tag = 'elderly_alone' AND CAST(substr(r.birth_date, 1, 4) AS INTEGER) > {}",
+        year - 69
+    ));
+    assert_eq!(young_elderly, 0);
+    // The town's staff see the three communities.
+    set_password(&["--data-dir", data.to_str().unwrap()], "town-demo");
+    let ok = try_login(&server.addr, "town-demo", PASSWORD);
+    assert_eq!(ok.status, 303, "{}", ok.body);
+    let session = ok.cookie("gw_session").unwrap();
+    let home = get(&server.addr, "/", &[("gw_session", &session)]);
+    for c in ["DEMO-C1", "DEMO-C2", "DEMO-C3"] {
+        assert!(
+            home.body.contains(&format!(r#"data-community="{c}""#)),
+            "{c}"
+        );
+    }
 }

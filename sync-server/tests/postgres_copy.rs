@@ -14,7 +14,7 @@ use tempfile::TempDir;
 fn a_demo_town_copied_to_postgres_serves_the_same_documents() {
     let dir = TempDir::new().unwrap();
     let data = dir.path().join("server");
-    let mut sqlite = Server::start(&data, &["--demo"]);
+    let mut sqlite = Server::start(&data, &["--demo", "--demo-size", "small"]);
     let demo = sqlite
         .preamble
         .iter()
@@ -82,7 +82,10 @@ fn serve_demo_on_an_empty_postgres_database_seeds_it_once() {
     let dir = TempDir::new().unwrap();
     let pg = TestPostgres::start();
     let url = pg.create_database("demo");
-    let mut first = Server::start(&dir.path().join("a"), &["--demo", "--database", &url]);
+    let mut first = Server::start(
+        &dir.path().join("a"),
+        &["--demo", "--demo-size", "small", "--database", &url],
+    );
     let demo = first
         .preamble
         .iter()
@@ -98,7 +101,10 @@ fn serve_demo_on_an_empty_postgres_database_seeds_it_once() {
     assert!(summary["docs_down"].as_u64().unwrap() > 100, "{summary}");
     assert_eq!(first.stop(), Some(0));
     // A second start with --demo finds grids: nothing is seeded or printed.
-    let second = Server::start(&dir.path().join("b"), &["--demo", "--database", &url]);
+    let second = Server::start(
+        &dir.path().join("b"),
+        &["--demo", "--demo-size", "small", "--database", &url],
+    );
     assert!(second.preamble.is_empty(), "{:?}", second.preamble);
     let again = phone.sync(&second.url, demo["token"].as_str().unwrap());
     assert_eq!(again["docs_down"], 0, "{again}");

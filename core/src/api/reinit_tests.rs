@@ -95,6 +95,14 @@ fn fill_every_table(store: &Store) {
         |_, _| {},
     )
     .unwrap();
+    // A household tag whatever the demo's draws were.
+    store
+        .add_household(crate::model::NewHousehold {
+            address: "幸福里9号".into(),
+            tags: vec!["low_income".into()],
+            ..Default::default()
+        })
+        .unwrap();
     store
         .set_work_log_day("2026-03-10", vec!["走访".into()], "")
         .unwrap();

@@ -72,11 +72,12 @@ impl Gen {
         let second = self.rng.random_range(3..=9);
         format!("1{second}{:09}", self.rng.random_range(0..1_000_000_000u64))
     }
-    /// A valid GB 11643 identity number for a birth date and gender.
-    fn id_number(&mut self, birth: jiff::civil::Date, male: bool) -> String {
+    /// A valid GB 11643 identity number for a birth date and gender,
+    /// registered in `region`.
+    fn id_number(&mut self, region: &str, birth: jiff::civil::Date, male: bool) -> String {
         let seq = self.rng.random_range(0..50u32) * 2 + u32::from(male) + 100;
         let body = format!(
-            "{REGION}{:04}{:02}{:02}{seq:03}",
+            "{region}{:04}{:02}{:02}{seq:03}",
             birth.year(),
             birth.month(),
             birth.day()
@@ -188,6 +189,17 @@ pub fn generate_for(
         Ok(meta)
     };
     let communities = [g.pick(COMMUNITIES), g.pick(COMMUNITIES)];
+    // The grid's block of the town, from its code: grids lie side by side.
+    let block = {
+        let h = grid
+            .as_str()
+            .bytes()
+            .fold(7u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+        (
+            CENTRE.0 + f64::from(h % 5) * 0.004 - 0.008,
+            CENTRE.1 + f64::from((h / 5) % 5) * 0.005 - 0.010,
+        )
+    };
     for index in 0..options.households {
         store.db.write(|tx| {
             let created = Timestamp(start.0 + g.rng.random_range(0..DAY_MS));
@@ -208,6 +220,21 @@ pub fn generate_for(
                 }
             }
             let representative = g.name();
+            let floating = tags.iter().any(|t| t == "floating");
+            let region = if floating {
+                g.pick(ORIGIN_REGIONS)
+            } else {
+                g.pick(LOCAL_REGIONS)
+            };
+            // Where the household lives: its building in the grid's block.
+            let home = (
+                block.0
+                    + f64::from(building % 4) * 0.0007
+                    + g.rng.random_range(0..40) as f64 / 200_000.0,
+                block.1
+                    + f64::from(building / 4) * 0.0009
+                    + g.rng.random_range(0..40) as f64 / 200_000.0,
+            );
             let input = NewHousehold {
                 community: community.into(),
                 building: building.to_string(),
@@ -235,16 +262,21 @@ pub fn generate_for(
             } else {
                 g.rng.random_range(1..=4)
             };
+            let head_age: i32 = if elderly_alone {
+                g.rng.random_range(70..92)
+            } else {
+                g.rng.random_range(28..80)
+            };
+            let mut spouse_taken = false;
+            let mut tagged_resident = false;
             for m in 0..members {
-                let age = if elderly_alone {
-                    g.rng.random_range(70..92)
-                } else if m == 0 {
-                    g.rng.random_range(30..80)
+                let (age, relation) = if m == 0 {
+                    (head_age, "户主")
                 } else {
-                    g.rng.random_range(1..75)
+                    family_member(&mut g, head_age, &mut spouse_taken)
                 };
                 let birth = jiff::civil::date(
-                    2026 - age as i16,
+                    (today.year() as i32 - age) as i16,
                     g.rng.random_range(1..=12),
                     g.rng.random_range(1..=28),
                 )
@@ -254,15 +286,22 @@ pub fn generate_for(
                 if elderly_alone {
                     rtags.push("elderly_alone".into());
                 }
+                // Illness and disability grow with age; 困境儿童 are children.
+                let (disabled, ill) = if age >= 60 {
+                    (0.06, 0.08)
+                } else {
+                    (0.02, 0.02)
+                };
                 for (p, tag) in [
-                    (0.04, "disabled"),
-                    (0.04, "serious_illness"),
-                    (0.01, "child_in_distress"),
+                    (disabled, "disabled"),
+                    (ill, "serious_illness"),
+                    (if age < 16 { 0.04 } else { 0.0 }, "child_in_distress"),
                 ] {
-                    if g.chance(p) {
+                    if p > 0.0 && g.chance(p) {
                         rtags.push(tag.into());
                     }
                 }
+                tagged_resident |= !rtags.is_empty();
                 let resident = NewResident {
                     name: if m == 0 {
                         representative.clone()
@@ -271,17 +310,13 @@ pub fn generate_for(
                     },
                     gender: if male { "male" } else { "female" }.into(),
                     birth_date: String::new(),
-                    id_number: g.id_number(birth, male),
+                    id_number: g.id_number(region, birth, male),
                     phone: if g.chance(0.6) {
                         g.phone()
                     } else {
                         String::new()
                     },
-                    relation: if m == 0 {
-                        "户主".into()
-                    } else {
-                        g.pick(RELATIONS).into()
-                    },
+                    relation: relation.into(),
                     tags: rtags,
                 };
                 let rid = ResidentId(g.uuid(created));
@@ -296,23 +331,26 @@ pub fn generate_for(
                 )?;
                 summary.residents += 1;
             }
-            // Monthly visits; about one household in five has not been seen
-            // for the last month or two (so the due list is not empty).
-            let lapse = if g.chance(0.2) {
+            // Visits every month up to today, special groups every two
+            // weeks; about one household in six has not been seen for the
+            // last month or two (so the due list is not empty).
+            let special = tagged_resident || !input.tags.is_empty();
+            let lapse = if g.chance(0.16) {
                 g.rng.random_range(1..=2)
             } else {
                 0
             };
-            let months = i64::from(options.years) * 12;
-            for month in 0..months.saturating_sub(lapse) {
+            let period = if special { 14 } else { 30 };
+            let rounds = i64::from(options.years) * 365 / period;
+            for round in lapse * 30 / period..rounds {
                 let at = Timestamp(
-                    start.0
-                        + month * 30 * DAY_MS
-                        + g.rng.random_range(1..28) * DAY_MS
-                        + g.rng.random_range(9..18) * 3_600_000,
+                    now.0
+                        - round * period * DAY_MS
+                        - g.rng.random_range(0..period) * DAY_MS
+                        - g.rng.random_range(0..9) * 3_600_000,
                 );
-                if at >= now {
-                    break;
+                if at >= now || at < created {
+                    continue;
                 }
                 let answers = crate::forms::default_pack::visit_checklist()
                     .fields
@@ -341,8 +379,8 @@ pub fn generate_for(
                     started_at: Some(at),
                     ended_at: Some(at.plus_minutes(g.rng.random_range(8..30))),
                     location: Some(Location {
-                        lat: 31.22 + g.rng.random_range(0..1000) as f64 / 100_000.0,
-                        lon: 121.54 + g.rng.random_range(0..1000) as f64 / 100_000.0,
+                        lat: home.0 + g.rng.random_range(-20..20) as f64 / 200_000.0,
+                        lon: home.1 + g.rng.random_range(-20..20) as f64 / 200_000.0,
                         accuracy_m: Some(g.rng.random_range(5..40) as f64),
                     }),
                     answers,
@@ -362,7 +400,7 @@ pub fn generate_for(
                 &meta_at,
                 tx,
                 &mut g,
-                household,
+                (household, home),
                 start,
                 now,
                 options.years,
@@ -386,6 +424,34 @@ pub fn generate_for(
     Ok(summary)
 }
 
+/// A family member of a head of household aged `head_age`: an age and a
+/// relation that fit it (a spouse of about the same age, at most one;
+/// children 22–38 years younger; parents 22–32 years older; grandchildren
+/// 45–60 years younger).
+fn family_member(g: &mut Gen, head_age: i32, spouse_taken: &mut bool) -> (i32, &'static str) {
+    let mut options: Vec<(i32, &'static str)> = Vec::new();
+    if !*spouse_taken && head_age >= 22 {
+        options.push(((head_age + g.rng.random_range(-5..=5)).max(20), "配偶"));
+    }
+    if head_age >= 24 {
+        options.push(((head_age - g.rng.random_range(22..=38)).max(0), "子女"));
+    }
+    if head_age <= 62 {
+        options.push((head_age + g.rng.random_range(22..=32), "父母"));
+    }
+    if head_age >= 47 {
+        options.push(((head_age - g.rng.random_range(45..=60)).max(0), "孙子女"));
+    }
+    if options.is_empty() {
+        options.push((head_age + g.rng.random_range(-8..=8), "兄弟姐妹"));
+    }
+    let chosen = options[g.rng.random_range(0..options.len())];
+    if chosen.1 == "配偶" {
+        *spouse_taken = true;
+    }
+    chosen
+}
+
 fn random_time(g: &mut Gen, start: Timestamp, now: Timestamp) -> Timestamp {
     let span = (now.0 - start.0).max(DAY_MS);
     Timestamp(start.0 + g.rng.random_range(0..span))
@@ -396,7 +462,7 @@ fn demo_hazards(
     meta_at: &dyn Fn(Timestamp) -> Result<CommitMeta>,
     tx: &mut crate::store::WriteTx<'_>,
     g: &mut Gen,
-    household: HouseholdId,
+    (household, home): (HouseholdId, (f64, f64)),
     start: Timestamp,
     now: Timestamp,
     years: u32,
@@ -420,7 +486,11 @@ fn demo_hazards(
                 "low"
             }
             .into(),
-            location: None,
+            location: Some(Location {
+                lat: home.0,
+                lon: home.1,
+                accuracy_m: Some(g.rng.random_range(5..30) as f64),
+            }),
             place: "楼道".into(),
             description: description.into(),
             household: Some(household),
@@ -543,8 +613,8 @@ fn demo_forms(
                     continue;
                 }
                 let at =
-                    Timestamp(start.0 + month * 30 * DAY_MS + g.rng.random_range(0..28) * DAY_MS);
-                if at >= now {
+                    Timestamp(now.0 - month * 30 * DAY_MS - g.rng.random_range(0..30) * DAY_MS);
+                if at >= now || at < start {
                     continue;
                 }
                 let date = crate::schedule::local_date(at, store.timezone()).to_string();

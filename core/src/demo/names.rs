@@ -61,8 +61,17 @@ pub const HAZARDS: &[(&str, &str)] = &[
     ("防汛防台", "地下车库排水不畅"),
 ];
 
-/// Relations of residents to the representative.
-pub const RELATIONS: &[&str] = &["配偶", "子女", "父母", "孙子女", "兄弟姐妹"];
+/// Region codes (GB/T 2260) of the districts of Fuzhou, Fujian, for the
+/// identity numbers of local residents: 鼓楼, 台江, 仓山, 晋安, 马尾.
+pub const LOCAL_REGIONS: &[&str] = &["350102", "350103", "350104", "350111", "350105"];
 
-/// Region code prefix for generated identity numbers (a district of Shanghai).
-pub const REGION: &str = "310115";
+/// Region codes of places a floating population (流动人口) comes from:
+/// elsewhere in Fujian (宁德, 南平, 三明) and neighbouring provinces
+/// (南昌, 长沙, 成都, 赣州).
+pub const ORIGIN_REGIONS: &[&str] = &[
+    "350902", "350702", "350402", "360102", "430102", "510104", "360702",
+];
+
+/// The demo town's centre (WGS-84), in Fuzhou's 鼓楼 district; grids are
+/// laid out around it.
+pub const CENTRE: (f64, f64) = (26.0820, 119.2960);

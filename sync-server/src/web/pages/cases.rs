@@ -3,6 +3,7 @@
 //! to close; closed ones with `?all=1`), each with one form per allowed next
 //! state, posted to `POST /cases/{id}/transition` ([`super::transitions`]).
 
+use super::filters::{ListQuery, RECORDS_PER_PAGE};
 use super::photos::gallery;
 use super::transitions::{actions_form, Action, RecordKind};
 use super::{Names, Outcome, PageRequest, View};
@@ -15,31 +16,26 @@ use axum::response::Response;
 use gridwork_core::model::GridCode;
 use gridwork_core::model::{Case, CaseState, Urgency, Workflow};
 use maud::{html, Markup};
-use serde::Deserialize;
 use std::collections::HashMap;
 
-/// Query of `GET /cases` and `GET /hazards`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct CasesQuery {
-    /// `1` to list closed cases too.
-    all: Option<String>,
-}
-
-impl CasesQuery {
-    /// True for `?all=1`.
-    pub fn wants_all(&self) -> bool {
-        self.all.as_deref() == Some("1")
-    }
-}
-
-/// `GET /cases`.
-pub async fn queue(Query(query): Query<CasesQuery>, request: PageRequest) -> Response {
+/// `GET /cases?grid=…&category=…&status=…&overdue=1&q=…&all=1&page=N`.
+pub async fn queue(Query(query): Query<ListQuery>, request: PageRequest) -> Response {
     let all = query.wants_all();
     request
         .respond(move |view| {
-            let codes = view.scope.codes();
-            let cases = view.read(|r| Ok(r.cases_in(&codes, !all)?))?;
+            let grids = query.grids(view)?;
+            let cases = view.read(|r| Ok(r.cases_in(&grids, !all)?))?;
+            let mut categories: Vec<String> = cases.iter().map(|c| c.category.clone()).collect();
+            categories.sort();
+            categories.dedup();
+            let cases: Vec<Case> = cases
+                .into_iter()
+                .filter(|c| {
+                    query.matches(&c.category, c.status.code())
+                        && (!query.overdue_only() || c.timers.overdue())
+                        && query.matches_text(&[&c.description])
+                })
+                .collect();
             let names = view.names()?;
             let mut serving: HashMap<GridCode, Vec<Handler>> = HashMap::new();
             for c in &cases {
@@ -51,10 +47,13 @@ pub async fn queue(Query(query): Query<CasesQuery>, request: PageRequest) -> Res
                     serving.insert(c.grid.clone(), list);
                 }
             }
-            Ok(Outcome::Page(
-                StatusCode::OK,
-                page(view, &cases, all, &names, &serving),
-            ))
+            let listed = Listed {
+                query: &query,
+                categories: &categories,
+                names: &names,
+                serving: &serving,
+            };
+            Ok(Outcome::Page(StatusCode::OK, page(view, &cases, &listed)))
         })
         .await
 }
@@ -62,7 +61,7 @@ pub async fn queue(Query(query): Query<CasesQuery>, request: PageRequest) -> Res
 /// The case's action form: every allowed next state but 上报社区 (the
 /// gridworker's move), 核查 refused to whoever reported the handling back,
 /// and the handlers serving its grid when it can be dispatched.
-fn actions(ctx: &PageCtx, case: &Case, handlers: &[Handler], all: bool) -> Markup {
+fn actions(ctx: &PageCtx, case: &Case, handlers: &[Handler], back: &str) -> Markup {
     let from = case.status;
     let replay = CaseState::replay_all(&case.transitions);
     let handled_by_me = case
@@ -94,7 +93,7 @@ fn actions(ctx: &PageCtx, case: &Case, handlers: &[Handler], all: bool) -> Marku
         &case.id.to_string(),
         &moves,
         dispatch.then_some(handlers),
-        all,
+        back,
     )
 }
 
@@ -125,28 +124,69 @@ fn in_order(mut cases: Vec<&Case>) -> Vec<&Case> {
     cases
 }
 
-fn page(
-    view: &View,
-    cases: &[Case],
-    all: bool,
-    names: &Names,
-    serving: &HashMap<GridCode, Vec<Handler>>,
-) -> String {
+/// What a queue page shows besides its cases.
+struct Listed<'a> {
+    query: &'a ListQuery,
+    categories: &'a [String],
+    names: &'a Names,
+    serving: &'a HashMap<GridCode, Vec<Handler>>,
+}
+
+/// Every case state as (code, label) for the filter.
+fn states(ctx: &PageCtx) -> Vec<(&'static str, &'static str)> {
+    CaseState::ALL
+        .iter()
+        .map(|s| (s.code(), labels::case_state(ctx.lang, *s)))
+        .collect()
+}
+
+fn page(view: &View, cases: &[Case], listed: &Listed<'_>) -> String {
     let ctx = &view.ctx;
+    let Listed {
+        query,
+        categories,
+        names,
+        serving,
+    } = listed;
+    let all = query.wants_all();
+    // The whole filtered queue in working order (by stage; overdue, then
+    // urgent, then oldest within one), one page of it shown.
+    let ordered: Vec<&Case> = STAGES
+        .iter()
+        .flat_map(|(_, states)| {
+            in_order(
+                cases
+                    .iter()
+                    .filter(|c| states.contains(&c.status))
+                    .collect(),
+            )
+        })
+        .collect();
+    let current = query.current_page(ordered.len());
+    let shown: Vec<&Case> = ordered
+        .iter()
+        .skip((current - 1) * RECORDS_PER_PAGE)
+        .take(RECORDS_PER_PAGE)
+        .copied()
+        .collect();
+    let back = query.url("/cases", current);
     let body = html! {
+        (query.form(view, "/cases", categories, &states(ctx)))
         p.bar {
-            span { (ctx.t("共 ", "")) (cases.len()) (ctx.t(" 件", " cases")) }
+            span { (ctx.t("共 ", "")) span data-figure="found" { (cases.len()) } (ctx.t(" 件", " cases")) }
             @if all {
                 a href="/cases" { (ctx.t("只看未结事项", "Open cases only")) }
             } @else {
                 a href="/cases?all=1" { (ctx.t("包括已结案", "Include closed cases")) }
             }
         }
+        (query.pager(ctx, "/cases", ordered.len()))
         @for (stage, states) in STAGES {
-            @let in_stage = in_order(cases.iter().filter(|c| states.contains(&c.status)).collect());
-            @if !(in_stage.is_empty() && *stage == "closed") {
+            @let total = cases.iter().filter(|c| states.contains(&c.status)).count();
+            @let in_stage: Vec<&Case> = shown.iter().filter(|c| states.contains(&c.status)).copied().collect();
+            @if !(total == 0 && *stage == "closed") {
                 section.stage data-stage=(stage) {
-                    h2 { (labels::stage(ctx.lang, stage)) " (" (in_stage.len()) ")" }
+                    h2 { (labels::stage(ctx.lang, stage)) " (" (total) ")" }
                     @if in_stage.is_empty() {
                         p.hint { (ctx.t("无", "None")) }
                     } @else {
@@ -181,7 +221,7 @@ fn page(
                                             (case_clock(ctx, c)) " "
                                             @if !replay.open.is_empty() { span.tag.warn data-conflict="workflow" title=(ctx.t("有离线操作与当前状态不符，未生效；请按当前状态继续办理", "A move made offline did not match the current state and did not apply; continue from the current state")) { (ctx.t("流程冲突", "workflow conflict")) } " " }
                                         }
-                                        td { (actions(ctx, c, serving.get(&c.grid).map_or(&[][..], Vec::as_slice), all)) }
+                                        td { (actions(ctx, c, serving.get(&c.grid).map_or(&[][..], Vec::as_slice), &back)) }
                                     }
                                     @if !c.transitions.is_empty() {
                                         tr.history data-history=(c.id) {
@@ -208,5 +248,6 @@ fn page(
             }
         }
     };
+    let body = html! { (body) (query.pager(ctx, "/cases", ordered.len())) };
     frame(ctx, ctx.t("事项办理", "Cases"), body)
 }

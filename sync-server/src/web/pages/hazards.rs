@@ -16,18 +16,38 @@ use axum::response::Response;
 use gridwork_core::model::{Hazard, HazardState, Workflow};
 use maud::html;
 
-use super::cases::CasesQuery as AllQuery;
+use super::filters::{ListQuery, RECORDS_PER_PAGE};
 
-/// `GET /hazards`.
-pub async fn list(Query(query): Query<AllQuery>, request: PageRequest) -> Response {
+/// `GET /hazards?grid=…&category=…&status=…&overdue=1&q=…&all=1&page=N`.
+pub async fn list(Query(query): Query<ListQuery>, request: PageRequest) -> Response {
     let all = query.wants_all();
     request
         .respond(move |view| {
-            let codes = view.scope.codes();
-            let hazards = view.read(|r| Ok(r.hazards_in(&codes, !all)?))?;
-            Ok(Outcome::Page(StatusCode::OK, page(view, &hazards, all)))
+            let grids = query.grids(view)?;
+            let hazards = view.read(|r| Ok(r.hazards_in(&grids, !all)?))?;
+            let mut categories: Vec<String> = hazards.iter().map(|h| h.category.clone()).collect();
+            categories.sort();
+            categories.dedup();
+            let now = crate::db::now_ms();
+            let hazards: Vec<Hazard> = hazards
+                .into_iter()
+                .filter(|h| {
+                    query.matches(&h.category, h.status.code())
+                        && (!query.overdue_only() || is_overdue(h, now))
+                        && query.matches_text(&[&h.description, &h.place])
+                })
+                .collect();
+            Ok(Outcome::Page(
+                StatusCode::OK,
+                page(view, &hazards, &query, &categories),
+            ))
         })
         .await
+}
+
+/// Not closed and past its rectification deadline at `now`.
+fn is_overdue(h: &Hazard, now: i64) -> bool {
+    h.status != HazardState::Closed && h.deadline.is_some_and(|d| d.0 < now)
 }
 
 /// The photos of the transitions to `rectified` (and any later step): what
@@ -40,10 +60,18 @@ fn after_photos(h: &Hazard) -> Vec<String> {
         .collect()
 }
 
-fn page(view: &View, hazards: &[Hazard], all: bool) -> String {
+fn page(view: &View, hazards: &[Hazard], query: &ListQuery, categories: &[String]) -> String {
     let ctx = &view.ctx;
     let now = crate::db::now_ms();
+    let all = query.wants_all();
+    let current = query.current_page(hazards.len());
+    let back = query.url("/hazards", current);
+    let states: Vec<(&'static str, &'static str)> = HazardState::ALL
+        .iter()
+        .map(|s| (s.code(), labels::hazard_state(ctx.lang, *s)))
+        .collect();
     let body = html! {
+        (query.form(view, "/hazards", categories, &states))
         p.bar {
             span { (ctx.t("共 ", "")) (hazards.len()) (ctx.t(" 条", " hazards")) }
             @if all {
@@ -61,8 +89,8 @@ fn page(view: &View, hazards: &[Hazard], all: bool) -> String {
                 th { (ctx.t("状态", "Status")) } th { (ctx.t("办理", "Actions")) }
             } }
             tbody {
-                @for h in hazards {
-                    @let overdue = h.status != HazardState::Closed && h.deadline.is_some_and(|d| d.0 < now);
+                @for h in hazards.iter().skip((current - 1) * RECORDS_PER_PAGE).take(RECORDS_PER_PAGE) {
+                    @let overdue = is_overdue(h, now);
                     tr id={ "hazard-" (h.id) } data-hazard=(h.id) data-status=(h.status.code()) class=[overdue.then_some("overdue")] {
                         td { (local_time(h.reported_at)) }
                         td { (view.scope.name_of(&h.grid)) }
@@ -90,12 +118,13 @@ fn page(view: &View, hazards: &[Hazard], all: bool) -> String {
                                 label: labels::hazard_action(ctx.lang, h.status, *to),
                                 refused: None,
                             }).collect();
-                            (actions_form(ctx, RecordKind::Hazard, &h.id.to_string(), &moves, None, all))
+                            (actions_form(ctx, RecordKind::Hazard, &h.id.to_string(), &moves, None, &back))
                         }
                     }
                 }
             }
         }
     };
+    let body = html! { (body) (query.pager(ctx, "/hazards", hazards.len())) };
     frame(ctx, ctx.t("隐患排查", "Hazards"), body)
 }

@@ -17,6 +17,7 @@
 pub mod cases;
 pub mod evaluation;
 pub mod exports;
+pub mod filters;
 pub mod hazards;
 pub mod household_list;
 pub mod households;

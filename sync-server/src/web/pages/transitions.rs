@@ -44,8 +44,10 @@ pub struct TransitionForm {
     assignee: String,
     /// The session's CSRF token.
     csrf: String,
-    /// `1` when the form was on an `?all=1` list.
+    /// `1` when the form was on an `?all=1` list (older forms).
     all: String,
+    /// The list (with its filters and page) to return to.
+    back: String,
 }
 
 /// Longest note accepted with a transition, in characters.
@@ -98,13 +100,13 @@ pub fn actions_form(
     id: &str,
     actions: &[Action<'_>],
     handlers: Option<&[Handler]>,
-    all: bool,
+    back: &str,
 ) -> Markup {
     html! {
         @if !actions.is_empty() {
             form.action method="post" action={ (kind.list_path()) "/" (id) "/transition" } data-record=(id) {
                 (ctx.csrf_field())
-                @if all { input type="hidden" name="all" value="1"; }
+                input type="hidden" name="back" value=(back);
                 input type="text" name="note" maxlength=(MAX_NOTE_CHARS) placeholder=(ctx.t("办理意见（可选）", "note (optional)"));
                 @if let Some(handlers) = handlers {
                     select name="assignee" aria-label=(ctx.t("承办人", "Handler")) {
@@ -207,7 +209,13 @@ async fn apply(
         }
         tracing::info!(worker = %staff_id, kind = kind.code(), id = %id, to = %form.to, "record moved by staff");
         let list = kind.list_path();
-        let back = if form.all == "1" { format!("{list}?all=1") } else { list.to_owned() };
+        let back = if !form.back.is_empty() {
+            super::filters::safe_back(&form.back, list)
+        } else if form.all == "1" {
+            format!("{list}?all=1")
+        } else {
+            list.to_owned()
+        };
         Ok(Outcome::SeeOther(format!("{back}#{}-{id}", kind.code())))
     })
     .await
