@@ -40,6 +40,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/cases/{id}/transition"),
     ("POST", "/hazards/{id}/transition"),
     ("GET", "/map"),
+    ("GET", "/visits"),
+    ("GET", "/workers/{id}"),
     ("GET", "/evaluation"),
     ("GET", "/exports"),
     ("GET", "/exports/{file}"),
@@ -276,6 +278,7 @@ fn call(world: &World, caller: &str, method: &str, pattern: &str) -> Response {
     let path = match pattern {
         "/cases/{id}/transition" => format!("/cases/{}/transition", world.case),
         "/hazards/{id}/transition" => format!("/hazards/{}/transition", world.hazard),
+        "/workers/{id}" => "/workers/gw-demo-1".to_owned(),
         p if p.starts_with("/photos/") || p.starts_with("/v1/blobs/") => {
             pattern.replace("{id}", &world.photo)
         }
@@ -348,6 +351,8 @@ const EXPECTED: &[(&str, &str, [u16; 9])] = &[
     ("POST", "/cases/{id}/transition",    [A,   A,   A,   400, 404, 400, 404, 400, A]),
     ("POST", "/hazards/{id}/transition",  [A,   A,   A,   400, 404, 400, 404, 400, A]),
     ("GET",  "/map",                      [A,   A,   A,   200, 200, 200, 200, 200, A]),
+    ("GET",  "/visits",                   [A,   A,   A,   200, 200, 200, 200, 200, A]),
+    ("GET",  "/workers/{id}",             [A,   A,   A,   200, 404, 200, 404, 200, A]),
     ("GET",  "/evaluation",               [A,   A,   A,   200, 200, 200, 200, 200, A]),
     ("GET",  "/exports",                  [A,   A,   A,   200, 200, 200, 200, 200, A]),
     ("GET",  "/exports/{file}",           [A,   A,   A,   200, 404, 200, 404, 200, A]),

@@ -413,6 +413,35 @@ fn pages_actions_and_exports(addr: &str, other: &str, db: &mut dyn Probe) {
     );
     assert_eq!(get(addr, "/households/not-an-id", &me).status, 404);
 
+    // A gridworker's page and the visit list (issue 15 §4, §6): the same
+    // 30 days of visits as the database holds, linked by name.
+    let month_ago = gridwork_server::db::now_ms() - 30 * 86_400_000;
+    let theirs = db.count(&format!(
+        "SELECT count(*) FROM visits WHERE worker_id = 'gw-demo-1' AND started_at >= {month_ago}"
+    ));
+    let page = get(addr, "/workers/gw-demo-1", &me);
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(
+        figure(&page.body, "id=\"worker-figures\"", "visits"),
+        theirs.to_string()
+    );
+    let listed = get(addr, "/visits?worker=gw-demo-1", &me);
+    assert_eq!(
+        figure(&listed.body, "<p class=\"hint\">", "found"),
+        theirs.to_string()
+    );
+    if theirs > 0 {
+        assert!(listed
+            .body
+            .contains(r#"<a class="person" href="/workers/gw-demo-1""#));
+    }
+    assert_eq!(
+        get(addr, "/workers/town-demo", &me).status,
+        404,
+        "above the staff member's node"
+    );
+    assert_eq!(get(addr, "/workers/nobody", &me).status, 404);
+
     // Filters and pages on the record lists, kept in the URL (issue 15 §6).
     let closed = get(addr, "/cases?all=1&status=closed", &me);
     assert_eq!(closed.status, 200);
@@ -546,7 +575,7 @@ fn pages_actions_and_exports(addr: &str, other: &str, db: &mut dyn Probe) {
     );
     assert!(page
         .body
-        .contains(r#"data-person="staff-demo">演示社区工作人员</span>"#));
+        .contains(r#"data-person="staff-demo">演示社区工作人员</a>"#));
     assert!(
         !page.body.contains("<td>gw-demo-1</td>") && !page.body.contains("<td>staff-demo</td>")
     );

@@ -678,6 +678,21 @@ async fn staff_sign_in_see_their_figures_and_close_a_case_in_a_browser() {
     assert_eq!(case_status(&b, &case_id).await, "closed");
     b.screenshot("cases-closed").await;
 
+    // The gridworker's page: their visits of the last 30 days, by name.
+    b.goto("/workers/gw-a").await;
+    assert_eq!(b.status().await, 200);
+    assert_eq!(
+        b.text("#worker-figures [data-figure=\"visits\"]").await,
+        "2"
+    );
+    b.screenshot("worker").await;
+    b.goto("/visits").await;
+    assert_eq!(
+        b.text("[data-figure=\"found\"]").await,
+        want_c1.visits_this_month.to_string()
+    );
+    b.screenshot("visits").await;
+
     // The map follows: the closed case is gone.
     b.goto("/map").await;
     let cases_after: u64 = b.text("[data-figure=\"map_cases\"]").await.parse().unwrap();

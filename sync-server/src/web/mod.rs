@@ -66,6 +66,8 @@ pub fn routes(config: WebConfig) -> Router<AppState> {
         .route("/cases/{id}/transition", post(pages::transitions::case))
         .route("/hazards/{id}/transition", post(pages::transitions::hazard))
         .route("/map", get(pages::map::map))
+        .route("/visits", get(pages::workers::visits))
+        .route("/workers/{id}", get(pages::workers::worker))
         .route("/evaluation", get(pages::evaluation::evaluation))
         .route("/photos/{id}", get(pages::photos::original))
         .route("/photos/{id}/thumb", get(pages::photos::thumb))

@@ -45,6 +45,7 @@ impl PageCtx {
 const NAV: &[(&str, &str, &str)] = &[
     ("/", "总览", "Overview"),
     ("/households", "住户", "Households"),
+    ("/visits", "走访", "Visits"),
     ("/hazards", "隐患", "Hazards"),
     ("/cases", "事项办理", "Cases"),
     ("/map", "地图", "Map"),

@@ -11,6 +11,7 @@
 //! - [`cases`]: `GET /cases`; [`hazards`]: `GET /hazards`;
 //! - [`transitions`]: `POST /cases/{id}/transition`, `POST /hazards/{id}/transition`;
 //! - [`map`]: `GET /map` (visits, hazards, cases by GPS, as SVG);
+//! - [`workers`]: `GET /visits` (filters, pages) and `GET /workers/{id}`;
 //! - [`evaluation`]: `GET /evaluation`;
 //! - [`exports`]: `GET /exports`, `GET /exports/{file}`.
 
@@ -25,6 +26,7 @@ pub mod map;
 pub mod overview;
 pub mod photos;
 pub mod transitions;
+pub mod workers;
 
 use super::page::{error_page, PageCtx, TIMEZONE};
 use super::{add_cookie, choose_lang, html_response, StaffSession, WebConfig};
@@ -196,15 +198,26 @@ impl View {
 
 /// Display names of workers and staff by id, for every place a page shows
 /// a person ([`View::names`]).
-pub struct Names(std::collections::HashMap<String, String>);
+pub struct Names {
+    names: std::collections::HashMap<String, String>,
+    /// Workers whose page the viewer may open.
+    linked: std::collections::HashSet<String>,
+}
 
 impl Names {
     /// `id`'s name, or the id itself when unknown (a removed account, the
     /// server's own changes): a person is shown by name wherever one is
-    /// known, with the id kept as the element's `title`.
+    /// known, with the id kept as the element's `title`, linking to their
+    /// page when they work in the viewer's subtree.
     pub fn person(&self, id: &str) -> maud::Markup {
-        let name = self.0.get(id).map_or(id, String::as_str);
-        maud::html! { span.person title=(id) data-person=(id) { (name) } }
+        let name = self.names.get(id).map_or(id, String::as_str);
+        maud::html! {
+            @if self.linked.contains(id) {
+                a.person href={ "/workers/" (id) } title=(id) data-person=(id) { (name) }
+            } @else {
+                span.person title=(id) data-person=(id) { (name) }
+            }
+        }
     }
 }
 
@@ -221,9 +234,14 @@ impl View {
             .read(|conn| accounts::handlers::list_handlers_in(conn))?;
         let mut names: std::collections::HashMap<String, String> =
             handlers.into_iter().map(|h| (h.id, h.name)).collect();
+        let linked = workers
+            .iter()
+            .filter(|w| self.scope.covers(&w.grid))
+            .map(|w| w.id.0.clone())
+            .collect();
         // A worker's name wins over a handler's of the same id.
         names.extend(workers.into_iter().map(|w| (w.id.0, w.name)));
-        Ok(Names(names))
+        Ok(Names { names, linked })
     }
 }
 

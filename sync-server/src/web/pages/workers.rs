@@ -1,0 +1,305 @@
+//! A person's work (issue 15 §4): `GET /visits?grid=…&worker=…&days=N&problems=1&page=N`,
+//! the visits of the subtree newest first, each with its household, the
+//! gridworker by name and the checklist problems by label; and
+//! `GET /workers/{id}`, a gridworker's or staff member's page — their grid,
+//! what they did in the last 30 days (visits, households visited, cases
+//! opened, workflow moves), their recent visits and cases and their work
+//! log. Only people whose node lies in the viewer's subtree (404 otherwise).
+
+use super::filters::RECORDS_PER_PAGE;
+use super::{Names, Outcome, PageRequest, View};
+use crate::accounts;
+use crate::error::Error;
+use crate::web::labels;
+use crate::web::page::{frame, local_time, PageCtx};
+use axum::extract::{Path, Query};
+use axum::http::StatusCode;
+use axum::response::Response;
+use gridwork_core::api::reads::{in_list, json_list, read_visits};
+use gridwork_core::model::{
+    CaseState, GridCode, HouseholdId, Outcome as ItemOutcome, Visit, Worker, Workflow,
+};
+use gridwork_core::store::sql::{columns, SqlValue};
+use maud::{html, Markup};
+use serde::Deserialize;
+use std::collections::HashMap;
+
+/// Days a worker's page and the visit list look back by default.
+const DEFAULT_DAYS: u32 = 30;
+/// Most days the visit list looks back.
+const MAX_DAYS: u32 = 366;
+
+/// The query of `GET /visits`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct VisitQuery {
+    /// A node of the subtree; the whole subtree when empty.
+    pub grid: String,
+    /// A worker id: only their visits.
+    pub worker: String,
+    /// Days back (default 30).
+    pub days: Option<u32>,
+    /// `1` for visits that found a problem only.
+    pub problems: Option<String>,
+    /// 1-based page.
+    pub page: Option<usize>,
+}
+
+impl VisitQuery {
+    fn url(&self, page: usize) -> String {
+        let days = self.days.map(|d| d.to_string()).unwrap_or_default();
+        let page = if page > 1 {
+            page.to_string()
+        } else {
+            String::new()
+        };
+        let pairs: Vec<(&str, &str)> = [
+            ("grid", self.grid.trim()),
+            ("worker", self.worker.trim()),
+            ("days", days.as_str()),
+            ("problems", self.problems.as_deref().unwrap_or("")),
+            ("page", page.as_str()),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .collect();
+        match serde_urlencoded::to_string(&pairs) {
+            Ok(q) if !q.is_empty() => format!("/visits?{q}"),
+            _ => "/visits".to_owned(),
+        }
+    }
+}
+
+/// Visits of `grids` since `since` (ms), by `worker` when given, newest
+/// first, with each household's address.
+fn visits_of(
+    view: &View,
+    grids: &[GridCode],
+    since: i64,
+    worker: Option<&str>,
+) -> Result<(Vec<Visit>, HashMap<HouseholdId, String>), Error> {
+    let scope = json_list(grids);
+    view.read(|r| {
+        let in_scope = in_list(r.conn.dialect(), 1);
+        let mut filter = format!(
+            "WHERE v.household_id IN (SELECT id FROM households WHERE grid {in_scope}) AND v.started_at >= ?2"
+        );
+        let mut args: Vec<SqlValue<'_>> = vec![scope.as_str().into(), since.into()];
+        if let Some(worker) = worker {
+            filter.push_str(" AND v.worker_id = ?3");
+            args.push(worker.into());
+        }
+        let visits = read_visits(r.conn, &filter, &args)?;
+        let mut addresses = HashMap::new();
+        for row in r.conn.rows(
+            &format!("SELECT id, address FROM households WHERE grid {in_scope}"),
+            &[scope.as_str().into()],
+        )? {
+            let [id, address] = columns(row)?;
+            if let Ok(id) = id.text()?.parse() {
+                addresses.insert(id, address.text()?);
+            }
+        }
+        Ok((visits, addresses))
+    })
+}
+
+/// The visits table.
+fn visits_table(
+    ctx: &PageCtx,
+    visits: &[&Visit],
+    addresses: &HashMap<HouseholdId, String>,
+    names: &Names,
+) -> Markup {
+    html! {
+        table.data #visits {
+            thead { tr {
+                th { (ctx.t("时间", "When")) } th { (ctx.t("住户", "Household")) }
+                th { (ctx.t("网格员", "Gridworker")) } th { (ctx.t("发现问题", "Problems found")) }
+                th { (ctx.t("备注", "Note")) }
+            } }
+            tbody {
+                @for v in visits {
+                    tr data-visit=(v.id) {
+                        td { (local_time(v.started_at)) }
+                        td { a href={ "/households/" (v.household) } { (addresses.get(&v.household).map_or("—", String::as_str)) } }
+                        td { (names.person(&v.worker.0)) }
+                        td {
+                            @for a in v.answers.iter().filter(|a| a.outcome == ItemOutcome::Problem) {
+                                div.problem data-item=(a.item) {
+                                    span.tag.warn { (labels::checklist_item(ctx.lang, &a.item)) }
+                                    @if !a.note.is_empty() { " " (a.note) }
+                                }
+                            }
+                        }
+                        td { (v.note) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `GET /visits`.
+pub async fn visits(Query(query): Query<VisitQuery>, request: PageRequest) -> Response {
+    request
+        .respond(move |view| {
+            let grids = match query.grid.trim() {
+                "" => view.scope.grids(),
+                code => {
+                    let code = GridCode(code.to_owned());
+                    if !view.scope.covers(&code) {
+                        return Err(Error::not_found("grid", code.0));
+                    }
+                    view.scope.grids_under(&code)
+                }
+            };
+            let days = query.days.unwrap_or(DEFAULT_DAYS).clamp(1, MAX_DAYS);
+            let since = crate::db::now_ms() - i64::from(days) * 86_400_000;
+            let worker = Some(query.worker.trim()).filter(|w| !w.is_empty());
+            let (visits, addresses) = visits_of(view, &grids, since, worker)?;
+            let problems_only = query.problems.as_deref() == Some("1");
+            let visits: Vec<&Visit> = visits
+                .iter()
+                .filter(|v| !problems_only || v.answers.iter().any(|a| a.outcome == ItemOutcome::Problem))
+                .collect();
+            let names = view.names()?;
+            let ctx = &view.ctx;
+            let pages = visits.len().div_ceil(RECORDS_PER_PAGE).max(1);
+            let current = query.page.unwrap_or(1).clamp(1, pages);
+            let shown: Vec<&Visit> = visits
+                .iter()
+                .skip((current - 1) * RECORDS_PER_PAGE)
+                .take(RECORDS_PER_PAGE)
+                .copied()
+                .collect();
+            let body = html! {
+                form.filters method="get" action="/visits" {
+                    label { (ctx.t("范围", "Area")) " "
+                        select name="grid" {
+                            option value="" { (ctx.t("全部", "all")) }
+                            @for n in &view.scope.nodes {
+                                option value=(n.code.0) selected[query.grid.trim() == n.code.0] { (n.name) }
+                            }
+                        }
+                    }
+                    label { (ctx.t("天数", "Days")) " " input type="number" name="days" min="1" max=(MAX_DAYS) value=(days); }
+                    label { input type="checkbox" name="problems" value="1" checked[problems_only]; " " (ctx.t("只看发现问题的", "with problems only")) }
+                    @if let Some(w) = worker { input type="hidden" name="worker" value=(w); }
+                    button type="submit" { (ctx.t("筛选", "Filter")) }
+                    a href="/visits" { (ctx.t("清除", "Clear")) }
+                }
+                p.hint {
+                    @if let Some(w) = worker { (names.person(w)) " · " }
+                    (ctx.t("近 ", "last ")) (days) (ctx.t(" 天走访 ", " days: ")) span data-figure="found" { (visits.len()) } (ctx.t(" 次", " visits"))
+                }
+                (visits_table(ctx, &shown, &addresses, &names))
+                @if pages > 1 {
+                    nav.pages {
+                        (ctx.t("第 ", "page ")) (current) " / " (pages) " "
+                        @if current > 1 { a rel="prev" href=(query.url(current - 1)) { "‹" } " " }
+                        @if current < pages { a rel="next" href=(query.url(current + 1)) { "›" } }
+                    }
+                }
+            };
+            Ok(Outcome::Page(StatusCode::OK, frame(ctx, ctx.t("走访记录", "Visits"), body)))
+        })
+        .await
+}
+
+/// `GET /workers/{id}`.
+pub async fn worker(Path(id): Path<String>, request: PageRequest) -> Response {
+    request
+        .respond(move |view| {
+            let not_found = || Error::not_found("worker", "");
+            let worker: Worker = view
+                .state
+                .backend
+                .read(|conn| accounts::list_workers_in(conn))?
+                .into_iter()
+                .find(|w| w.id.0 == id)
+                .ok_or_else(not_found)?;
+            if !view.scope.covers(&worker.grid) {
+                return Err(not_found());
+            }
+            Ok(Outcome::Page(StatusCode::OK, worker_page(view, &worker)?))
+        })
+        .await
+}
+
+fn worker_page(view: &View, w: &Worker) -> Result<String, Error> {
+    let ctx = &view.ctx;
+    let now = crate::db::now_ms();
+    let since = now - i64::from(DEFAULT_DAYS) * 86_400_000;
+    let grids = view.scope.grids();
+    let (visits, addresses) = visits_of(view, &grids, since, Some(w.id.as_str()))?;
+    let households: std::collections::HashSet<HouseholdId> =
+        visits.iter().map(|v| v.household).collect();
+    let codes = view.scope.codes();
+    let cases = view.read(|r| Ok(r.cases_in(&codes, false)?))?;
+    let opened = cases
+        .iter()
+        .filter(|c| c.opened_by == w.id && c.opened_at.0 >= since)
+        .count();
+    let moves = cases
+        .iter()
+        .flat_map(|c| c.transitions.iter())
+        .filter(|t| t.by == w.id && t.at.0 >= since)
+        .count();
+    let mut recent_cases: Vec<_> = cases
+        .iter()
+        .filter(|c| c.opened_by == w.id || c.transitions.iter().any(|t| t.by == w.id))
+        .collect();
+    recent_cases.sort_by_key(|c| std::cmp::Reverse(c.opened_at));
+    recent_cases.truncate(20);
+    let log = view.read(|r| {
+        let mut out = Vec::new();
+        for row in r.conn.rows(
+            "SELECT date, priorities, notes FROM work_log_days WHERE worker_id = ?1 ORDER BY date DESC LIMIT 14",
+            &[w.id.as_str().into()],
+        )? {
+            let [date, priorities, notes] = columns(row)?;
+            let priorities: Vec<String> = serde_json::from_str(&priorities.text()?).unwrap_or_default();
+            out.push((date.text()?, priorities, notes.text()?));
+        }
+        Ok(out)
+    })?;
+    let names = view.names()?;
+    let recent: Vec<&Visit> = visits.iter().take(20).collect();
+    let body = html! {
+        p { (ctx.lang.role(w.role)) " · " (view.scope.name_of(&w.grid)) " · " code { (w.id.0) } }
+        section #worker-figures .cards {
+            div.card-figure { h3 { (ctx.t("走访次数", "Visits")) } p.period { (ctx.t("近 30 天", "Last 30 days")) } p.big { span data-figure="visits" { (visits.len()) } } }
+            div.card-figure { h3 { (ctx.t("走访户数", "Households visited")) } p.period { (ctx.t("近 30 天", "Last 30 days")) } p.big { span data-figure="households_visited" { (households.len()) } } }
+            div.card-figure { h3 { (ctx.t("受理事项", "Cases taken")) } p.period { (ctx.t("近 30 天", "Last 30 days")) } p.big { span data-figure="cases_opened" { (opened) } } }
+            div.card-figure { h3 { (ctx.t("办理操作", "Workflow moves")) } p.period { (ctx.t("近 30 天", "Last 30 days")) } p.big { span data-figure="moves" { (moves) } } }
+        }
+        h2 { (ctx.t("最近走访", "Recent visits")) " · " a href={ "/visits?worker=" (w.id.0) } { (ctx.t("全部", "all")) } }
+        @if recent.is_empty() { p.hint { (ctx.t("近 30 天没有走访。", "No visits in the last 30 days.")) } }
+        @else { (visits_table(ctx, &recent, &addresses, &names)) }
+        h2 { (ctx.t("经手事项", "Cases handled")) }
+        @if recent_cases.is_empty() { p.hint { (ctx.t("没有事项。", "No cases.")) } } @else {
+            table.data #worker-cases {
+                thead { tr { th { (ctx.t("受理时间", "Taken")) } th { (ctx.t("类别", "Category")) } th { (ctx.t("内容", "Request")) } th { (ctx.t("状态", "Status")) } } }
+                tbody {
+                    @for c in &recent_cases {
+                        tr data-case=(c.id) {
+                            td { (local_time(c.opened_at)) }
+                            td { (c.category) }
+                            td { a href={ "/cases?all=1#case-" (c.id) } { (c.description) } }
+                            td { (labels::case_state(ctx.lang, CaseState::parse(c.status.code()).unwrap_or(c.status))) }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { (ctx.t("工作日志", "Work log")) }
+        @if log.is_empty() { p.hint { (ctx.t("没有工作日志。", "No work log.")) } } @else {
+            table.data #work-log {
+                thead { tr { th { (ctx.t("日期", "Date")) } th { (ctx.t("重点工作", "Priorities")) } th { (ctx.t("记事", "Notes")) } } }
+                tbody { @for (date, priorities, notes) in &log { tr { td { (date) } td { (priorities.join("、")) } td { (notes) } } } }
+            }
+        }
+    };
+    Ok(frame(ctx, &w.name, body))
+}
