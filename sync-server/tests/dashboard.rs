@@ -613,6 +613,9 @@ fn pages_actions_and_exports(addr: &str, other: &str, db: &mut dyn Probe) {
         .contains("gridwork-households.xlsx"));
     let csv = get(addr, "/exports/cases.csv", &me);
     assert!(csv.bytes.starts_with(b"\xEF\xBB\xBF"));
+    // People by name (the id kept) in the record exports.
+    let visits_csv = get(addr, "/exports/visits.csv", &me);
+    assert!(String::from_utf8_lossy(&visits_csv.bytes).contains(",演示网格员一（gw-demo-1）,"));
     // Labels for people, the codes in trailing columns (issue 15 §8).
     let text = String::from_utf8_lossy(&csv.bytes);
     let header = text.lines().next().unwrap();

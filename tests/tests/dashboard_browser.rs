@@ -240,6 +240,17 @@ fn start_server(dir: &Path) -> (Server, Vec<String>) {
         "--grid",
         "C1",
     ]);
+    server.admin(&[
+        "handler",
+        "add",
+        "wang",
+        "--name",
+        "王建国",
+        "--kind",
+        "person",
+        "--grid",
+        "C1",
+    ]);
     (server, tokens)
 }
 
@@ -305,7 +316,7 @@ fn action_form(case: &str) -> String {
 }
 
 /// Move `case` to `to` with its form on `/cases` (one click, one page); a
-/// dispatch goes to handler `wuye`.
+/// dispatch goes to the person `wang` (王建国) of the directory.
 async fn act(b: &Browser, case: &str, to: &str, note: &str) {
     b.goto("/cases").await;
     let form = action_form(case);
@@ -320,7 +331,7 @@ async fn act(b: &Browser, case: &str, to: &str, note: &str) {
     notes[0].send_keys(note).await.expect("type note");
     if to == "dispatched" {
         b.script(&format!(
-            "document.querySelector('{}').value = 'wuye'; return null;",
+            "document.querySelector('{}').value = 'wang'; return null;",
             format!("{form} select[name=\"assignee\"]").replace('\'', "\\'")
         ))
         .await;
@@ -619,10 +630,10 @@ async fn staff_sign_in_see_their_figures_and_close_a_case_in_a_browser() {
 
     assert!(
         b.text(&format!(
-            "tr[data-case=\"{case_id}\"] [data-assignee=\"wuye\"]"
+            "tr[data-case=\"{case_id}\"] [data-assignee=\"wang\"]"
         ))
         .await
-        .contains("幸福物业"),
+        .contains("王建国"),
         "the queue names who the case was dispatched to"
     );
     // A form without its CSRF token: 403, nothing changes.

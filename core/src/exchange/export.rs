@@ -4,6 +4,7 @@
 
 use super::{
     write_error, Cell, Column, ColumnKind, ExportFormat, ExportKind, Table, REGISTER_COLUMNS,
+    REGISTER_EXPORT_COLUMNS,
 };
 use crate::api::{resolve_template, Reader, Store};
 use crate::forms::template::Template;
@@ -153,9 +154,19 @@ impl<C: SqlConn + ?Sized> Reader<'_, C> {
                 Cell::text(h.risk.code()),
                 Cell::text(h.status.code()),
             ];
+            let household_labels = [
+                Cell::text(tag_labels(&h.tags)),
+                Cell::text(risk_label(h.risk)),
+                Cell::text(match h.status {
+                    HouseholdStatus::Active => "在册",
+                    HouseholdStatus::MovedOut => "已迁出",
+                }),
+            ];
             if h.residents.is_empty() {
                 let mut row = household.to_vec();
                 row.resize(REGISTER_COLUMNS.len(), Cell::Empty);
+                row.extend(household_labels.iter().cloned());
+                row.resize(REGISTER_EXPORT_COLUMNS.len(), Cell::Empty);
                 rows.push(row);
             }
             for r in &h.residents {
@@ -171,12 +182,22 @@ impl<C: SqlConn + ?Sized> Reader<'_, C> {
                     Cell::text(tag_codes(&r.tags)),
                     Cell::text(bool_code(r.moved_out)),
                 ]);
+                row.extend(household_labels.iter().cloned());
+                row.extend([
+                    Cell::text(match r.gender {
+                        Gender::Male => "男",
+                        Gender::Female => "女",
+                        Gender::Unknown => "",
+                    }),
+                    Cell::text(tag_labels(&r.tags)),
+                    Cell::text(yes_no(r.moved_out)),
+                ]);
                 rows.push(row);
             }
         }
         Ok(Table {
             sheet: "住户名册 Register",
-            columns: REGISTER_COLUMNS,
+            columns: REGISTER_EXPORT_COLUMNS,
             rows,
         })
     }
@@ -348,6 +369,24 @@ impl<C: SqlConn + ?Sized> Reader<'_, C> {
 fn address_of(addresses: &HashMap<HouseholdId, String>, id: Option<HouseholdId>) -> String {
     id.and_then(|id| addresses.get(&id).cloned())
         .unwrap_or_default()
+}
+
+/// Tag labels joined by `；`.
+fn tag_labels(tags: &[SpecialGroup]) -> String {
+    tags.iter()
+        .map(|t| t.label_zh())
+        .collect::<Vec<_>>()
+        .join("；")
+}
+
+/// A risk level's zh-CN label.
+fn risk_label(risk: RiskLevel) -> &'static str {
+    match risk {
+        RiskLevel::None => "无",
+        RiskLevel::Blue => "蓝",
+        RiskLevel::Yellow => "黄",
+        RiskLevel::Red => "红",
+    }
 }
 
 /// Tag codes joined by `;`.

@@ -17,7 +17,8 @@
 //!
 //! The register's values are the stable codes the CLI and the API use
 //! (`male`, `red`, `moved_out`, tag codes joined by `;`, `true`/`false`), so
-//! it re-imports as it is. The record exports (visits, hazards, cases) are
+//! it re-imports as it is; trailing `*_label` columns repeat them as zh-CN
+//! labels for people, and the importer skips those. The record exports (visits, hazards, cases) are
 //! for people: states, severities, channels and urgencies as their zh-CN
 //! labels (`处置中`, `较大`, `微信群`), flags as `是`/`否`, with the codes
 //! repeated in trailing `…_code` columns for scripts. Times are local
@@ -255,7 +256,16 @@ impl Table {
 
 /// The household register's columns, in export order. The importer reads
 /// the same columns back (see [`import`]).
-pub const REGISTER_COLUMNS: &[Column] = &[
+pub const REGISTER_COLUMNS: &[Column] = REGISTER_EXPORT_COLUMNS.split_at(20).0;
+
+/// The register's columns for people, after the code columns: the zh-CN
+/// labels of the coded values. The importer knows them and skips them (the
+/// codes are what it reads).
+pub const REGISTER_LABEL_COLUMNS: &[Column] = REGISTER_EXPORT_COLUMNS.split_at(20).1;
+
+/// Every column the register export writes: [`REGISTER_COLUMNS`], then
+/// [`REGISTER_LABEL_COLUMNS`].
+pub const REGISTER_EXPORT_COLUMNS: &[Column] = &[
     Column::new("household_id", "户编号", ColumnKind::Verbatim, 38.0),
     Column::new("community", "社区", ColumnKind::Text, 14.0),
     Column::new("building", "楼栋", ColumnKind::Verbatim, 8.0),
@@ -276,6 +286,17 @@ pub const REGISTER_COLUMNS: &[Column] = &[
     Column::new("relation", "关系", ColumnKind::Text, 8.0),
     Column::new("resident_tags", "居民标签", ColumnKind::Text, 20.0),
     Column::new("moved_out", "已迁出", ColumnKind::Text, 10.0),
+    Column::new("tags_label", "户标签名称", ColumnKind::Text, 20.0),
+    Column::new("risk_label", "风险等级名称", ColumnKind::Text, 10.0),
+    Column::new("status_label", "状态名称", ColumnKind::Text, 10.0),
+    Column::new("gender_label", "性别名称", ColumnKind::Text, 8.0),
+    Column::new(
+        "resident_tags_label",
+        "居民标签名称",
+        ColumnKind::Text,
+        20.0,
+    ),
+    Column::new("moved_out_label", "是否迁出", ColumnKind::Text, 8.0),
 ];
 
 /// Map a writer failure (never personal data) to the core's error.

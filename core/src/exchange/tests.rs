@@ -286,6 +286,19 @@ fn xlsx_parses_back_with_calamine_and_keeps_ids_as_text() {
     assert_eq!(first[col::ROOM], Data::String("0501".into()));
     assert_eq!(first[col::HOUSEHOLD_ID], Data::String(a.id.to_string()));
     assert_eq!(first[col::TAGS], Data::String("low_income;floating".into()));
+    // The labels follow the codes, for people (the importer skips them).
+    let label = |key: &str| {
+        let at = REGISTER_EXPORT_COLUMNS
+            .iter()
+            .position(|c| c.key == key)
+            .unwrap();
+        first[at].clone()
+    };
+    assert_eq!(
+        label("tags_label"),
+        Data::String("低保对象；流动人口".into())
+    );
+    assert_eq!(label("status_label"), Data::String("在册".into()));
 }
 
 #[test]

@@ -97,6 +97,16 @@ fn column_of(header: &str) -> Option<usize> {
         })
 }
 
+/// True for a header of one of the register export's label columns: its
+/// key (the English part of `中文 / key`, or the whole cell) names one.
+fn is_label_column(header: &str) -> bool {
+    let key = header.rsplit('/').next().unwrap_or(header);
+    let key = normalize_header(key);
+    crate::exchange::REGISTER_LABEL_COLUMNS
+        .iter()
+        .any(|c| normalize_header(c.key) == key)
+}
+
 /// Map header cells to register columns: for each column, the index of the
 /// file column holding it; plus the ignored header cells.
 pub(in crate::exchange) fn match_columns(
@@ -107,6 +117,10 @@ pub(in crate::exchange) fn match_columns(
     for (i, header) in headers.iter().enumerate() {
         let header = header.trim();
         if header.is_empty() {
+            continue;
+        }
+        if is_label_column(header) {
+            // The export's label columns: known, and not read.
             continue;
         }
         match column_of(header) {

@@ -6,7 +6,7 @@
 //! visits, cases) are recorded in the access log with the grids they covered.
 
 use super::evaluation::{rows as evaluation_rows, EvaluationQuery};
-use super::{Outcome, PageRequest, View};
+use super::{Names, Outcome, PageRequest, View};
 use crate::access_log;
 use crate::dashboard::export_evaluation;
 use crate::db::now_ms;
@@ -15,7 +15,7 @@ use crate::web::page::{frame, previous_month};
 use axum::extract::{Path, Query};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use gridwork_core::exchange::{ExportFormat, ExportKind};
+use gridwork_core::exchange::{Cell, ExportFormat, ExportKind, Table};
 use gridwork_core::model::GridCode;
 use maud::html;
 
@@ -63,6 +63,31 @@ fn page(view: &View) -> String {
     frame(ctx, ctx.t("导出", "Exports"), body)
 }
 
+/// The columns of the record exports that hold a person's id.
+const PERSON_COLUMNS: &[&str] = &["worker", "reported_by", "opened_by"];
+
+/// Write people as `姓名（id）` in the record exports' person columns: the
+/// name for people, the id kept for scripts.
+fn name_people(table: &mut Table, names: &Names) {
+    let at: Vec<usize> = table
+        .columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| PERSON_COLUMNS.contains(&c.key))
+        .map(|(i, _)| i)
+        .collect();
+    for row in &mut table.rows {
+        for &i in &at {
+            if let Some(Cell::Text(id)) = row.get(i) {
+                if let Some(name) = names.name_of(id) {
+                    let named = format!("{name}（{id}）");
+                    row[i] = Cell::Text(named);
+                }
+            }
+        }
+    }
+}
+
 /// `GET /exports/{file}`, file = `KIND.xlsx` or `KIND.csv`; `?grid=CODE`
 /// narrows it to one node of the subtree.
 pub async fn download(
@@ -81,16 +106,7 @@ pub async fn download(
                 if !view.scope.covers(&grid) {
                     return Err(Error::not_found("grid", grid.0));
                 }
-                let below: Vec<GridCode> = view
-                    .scope
-                    .nodes
-                    .iter()
-                    .filter(|n| {
-                        n.level == 4 && (n.code == grid || view.scope.is_below(&n.code, &grid))
-                    })
-                    .map(|n| n.code.clone())
-                    .collect();
-                below
+                view.scope.grids_under(&grid)
             }
         };
         let (bytes, name) = if kind == "evaluation" {
@@ -102,9 +118,9 @@ pub async fn download(
             )
         } else {
             let what = ExportKind::parse(kind).map_err(|_| not_found())?;
-            let bytes = view
-                .read(|r| Ok(r.export_table_in(what, &grids)?))?
-                .to_bytes(format)?;
+            let mut table = view.read(|r| Ok(r.export_table_in(what, &grids)?))?;
+            name_people(&mut table, &view.names()?);
+            let bytes = table.to_bytes(format)?;
             if what != ExportKind::Hazards {
                 let codes: Vec<String> = grids.iter().map(|g| g.0.clone()).collect();
                 access_log::record_export(

@@ -205,6 +205,11 @@ pub struct Names {
 }
 
 impl Names {
+    /// `id`'s name, if known.
+    pub fn name_of(&self, id: &str) -> Option<&str> {
+        self.names.get(id).map(String::as_str)
+    }
+
     /// `id`'s name, or the id itself when unknown (a removed account, the
     /// server's own changes): a person is shown by name wherever one is
     /// known, with the id kept as the element's `title`, linking to their
