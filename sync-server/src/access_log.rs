@@ -43,14 +43,7 @@ pub fn record_export(
     grids: &[String],
     at: i64,
 ) -> Result<(), Error> {
-    insert(
-        backend,
-        worker,
-        &format!("export:{kind}"),
-        "",
-        &grids.join(","),
-        at,
-    )
+    record_over(backend, worker, &format!("export:{kind}"), grids, at)
 }
 
 /// Record that `worker` searched `kind` (e.g. `households`) by personal
@@ -62,14 +55,18 @@ pub fn record_search(
     grids: &[String],
     at: i64,
 ) -> Result<(), Error> {
-    insert(
-        backend,
-        worker,
-        &format!("search:{kind}"),
-        "",
-        &grids.join(","),
-        at,
-    )
+    record_over(backend, worker, &format!("search:{kind}"), grids, at)
+}
+
+/// An access over several grids (no one household).
+fn record_over(
+    backend: &Backend,
+    worker: &str,
+    action: &str,
+    grids: &[String],
+    at: i64,
+) -> Result<(), Error> {
+    insert(backend, worker, action, "", &grids.join(","), at)
 }
 
 fn insert(

@@ -56,16 +56,7 @@ impl ListQuery {
                 format!("搜索内容最多 {MAX_QUERY_CHARS} 字 / at most {MAX_QUERY_CHARS} characters"),
             ));
         }
-        match self.grid.trim() {
-            "" => Ok(view.scope.grids()),
-            code => {
-                let code = GridCode(code.to_owned());
-                if !view.scope.covers(&code) {
-                    return Err(Error::not_found("grid", code.0));
-                }
-                Ok(view.scope.grids_under(&code))
-            }
-        }
+        view.scope.grids_of(&self.grid)
     }
 
     /// True when `texts` (a description, a place) hold the search words.
@@ -120,14 +111,7 @@ impl ListQuery {
         let ctx: &PageCtx = &view.ctx;
         html! {
             form.filters method="get" action=(base) {
-                label { (ctx.t("范围", "Area")) " "
-                    select name="grid" {
-                        option value="" { (ctx.t("全部", "all")) }
-                        @for n in &view.scope.nodes {
-                            option value=(n.code.0) selected[self.grid.trim() == n.code.0] { (n.name) }
-                        }
-                    }
-                }
+                (area_select(view, &self.grid))
                 label { (ctx.t("类别", "Category")) " "
                     select name="category" {
                         option value="" { (ctx.t("全部", "all")) }
@@ -158,14 +142,37 @@ impl ListQuery {
     /// Links to the previous and next pages of `total` records.
     pub fn pager(&self, ctx: &PageCtx, base: &str, total: usize) -> Markup {
         let pages = total.div_ceil(RECORDS_PER_PAGE).max(1);
-        let current = self.current_page(total);
-        html! {
-            @if pages > 1 {
-                nav.pages aria-label=(ctx.t("分页", "Pages")) {
-                    (ctx.t("第 ", "page ")) (current) " / " (pages) (ctx.t(" 页", "")) " "
-                    @if current > 1 { a rel="prev" href=(self.url(base, current - 1)) { "‹ " (ctx.t("上一页", "previous")) } " " }
-                    @if current < pages { a rel="next" href=(self.url(base, current + 1)) { (ctx.t("下一页", "next")) " ›" } }
+        pager(ctx, self.current_page(total), pages, |page| {
+            self.url(base, page)
+        })
+    }
+}
+
+/// The `grid` select of a filter form: every node of the subtree,
+/// `selected` chosen.
+pub fn area_select(view: &View, selected: &str) -> Markup {
+    let ctx = &view.ctx;
+    html! {
+        label { (ctx.t("范围", "Area")) " "
+            select name="grid" {
+                option value="" { (ctx.t("全部", "all")) }
+                @for n in &view.scope.nodes {
+                    option value=(n.code.0) selected[selected.trim() == n.code.0] { (n.name) }
                 }
+            }
+        }
+    }
+}
+
+/// Links to the previous and next of `pages` pages, `url` giving a
+/// page's address (nothing when there is one page).
+pub fn pager(ctx: &PageCtx, current: usize, pages: usize, url: impl Fn(usize) -> String) -> Markup {
+    html! {
+        @if pages > 1 {
+            nav.pages aria-label=(ctx.t("分页", "Pages")) {
+                (ctx.t("第 ", "page ")) (current) " / " (pages) (ctx.t(" 页", "")) " "
+                @if current > 1 { a rel="prev" href=(url(current - 1)) { "‹ " (ctx.t("上一页", "previous")) } " " }
+                @if current < pages { a rel="next" href=(url(current + 1)) { (ctx.t("下一页", "next")) " ›" } }
             }
         }
     }

@@ -7,6 +7,7 @@
 //! name (the household page masks the rest); a search by personal data is
 //! written to the access log (without what was searched for).
 
+use super::filters::{area_select, pager};
 use super::{Outcome, PageRequest, View};
 use crate::access_log;
 use crate::db::now_ms;
@@ -105,16 +106,7 @@ pub async fn list(Query(query): Query<HouseholdQuery>, request: PageRequest) -> 
     request
         .respond(move |view| {
             let search = Search::parse(&query.q)?;
-            let grids = match query.grid.trim() {
-                "" => view.scope.grids(),
-                code => {
-                    let code = GridCode(code.to_owned());
-                    if !view.scope.covers(&code) {
-                        return Err(Error::not_found("grid", code.0));
-                    }
-                    view.scope.grids_under(&code)
-                }
-            };
+            let grids = view.scope.grids_of(&query.grid)?;
             let tag = match query.tag.trim() {
                 "" => None,
                 code => Some(
@@ -229,14 +221,7 @@ fn page(view: &View, query: &HouseholdQuery, found: &[(GridCode, HouseholdSummar
                 input type="search" name="q" value=(query.q) maxlength=(MAX_QUERY_CHARS)
                     placeholder=(ctx.t("电话或证件号后几位、姓名、地址", "last digits of a phone or ID, a name, an address"));
             }
-            label { (ctx.t("范围", "Area")) " "
-                select name="grid" {
-                    option value="" { (ctx.t("全部", "all")) }
-                    @for n in &view.scope.nodes {
-                        option value=(n.code.0) selected[query.grid.trim() == n.code.0] { (n.name) }
-                    }
-                }
-            }
+            (area_select(view, &query.grid))
             label { (ctx.t("特殊群体", "Special group")) " "
                 select name="tag" {
                     option value="" { (ctx.t("全部", "all")) }
@@ -284,12 +269,7 @@ fn page(view: &View, query: &HouseholdQuery, found: &[(GridCode, HouseholdSummar
                 }
             }
         }
-        @if pages > 1 {
-            nav.pages aria-label=(ctx.t("分页", "Pages")) {
-                @if current > 1 { a rel="prev" href=(url(query, current - 1)) { "‹ " (ctx.t("上一页", "previous")) } " " }
-                @if current < pages { a rel="next" href=(url(query, current + 1)) { (ctx.t("下一页", "next")) " ›" } }
-            }
-        }
+        (pager(ctx, current, pages, |page| url(query, page)))
     };
     frame(ctx, ctx.t("住户查找", "Households"), body)
 }

@@ -14,7 +14,7 @@ use crate::web::page::{case_clock, frame, local_time, mask_id_number, mask_phone
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
-use gridwork_core::model::{Household, HouseholdId, Outcome as ItemOutcome, Workflow};
+use gridwork_core::model::{Household, HouseholdId, Workflow};
 use maud::html;
 
 /// How many access-log entries the page shows.
@@ -108,14 +108,7 @@ fn page(view: &View, h: &Household) -> Result<String, Error> {
                         tr data-visit=(v.id) {
                             td { (local_time(v.started_at)) }
                             td { (names.person(&v.worker.0)) }
-                            td {
-                                @for a in v.answers.iter().filter(|a| a.outcome == ItemOutcome::Problem) {
-                                    div.problem data-item=(a.item) {
-                                        span.tag.warn { (labels::checklist_item(ctx.lang, &a.item)) }
-                                        @if !a.note.is_empty() { " " (a.note) }
-                                    }
-                                }
-                            }
+                            td { (super::workers::problems(ctx, v)) }
                             td { (v.note) }
                         }
                     }

@@ -8,7 +8,6 @@
 
 use super::{Outcome, PageRequest, View};
 use crate::dashboard::map::{boundaries, map_points, Boundary, MapPoint, MapPoints};
-use crate::error::Error;
 use crate::web::page::{frame, local_time, PageCtx};
 use axum::extract::Query;
 use axum::http::StatusCode;
@@ -37,17 +36,11 @@ pub struct MapQuery {
 pub async fn map(Query(query): Query<MapQuery>, request: PageRequest) -> Response {
     request
         .respond(move |view| {
-            let (grids, name) = match query.grid.trim() {
-                "" => (view.scope.grids(), None),
-                code => {
-                    let code = GridCode(code.to_owned());
-                    let node = view
-                        .scope
-                        .node(&code)
-                        .ok_or_else(|| Error::not_found("grid", code.0.clone()))?;
-                    (view.scope.grids_under(&code), Some(node.name.clone()))
-                }
-            };
+            let grids = view.scope.grids_of(&query.grid)?;
+            let name = view
+                .scope
+                .node(&GridCode(query.grid.trim().to_owned()))
+                .map(|n| n.name.clone());
             let days = query.days.unwrap_or(30).clamp(1, MAX_DAYS);
             let now = crate::db::now_ms();
             let since = now - i64::from(days) * 86_400_000;
@@ -229,14 +222,7 @@ fn page(
     let count = |kind: &str| m.points.iter().filter(|p| p.kind == kind).count();
     let body = html! {
         form.filters method="get" action="/map" {
-            label { (ctx.t("范围", "Area")) " "
-                select name="grid" {
-                    option value="" { (ctx.t("全部", "all")) }
-                    @for n in &view.scope.nodes {
-                        option value=(n.code.0) selected[query.grid.trim() == n.code.0] { (n.name) }
-                    }
-                }
-            }
+            (super::filters::area_select(view, &query.grid))
             label { (ctx.t("走访天数", "Days of visits")) " "
                 input type="number" name="days" min="1" max=(MAX_DAYS) value=(days);
             }

@@ -115,6 +115,22 @@ impl Scope {
             .collect()
     }
 
+    /// The 4th-level grids a list's `grid` parameter selects: the whole
+    /// subtree when empty, else those at or below that node (404 for a node
+    /// outside the subtree, as if it did not exist).
+    pub fn grids_of(&self, param: &str) -> Result<Vec<GridCode>, Error> {
+        match param.trim() {
+            "" => Ok(self.grids()),
+            code => {
+                let code = GridCode(code.to_owned());
+                if !self.covers(&code) {
+                    return Err(Error::not_found("grid", code.0));
+                }
+                Ok(self.grids_under(&code))
+            }
+        }
+    }
+
     /// The nodes from the top of the subtree down to `code` (inclusive):
     /// a page's breadcrumbs.
     pub fn path_to(&self, code: &GridCode) -> Vec<&GridNode> {

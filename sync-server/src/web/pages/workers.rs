@@ -6,7 +6,7 @@
 //! opened, workflow moves), their recent visits and cases and their work
 //! log. Only people whose node lies in the viewer's subtree (404 otherwise).
 
-use super::filters::RECORDS_PER_PAGE;
+use super::filters::{area_select, pager, RECORDS_PER_PAGE};
 use super::{Names, Outcome, PageRequest, View};
 use crate::accounts;
 use crate::error::Error;
@@ -104,6 +104,18 @@ fn visits_of(
     })
 }
 
+/// A visit's checklist problems: each item by its label, with its note.
+pub fn problems(ctx: &PageCtx, v: &Visit) -> Markup {
+    html! {
+        @for a in v.answers.iter().filter(|a| a.outcome == ItemOutcome::Problem) {
+            div.problem data-item=(a.item) {
+                span.tag.warn { (labels::checklist_item(ctx.lang, &a.item)) }
+                @if !a.note.is_empty() { " " (a.note) }
+            }
+        }
+    }
+}
+
 /// The visits table.
 fn visits_table(
     ctx: &PageCtx,
@@ -124,14 +136,7 @@ fn visits_table(
                         td { (local_time(v.started_at)) }
                         td { a href={ "/households/" (v.household) } { (addresses.get(&v.household).map_or("—", String::as_str)) } }
                         td { (names.person(&v.worker.0)) }
-                        td {
-                            @for a in v.answers.iter().filter(|a| a.outcome == ItemOutcome::Problem) {
-                                div.problem data-item=(a.item) {
-                                    span.tag.warn { (labels::checklist_item(ctx.lang, &a.item)) }
-                                    @if !a.note.is_empty() { " " (a.note) }
-                                }
-                            }
-                        }
+                        td { (problems(ctx, v)) }
                         td { (v.note) }
                     }
                 }
@@ -144,16 +149,7 @@ fn visits_table(
 pub async fn visits(Query(query): Query<VisitQuery>, request: PageRequest) -> Response {
     request
         .respond(move |view| {
-            let grids = match query.grid.trim() {
-                "" => view.scope.grids(),
-                code => {
-                    let code = GridCode(code.to_owned());
-                    if !view.scope.covers(&code) {
-                        return Err(Error::not_found("grid", code.0));
-                    }
-                    view.scope.grids_under(&code)
-                }
-            };
+            let grids = view.scope.grids_of(&query.grid)?;
             let days = query.days.unwrap_or(DEFAULT_DAYS).clamp(1, MAX_DAYS);
             let since = crate::db::now_ms() - i64::from(days) * 86_400_000;
             let worker = Some(query.worker.trim()).filter(|w| !w.is_empty());
@@ -175,14 +171,7 @@ pub async fn visits(Query(query): Query<VisitQuery>, request: PageRequest) -> Re
                 .collect();
             let body = html! {
                 form.filters method="get" action="/visits" {
-                    label { (ctx.t("范围", "Area")) " "
-                        select name="grid" {
-                            option value="" { (ctx.t("全部", "all")) }
-                            @for n in &view.scope.nodes {
-                                option value=(n.code.0) selected[query.grid.trim() == n.code.0] { (n.name) }
-                            }
-                        }
-                    }
+                    (area_select(view, &query.grid))
                     label { (ctx.t("天数", "Days")) " " input type="number" name="days" min="1" max=(MAX_DAYS) value=(days); }
                     label { input type="checkbox" name="problems" value="1" checked[problems_only]; " " (ctx.t("只看发现问题的", "with problems only")) }
                     @if let Some(w) = worker { input type="hidden" name="worker" value=(w); }
@@ -194,13 +183,7 @@ pub async fn visits(Query(query): Query<VisitQuery>, request: PageRequest) -> Re
                     (ctx.t("近 ", "last ")) (days) (ctx.t(" 天走访 ", " days: ")) span data-figure="found" { (visits.len()) } (ctx.t(" 次", " visits"))
                 }
                 (visits_table(ctx, &shown, &addresses, &names))
-                @if pages > 1 {
-                    nav.pages {
-                        (ctx.t("第 ", "page ")) (current) " / " (pages) " "
-                        @if current > 1 { a rel="prev" href=(query.url(current - 1)) { "‹" } " " }
-                        @if current < pages { a rel="next" href=(query.url(current + 1)) { "›" } }
-                    }
-                }
+                (pager(ctx, current, pages, |page| query.url(page)))
             };
             Ok(Outcome::Page(StatusCode::OK, frame(ctx, ctx.t("走访记录", "Visits"), body)))
         })
