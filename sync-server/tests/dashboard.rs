@@ -443,6 +443,17 @@ fn pages_actions_and_exports(addr: &str, other: &str, db: &mut dyn Probe) {
     assert_eq!(get(addr, "/workers/nobody", &me).status, 404);
 
     // Filters and pages on the record lists, kept in the URL (issue 15 §6).
+    assert_eq!(get(addr, "/cases?status=bogus", &me).status, 400);
+    assert_eq!(
+        get(addr, "/visits?worker=town-demo", &me).status,
+        404,
+        "not in the subtree"
+    );
+    let closed_only = get(addr, "/cases?status=closed", &me);
+    assert!(
+        !attrs(&closed_only.body, "data-case").is_empty(),
+        "closed implies the whole list"
+    );
     let closed = get(addr, "/cases?all=1&status=closed", &me);
     assert_eq!(closed.status, 200);
     let statuses = attrs(&closed.body, "data-status");

@@ -202,6 +202,9 @@ fn staff_dispatch_to_named_handlers_and_someone_else_verifies() {
         ("far", "dispatched"),
         ("gone", "dispatched"),
         ("", "escalated"),
+        ("", "已上报社区"),
+        ("", " 已派遣 "),
+        ("", "no-such-state"),
     ] {
         let reply = post(
             &server.addr,

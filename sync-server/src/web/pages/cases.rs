@@ -20,9 +20,11 @@ use std::collections::HashMap;
 
 /// `GET /cases?grid=…&category=…&status=…&overdue=1&q=…&all=1&page=N`.
 pub async fn queue(Query(query): Query<ListQuery>, request: PageRequest) -> Response {
-    let all = query.wants_all();
+    let all = query.wants_all_with(CaseState::Closed.code());
     request
         .respond(move |view| {
+            let codes: Vec<&str> = CaseState::ALL.iter().map(|s| s.code()).collect();
+            query.check_status(&codes)?;
             let grids = query.grids(view)?;
             let cases = view.read(|r| Ok(r.cases_in(&grids, !all)?))?;
             let mut categories: Vec<String> = cases.iter().map(|c| c.category.clone()).collect();

@@ -37,9 +37,25 @@ pub struct ListQuery {
 }
 
 impl ListQuery {
+    /// True for `?all=1`, or when the state asked for is a closed one
+    /// (`closed_state`), which only the whole list holds.
+    pub fn wants_all_with(&self, closed_state: &str) -> bool {
+        self.wants_all() || self.status.trim() == closed_state
+    }
+
     /// True for `?all=1`.
     pub fn wants_all(&self) -> bool {
         self.all.as_deref() == Some("1")
+    }
+
+    /// 400 unless the `status` filter is empty or one of `states`.
+    pub fn check_status(&self, states: &[&str]) -> Result<(), Error> {
+        let status = self.status.trim();
+        if status.is_empty() || states.contains(&status) {
+            Ok(())
+        } else {
+            Err(Error::invalid("status", "未知状态 / unknown state"))
+        }
     }
 
     /// True for `?overdue=1`.

@@ -20,9 +20,11 @@ use super::filters::{ListQuery, RECORDS_PER_PAGE};
 
 /// `GET /hazards?grid=…&category=…&status=…&overdue=1&q=…&all=1&page=N`.
 pub async fn list(Query(query): Query<ListQuery>, request: PageRequest) -> Response {
-    let all = query.wants_all();
+    let all = query.wants_all_with(HazardState::Closed.code());
     request
         .respond(move |view| {
+            let codes: Vec<&str> = HazardState::ALL.iter().map(|s| s.code()).collect();
+            query.check_status(&codes)?;
             let grids = query.grids(view)?;
             let hazards = view.read(|r| Ok(r.hazards_in(&grids, !all)?))?;
             let mut categories: Vec<String> = hazards.iter().map(|h| h.category.clone()).collect();

@@ -4,8 +4,9 @@
 //! narrowed to a node of the subtree, a special group or the visit
 //! schedule, [`PAGE_SIZE`] to a page. Every filter is in the URL, so a view
 //! can be shared. Results show no personal data beyond the representative's
-//! name (the household page masks the rest); a search by personal data is
-//! written to the access log (without what was searched for).
+//! name (the household page masks the rest); a search by personal data or a
+//! list of a special group is written to the access log (without what was
+//! searched for).
 
 use super::filters::{area_select, pager};
 use super::{Outcome, PageRequest, View};
@@ -127,7 +128,9 @@ pub async fn list(Query(query): Query<HouseholdQuery>, request: PageRequest) -> 
                 .into_iter()
                 .filter(|(_, h)| due.is_none_or(|d| h.due_status == d))
                 .collect();
-            if search != Search::None {
+            // A search by personal data, or a list of a special group
+            // (health, income, record): written to the access log.
+            if search != Search::None || tag.is_some() {
                 access_log::record_search(
                     &view.state.backend,
                     &view.ctx.account.worker_id.0,

@@ -37,6 +37,18 @@ pub async fn map(Query(query): Query<MapQuery>, request: PageRequest) -> Respons
     request
         .respond(move |view| {
             let grids = view.scope.grids_of(&query.grid)?;
+            let nodes: Vec<GridCode> = match query.grid.trim() {
+                "" => view.scope.codes(),
+                code => {
+                    let code = GridCode(code.to_owned());
+                    view.scope
+                        .nodes
+                        .iter()
+                        .filter(|n| n.code == code || view.scope.is_below(&n.code, &code))
+                        .map(|n| n.code.clone())
+                        .collect()
+                }
+            };
             let name = view
                 .scope
                 .node(&GridCode(query.grid.trim().to_owned()))
@@ -47,7 +59,9 @@ pub async fn map(Query(query): Query<MapQuery>, request: PageRequest) -> Respons
             let (points, shapes) = view.read(|r| {
                 Ok((
                     map_points(r.conn, &grids, since, now)?,
-                    boundaries(r.conn, &grids)?,
+                    // Every node's boundary under the one shown (a
+                    // community's and its 片区' too, not only the grids').
+                    boundaries(r.conn, &nodes)?,
                 ))
             })?;
             Ok(Outcome::Page(

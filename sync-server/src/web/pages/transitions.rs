@@ -25,7 +25,7 @@ use axum::response::Response;
 use axum::Form;
 use gridwork_core::api::{transition_case_in, transition_hazard_in};
 use gridwork_core::docs::DocId;
-use gridwork_core::model::{CaseId, CaseState, GridCode, HazardId, Workflow};
+use gridwork_core::model::{CaseId, CaseState, GridCode, HazardId, HazardState, Workflow};
 use gridwork_core::store::sql::SqlConn;
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -191,23 +191,29 @@ async fn apply(
             ));
         }
         let staff_id = view.ctx.account.worker_id.0.clone();
-        if kind == RecordKind::Case && form.to == CaseState::Escalated.code() {
+        // The state as its code, whatever spelling the form sent (a label,
+        // spaces): the checks below compare codes.
+        let to: &'static str = match kind {
+            RecordKind::Case => CaseState::parse(&form.to)?.code(),
+            RecordKind::Hazard => HazardState::parse(&form.to)?.code(),
+        };
+        if kind == RecordKind::Case && to == CaseState::Escalated.code() {
             return Err(Error::invalid(
                 "to",
                 "上报社区由网格员操作；工作人员请派遣（上报镇街即派遣给镇街承办人）/ escalating to the community is the gridworker's move; staff dispatch (to a town handler to escalate to the town)",
             ));
         }
-        let assignee = if kind == RecordKind::Case && form.to == CaseState::Dispatched.code() {
+        let assignee = if kind == RecordKind::Case && to == CaseState::Dispatched.code() {
             form.assignee.trim()
         } else {
             ""
         };
-        let change = Move { kind, id: &id, to: &form.to, note: &form.note, assignee, by: &staff_id };
+        let change = Move { kind, id: &id, to, note: &form.note, assignee, by: &staff_id };
         match &view.state.backend {
             Backend::Sqlite(db) => crate::db::write(db, |tx| change.apply(tx))?,
             Backend::Postgres(pg) => pg.edit(|tx| change.apply(tx))?,
         }
-        tracing::info!(worker = %staff_id, kind = kind.code(), id = %id, to = %form.to, "record moved by staff");
+        tracing::info!(worker = %staff_id, kind = kind.code(), id = %id, to = %to, "record moved by staff");
         let list = kind.list_path();
         let back = if !form.back.is_empty() {
             super::filters::safe_back(&form.back, list)

@@ -70,37 +70,91 @@ impl VisitQuery {
     }
 }
 
-/// Visits of `grids` since `since` (ms), by `worker` when given, newest
-/// first, with each household's address.
-fn visits_of(
-    view: &View,
-    grids: &[GridCode],
+/// Which visits a list or a person's page asks for.
+struct VisitFilter<'a> {
+    grids: &'a [GridCode],
+    /// Since (ms).
     since: i64,
-    worker: Option<&str>,
-) -> Result<(Vec<Visit>, HashMap<HouseholdId, String>), Error> {
-    let scope = json_list(grids);
+    worker: Option<&'a str>,
+    problems_only: bool,
+}
+
+/// One page of visits (newest first) and what the page needs to show them.
+struct VisitPage {
+    /// Visits matching the filter.
+    total: usize,
+    /// Distinct households among them.
+    households: usize,
+    /// The page's visits.
+    visits: Vec<Visit>,
+    /// Their households' addresses.
+    addresses: HashMap<HouseholdId, String>,
+}
+
+/// The visits `f` selects: counted in SQL, and only `limit` of them from
+/// `offset` read in full (answers and photos are read per visit).
+fn visit_page(
+    view: &View,
+    f: &VisitFilter<'_>,
+    offset: usize,
+    limit: usize,
+) -> Result<VisitPage, Error> {
+    let scope = json_list(f.grids);
     view.read(|r| {
-        let in_scope = in_list(r.conn.dialect(), 1);
+        let dialect = r.conn.dialect();
         let mut filter = format!(
-            "WHERE v.household_id IN (SELECT id FROM households WHERE grid {in_scope}) AND v.started_at >= ?2"
+            "v.household_id IN (SELECT id FROM households WHERE grid {}) AND v.started_at >= ?2",
+            in_list(dialect, 1)
         );
-        let mut args: Vec<SqlValue<'_>> = vec![scope.as_str().into(), since.into()];
-        if let Some(worker) = worker {
+        let mut args: Vec<SqlValue<'_>> = vec![scope.as_str().into(), f.since.into()];
+        if let Some(worker) = f.worker {
             filter.push_str(" AND v.worker_id = ?3");
             args.push(worker.into());
         }
-        let visits = read_visits(r.conn, &filter, &args)?;
+        if f.problems_only {
+            filter.push_str(
+                " AND EXISTS (SELECT 1 FROM visit_answers a WHERE a.visit_id = v.id AND a.outcome = 'problem')",
+            );
+        }
+        let counts = r
+            .conn
+            .rows(
+                &format!("SELECT count(*), count(DISTINCT v.household_id) FROM visits v WHERE {filter}"),
+                &args,
+            )?
+            .into_iter()
+            .next()
+            .map(columns)
+            .transpose()?;
+        let (total, households) = match counts {
+            Some([total, households]) => (total.count()? as usize, households.count()? as usize),
+            None => (0, 0),
+        };
+        let visits = read_visits(
+            r.conn,
+            &format!(
+                "WHERE v.id IN (SELECT v.id FROM visits v WHERE {filter}
+                   ORDER BY v.started_at DESC, v.id DESC LIMIT {limit} OFFSET {offset})"
+            ),
+            &args,
+        )?;
+        let ids: Vec<GridCode> = visits.iter().map(|v| GridCode(v.household.to_string())).collect();
         let mut addresses = HashMap::new();
         for row in r.conn.rows(
-            &format!("SELECT id, address FROM households WHERE grid {in_scope}"),
-            &[scope.as_str().into()],
+            &format!("SELECT id, address FROM households WHERE id {}", in_list(dialect, 1)),
+            &[json_list(&ids).as_str().into()],
         )? {
             let [id, address] = columns(row)?;
             if let Ok(id) = id.text()?.parse() {
                 addresses.insert(id, address.text()?);
             }
         }
-        Ok((visits, addresses))
+        Ok(VisitPage {
+            total,
+            households,
+            visits,
+            addresses,
+        })
     })
 }
 
@@ -153,22 +207,32 @@ pub async fn visits(Query(query): Query<VisitQuery>, request: PageRequest) -> Re
             let days = query.days.unwrap_or(DEFAULT_DAYS).clamp(1, MAX_DAYS);
             let since = crate::db::now_ms() - i64::from(days) * 86_400_000;
             let worker = Some(query.worker.trim()).filter(|w| !w.is_empty());
-            let (visits, addresses) = visits_of(view, &grids, since, worker)?;
+            if let Some(w) = worker {
+                // Only people who work in the viewer's subtree.
+                let known = view
+                    .state
+                    .backend
+                    .read(|conn| accounts::list_workers_in(conn))?
+                    .into_iter()
+                    .any(|x| x.id.0 == w && view.scope.covers(&x.grid));
+                if !known {
+                    return Err(Error::not_found("worker", ""));
+                }
+            }
             let problems_only = query.problems.as_deref() == Some("1");
-            let visits: Vec<&Visit> = visits
-                .iter()
-                .filter(|v| !problems_only || v.answers.iter().any(|a| a.outcome == ItemOutcome::Problem))
-                .collect();
+            let filter = VisitFilter {
+                grids: &grids,
+                since,
+                worker,
+                problems_only,
+            };
+            let first = visit_page(view, &filter, 0, 0)?;
+            let pages = first.total.div_ceil(RECORDS_PER_PAGE).max(1);
+            let current = query.page.unwrap_or(1).clamp(1, pages);
+            let page = visit_page(view, &filter, (current - 1) * RECORDS_PER_PAGE, RECORDS_PER_PAGE)?;
             let names = view.names()?;
             let ctx = &view.ctx;
-            let pages = visits.len().div_ceil(RECORDS_PER_PAGE).max(1);
-            let current = query.page.unwrap_or(1).clamp(1, pages);
-            let shown: Vec<&Visit> = visits
-                .iter()
-                .skip((current - 1) * RECORDS_PER_PAGE)
-                .take(RECORDS_PER_PAGE)
-                .copied()
-                .collect();
+            let shown: Vec<&Visit> = page.visits.iter().collect();
             let body = html! {
                 form.filters method="get" action="/visits" {
                     (area_select(view, &query.grid))
@@ -180,9 +244,9 @@ pub async fn visits(Query(query): Query<VisitQuery>, request: PageRequest) -> Re
                 }
                 p.hint {
                     @if let Some(w) = worker { (names.person(w)) " · " }
-                    (ctx.t("近 ", "last ")) (days) (ctx.t(" 天走访 ", " days: ")) span data-figure="found" { (visits.len()) } (ctx.t(" 次", " visits"))
+                    (ctx.t("近 ", "last ")) (days) (ctx.t(" 天走访 ", " days: ")) span data-figure="found" { (page.total) } (ctx.t(" 次", " visits"))
                 }
-                (visits_table(ctx, &shown, &addresses, &names))
+                (visits_table(ctx, &shown, &page.addresses, &names))
                 (pager(ctx, current, pages, |page| query.url(page)))
             };
             Ok(Outcome::Page(StatusCode::OK, frame(ctx, ctx.t("走访记录", "Visits"), body)))
@@ -215,26 +279,42 @@ fn worker_page(view: &View, w: &Worker) -> Result<String, Error> {
     let now = crate::db::now_ms();
     let since = now - i64::from(DEFAULT_DAYS) * 86_400_000;
     let grids = view.scope.grids();
-    let (visits, addresses) = visits_of(view, &grids, since, Some(w.id.as_str()))?;
-    let households: std::collections::HashSet<HouseholdId> =
-        visits.iter().map(|v| v.household).collect();
-    let codes = view.scope.codes();
-    let cases = view.read(|r| Ok(r.cases_in(&codes, false)?))?;
-    let opened = cases
-        .iter()
-        .filter(|c| c.opened_by == w.id && c.opened_at.0 >= since)
-        .count();
-    let moves = cases
-        .iter()
-        .flat_map(|c| c.transitions.iter())
-        .filter(|t| t.by == w.id && t.at.0 >= since)
-        .count();
-    let mut recent_cases: Vec<_> = cases
-        .iter()
-        .filter(|c| c.opened_by == w.id || c.transitions.iter().any(|t| t.by == w.id))
-        .collect();
-    recent_cases.sort_by_key(|c| std::cmp::Reverse(c.opened_at));
-    recent_cases.truncate(20);
+    let filter = VisitFilter {
+        grids: &grids,
+        since,
+        worker: Some(w.id.as_str()),
+        problems_only: false,
+    };
+    let visits = visit_page(view, &filter, 0, 20)?;
+    let scope = json_list(&grids);
+    let (opened, moves, recent_cases) = view.read(|r| {
+        let in_scope = in_list(r.conn.dialect(), 1);
+        let count = |sql: &str| -> Result<i64, Error> {
+            Ok(r.conn
+                .value(sql, &[scope.as_str().into(), w.id.as_str().into(), since.into()])?
+                .map(|c| c.int())
+                .transpose()?
+                .unwrap_or(0))
+        };
+        let opened = count(&format!(
+            "SELECT count(*) FROM cases WHERE grid {in_scope} AND opened_by = ?2 AND opened_at >= ?3"
+        ))?;
+        let moves = count(&format!(
+            "SELECT count(*) FROM case_transitions t JOIN cases c ON c.doc_key = t.doc_key
+             WHERE c.grid {in_scope} AND t.by_worker = ?2 AND t.at >= ?3"
+        ))?;
+        let recent = gridwork_core::api::reads::read_cases(
+            r.conn,
+            &format!(
+                "WHERE id IN (SELECT c.id FROM cases c WHERE c.grid {in_scope}
+                   AND (c.opened_by = ?2 OR c.doc_key IN (SELECT t.doc_key FROM case_transitions t WHERE t.by_worker = ?2))
+                   ORDER BY c.opened_at DESC, c.id DESC LIMIT 20)"
+            ),
+            &[scope.as_str().into(), w.id.as_str().into()],
+            r.now,
+        )?;
+        Ok((opened, moves, recent))
+    })?;
     let log = view.read(|r| {
         let mut out = Vec::new();
         for row in r.conn.rows(
@@ -248,18 +328,18 @@ fn worker_page(view: &View, w: &Worker) -> Result<String, Error> {
         Ok(out)
     })?;
     let names = view.names()?;
-    let recent: Vec<&Visit> = visits.iter().take(20).collect();
+    let recent: Vec<&Visit> = visits.visits.iter().collect();
     let body = html! {
         p { (ctx.lang.role(w.role)) " · " (view.scope.name_of(&w.grid)) " · " code { (w.id.0) } }
         section #worker-figures .cards {
-            div.card-figure { h3 { (ctx.t("走访次数", "Visits")) } p.period { (ctx.t("近 30 天", "Last 30 days")) } p.big { span data-figure="visits" { (visits.len()) } } }
-            div.card-figure { h3 { (ctx.t("走访户数", "Households visited")) } p.period { (ctx.t("近 30 天", "Last 30 days")) } p.big { span data-figure="households_visited" { (households.len()) } } }
+            div.card-figure { h3 { (ctx.t("走访次数", "Visits")) } p.period { (ctx.t("近 30 天", "Last 30 days")) } p.big { span data-figure="visits" { (visits.total) } } }
+            div.card-figure { h3 { (ctx.t("走访户数", "Households visited")) } p.period { (ctx.t("近 30 天", "Last 30 days")) } p.big { span data-figure="households_visited" { (visits.households) } } }
             div.card-figure { h3 { (ctx.t("受理事项", "Cases taken")) } p.period { (ctx.t("近 30 天", "Last 30 days")) } p.big { span data-figure="cases_opened" { (opened) } } }
             div.card-figure { h3 { (ctx.t("办理操作", "Workflow moves")) } p.period { (ctx.t("近 30 天", "Last 30 days")) } p.big { span data-figure="moves" { (moves) } } }
         }
         h2 { (ctx.t("最近走访", "Recent visits")) " · " a href={ "/visits?worker=" (w.id.0) } { (ctx.t("全部", "all")) } }
         @if recent.is_empty() { p.hint { (ctx.t("近 30 天没有走访。", "No visits in the last 30 days.")) } }
-        @else { (visits_table(ctx, &recent, &addresses, &names)) }
+        @else { (visits_table(ctx, &recent, &visits.addresses, &names)) }
         h2 { (ctx.t("经手事项", "Cases handled")) }
         @if recent_cases.is_empty() { p.hint { (ctx.t("没有事项。", "No cases.")) } } @else {
             table.data #worker-cases {
