@@ -127,7 +127,7 @@ fn checked_cases() -> String {
          FROM cases c
          LEFT JOIN time_checks o ON o.doc_id = 'case/' || c.id AND o.item = ''
          LEFT JOIN time_checks r ON r.doc_id = 'case/' || c.id AND r.item =
-             (SELECT t.id FROM case_transitions t WHERE t.case_id = c.id AND t.to_state IN ({known})
+             (SELECT t.id FROM case_transitions t WHERE t.doc_key = c.doc_key AND t.to_state IN ({known})
               ORDER BY t.at, t.id LIMIT 1)",
         known = CaseState::ALL
             .iter()
