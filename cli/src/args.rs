@@ -118,6 +118,11 @@ pub enum Command {
         /// than this many MiB.
         #[arg(long, value_name = "MIB")]
         photo_budget_mib: Option<u64>,
+        /// Keep running: after each sync, wait for the server to signal new
+        /// work for this phone (held up to 55 s, then asked again) and sync
+        /// again; one JSON summary line per sync; Ctrl-C stops.
+        #[arg(long, conflicts_with = "photos")]
+        watch: bool,
     },
     /// Photos and other attachments.
     #[command(subcommand)]

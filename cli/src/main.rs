@@ -8,6 +8,7 @@
 mod args;
 mod input;
 mod output;
+mod sync_cmd;
 
 use args::*;
 use clap::Parser;
@@ -171,38 +172,22 @@ fn run(cli: Cli) -> Outcome {
             photos,
             no_photos,
             photo_budget_mib,
+            watch,
         } => {
             let token = token_from(&token_env)?;
-            let mut out = if photos {
-                json!({})
-            } else {
-                to_json(store.sync(
-                    &server,
-                    &token,
-                    &gridwork_core::sync::SyncOptions {
-                        allow_insecure,
-                        ..Default::default()
-                    },
-                )?)?
+            let run = sync_cmd::SyncRun {
+                server: &server,
+                token: &token,
+                allow_insecure,
+                photos,
+                no_photos,
+                photo_budget_mib,
             };
-            if !no_photos {
-                let options = gridwork_core::sync::PhotoSyncOptions {
-                    progress: photos.then(|| {
-                        std::sync::Arc::new(|p: &gridwork_core::sync::photos::PhotoProgress| {
-                            output::note(&json!({ "photo_progress": p }).to_string())
-                        }) as _
-                    }),
-                    ..Default::default()
-                };
-                out["photos"] =
-                    to_json(store.upload_photos(&server, &token, allow_insecure, &options)?)?;
+            if watch {
+                sync_cmd::watch(&store, &run)
+            } else {
+                sync_cmd::sync_once(&store, &run)
             }
-            if let Some(mib) = photo_budget_mib {
-                out["photo_budget"] =
-                    to_json(store.trim_attachments(mib.saturating_mul(1024 * 1024))?)?;
-            }
-            out["upload_queue"] = to_json(store.upload_queue()?)?;
-            Ok(out)
         }
         Command::Photo(cmd) => photo(&store, cmd),
         Command::Demo {

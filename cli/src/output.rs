@@ -17,6 +17,15 @@ pub fn json(value: &serde_json::Value) -> io::Result<()> {
     out.flush()
 }
 
+/// Print `value` as one compact JSON line on stdout and flush (the
+/// summaries of `sync --watch`).
+pub fn line(value: &serde_json::Value) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    out.write_all(value.to_string().as_bytes())?;
+    out.write_all(b"\n")?;
+    out.flush()
+}
+
 /// Print a command's result and give its exit code: 0, also when the reader
 /// closed stdout early; 1 (with an error line) when stdout failed otherwise.
 pub fn result(value: &serde_json::Value) -> ExitCode {

@@ -60,6 +60,9 @@ pub enum AdminCommand {
     /// 派遣名录（承办人、承办部门）/ the directory of people and departments cases are dispatched to
     #[command(subcommand)]
     Handler(HandlerCommand),
+    /// 居民诉求邀请链接 / residents' invitation links of a grid
+    #[command(subcommand)]
+    Invite(InviteCommand),
     /// 在线备份（加密、一致）/ take an online, encrypted, consistent backup
     Backup {
         /// 备份文件 / the backup file to write
@@ -160,6 +163,33 @@ pub enum HandlerCommand {
     /// 移出名录（保留已派遣事项上的名字）/ remove from the directory (past dispatches keep the name)
     Remove {
         /// 编号 / id
+        id: String,
+    },
+}
+
+/// `admin invite …`
+#[derive(Debug, Subcommand)]
+pub enum InviteCommand {
+    /// 生成网格的居民诉求链接 / make a grid's invitation link for residents' requests
+    Add {
+        /// 四级网格编码 / the 4th-level grid
+        #[arg(long)]
+        grid: String,
+        /// 有效天数 / days the link works
+        #[arg(long, default_value_t = crate::intake::invites::DEFAULT_DAYS)]
+        days: u32,
+        /// 服务器对外地址，用于打印完整链接 / the server's public base URL, to print the whole link
+        #[arg(long, value_name = "URL")]
+        base_url: Option<String>,
+        /// 操作人 / who makes it
+        #[arg(long, default_value = "admin")]
+        by: String,
+    },
+    /// 列出链接 / list the links
+    List,
+    /// 停用链接 / revoke a link
+    Revoke {
+        /// 链接编号 / the link's id
         id: String,
     },
 }
@@ -399,6 +429,7 @@ fn run_portable(backend: &Backend, command: &AdminCommand) -> Result<Value, Erro
         AdminCommand::Handler(HandlerCommand::Remove { id }) => {
             json!(backend.transaction(|conn| handlers::remove_handler_in(conn, id))?)
         }
+        AdminCommand::Invite(command) => invite(backend, command)?,
         _ => return Err(Error::Internal("not a portable admin command".into())),
     })
 }
@@ -412,6 +443,7 @@ pub fn run_on(db: &Arc<Db>, command: &AdminCommand) -> Result<Value, Error> {
         | AdminCommand::Template(TemplateCommand::List)
         | AdminCommand::Policy(PolicyCommand::Show { .. })
         | AdminCommand::Handler(_)
+        | AdminCommand::Invite(_)
         | AdminCommand::Grid(GridCommand::Boundary { .. }) => {
             return run_portable(&Backend::Sqlite(db.clone()), command)
         }
@@ -466,6 +498,7 @@ pub fn run_on_postgres(
         | AdminCommand::Template(TemplateCommand::List)
         | AdminCommand::Policy(PolicyCommand::Show { .. })
         | AdminCommand::Handler(_)
+        | AdminCommand::Invite(_)
         | AdminCommand::Grid(GridCommand::Boundary { .. }) => {
             return run_portable(&Backend::Postgres(pg.clone()), command)
         }
@@ -516,4 +549,50 @@ pub fn run_on_postgres(
         }
     };
     Ok(value)
+}
+
+/// `admin invite …` on either backend.
+fn invite(backend: &Backend, command: &InviteCommand) -> Result<Value, Error> {
+    use crate::intake::invites;
+    let now = crate::db::now_ms();
+    Ok(match command {
+        InviteCommand::Add {
+            grid,
+            days,
+            base_url,
+            by,
+        } => {
+            let grid = gridwork_core::model::GridCode(grid.trim().to_string());
+            let (invite, token) = backend
+                .transaction(|conn| invites::create_in(conn, &grid, by.trim(), *days, now))?;
+            let path = format!("/r/{token}");
+            let url = base_url
+                .as_deref()
+                .map(|base| format!("{}{path}", base.trim().trim_end_matches('/')));
+            json!({ "invite": invite, "path": path, "url": url })
+        }
+        InviteCommand::List => {
+            let list = backend.read(|conn| {
+                invites::list_all_in(conn)?
+                    .into_iter()
+                    .map(|invite| {
+                        let path = format!("/r/{}", invites::token_of(conn, &invite)?);
+                        Ok(json!({
+                            "invite": invite,
+                            "usable": invite.usable_at(now),
+                            "path": path,
+                        }))
+                    })
+                    .collect::<Result<Vec<_>, Error>>()
+            })?;
+            json!(list)
+        }
+        InviteCommand::Revoke { id } => {
+            let found = backend.transaction(|conn| invites::revoke_in(conn, id.trim(), now))?;
+            if !found {
+                return Err(Error::not_found("invite", id.trim()));
+            }
+            json!({ "id": id.trim(), "revoked": true })
+        }
+    })
 }

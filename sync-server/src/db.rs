@@ -20,6 +20,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../sql/006_access_log.sql"),
     include_str!("../sql/007_attestation.sql"),
     include_str!("../sql/008_handlers.sql"),
+    include_str!("../sql/009_resident_requests.sql"),
 ];
 
 /// The server schema version this build writes.

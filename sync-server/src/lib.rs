@@ -22,6 +22,8 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod feed;
+pub mod feed_watch;
+pub mod intake;
 pub mod keys;
 pub mod limits;
 pub mod listener;

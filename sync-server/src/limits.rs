@@ -37,6 +37,12 @@ pub struct RateArgs {
     /// 每个用户每分钟登录次数上限 / sign-in attempts per minute per user name (0 = no limit)
     #[arg(long, value_name = "N", default_value_t = 60)]
     pub sign_in_rate_per_user: u32,
+    /// 每个居民邀请链接每小时提交诉求次数上限 / resident requests per hour per invitation link (0 = no limit)
+    #[arg(long, value_name = "N", default_value_t = 30)]
+    pub resident_requests_per_link_hour: u32,
+    /// 每个来源地址每小时提交居民诉求次数上限 / resident requests per hour per source address (0 = no limit)
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub resident_requests_per_address_hour: u32,
     /// 关闭全部限流（仅用于压测）/ switch every rate limit off (load tests only)
     #[arg(long)]
     pub no_rate_limits: bool,
@@ -49,6 +55,8 @@ impl Default for RateArgs {
             sync_rate_per_address: 3000,
             sign_in_rate_per_address: 120,
             sign_in_rate_per_user: 60,
+            resident_requests_per_link_hour: 30,
+            resident_requests_per_address_hour: 10,
             no_rate_limits: false,
         }
     }
@@ -66,6 +74,16 @@ impl<K: Hash + Eq + Clone> Limit<K> {
         let limiter = NonZeroU32::new(per_minute).filter(|_| !off).map(|rate| {
             let burst = NonZeroU32::new((rate.get() / 5).max(5)).expect("at least 5");
             RateLimiter::keyed(Quota::per_minute(rate).allow_burst(burst))
+        });
+        Limit { limiter }
+    }
+
+    /// `per_hour` requests an hour, of which a third (at least 1) may come
+    /// at once; `None` when 0 or when `off`.
+    fn hourly(per_hour: u32, off: bool) -> Self {
+        let limiter = NonZeroU32::new(per_hour).filter(|_| !off).map(|rate| {
+            let burst = NonZeroU32::new((rate.get() / 3).max(1)).expect("at least 1");
+            RateLimiter::keyed(Quota::per_hour(rate).allow_burst(burst))
         });
         Limit { limiter }
     }
@@ -97,6 +115,8 @@ pub struct RateLimits {
     sync_by_token: Limit<[u8; 16]>,
     sign_in_by_address: Limit<IpAddr>,
     sign_in_by_user: Limit<String>,
+    resident_by_link: Limit<String>,
+    resident_by_address: Limit<IpAddr>,
 }
 
 impl Default for RateLimits {
@@ -114,6 +134,8 @@ impl RateLimits {
             sync_by_token: Limit::new(args.sync_rate_per_token, off),
             sign_in_by_address: Limit::new(args.sign_in_rate_per_address, off),
             sign_in_by_user: Limit::new(args.sign_in_rate_per_user, off),
+            resident_by_link: Limit::hourly(args.resident_requests_per_link_hour, off),
+            resident_by_address: Limit::hourly(args.resident_requests_per_address_hour, off),
         }
     }
 
@@ -146,12 +168,23 @@ impl RateLimits {
         self.sign_in_by_user.check(&user)
     }
 
+    /// Count a resident's submission on the H5 page (a request or a
+    /// proposed household change) from `address` through invite `link`:
+    /// the address is checked first, so one address cannot use up a
+    /// link's allowance for the rest of the group.
+    pub fn resident_request(&self, address: IpAddr, link: &str) -> Result<(), Error> {
+        self.resident_by_address.check(&address)?;
+        self.resident_by_link.check(&link.to_string())
+    }
+
     /// Drop the state of keys whose allowance is full again.
     pub fn forget_idle(&self) {
         self.sync_by_address.forget_idle();
         self.sync_by_token.forget_idle();
         self.sign_in_by_address.forget_idle();
         self.sign_in_by_user.forget_idle();
+        self.resident_by_link.forget_idle();
+        self.resident_by_address.forget_idle();
     }
 
     /// Call [`RateLimits::forget_idle`] every minute while the server runs.
@@ -189,6 +222,41 @@ mod tests {
         limits.sync_with_token("token-b").unwrap();
         limits.forget_idle();
         assert!(limits.sync_with_token("token-a").is_err());
+    }
+
+    #[test]
+    fn resident_requests_are_limited_per_address_and_per_link() {
+        let limits = RateLimits::new(&RateArgs {
+            resident_requests_per_address_hour: 9,
+            resident_requests_per_link_hour: 30,
+            ..RateArgs::default()
+        });
+        // 9 an hour from one address: 3 at once, then refused for minutes.
+        for _ in 0..3 {
+            limits
+                .resident_request([10, 0, 0, 1].into(), "link-a")
+                .unwrap();
+        }
+        match limits.resident_request([10, 0, 0, 1].into(), "link-b") {
+            Err(Error::TooManyRequests { retry_after_secs }) => {
+                assert!(retry_after_secs > 60, "{retry_after_secs}")
+            }
+            other => panic!("expected 429, got {other:?}"),
+        }
+        // 30 an hour per link: its burst of 10 across addresses, then refused.
+        let mut accepted = 3;
+        for i in 2..40u8 {
+            if limits
+                .resident_request([10, 0, 0, i].into(), "link-a")
+                .is_ok()
+            {
+                accepted += 1;
+            }
+        }
+        assert_eq!(accepted, 10);
+        limits
+            .resident_request([10, 0, 0, 99].into(), "link-c")
+            .unwrap();
     }
 
     #[test]

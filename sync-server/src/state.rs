@@ -26,6 +26,11 @@ pub struct AppState {
     /// Photo and attachment bytes ([`crate::blobs`]): files under
     /// `data_dir/blobs` unless `serve --blob-dir` names another directory.
     pub blobs: Arc<dyn crate::blobs::BlobStore>,
+    /// Wake-ups of `GET /v1/wait` ([`crate::feed_watch`]); writers call
+    /// `poke` after their commit.
+    pub feed_watch: Arc<crate::feed_watch::FeedWatch>,
+    /// Waits held per device token ([`crate::sync::wait`]).
+    pub wait_slots: Arc<crate::sync::wait::WaitSlots>,
 }
 
 impl AppState {
@@ -43,6 +48,8 @@ impl AppState {
             metrics: Arc::default(),
             limits: Arc::default(),
             budget: Arc::default(),
+            feed_watch: Arc::default(),
+            wait_slots: Arc::default(),
         }
     }
 }

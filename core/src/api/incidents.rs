@@ -190,21 +190,33 @@ impl Store {
     }
 }
 
-/// Open a case inside a write transaction.
-pub fn open_case_in(
-    tx: &mut WriteTx<'_>,
+/// Open a case inside a write transaction (a phone's store, or the
+/// server's storage of either backend when it files a resident's request).
+pub fn open_case_in<E: DocEditor + ?Sized>(
+    tx: &mut E,
     id: CaseId,
     input: &NewCase,
     grid: &GridCode,
     meta: &CommitMeta,
 ) -> Result<()> {
-    let grid = &super::households::record_grid(tx, input.household, grid)?;
     if input.resident.is_some() && input.household.is_none() {
         return Err(Error::invalid(
             "household",
             "指定居民时须指定户 / a resident needs its household",
         ));
     }
+    let grid = match input.household {
+        None => grid.clone(),
+        Some(h) => GridCode(
+            tx.sql()
+                .value(
+                    "SELECT scope FROM docs WHERE id = ?1",
+                    &[DocId::household(h).as_str().into()],
+                )?
+                .ok_or_else(|| Error::not_found("household", h))?
+                .text()?,
+        ),
+    };
     if let Some(at) = input.opened_at {
         validate::instant(at, "opened_at", latest_claimed_time(meta.at))?;
     }
@@ -230,25 +242,16 @@ pub fn open_case_in(
         timers: Default::default(),
     };
     let doc = CaseDoc::from_model(&case);
-    {
-        if let Some(h) = case.household {
-            let exists = tx.doc_exists(&DocId::household(h))?;
-            if !exists {
-                return Err(Error::not_found("household", h));
-            }
-            if let Some(r) = case.resident {
-                let known: i64 = tx.conn().query_row(
-                    "SELECT count(*) FROM residents WHERE id = ?1 AND household_id = ?2",
-                    [r.to_string(), h.to_string()],
-                    |row| row.get(0),
-                )?;
-                if known == 0 {
-                    return Err(Error::not_found("resident", r));
-                }
-            }
+    if let (Some(h), Some(r)) = (case.household, case.resident) {
+        let known = tx.sql().exists(
+            "SELECT 1 FROM residents WHERE id = ?1 AND household_id = ?2",
+            &[r.to_string().as_str().into(), h.to_string().as_str().into()],
+        )?;
+        if !known {
+            return Err(Error::not_found("resident", r));
         }
     }
-    tx.edit_doc(&DocId::case(id), DocKind::Case, grid, meta, |am| {
+    tx.edit_doc(&DocId::case(id), DocKind::Case, &grid, meta, |am| {
         Ok(autosurgeon::reconcile(am, &doc)?)
     })
 }

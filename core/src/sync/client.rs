@@ -110,7 +110,7 @@ fn meta_set(conn: &rusqlite::Connection, key: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
-fn meta_u64(conn: &rusqlite::Connection, key: &str) -> Result<u64> {
+pub(super) fn meta_u64(conn: &rusqlite::Connection, key: &str) -> Result<u64> {
     Ok(meta_get(conn, key)?
         .and_then(|v| v.parse().ok())
         .unwrap_or(0))

@@ -34,6 +34,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../../sql/pg/001_initial.sql"),
     include_str!("../../sql/pg/002_photos.sql"),
     include_str!("../../sql/pg/003_assignees_handlers.sql"),
+    include_str!("../../sql/pg/004_resident_requests.sql"),
 ];
 
 /// A database migrated from a version below this one had a read model

@@ -3,6 +3,7 @@
 //! [`MAX_REQUEST_BYTES`] get 413, malformed bodies 400 with nothing changed,
 //! unknown protocol versions 400 `unsupported_protocol`, bad tokens 401.
 //! Every request is counted and timed for `GET /metrics` ([`crate::metrics`]).
+//! `GET /v1/wait` ([`wait`]) is the phones' long poll for new work.
 
 pub mod admission;
 #[cfg(test)]
@@ -17,6 +18,7 @@ mod scope_matrix;
 pub mod sqlite;
 pub mod storage;
 pub mod validate;
+pub mod wait;
 
 use crate::accounts::Authenticated;
 use crate::error::Error;
@@ -25,7 +27,7 @@ use crate::state::AppState;
 use axum::extract::{DefaultBodyLimit, FromRequestParts, Request, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{middleware, Router};
 use gridwork_core::model::Timestamp;
 use gridwork_core::sync::protocol::{self, MAX_REQUEST_BYTES};
@@ -41,6 +43,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             crate::metrics::track_sync,
         ))
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
+        .merge(Router::new().route("/v1/wait", get(wait::wait)))
 }
 
 /// `POST /v1/sync`: the answer (or error) with the request's [`SyncStats`]
@@ -102,6 +105,7 @@ async fn answer(
         })?;
     stats.request_bytes = body.len() as u64;
     let backend = state.backend.clone();
+    let feed_watch = state.feed_watch.clone();
     let started = std::time::Instant::now();
     let (response, version, pushes, docs_received) = tokio::task::spawn_blocking(move || {
         let compressed = body.len();
@@ -124,6 +128,10 @@ async fn answer(
     })
     .await
     .map_err(|e| Error::Internal(e.to_string()))??;
+    if pushes > 0 {
+        // Wake the waiters of the scopes this sync changed.
+        feed_watch.poke();
+    }
     stats.docs_received = docs_received;
     stats.docs_sent = response.docs.len() as u64;
     stats.docs_rejected = response.rejected.len() as u64;

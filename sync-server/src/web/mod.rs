@@ -23,6 +23,7 @@ pub mod html;
 pub mod labels;
 pub mod page;
 pub mod pages;
+pub mod resident;
 pub mod session;
 
 pub use session::StaffSession;
@@ -76,6 +77,16 @@ pub fn routes(config: WebConfig) -> Router<AppState> {
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
         .route("/assets/style.css", get(stylesheet))
+        .route(
+            "/invites",
+            get(pages::invites::index).post(pages::invites::create),
+        )
+        .route("/invites/{id}/revoke", post(pages::invites::revoke))
+        .route("/invites/{id}/print", get(pages::invites::print))
+        .route("/proposals/{id}", post(pages::invites::decide))
+        .route("/assets/resident.css", get(resident::stylesheet))
+        .route("/r/{token}", get(resident::form).post(resident::submit))
+        .route("/r/t/{tracking}", get(resident::track))
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
         .layer(Extension(config))
         .layer(middleware::map_response(security_headers))

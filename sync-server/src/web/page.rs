@@ -49,6 +49,7 @@ const NAV: &[(&str, &str, &str)] = &[
     ("/hazards", "隐患", "Hazards"),
     ("/cases", "事项办理", "Cases"),
     ("/map", "地图", "Map"),
+    ("/invites", "居民诉求", "Residents"),
     ("/evaluation", "考核", "Evaluation"),
     ("/exports", "导出", "Exports"),
 ];

@@ -22,6 +22,7 @@ pub mod filters;
 pub mod hazards;
 pub mod household_list;
 pub mod households;
+pub mod invites;
 pub mod map;
 pub mod overview;
 pub mod photos;

@@ -213,6 +213,7 @@ async fn apply(
             Backend::Sqlite(db) => crate::db::write(db, |tx| change.apply(tx))?,
             Backend::Postgres(pg) => pg.edit(|tx| change.apply(tx))?,
         }
+        view.state.feed_watch.poke();
         tracing::info!(worker = %staff_id, kind = kind.code(), id = %id, to = %to, "record moved by staff");
         let list = kind.list_path();
         let back = if !form.back.is_empty() {

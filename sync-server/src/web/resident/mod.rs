@@ -1,0 +1,299 @@
+//! The residents' H5 pages (issue 16, ADR 21), reached through a grid's
+//! invitation link, without an account:
+//!
+//! - `GET /r/{token}`: the request form (category, text, place, callback
+//!   phone) and, folded below, a form proposing new household contact
+//!   details; an unknown link is 404, an expired or revoked one 410;
+//! - `POST /r/{token}`: file it (field `kind` = `request` or `contact`);
+//!   a request becomes a `collected` case (the 30-minute clock starts now)
+//!   and the answer is a 303 to its tracking page;
+//! - `GET /r/t/{tracking}`: the request's status and response times, and
+//!   nothing else; it refreshes itself every 30 s until answered.
+//!
+//! zh-CN first (`?lang=en` for English), large text, no script, no CDN,
+//! one small stylesheet (`/assets/resident.css`); the dashboard's security
+//! headers apply (CSP, no referrer — the link is the credential). A form
+//! carries a token signed for its invite and the time it was shown (valid
+//! [`FORM_TTL_MS`]), a honeypot field (filled: the request is answered as
+//! if accepted and dropped), and submissions are rate limited per source
+//! address and per link ([`crate::limits::RateLimits::resident_request`]).
+
+mod pages;
+
+use crate::db::now_ms;
+use crate::error::Error;
+use crate::intake::invites::{self, Invite, LinkRefused};
+use crate::intake::requests::{self, ContactProposal, ResidentRequest};
+use crate::listener::Peer;
+use crate::state::AppState;
+use crate::web::html::Lang;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Form;
+use base64::Engine;
+use serde::Deserialize;
+
+/// How long a shown form can be sent (6 hours).
+pub const FORM_TTL_MS: i64 = 6 * 3_600_000;
+
+/// `?lang=` of a resident page.
+#[derive(Debug, Default, Deserialize)]
+pub struct LangQuery {
+    #[serde(default)]
+    lang: String,
+    #[serde(default)]
+    new: String,
+}
+
+impl LangQuery {
+    fn lang(&self) -> Lang {
+        Lang::parse(&self.lang).unwrap_or_default()
+    }
+}
+
+/// The fields of both forms.
+#[derive(Debug, Default, Deserialize)]
+pub struct Submission {
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    form: String,
+    #[serde(default)]
+    lang: String,
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    place: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    address: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    note: String,
+    /// The honeypot: hidden from people, filled by form-filling bots.
+    #[serde(default)]
+    website: String,
+}
+
+fn page(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn blocking<R: Send + 'static>(
+    f: impl FnOnce() -> Result<R, Error> + Send + 'static,
+) -> Result<R, Error> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))?
+}
+
+/// The form token of `invite` shown at `at`: `{at}.{mac}`.
+fn form_token(state: &AppState, invite: &Invite, at: i64) -> Result<String, Error> {
+    let mac = state
+        .backend
+        .read(|conn| invites::sign(conn, &["form", &invite.id, &at.to_string()]))?;
+    Ok(format!(
+        "{at}.{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&mac[..16])
+    ))
+}
+
+fn form_token_ok(state: &AppState, invite: &Invite, token: &str, now: i64) -> bool {
+    let Some((at, _)) = token.split_once('.') else {
+        return false;
+    };
+    let Ok(at) = at.parse::<i64>() else {
+        return false;
+    };
+    if at > now || now - at > FORM_TTL_MS {
+        return false;
+    }
+    use subtle::ConstantTimeEq;
+    form_token(state, invite, at).is_ok_and(|t| bool::from(t.as_bytes().ct_eq(token.as_bytes())))
+}
+
+fn verify(state: &AppState, token: &str) -> Result<Result<Invite, LinkRefused>, Error> {
+    let now = now_ms();
+    state
+        .backend
+        .read(|conn| invites::verify_in(conn, token, now))
+}
+
+/// `GET /r/{token}`.
+pub async fn form(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    Query(query): Query<LangQuery>,
+) -> Response {
+    let lang = query.lang();
+    let result = blocking(move || {
+        let invite = match verify(&state, &token)? {
+            Ok(invite) => invite,
+            Err(refused) => return Ok(pages::refused(lang, refused)),
+        };
+        let form = form_token(&state, &invite, now_ms())?;
+        Ok((
+            StatusCode::OK,
+            pages::form(lang, &token, &form, &Submission::default(), None),
+        ))
+    })
+    .await;
+    match result {
+        Ok((status, body)) => page(status, body),
+        Err(e) => page(StatusCode::INTERNAL_SERVER_ERROR, pages::failed(lang, &e)),
+    }
+}
+
+/// `POST /r/{token}`.
+pub async fn submit(
+    State(state): State<AppState>,
+    Peer(peer): Peer,
+    Path(token): Path<String>,
+    form: Result<Form<Submission>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let submission = form.map(|Form(f)| f).unwrap_or_default();
+    let lang = Lang::parse(&submission.lang).unwrap_or_default();
+    let result = blocking(move || {
+        let invite = match verify(&state, &token)? {
+            Ok(invite) => invite,
+            Err(refused) => return Ok(Err(pages::refused(lang, refused))),
+        };
+        let now = now_ms();
+        if !form_token_ok(&state, &invite, &submission.form, now) {
+            let form = form_token(&state, &invite, now)?;
+            let message = lang.pick(
+                "页面已过期，请重新提交 / the page has expired; please send it again",
+                "The page has expired; please send it again.",
+            );
+            return Ok(Err((
+                StatusCode::FORBIDDEN,
+                pages::form(lang, &token, &form, &submission, Some(message)),
+            )));
+        }
+        if let Err(Error::TooManyRequests { retry_after_secs }) =
+            state.limits.resident_request(peer.ip(), &invite.id)
+        {
+            return Ok(Err((
+                StatusCode::TOO_MANY_REQUESTS,
+                pages::too_many(lang, retry_after_secs),
+            )));
+        }
+        if !submission.website.is_empty() {
+            // A bot filled the hidden field: answer as if accepted, keep nothing.
+            tracing::info!(invite = %invite.id, "resident form: honeypot filled, dropped");
+            return Ok(Err((StatusCode::OK, pages::thanks(lang))));
+        }
+        let outcome = if submission.kind == "contact" {
+            let proposal = ContactProposal {
+                address: submission.address.clone(),
+                name: submission.name.clone(),
+                phone: submission.phone.clone(),
+                note: submission.note.clone(),
+            };
+            state
+                .backend
+                .transaction(|conn| requests::propose_contact_in(conn, &invite, &proposal, now))
+                .map(|_| None)
+        } else {
+            let request = ResidentRequest {
+                category: submission.category.clone(),
+                text: submission.text.clone(),
+                place: submission.place.clone(),
+                phone: submission.phone.clone(),
+            };
+            let filed = match &state.backend {
+                crate::backend::Backend::Sqlite(db) => crate::db::write(db, |tx| {
+                    requests::file_request_in(tx, &invite, &request, now)
+                }),
+                crate::backend::Backend::Postgres(pg) => {
+                    pg.edit(|tx| requests::file_request_in(tx, &invite, &request, now))
+                }
+            };
+            filed.map(Some)
+        };
+        match outcome {
+            Ok(Some(filed)) => {
+                state.feed_watch.poke();
+                tracing::info!(invite = %invite.id, case = %filed.case_id, grid = %filed.grid, "resident request filed");
+                Ok(Ok(filed.tracking))
+            }
+            Ok(None) => {
+                tracing::info!(invite = %invite.id, grid = %invite.grid, "resident contact change proposed");
+                Ok(Err((StatusCode::OK, pages::thanks(lang))))
+            }
+            Err(Error::Invalid { message, .. }) => {
+                let form = form_token(&state, &invite, now)?;
+                Ok(Err((
+                    StatusCode::BAD_REQUEST,
+                    pages::form(lang, &token, &form, &submission, Some(&message)),
+                )))
+            }
+            Err(e) => Err(e),
+        }
+    })
+    .await;
+    match result {
+        Ok(Ok(tracking)) => {
+            let suffix = if lang == Lang::En { "&lang=en" } else { "" };
+            (
+                StatusCode::SEE_OTHER,
+                [
+                    (header::LOCATION, format!("/r/t/{tracking}?new=1{suffix}")),
+                    (header::CACHE_CONTROL, "no-store".to_string()),
+                ],
+            )
+                .into_response()
+        }
+        Ok(Err((status, body))) => page(status, body),
+        Err(e) => page(StatusCode::INTERNAL_SERVER_ERROR, pages::failed(lang, &e)),
+    }
+}
+
+/// `GET /r/t/{tracking}`.
+pub async fn track(
+    State(state): State<AppState>,
+    Path(tracking): Path<String>,
+    Query(query): Query<LangQuery>,
+) -> Response {
+    let lang = query.lang();
+    let fresh = query.new == "1";
+    let result = blocking(move || {
+        state
+            .backend
+            .read(|conn| requests::track_in(conn, &tracking))
+    })
+    .await;
+    match result {
+        Ok(Some(tracked)) => page(StatusCode::OK, pages::tracking(lang, &tracked, fresh)),
+        Ok(None) => page(
+            StatusCode::NOT_FOUND,
+            pages::refused(lang, LinkRefused::Unknown).1,
+        ),
+        Err(e) => page(StatusCode::INTERNAL_SERVER_ERROR, pages::failed(lang, &e)),
+    }
+}
+
+/// `GET /assets/resident.css`.
+pub async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("resident.css"),
+    )
+        .into_response()
+}
