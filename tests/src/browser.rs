@@ -31,6 +31,13 @@ pub const REQUIRED_VAR: &str = "GRIDWORK_BROWSER_TEST";
 /// Width and height of the browser window (and of the screenshots' width).
 pub const WINDOW: (u32, u32) = (1366, 900);
 
+/// The CSS viewport of [`Browser::start_mobile`]: a 6.1-inch phone.
+pub const PHONE_VIEWPORT: (u32, u32) = (390, 844);
+
+/// The user agent of [`Browser::start_mobile`]: WeChat's built-in browser
+/// on Android, where residents open the grid's links.
+pub const WECHAT_USER_AGENT: &str = "Mozilla/5.0 (Linux; Android 13; V2227A) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/116.0.0.0 Mobile Safari/537.36 MicroMessenger/8.0.49.2600(0x28003133) NetType/4G Language/zh_CN";
+
 /// How long to wait for chromedriver to answer, or for a page to load.
 const PATIENCE: Duration = Duration::from_secs(30);
 
@@ -118,6 +125,8 @@ pub struct Browser {
     driver: Child,
     base: String,
     shots: PathBuf,
+    /// Emulating a phone: screenshots are of the viewport as it scrolls.
+    mobile: bool,
 }
 
 impl Browser {
@@ -125,6 +134,16 @@ impl Browser {
     /// headless Chromium session; relative paths given to [`Browser::goto`]
     /// are resolved against `base` (e.g. `http://127.0.0.1:41234`).
     pub async fn start(driver: &Path, base: &str) -> Browser {
+        Browser::open(driver, base, false).await
+    }
+
+    /// [`Browser::start`] emulating a phone: a [`PHONE_VIEWPORT`] touch
+    /// screen at pixel ratio 2 with WeChat's [`WECHAT_USER_AGENT`].
+    pub async fn start_mobile(driver: &Path, base: &str) -> Browser {
+        Browser::open(driver, base, true).await
+    }
+
+    async fn open(driver: &Path, base: &str, mobile: bool) -> Browser {
         let shots = screenshot_dir();
         std::fs::create_dir_all(&shots).expect("create target/browser-screenshots");
         let port = free_port();
@@ -165,13 +184,24 @@ impl Browser {
             format!("--window-size={},{}", WINDOW.0, WINDOW.1),
             "--lang=zh-CN".into(),
         ];
-        let capabilities = json!({
+        let mut capabilities = json!({
             "browserName": "chrome",
             "goog:chromeOptions": {
                 "binary": chromium().to_string_lossy(),
                 "args": args,
             },
         });
+        if mobile {
+            capabilities["goog:chromeOptions"]["mobileEmulation"] = json!({
+                "deviceMetrics": {
+                    "width": PHONE_VIEWPORT.0,
+                    "height": PHONE_VIEWPORT.1,
+                    "pixelRatio": 2.0,
+                    "touch": true,
+                },
+                "userAgent": WECHAT_USER_AGENT,
+            });
+        }
         let Value::Object(capabilities) = capabilities else {
             unreachable!("capabilities are an object")
         };
@@ -190,6 +220,7 @@ impl Browser {
             driver: guard.0.take().expect("driver"),
             base: base.trim_end_matches('/').to_string(),
             shots,
+            mobile,
         }
     }
 
@@ -333,7 +364,7 @@ impl Browser {
     }
 
     /// Save the whole page (window made as tall as the page, at most 6000
-    /// pixels) as `target/browser-screenshots/<name>`; `.png` is added
+    /// pixels; on a phone, the viewport) as `target/browser-screenshots/<name>`; `.png` is added
     /// when missing. Returns the file's path.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
         let file = if name.ends_with(".png") {
@@ -341,6 +372,12 @@ impl Browser {
         } else {
             format!("{name}.png")
         };
+        if self.mobile {
+            let png = self.client.screenshot().await.expect("take screenshot");
+            let path = self.shots.join(file);
+            std::fs::write(&path, png).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+            return path;
+        }
         let height = self
             .script(
                 "return Math.ceil(document.documentElement.scrollHeight) \

@@ -261,6 +261,11 @@ impl View {
             .filter(|w| self.scope.covers(&w.grid))
             .map(|w| w.id.0.clone())
             .collect();
+        // Requests residents filed through an invitation link.
+        names.insert(
+            crate::intake::requests::RESIDENT_ACTOR.to_string(),
+            "居民（邀请链接）/ resident (invitation link)".to_string(),
+        );
         // A worker's name wins over a handler's of the same id.
         names.extend(workers.into_iter().map(|w| (w.id.0, w.name)));
         Ok(Names { names, linked })
