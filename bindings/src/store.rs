@@ -5,7 +5,7 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::types::FormRecordInfo;
-use gridwork_core::api::{CaseEdit, HazardEdit, TemplateInfo};
+use gridwork_core::api::{CaseEdit, HazardEdit, Reminder, TemplateInfo};
 use gridwork_core::model::*;
 use gridwork_core::{
     CheckReport, Conflict, DbKey, Device, DueEntry, Figures, HouseholdQuery, HouseholdSummary,
@@ -169,6 +169,15 @@ impl GridworkStore {
     /// groups first).
     pub fn due_visits(&self) -> ApiResult<Vec<DueEntry>> {
         Ok(self.inner.due_visits()?)
+    }
+
+    /// What runs out within `within_minutes` (at most a week), and
+    /// everything overdue, soonest first: households due today, cases
+    /// whose first-response or handling clock runs out, hazards whose
+    /// rectification deadline comes. Schedule local notifications from it
+    /// after each sync.
+    pub fn reminders(&self, within_minutes: u32) -> ApiResult<Vec<Reminder>> {
+        Ok(self.inner.reminders(within_minutes)?)
     }
 
     /// Record a door-to-door visit.

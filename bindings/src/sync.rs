@@ -8,7 +8,7 @@
 use crate::error::ApiResult;
 use crate::store::GridworkStore;
 use gridwork_core::sync::client::ProgressFn;
-use gridwork_core::sync::{SyncOptions, SyncProgress, SyncSummary};
+use gridwork_core::sync::{SyncOptions, SyncProgress, SyncSummary, WaitOptions};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -81,6 +81,30 @@ impl GridworkStore {
         };
         crate::photos::off_thread("gridwork-sync", move || {
             store.sync(&server_url, &token, &options)
+        })
+        .await
+    }
+
+    /// Wait until the server has new work for this phone (`true`: sync
+    /// now) or `hold_secs` (1–55, 0 = 55) pass with nothing new (`false`:
+    /// wait again). The server holds one cheap request open meanwhile; run
+    /// it in a loop while the app is in the foreground. `cancel` ends the
+    /// wait at once with `ApiError.Cancelled`.
+    pub async fn wait_for_changes(
+        &self,
+        server_url: String,
+        token: String,
+        hold_secs: u32,
+        cancel: Option<Arc<SyncCancel>>,
+    ) -> ApiResult<bool> {
+        let store = self.inner.clone();
+        let options = WaitOptions {
+            hold_secs: u64::from(hold_secs),
+            cancel: cancel.map(|c| c.flag.clone()),
+            allow_insecure: false,
+        };
+        crate::photos::off_thread("gridwork-wait", move || {
+            store.wait_for_changes(&server_url, &token, &options)
         })
         .await
     }

@@ -6,7 +6,7 @@
 //! compile here). Ids cross the FFI as strings and timestamps as
 //! milliseconds since the Unix epoch (UTC).
 
-use gridwork_core::api::{CaseEdit, HazardEdit, TemplateInfo};
+use gridwork_core::api::{CaseEdit, HazardEdit, Reminder, ReminderKind, TemplateInfo};
 use gridwork_core::docs::{Conflict, ConflictValue};
 use gridwork_core::forms::TemplateCategory;
 use gridwork_core::model::*;
@@ -425,6 +425,38 @@ pub struct DueEntry {
     pub household: HouseholdSummary,
     /// Days past the due date (0 if not overdue).
     pub days_overdue: i64,
+}
+
+/// What a reminder is about.
+#[uniffi::remote(Enum)]
+pub enum ReminderKind {
+    /// A household due (or overdue) a visit; `due_at` is the start of its
+    /// due date (local time).
+    VisitDue,
+    /// A case still waiting for its first response; `due_at` is when the
+    /// 30-minute target runs out.
+    CaseResponse,
+    /// An open case whose handling deadline comes.
+    CaseHandling,
+    /// An open hazard whose rectification deadline comes.
+    HazardDeadline,
+}
+
+/// One reminder for a local notification: schedule it at `due_at` (at once
+/// when `overdue`).
+#[uniffi::remote(Record)]
+pub struct Reminder {
+    /// What it is about.
+    pub kind: ReminderKind,
+    /// The record's id (household, case or hazard).
+    pub id: String,
+    /// What to show: the household's address, or the case's or hazard's
+    /// category.
+    pub title: String,
+    /// When it runs out.
+    pub due_at: Timestamp,
+    /// True when `due_at` has passed.
+    pub overdue: bool,
 }
 
 /// A position (WGS-84).

@@ -93,6 +93,16 @@ pub enum Command {
     },
     /// Local figures: coverage, special groups due, open hazards, response times.
     Report,
+    /// What runs out soon, for notifications: households due today, cases
+    /// whose first-response or handling clock runs out within the window,
+    /// hazards whose rectification deadline comes; overdue ones always;
+    /// soonest first.
+    Reminders {
+        /// Look-ahead: minutes (`30`), or with a unit: `30m`, `2h`, `1d`
+        /// (at most a week).
+        #[arg(long, default_value = "30m", value_parser = parse_within)]
+        within: u32,
+    },
     /// Exchange changes with the sync server; prints a summary.
     Sync {
         /// Server base URL, e.g. http://127.0.0.1:8080.
@@ -691,4 +701,44 @@ pub enum ConflictCmd {
         #[arg(long)]
         value: String,
     },
+}
+
+/// `--within`: `N`, `Nm`, `Nh` or `Nd` as minutes, at most a week.
+fn parse_within(text: &str) -> Result<u32, String> {
+    let text = text.trim();
+    let (number, unit) = match text.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&text[..i], c.to_ascii_lowercase()),
+        _ => (text, 'm'),
+    };
+    let minutes_per = match unit {
+        'm' => 1,
+        'h' => 60,
+        'd' => 24 * 60,
+        _ => return Err("use minutes (30 or 30m), hours (2h) or days (1d)".into()),
+    };
+    let number: u32 = number
+        .trim()
+        .parse()
+        .map_err(|_| "use minutes (30 or 30m), hours (2h) or days (1d)".to_string())?;
+    let minutes = number.saturating_mul(minutes_per);
+    if minutes > gridwork_core::api::MAX_WITHIN_MINUTES {
+        return Err("at most a week (7d)".into());
+    }
+    Ok(minutes)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn within_reads_minutes_hours_and_days() {
+        assert_eq!(super::parse_within("30"), Ok(30));
+        assert_eq!(super::parse_within("30m"), Ok(30));
+        assert_eq!(super::parse_within("2h"), Ok(120));
+        assert_eq!(super::parse_within("1D"), Ok(1440));
+        assert_eq!(super::parse_within("7d"), Ok(7 * 1440));
+        assert!(super::parse_within("8d").is_err());
+        assert!(super::parse_within("soon").is_err());
+        assert!(super::parse_within("-5m").is_err());
+        assert!(super::parse_within("3w").is_err());
+    }
 }

@@ -165,6 +165,7 @@ fn run(cli: Cli) -> Outcome {
             }
         },
         Command::Report => to_json(store.report()?),
+        Command::Reminders { within } => to_json(store.reminders(within)?),
         Command::Sync {
             server,
             token_env,

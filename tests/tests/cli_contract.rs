@@ -156,8 +156,27 @@ fn hazards_cases_forms_due_conflicts_and_report() {
         &id,
     ]);
     let cid = case["id"].as_str().unwrap();
+    // Reminders: the household due today, then the case's first response
+    // (due at 02:30) within 30 minutes; the hazard's deadline only within
+    // ten days (refused: at most a week).
+    let reminders = p.json(&["reminders", "--within", "30m"]);
+    let kinds: Vec<(&str, &str)> = reminders
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["kind"].as_str().unwrap(), r["id"].as_str().unwrap()))
+        .collect();
+    assert_eq!(kinds, [("visit_due", id.as_str()), ("case_response", cid)]);
+    assert_eq!(reminders[1]["overdue"], false);
+    assert_eq!(reminders[1]["title"], "环境卫生");
+    assert_eq!(p.json(&["reminders"]), reminders, "30 minutes by default");
+    assert_eq!(
+        p.run(&["reminders", "--within", "10d"]).status.code(),
+        Some(2)
+    );
     // 45 minutes later nobody has answered: the report counts it.
     p.now = Some("2026-05-01T02:45:00Z".into());
+    assert_eq!(p.json(&["reminders", "--within", "0"])[1]["overdue"], true);
     let report = p.json(&["report"]);
     assert_eq!(report["cases_awaiting_response_overdue"], 1);
     assert_eq!(report["open_hazards"], 1);

@@ -400,6 +400,23 @@ def test_due_visits_start_on_the_registration_day(tmp_path):
     assert summary.next_visit_due == (visited_on + datetime.timedelta(days=7)).isoformat()
 
 
+def test_reminders_list_the_due_visit_and_the_case_clock(tmp_path):
+    store = initialised(tmp_path / "phone.db", timezone="UTC")
+    h = store.add_household(new_household("幸福里6号楼601室"))
+    case = store.open_case(new_case("环境卫生", "提醒里楼道堆物"))
+    reminders = store.reminders(30)
+    assert [(r.kind, r.id) for r in reminders] == [
+        (gw.ReminderKind.VISIT_DUE, str(h.id)),
+        (gw.ReminderKind.CASE_RESPONSE, str(case.id)),
+    ]
+    response = reminders[1]
+    assert response.due_at == case.opened_at + 30 * 60_000
+    assert response.title == "环境卫生"
+    assert not response.overdue
+    store.transition_case(case.id, "registered", "")
+    assert [r.kind for r in store.reminders(30)] == [gw.ReminderKind.VISIT_DUE]
+
+
 # --- forms ---------------------------------------------------------------------------
 
 
@@ -468,6 +485,45 @@ def test_sync_brings_a_household_to_the_second_phone_of_the_grid(tmp_path):
     again = sync(a, token("A"))
     assert again.docs_up == 0
     assert again.new_conflicts == 0
+
+
+@needs_server
+def test_a_wait_wakes_when_the_grid_changes_and_can_be_cancelled(tmp_path):
+    a = initialised(tmp_path / "a.db", "gw-a", "网格员甲")
+    b = initialised(tmp_path / "b.db", "gw-b", "网格员乙")
+    sync(a, token("A"))
+    sync(b, token("B"))
+    # Nothing new for a within a second.
+    assert asyncio.run(a.wait_for_changes(SERVER, token("A"), 1, None)) is False
+
+    async def wait_then_change():
+        waiting = asyncio.ensure_future(a.wait_for_changes(SERVER, token("A"), 30, None))
+        await asyncio.sleep(0.3)
+        b.add_household(new_household("等待里1号楼101室"))
+        await b.sync(SERVER, token("B"), None, None)
+        started = time.monotonic()
+        changed = await waiting
+        return changed, time.monotonic() - started
+
+    changed, took = asyncio.run(wait_then_change())
+    assert changed is True
+    assert took < 5
+    sync(a, token("A"))
+
+    cancel = gw.SyncCancel()
+
+    async def wait_then_cancel():
+        waiting = asyncio.ensure_future(a.wait_for_changes(SERVER, token("A"), 30, cancel))
+        await asyncio.sleep(0.3)
+        started = time.monotonic()
+        cancel.cancel()
+        try:
+            await waiting
+        except ApiError.Cancelled:
+            return time.monotonic() - started
+        raise AssertionError("the cancelled wait returned")
+
+    assert asyncio.run(wait_then_cancel()) < 2
 
 
 @needs_server

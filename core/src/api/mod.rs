@@ -15,6 +15,7 @@ mod queries;
 mod reader;
 pub mod reads;
 mod records;
+mod reminders;
 mod reports;
 mod visits;
 
@@ -44,6 +45,7 @@ pub use maintenance::{CheckReport, DocHeads, QuarantinedDoc};
 pub use queries::{DueEntry, HouseholdQuery, HouseholdSummary};
 pub use reader::Reader;
 pub use records::fill_form_in;
+pub use reminders::{Reminder, ReminderKind, MAX_WITHIN_MINUTES};
 pub use reports::Figures;
 
 use crate::clock::{Clock, SystemClock};

@@ -60,7 +60,7 @@ pub struct HouseholdQuery {
 }
 
 impl Store {
-    fn today(&self) -> jiff::civil::Date {
+    pub(crate) fn today(&self) -> jiff::civil::Date {
         schedule::local_date(self.now(), &self.tz)
     }
 

@@ -9,9 +9,9 @@ use crate::model::*;
 use std::sync::Arc;
 use tempfile::TempDir;
 
-const T0: &str = "2026-03-10T02:00:00Z"; // 10:00 in Shanghai.
+pub(super) const T0: &str = "2026-03-10T02:00:00Z"; // 10:00 in Shanghai.
 
-fn at(text: &str) -> Timestamp {
+pub(super) fn at(text: &str) -> Timestamp {
     Timestamp::from_jiff(text.parse().unwrap())
 }
 
@@ -26,14 +26,14 @@ fn open(dir: &TempDir, name: &str, clock: Arc<ManualClock>) -> Store {
     .unwrap()
 }
 
-fn phone(dir: &TempDir, name: &str, worker: &str) -> (Store, Arc<ManualClock>) {
+pub(super) fn phone(dir: &TempDir, name: &str, worker: &str) -> (Store, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::new(at(T0)));
     let store = open(dir, name, clock.clone());
     store.init(worker, "张三", "G-001").unwrap();
     (store, clock)
 }
 
-fn household(store: &Store, address: &str, tags: &[&str]) -> Household {
+pub(super) fn household(store: &Store, address: &str, tags: &[&str]) -> Household {
     store
         .add_household(NewHousehold {
             address: address.into(),

@@ -4,6 +4,7 @@ import cn.gridwork.core.ApiException
 import cn.gridwork.core.DueStatus
 import cn.gridwork.core.Gender
 import cn.gridwork.core.Outcome
+import cn.gridwork.core.ReminderKind
 import cn.gridwork.core.SpecialGroup
 import cn.gridwork.core.VisitInterval
 import org.junit.jupiter.api.Assertions.assertEquals
@@ -204,6 +205,23 @@ class RegisterTest {
             val visited = store.listHouseholds().single { it.id == elderly.id }
             assertEquals(DueStatus.NOT_DUE, visited.dueStatus)
             assertEquals(today.plusDays(7).toString(), visited.nextVisitDue)
+        }
+    }
+
+    @Test
+    fun `reminders list the due visit and the first-response clock soonest first`(@TempDir dir: Path) {
+        initialisedStore(dir).use { store ->
+            val h = store.addHousehold(newHousehold(address = "幸福里6号楼601室"))
+            val case = store.openCase(newCase(category = "环境卫生", description = "提醒里楼道堆物"))
+            val reminders = store.reminders(30u)
+            assertEquals(
+                listOf(ReminderKind.VISIT_DUE to h.id.toString(), ReminderKind.CASE_RESPONSE to case.id.toString()),
+                reminders.map { it.kind to it.id },
+            )
+            assertEquals(case.openedAt + 30 * 60 * 1000, reminders[1].dueAt)
+            assertEquals(false, reminders[1].overdue)
+            store.transitionCase(case.id, "registered", "")
+            assertEquals(listOf(ReminderKind.VISIT_DUE), store.reminders(30u).map { it.kind })
         }
     }
 
