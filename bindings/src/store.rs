@@ -4,7 +4,7 @@
 //! the UI thread. The object is thread-safe; share one per database.
 
 use crate::error::{ApiError, ApiResult};
-use crate::types::FormRecordInfo;
+use crate::types::{FormRecordInfo, VisitWithCase};
 use gridwork_core::api::{CaseEdit, HazardEdit, Reminder, TemplateInfo};
 use gridwork_core::model::*;
 use gridwork_core::{
@@ -183,6 +183,29 @@ impl GridworkStore {
     /// Record a door-to-door visit.
     pub fn record_visit(&self, input: NewVisit) -> ApiResult<Visit> {
         Ok(self.inner.record_visit(input)?)
+    }
+
+    /// Record a visit and open a case for what it found, in one write: the
+    /// case is about the visited household (channel `visit` unless given)
+    /// and becomes the visit's follow-up case.
+    pub fn record_visit_with_case(
+        &self,
+        visit: NewVisit,
+        case: NewCase,
+    ) -> ApiResult<VisitWithCase> {
+        let (visit, case) = self.inner.record_visit_with_case(visit, case)?;
+        Ok(VisitWithCase { visit, case })
+    }
+
+    /// Open a case for what an earlier visit found, linked to it.
+    pub fn open_case_for_visit(&self, visit: VisitId, case: NewCase) -> ApiResult<Case> {
+        Ok(self.inner.open_case_for_visit(visit, case)?)
+    }
+
+    /// Make an existing case a follow-up case of `visit` (again: no
+    /// change); the case must be about the visited household or none.
+    pub fn link_case_to_visit(&self, case: CaseId, visit: VisitId) -> ApiResult<Visit> {
+        Ok(self.inner.link_case_to_visit(case, visit)?)
     }
 
     /// Visits of one household (or all when `None`), newest first.

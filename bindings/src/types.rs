@@ -888,3 +888,13 @@ impl From<FormRecord> for FormRecordInfo {
         }
     }
 }
+
+/// A visit recorded together with the case it opened
+/// ([`crate::store::GridworkStore::record_visit_with_case`]).
+#[derive(Clone, Debug, PartialEq, uniffi::Record)]
+pub struct VisitWithCase {
+    /// The visit; its `follow_up_cases` holds the case.
+    pub visit: Visit,
+    /// The case, about the visited household.
+    pub case: Case,
+}

@@ -384,6 +384,26 @@ pub enum VisitCmd {
         /// encrypted on the phone, uploaded by `sync`.
         #[arg(long = "photo", value_name = "FILE")]
         photos: Vec<PathBuf>,
+        /// Open a case of this category for what the visit found, in the
+        /// same write (a follow-up case of the visit, about its household);
+        /// prints it as "case".
+        #[arg(long, value_name = "CATEGORY")]
+        open_case: Option<String>,
+        /// The opened case's description (default: the visit's note, or
+        /// "走访发现：CATEGORY").
+        #[arg(long, requires = "open_case")]
+        case_description: Option<String>,
+        /// The opened case's urgency: normal or urgent.
+        #[arg(long, requires = "open_case", default_value = "normal")]
+        case_urgency: String,
+    },
+    /// Make an existing case a follow-up case of a visit.
+    Link {
+        /// Visit id.
+        visit: String,
+        /// Case id.
+        #[arg(long)]
+        case: String,
     },
     /// List visits (newest first).
     List {
@@ -540,6 +560,10 @@ pub enum CaseCmd {
         /// Related resident id.
         #[arg(long)]
         resident: Option<String>,
+        /// The visit that found it: the case becomes one of its follow-up
+        /// cases and is about its household.
+        #[arg(long, value_name = "VISIT")]
+        visit: Option<String>,
     },
     /// Move a case to a new state.
     Transition {

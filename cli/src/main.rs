@@ -474,6 +474,9 @@ fn visit(store: &Store, cmd: VisitCmd) -> Outcome {
             lon,
             accuracy,
             photos,
+            open_case,
+            case_description,
+            case_urgency,
         } => {
             let household = HouseholdId::parse_field(&household, "household")?;
             let answers = match answers {
@@ -481,7 +484,7 @@ fn visit(store: &Store, cmd: VisitCmd) -> Outcome {
                 None => vec![],
             };
             let photos = attach_all(store, &photos, false)?;
-            let v = store.record_visit(NewVisit {
+            let visit = NewVisit {
                 household,
                 started_at: None,
                 ended_at: None,
@@ -494,9 +497,37 @@ fn visit(store: &Store, cmd: VisitCmd) -> Outcome {
                 note,
                 follow_up_cases: vec![],
                 photos,
-            })?;
-            Ok(json!({ "id": v.id }))
+            };
+            match open_case {
+                None => {
+                    let v = store.record_visit(visit)?;
+                    Ok(json!({ "id": v.id }))
+                }
+                Some(category) => {
+                    let description = case_description.unwrap_or_else(|| {
+                        if visit.note.trim().is_empty() {
+                            format!("走访发现：{}", category.trim())
+                        } else {
+                            visit.note.clone()
+                        }
+                    });
+                    let (v, case) = store.record_visit_with_case(
+                        visit,
+                        NewCase {
+                            category,
+                            description,
+                            urgency: case_urgency,
+                            ..NewCase::default()
+                        },
+                    )?;
+                    Ok(json!({ "id": v.id, "follow_up_cases": v.follow_up_cases, "case": case }))
+                }
+            }
         }
+        VisitCmd::Link { visit, case } => to_json(store.link_case_to_visit(
+            CaseId::parse_field(&case, "case")?,
+            VisitId::parse_field(&visit, "visit")?,
+        )?),
         VisitCmd::List { household } => {
             let household = household
                 .map(|h| HouseholdId::parse_field(&h, "household"))
@@ -585,6 +616,7 @@ fn case(store: &Store, cmd: CaseCmd) -> Outcome {
             urgency,
             household,
             resident,
+            visit,
         } => {
             let household = household
                 .map(|h| HouseholdId::parse_field(&h, "household"))
@@ -592,7 +624,7 @@ fn case(store: &Store, cmd: CaseCmd) -> Outcome {
             let resident = resident
                 .map(|r| ResidentId::parse_field(&r, "resident"))
                 .transpose()?;
-            to_json(store.open_case(NewCase {
+            let case = NewCase {
                 channel,
                 category,
                 description,
@@ -600,7 +632,13 @@ fn case(store: &Store, cmd: CaseCmd) -> Outcome {
                 household,
                 resident,
                 opened_at: None,
-            })?)
+            };
+            match visit {
+                None => to_json(store.open_case(case)?),
+                Some(visit) => to_json(
+                    store.open_case_for_visit(VisitId::parse_field(&visit, "visit")?, case)?,
+                ),
+            }
         }
         CaseCmd::Transition {
             id,

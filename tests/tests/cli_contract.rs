@@ -513,3 +513,85 @@ fn init_force_starts_a_clean_store_over_and_refuses_unsynced_work() {
     assert_eq!(p.json(&["household", "show", &other])["grid"], "G-002");
     assert_eq!(p.json(&["check"])["ok"], true);
 }
+
+#[test]
+fn visits_open_and_link_follow_up_cases() {
+    let dir = TempDir::new().unwrap();
+    let p = phone(&dir);
+    let h = p.add_household("和平苑2号楼201室", &[]);
+    let recorded = p.json(&[
+        "visit",
+        "record",
+        &h,
+        "--note",
+        "楼道堆放杂物",
+        "--open-case",
+        "环境卫生",
+    ]);
+    let visit = recorded["id"].as_str().unwrap().to_string();
+    let case = &recorded["case"];
+    assert_eq!(case["household"], Value::String(h.clone()));
+    assert_eq!(case["channel"], "visit");
+    assert_eq!(
+        case["description"], "楼道堆放杂物",
+        "the visit's note by default"
+    );
+    assert_eq!(recorded["follow_up_cases"], serde_json::json!([case["id"]]));
+    // A case opened for the visit afterwards, and an existing one linked.
+    let later = p.json(&[
+        "case",
+        "open",
+        "--category",
+        "帮办代办",
+        "--description",
+        "代办高龄补贴",
+        "--visit",
+        &visit,
+    ]);
+    assert_eq!(later["household"], Value::String(h.clone()));
+    let loose = p.json(&[
+        "case",
+        "open",
+        "--category",
+        "邻里纠纷",
+        "--description",
+        "楼上漏水",
+    ]);
+    let linked = p.json(&[
+        "visit",
+        "link",
+        &visit,
+        "--case",
+        loose["id"].as_str().unwrap(),
+    ]);
+    assert_eq!(
+        linked["follow_up_cases"],
+        serde_json::json!([case["id"], later["id"], loose["id"]])
+    );
+    assert_eq!(
+        p.json(&["visit", "show", &visit])["follow_up_cases"],
+        linked["follow_up_cases"]
+    );
+    // --case-description needs --open-case; a bad visit id is refused.
+    assert_eq!(
+        p.run(&["visit", "record", &h, "--case-description", "x"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        p.run(&[
+            "case",
+            "open",
+            "--category",
+            "x",
+            "--description",
+            "y",
+            "--visit",
+            "nope"
+        ])
+        .status
+        .code(),
+        Some(1)
+    );
+}

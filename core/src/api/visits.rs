@@ -113,6 +113,89 @@ impl Store {
         Ok(visit)
     }
 
+    /// Record a visit and open a case for what it found, in one write
+    /// transaction: the case is about the visited household (its channel
+    /// `visit` unless given, its clock starting now) and is the visit's
+    /// follow-up case. A case naming another household is refused.
+    pub fn record_visit_with_case(&self, visit: NewVisit, case: NewCase) -> Result<(Visit, Case)> {
+        let (device, meta) = self.meta()?;
+        let case = case_of_visit(case, visit.household)?;
+        let case_id = CaseId::new();
+        let mut visit = visit;
+        visit.follow_up_cases.push(case_id);
+        let recorded = self.db.write(|tx| {
+            super::incidents::open_case_in(tx, case_id, &case, &device.grid, &meta)?;
+            self.record_visit_in(tx, VisitId::new(), &visit, &meta)
+        })?;
+        Ok((recorded, self.case(case_id)?))
+    }
+
+    /// Open a case for what visit `visit` found, linked to it (the visit's
+    /// follow-up cases gain it), in one write transaction.
+    pub fn open_case_for_visit(&self, visit: VisitId, case: NewCase) -> Result<Case> {
+        let found = self.visit(visit)?;
+        let (device, meta) = self.meta()?;
+        let case = case_of_visit(case, found.household)?;
+        let case_id = CaseId::new();
+        self.db.write(|tx| {
+            super::incidents::open_case_in(tx, case_id, &case, &device.grid, &meta)?;
+            self.link_follow_up_in(tx, &found, case_id, &meta)
+        })?;
+        self.case(case_id)
+    }
+
+    /// Make the existing case `case` a follow-up of visit `visit` (again:
+    /// no change). The case must be about the visited household or none.
+    pub fn link_case_to_visit(&self, case: CaseId, visit: VisitId) -> Result<Visit> {
+        let found = self.visit(visit)?;
+        let linked = self.case(case)?;
+        if linked.household.is_some_and(|h| h != found.household) {
+            return Err(Error::invalid(
+                "case",
+                "事项属于另一户 / the case is about another household",
+            ));
+        }
+        let (_, meta) = self.meta()?;
+        self.db
+            .write(|tx| self.link_follow_up_in(tx, &found, case, &meta))?;
+        self.visit(visit)
+    }
+
+    /// Add `case` to the follow-up cases of `visit` unless it is there.
+    fn link_follow_up_in(
+        &self,
+        tx: &mut crate::store::WriteTx<'_>,
+        visit: &Visit,
+        case: CaseId,
+        meta: &crate::store::CommitMeta,
+    ) -> Result<()> {
+        let year = crate::schedule::local_date(visit.started_at, &self.tz).year();
+        let doc_id = DocId::visit_log(visit.household, year);
+        let Some(grid) = tx.doc_scope(&DocId::household(visit.household))? else {
+            return Err(Error::not_found("household", visit.household));
+        };
+        let case = case.to_string();
+        tx.edit_doc(&doc_id, DocKind::VisitLog, &grid, meta, |am| {
+            let Some((_, obj)) = am.get(ROOT, visit.id.to_string())? else {
+                return Err(Error::not_found("visit", visit.id));
+            };
+            let list = match am.get(&obj, "follow_ups")? {
+                Some((automerge::Value::Object(automerge::ObjType::List), list)) => list,
+                _ => am.put_object(&obj, "follow_ups", automerge::ObjType::List)?,
+            };
+            let len = am.length(&list);
+            for i in 0..len {
+                if let Some((automerge::Value::Scalar(s), _)) = am.get(&list, i)? {
+                    if s.as_str() == Some(case.as_str()) {
+                        return Ok(());
+                    }
+                }
+            }
+            am.insert(&list, len, case.as_str())?;
+            Ok(())
+        })
+    }
+
     /// Change a visit's free note.
     pub fn edit_visit_note(&self, id: VisitId, note: &str) -> Result<Visit> {
         let visit = self.visit(id)?;
@@ -135,3 +218,101 @@ impl Store {
 }
 
 use automerge::ReadDoc;
+
+/// `case` as a case found on a visit to `household`.
+fn case_of_visit(mut case: NewCase, household: HouseholdId) -> Result<NewCase> {
+    if case.household.is_some_and(|h| h != household) {
+        return Err(Error::invalid(
+            "household",
+            "走访发现的事项属于被走访的户 / a case found on a visit is about the visited household",
+        ));
+    }
+    case.household = Some(household);
+    if case.channel.trim().is_empty() {
+        case.channel = "visit".into();
+    }
+    Ok(case)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::api::tests::{household, phone};
+    use crate::model::*;
+    use tempfile::TempDir;
+
+    fn found(category: &str) -> NewCase {
+        NewCase {
+            category: category.into(),
+            description: "走访发现楼道堆物".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn visits_open_and_link_their_follow_up_cases() {
+        let dir = TempDir::new().unwrap();
+        let (store, _) = phone(&dir, "a.db", "gw-1");
+        let h = household(&store, "1号楼101室", &[]);
+        let other = household(&store, "1号楼102室", &[]);
+        let new_visit = |household| NewVisit {
+            household,
+            ..Default::default()
+        };
+        // Recorded with a case: one write, the case about the household.
+        let (visit, case) = store
+            .record_visit_with_case(new_visit(h.id), found("环境卫生"))
+            .unwrap();
+        assert_eq!(visit.follow_up_cases, vec![case.id]);
+        assert_eq!(case.household, Some(h.id));
+        assert_eq!(case.channel, Channel::Visit);
+        assert_eq!(case.status, CaseState::Collected);
+        assert_eq!(
+            store.visit(visit.id).unwrap().follow_up_cases,
+            vec![case.id]
+        );
+        // A second case for the same visit, and an existing one linked.
+        let second = store
+            .open_case_for_visit(visit.id, found("帮办代办"))
+            .unwrap();
+        let loose = store
+            .open_case(NewCase {
+                household: Some(h.id),
+                ..found("邻里纠纷")
+            })
+            .unwrap();
+        let linked = store.link_case_to_visit(loose.id, visit.id).unwrap();
+        assert_eq!(linked.follow_up_cases, vec![case.id, second.id, loose.id]);
+        // Linking again changes nothing.
+        let again = store.link_case_to_visit(loose.id, visit.id).unwrap();
+        assert_eq!(again.follow_up_cases, linked.follow_up_cases);
+        // Another household's case is refused, and nothing is stored.
+        let elsewhere = store
+            .open_case(NewCase {
+                household: Some(other.id),
+                ..found("环境卫生")
+            })
+            .unwrap();
+        assert!(store.link_case_to_visit(elsewhere.id, visit.id).is_err());
+        let cases_before = store.list_cases(false).unwrap().len();
+        assert!(store
+            .record_visit_with_case(
+                new_visit(h.id),
+                NewCase {
+                    household: Some(other.id),
+                    ..found("环境卫生")
+                }
+            )
+            .is_err());
+        // A bad case (no category) leaves no visit behind either.
+        let visits_before = store.list_visits(Some(h.id)).unwrap().len();
+        assert!(store
+            .record_visit_with_case(new_visit(h.id), found(""))
+            .is_err());
+        assert_eq!(store.list_visits(Some(h.id)).unwrap().len(), visits_before);
+        assert_eq!(store.list_cases(false).unwrap().len(), cases_before);
+        // An unknown visit.
+        assert!(store
+            .open_case_for_visit(VisitId::new(), found("环境卫生"))
+            .is_err());
+    }
+}

@@ -104,6 +104,29 @@ pub struct NewHazard {
     pub photos: Vec<String>,
 }
 
+/// Case categories that are themselves one of the twelve duties: handling
+/// such a case is the duty's record, so it counts in the evaluation's forms
+/// share without a separate form. (category, duty template id).
+pub const DUTY_CASE_CATEGORIES: &[(&str, &str)] = &[
+    ("帮办代办", "duty-proxy-services"),
+    ("代办服务", "duty-proxy-services"),
+    ("邻里纠纷", "duty-dispute-mediation"),
+    ("矛盾纠纷", "duty-dispute-mediation"),
+    ("矛盾调解", "duty-dispute-mediation"),
+    ("矛盾纠纷调解", "duty-dispute-mediation"),
+    ("养老服务", "duty-special-group-care"),
+    ("特殊群体关爱", "duty-special-group-care"),
+];
+
+/// The duty template a case of `category` stands for, if it is a duty.
+pub fn duty_of_case_category(category: &str) -> Option<&'static str> {
+    let category = category.trim();
+    DUTY_CASE_CATEGORIES
+        .iter()
+        .find(|(c, _)| *c == category)
+        .map(|(_, duty)| *duty)
+}
+
 /// How a case reached the gridworker.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -22,6 +22,7 @@ pub use ids::{
     CaseId, FormRecordId, GridCode, HazardId, HouseholdId, ResidentId, Timestamp, TransitionId,
     VisitId, WorkerId,
 };
+pub use incident::{duty_of_case_category, DUTY_CASE_CATEGORIES};
 pub use incident::{Case, Channel, Hazard, NewCase, NewHazard, Severity, Urgency};
 pub use visit::{ChecklistAnswer, Location, NewVisit, Outcome, TemplateRef, Visit};
 pub use workflow::{CaseState, HazardState, Replay, Transition, Workflow};

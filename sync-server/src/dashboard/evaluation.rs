@@ -107,9 +107,14 @@ pub struct EvaluationRow {
     pub hazard_share: f64,
     /// Form records filled by this worker during the month.
     pub forms: u32,
+    /// Cases of a duty category (帮办代办, 矛盾纠纷, …; see
+    /// `gridwork_core::model::DUTY_CASE_CATEGORIES`) this worker opened
+    /// during the month — or, filed by a resident, first responded to:
+    /// each counts as a form record.
+    pub duty_cases: u32,
     /// [`FORMS_TARGET_PER_MONTH`].
     pub forms_target: u32,
-    /// `min(1, forms / forms_target)`.
+    /// `min(1, (forms + duty_cases) / forms_target)`.
     pub form_share: f64,
     /// `100 × Σ weight × share` ([`EVALUATION_WEIGHTS`]), rounded to 0.01.
     pub score: f64,
@@ -336,6 +341,45 @@ pub fn evaluation<C: SqlConn + ?Sized>(
         forms.insert(worker.text()?, (count.count()?, unverified.count()?));
     }
 
+    // Each worker's duty cases: opened by them, or filed by a resident
+    // and first answered by them, at the checked opening time.
+    let duty_categories = serde_json::to_string(
+        &gridwork_core::model::DUTY_CASE_CATEGORIES
+            .iter()
+            .map(|(c, _)| *c)
+            .collect::<Vec<_>>(),
+    )
+    .unwrap_or_else(|_| "[]".into());
+    let mut duty_cases: HashMap<String, u32> = HashMap::new();
+    for row in conn.rows(
+        &format!(
+            "SELECT credited, count(*) FROM (
+               SELECT CASE WHEN c.opened_by = ?5 THEN
+                        (SELECT t.by_worker FROM case_transitions t WHERE t.doc_key = c.doc_key
+                          ORDER BY t.at, t.id LIMIT 1)
+                      ELSE c.opened_by END AS credited
+               FROM cases c
+               LEFT JOIN time_checks tc ON tc.doc_id = 'case/' || c.id AND tc.item = ''
+               WHERE c.category {categories} AND {opened} >= ?2 AND {opened} < ?3
+             ) duty
+             WHERE credited {workers}
+             GROUP BY credited",
+            categories = in_list(dialect, 4),
+            workers = in_list(dialect, 1),
+            opened = checked_time("tc", "c.opened_at"),
+        ),
+        &[
+            worker_scope.as_str().into(),
+            start.into(),
+            as_of.into(),
+            duty_categories.as_str().into(),
+            crate::intake::requests::RESIDENT_ACTOR.into(),
+        ],
+    )? {
+        let [worker, count] = columns(row)?;
+        duty_cases.insert(worker.text()?, count.count()?);
+    }
+
     let empty = GridMonth::default();
     let mut rows: Vec<EvaluationRow> = evaluees
         .iter()
@@ -346,7 +390,9 @@ pub fn evaluation<C: SqlConn + ?Sized>(
                 .copied()
                 .unwrap_or((0, 0));
             let (forms, forms_unverified) = forms.get(e.worker.as_str()).copied().unwrap_or((0, 0));
-            let mut row = EvaluationRow::new(e, month_code(first), g, households_visited, forms);
+            let duty = duty_cases.get(e.worker.as_str()).copied().unwrap_or(0);
+            let mut row =
+                EvaluationRow::new(e, month_code(first), g, households_visited, forms, duty);
             row.unverified = g.unverified + visits_unverified + forms_unverified;
             row
         })
@@ -368,12 +414,13 @@ impl EvaluationRow {
         g: &GridMonth,
         households_visited: u32,
         forms: u32,
+        duty_cases: u32,
     ) -> EvaluationRow {
         let coverage = ratio(g.visited, g.households, 1.0);
         let special_share = ratio(g.special_on_time, g.special, 1.0);
         let response_share = ratio(g.responses_on_time, g.cases, 1.0);
         let hazard_share = ratio(g.hazards_closed, g.hazards, 1.0);
-        let form_share = ratio(forms, FORMS_TARGET_PER_MONTH, 1.0).min(1.0);
+        let form_share = ratio(forms + duty_cases, FORMS_TARGET_PER_MONTH, 1.0).min(1.0);
         let w = EVALUATION_WEIGHTS;
         let sum = w.coverage * coverage
             + w.special * special_share
@@ -399,6 +446,7 @@ impl EvaluationRow {
             hazards_closed: g.hazards_closed,
             hazard_share,
             forms,
+            duty_cases,
             forms_target: FORMS_TARGET_PER_MONTH,
             form_share,
             score: (sum * 10_000.0).round() / 100.0,

@@ -47,6 +47,8 @@ pub const EVALUATION_COLUMNS: &[Column] = &[
     Column::new("forms_target", "台账目标数", ColumnKind::Number, 10.0),
     Column::new("form_pct", "台账完成率(%)", ColumnKind::Number, 10.0),
     Column::new("score", "综合得分", ColumnKind::Number, 9.0),
+    // Added in issue 16, after the older columns (scripts read them by place).
+    Column::new("duty_cases", "计入台账的事项数", ColumnKind::Number, 12.0),
 ];
 
 /// The evaluation `rows` as a [`Table`], in their order.
@@ -81,6 +83,7 @@ pub fn evaluation_table(rows: &[EvaluationRow]) -> Table {
                     count(r.forms_target),
                     pct(r.form_share),
                     Cell::Number(one_decimal(r.score)),
+                    count(r.duty_cases),
                 ]
             })
             .collect(),

@@ -161,6 +161,47 @@ impl Town {
         id
     }
 
+    /// A case of `category` opened by `worker` at `local`, answered
+    /// (registered) by `answered_by` ten minutes later when given.
+    pub(super) fn case_by(
+        &self,
+        grid_code: &str,
+        category: &str,
+        worker: &str,
+        local: &str,
+        answered_by: Option<&str>,
+    ) -> CaseId {
+        let id = CaseId::new();
+        let input = NewCase {
+            category: category.into(),
+            description: "诉求".into(),
+            opened_at: Some(t(local)),
+            ..NewCase::default()
+        };
+        self.db
+            .write(|tx| open_case_in(tx, id, &input, &grid(grid_code), &meta(worker, local)))
+            .unwrap();
+        if let Some(by) = answered_by {
+            let at = Timestamp(t(local).0 + 10 * 60_000);
+            let m = server_meta("00aa11bb", by, at).unwrap();
+            let doc = DocId::case(id);
+            self.db
+                .write(|tx| {
+                    append_transition_in(
+                        tx,
+                        TransitionId::new(),
+                        &doc,
+                        DocKind::Case,
+                        "case",
+                        Step::to(CaseState::Registered, ""),
+                        &m,
+                    )
+                })
+                .unwrap();
+        }
+        id
+    }
+
     fn move_case(&self, id: CaseId, to: CaseState, local: &str) {
         self.transition((DocId::case(id), DocKind::Case, "case"), to, local);
     }

@@ -372,6 +372,47 @@ fn evaluation_of_the_current_month() {
 }
 
 #[test]
+fn duty_cases_count_as_form_records_of_who_opened_or_first_answered_them() {
+    let (town, _) = town();
+    let before = town
+        .read(|r| evaluation(r, &evaluees(), "2026-03"))
+        .unwrap();
+    let gw2 = |rows: &[EvaluationRow]| {
+        rows.iter()
+            .find(|r| r.worker.as_str() == "gw-2")
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!((gw2(&before).forms, gw2(&before).duty_cases), (0, 0));
+    // gw-2 opens a 帮办代办 case; a resident files a 邻里纠纷 one that gw-2
+    // answers; a resident's case gw-1 answers, an 环境卫生 case and a
+    // February duty case do not count for gw-2.
+    town.case_by("G-B", "帮办代办", "gw-2", "2026-03-05T09:00", None);
+    town.case_by(
+        "G-B",
+        "邻里纠纷",
+        "resident",
+        "2026-03-06T09:00",
+        Some("gw-2"),
+    );
+    town.case_by(
+        "G-B",
+        "矛盾纠纷",
+        "resident",
+        "2026-03-06T10:00",
+        Some("gw-1"),
+    );
+    town.case_by("G-B", "环境卫生", "gw-2", "2026-03-07T09:00", None);
+    town.case_by("G-B", "帮办代办", "gw-2", "2026-02-20T09:00", None);
+    let after = town
+        .read(|r| evaluation(r, &evaluees(), "2026-03"))
+        .unwrap();
+    let r = gw2(&after);
+    assert_eq!((r.forms, r.duty_cases), (0, 2));
+    assert!((r.form_share - 2.0 / 12.0).abs() < 1e-12);
+}
+
+#[test]
 fn coverage_counts_any_gridworkers_visit_and_own_visits_are_shown_beside_it() {
     let (town, _) = town();
     // 李四 (gw-2) visited A3 of G-A in March; 张三 (gw-1) A1 and A3. Were
@@ -460,6 +501,10 @@ fn evaluation_exports_as_xlsx_and_csv() {
     assert_eq!(cells.len(), 4);
     assert_eq!(cells[0][0], Data::String("网格员编号 / worker_id".into()));
     assert_eq!(cells[0][20], Data::String("综合得分 / score".into()));
+    assert_eq!(
+        cells[0][21],
+        Data::String("计入台账的事项数 / duty_cases".into())
+    );
     let gw1 = &cells[3];
     assert_eq!(gw1[0], Data::String("gw-1".into()));
     assert_eq!(gw1[1], Data::String("张三".into()));
@@ -475,7 +520,7 @@ fn evaluation_exports_as_xlsx_and_csv() {
         numbers,
         [
             4.0, 2.0, 2.0, 50.0, 3.0, 1.0, 33.3, 3.0, 1.0, 33.3, 4.0, 1.0, 25.0, 6.0, 12.0, 50.0,
-            38.8
+            38.8, 0.0
         ]
     );
 
@@ -488,11 +533,11 @@ fn evaluation_exports_as_xlsx_and_csv() {
     assert!(lines[0].starts_with("网格员编号 / worker_id,姓名 / name,"));
     assert_eq!(
         lines[1],
-        "gw-3,'=1+1,G-D,2026-03,0,0,0,100,0,0,100,0,0,100,0,0,100,13,12,100,100"
+        "gw-3,'=1+1,G-D,2026-03,0,0,0,100,0,0,100,0,0,100,0,0,100,13,12,100,100,0"
     );
     assert_eq!(
         lines[3],
-        "gw-1,张三,G-A,2026-03,4,2,2,50,3,1,33.3,3,1,33.3,4,1,25,6,12,50,38.8"
+        "gw-1,张三,G-A,2026-03,4,2,2,50,3,1,33.3,3,1,33.3,4,1,25,6,12,50,38.8,0"
     );
 }
 

@@ -146,7 +146,7 @@ fn page(view: &View, month: &str, rows: &[EvaluationRow], sort: &str) -> String 
                         td.num data-figure="special" title={ (r.special_on_time) "/" (r.special_households) } { (percent(r.special_share)) }
                         td.num data-figure="response" title={ (r.responses_on_time) "/" (r.cases) } { (percent(r.response_share)) }
                         td.num data-figure="hazards" title={ (r.hazards_closed) "/" (r.hazards) } { (percent(r.hazard_share)) }
-                        td.num data-figure="forms" title={ (r.forms) "/" (r.forms_target) } { (percent(r.form_share)) }
+                        td.num data-figure="forms" title={ (r.forms) " + " (r.duty_cases) "/" (r.forms_target) } { (percent(r.form_share)) }
                         td.num data-figure="score" { strong { (format!("{:.1}", r.score)) } }
                         td.num data-figure="unverified" { (r.unverified) }
                     }
