@@ -315,4 +315,41 @@ mod tests {
             .open_case_for_visit(VisitId::new(), found("环境卫生"))
             .is_err());
     }
+
+    #[test]
+    fn follow_ups_linked_on_two_phones_at_once_are_both_kept() {
+        use crate::docs::DocId;
+        let dir = TempDir::new().unwrap();
+        let (a, _) = phone(&dir, "a.db", "gw-1");
+        let (b, _) = phone(&dir, "b.db", "gw-2");
+        let h = household(&a, "1号楼101室", &[]);
+        let (visit, first) = a
+            .record_visit_with_case(
+                NewVisit {
+                    household: h.id,
+                    ..Default::default()
+                },
+                found("环境卫生"),
+            )
+            .unwrap();
+        let year = crate::schedule::local_date(visit.started_at, a.timezone()).year();
+        let docs = [DocId::household(h.id), DocId::visit_log(h.id, year)];
+        for doc in &docs {
+            b.merge_doc(doc, &a.export_doc(doc).unwrap()).unwrap();
+        }
+        // Offline, each phone adds a case to the same visit.
+        let on_a = a.open_case_for_visit(visit.id, found("帮办代办")).unwrap();
+        let on_b = b.open_case_for_visit(visit.id, found("邻里纠纷")).unwrap();
+        let log = &docs[1];
+        a.merge_doc(log, &b.export_doc(log).unwrap()).unwrap();
+        b.merge_doc(log, &a.export_doc(log).unwrap()).unwrap();
+        let (va, vb) = (a.visit(visit.id).unwrap(), b.visit(visit.id).unwrap());
+        assert_eq!(va, vb);
+        let mut ids = va.follow_up_cases.clone();
+        ids.sort();
+        let mut expected = vec![first.id, on_a.id, on_b.id];
+        expected.sort();
+        assert_eq!(ids, expected, "nothing lost");
+        assert_eq!(va.follow_up_cases[0], first.id);
+    }
 }
