@@ -206,7 +206,7 @@ fn hazards_cases_forms_due_conflicts_and_report() {
     let form = dir.path().join("form.json");
     std::fs::write(
         &form,
-        r#"{"checked_at": "2026-05-01", "place": "河道", "problem_found": false}"#,
+        r#"{"checked_at": "2026-05-01", "place": "河道", "problems": ["none"]}"#,
     )
     .unwrap();
     let record = p.json(&[
@@ -218,8 +218,9 @@ fn hazards_cases_forms_due_conflicts_and_report() {
         "--answers",
         form.to_str().unwrap(),
     ]);
-    assert_eq!(record["template"]["version"], 1);
-    assert_eq!(p.json(&["form", "templates"]).as_array().unwrap().len(), 14);
+    assert_eq!(record["template"]["version"], 2);
+    // The checklist, the hazard form, and both versions of the twelve duties.
+    assert_eq!(p.json(&["form", "templates"]).as_array().unwrap().len(), 26);
 
     // Never visited: due from registration day; weekly policy.
     let due = p.json(&["due"]);

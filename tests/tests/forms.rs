@@ -210,7 +210,8 @@ fn published_templates_reach_phones_and_old_versions_stay_valid() {
     let t = town();
     let url = t.server.url.clone();
     let dir = t.dir.path();
-    let v1_answers = json!({"checked_at": "2026-11-20", "place": "3栋", "problem_found": true});
+    // Answers of the newest built-in version (2, the sanitation ledger's own form).
+    let v1_answers = json!({"checked_at": "2026-11-20", "place": "3栋", "area_type": "market", "problems": ["none"]});
     let v1_file = write_json(dir, "v1.json", &v1_answers);
     let old = t.a.json(&[
         "form",
@@ -221,16 +222,16 @@ fn published_templates_reach_phones_and_old_versions_stay_valid() {
         "--answers",
         v1_file.to_str().unwrap(),
     ]);
-    assert_eq!(old["template"]["version"], 1);
+    assert_eq!(old["template"]["version"], 2);
     t.a.sync(&url, &t.tokens[0]);
 
-    // Staff publish v2 to the community C1: one more field, required when a
-    // problem was found.
+    // Staff publish v3 to the community C1: one more field, required at a
+    // market.
     let mut v2 = t.a.json(&["form", "show", "duty-sanitation"]);
-    v2["version"] = json!(2);
+    v2["version"] = json!(3);
     v2["fields"].as_array_mut().unwrap().push(json!({
         "id": "bags", "label_zh": "清运袋数", "label_en": "Bags removed", "type": "integer",
-        "required": true, "relevant": "${problem_found}", "constraint": ". > 0"
+        "required": true, "relevant": "${area_type} = 'market'", "constraint": ". > 0"
     }));
     let v2_file = write_json(dir, "v2.json", &v2);
     let published = t.server.admin(&[
@@ -244,7 +245,7 @@ fn published_templates_reach_phones_and_old_versions_stay_valid() {
     ]);
     assert_eq!(
         (published["doc_id"].as_str(), published["changed"].as_bool()),
-        (Some("template/duty-sanitation/2"), Some(true))
+        (Some("template/duty-sanitation/3"), Some(true))
     );
     // Publishing the same file again changes nothing; a lower version is refused.
     assert_eq!(
@@ -258,7 +259,7 @@ fn published_templates_reach_phones_and_old_versions_stay_valid() {
         false
     );
     let mut stale = v2.clone();
-    stale["version"] = json!(1);
+    stale["version"] = json!(2);
     let stale_file = write_json(dir, "stale.json", &stale);
     let out = gridwork_tests::server::admin_output(
         &t.server.data_dir,
@@ -283,22 +284,26 @@ fn published_templates_reach_phones_and_old_versions_stay_valid() {
     let listed = t.server.admin(&["template", "list"]);
     assert_eq!(listed.as_array().unwrap().len(), 2);
 
-    // Phone A (G1) gets both; phone C (G2) only the community's v2.
+    // Phone A (G1) gets both; phone C (G2) only the community's v3.
     assert_eq!(
         versions(&t.a, "duty-sanitation"),
-        [(1, "builtin".into(), true)]
+        [(1, "builtin".into(), false), (2, "builtin".into(), true)]
     );
     t.a.sync(&url, &t.tokens[0]);
     t.c.sync(&url, &t.tokens[1]);
     assert_eq!(
         versions(&t.a, "duty-sanitation"),
-        [(1, "builtin".into(), false), (2, "published".into(), true)]
+        [
+            (1, "builtin".into(), false),
+            (2, "builtin".into(), false),
+            (3, "published".into(), true)
+        ]
     );
-    assert_eq!(versions(&t.c, "duty-sanitation").len(), 2);
+    assert_eq!(versions(&t.c, "duty-sanitation").len(), 3);
     assert_eq!(versions(&t.a, "duty-women-children").len(), 1);
     assert!(versions(&t.c, "duty-women-children").is_empty());
 
-    // New records use v2: the v1 answers now miss `bags`, named with its label.
+    // New records use v3: the v2 answers now miss `bags`, named with its label.
     let out = t.a.run(&[
         "form",
         "fill",
@@ -327,8 +332,8 @@ fn published_templates_reach_phones_and_old_versions_stay_valid() {
         "--answers",
         v2_answers_file.to_str().unwrap(),
     ]);
-    assert_eq!(new["template"]["version"], 2);
-    // The v1 record still shows, and its version still serves it.
+    assert_eq!(new["template"]["version"], 3);
+    // The v2 record still shows, and its version still serves it.
     let records = t.a.json(&["form", "list", "--template", "duty-sanitation"]);
     let record_versions: Vec<u64> = records
         .as_array()
@@ -336,7 +341,7 @@ fn published_templates_reach_phones_and_old_versions_stay_valid() {
         .iter()
         .map(|r| r["template"]["version"].as_u64().unwrap())
         .collect();
-    assert_eq!(record_versions, [2, 1]);
+    assert_eq!(record_versions, [3, 2]);
     assert_eq!(
         t.a.json(&["form", "show", "duty-sanitation", "--version", "1"])["fields"]
             .as_array()
@@ -394,14 +399,14 @@ fn phones_cannot_change_a_template() {
     let t = town();
     let url = t.server.url.clone();
     let mut v2 = t.a.json(&["form", "show", "duty-river-care"]);
-    v2["version"] = json!(2);
+    v2["version"] = json!(3);
     let file = write_json(t.dir.path(), "river.json", &v2);
     t.server
         .admin(&["template", "publish", file.to_str().unwrap()]);
     t.a.sync(&url, &t.tokens[0]);
 
     // A (buggy or hostile) device pushes an edited copy of the template doc.
-    let id = gridwork_core::docs::DocId::template("duty-river-care", 2);
+    let id = gridwork_core::docs::DocId::template("duty-river-care", 3);
     let store = gridwork_core::Store::open(&t.a.store, None).unwrap();
     let mut doc = automerge::Automerge::load(&store.export_doc(&id).unwrap()).unwrap();
     drop(store);
@@ -430,7 +435,7 @@ fn phones_cannot_change_a_template() {
     assert_eq!(response.rejected[0].reason, RejectReason::ReadOnly);
     // The server's copy is untouched, and phones still read the original.
     t.c.sync(&url, &t.tokens[1]);
-    assert_eq!(t.c.json(&["form", "show", "duty-river-care"])["version"], 2);
+    assert_eq!(t.c.json(&["form", "show", "duty-river-care"])["version"], 3);
     assert_eq!(
         t.c.json(&["form", "show", "duty-river-care"])["fields"],
         v2["fields"]

@@ -277,8 +277,9 @@ fn templates_and_policies_published_on_postgres_reach_phones_through_any_instanc
 
     // A template version published to the community, through the admin
     // command on the database.
+    // One above the newest built-in version (2).
     let mut v2 = a.json(&["form", "show", "duty-sanitation"]);
-    v2["version"] = serde_json::json!(2);
+    v2["version"] = serde_json::json!(3);
     let file = dir.path().join("v2.json");
     std::fs::write(&file, serde_json::to_vec(&v2).unwrap()).unwrap();
     let published = admin_database(
@@ -293,7 +294,7 @@ fn templates_and_policies_published_on_postgres_reach_phones_through_any_instanc
             "staff-1",
         ],
     );
-    assert_eq!(published["doc_id"], "template/duty-sanitation/2");
+    assert_eq!(published["doc_id"], "template/duty-sanitation/3");
     assert_eq!(published["changed"], true);
     let again = admin_database(
         &url,
@@ -340,7 +341,7 @@ fn templates_and_policies_published_on_postgres_reach_phones_through_any_instanc
         .filter(|t| t["id"] == "duty-sanitation")
         .map(|t| t["version"].as_u64().unwrap())
         .collect();
-    assert_eq!(newest, vec![1, 2]);
+    assert_eq!(newest, vec![1, 2, 3]);
     let docs = a.json(&["docs"]);
     assert!(
         docs.as_array()

@@ -426,17 +426,18 @@ def test_fill_form_with_bad_answers_raises_invalid_form_per_field(tmp_path):
     ids = {t.id for t in store.templates()}
     assert {"visit-checklist", "hazard-inspection", "duty-sanitation"} <= ids
 
-    bad = {"place": 3, "problem_found": "maybe", "people_reached": 1.5}
+    bad = {"place": 3, "problems": "maybe", "handling": "nonsense"}
     with pytest.raises(ApiError.InvalidForm) as e:
         store.fill_form("duty-sanitation", h.id, "", json.dumps(bad))
     errors = {err.field: err for err in e.value.errors}
     assert set(errors) == {
         "answers.checked_at",
         "answers.place",
-        "answers.problem_found",
-        "answers.people_reached",
+        "answers.area_type",
+        "answers.problems",
+        "answers.handling",
     }
-    assert errors["answers.checked_at"].label == "检查日期 / Date checked"
+    assert errors["answers.checked_at"].label == "巡查日期 / Date checked"
     assert errors["answers.place"].label == "地点 / Place"
     assert "required" in errors["answers.checked_at"].message
     for err in e.value.errors:
@@ -448,9 +449,14 @@ def test_fill_form_with_bad_answers_raises_invalid_form_per_field(tmp_path):
         store.fill_form("duty-sanitation", h.id, "", "not json")
     assert e.value.field == "answers"
 
-    good = {"checked_at": "2026-01-05", "place": "幸福里6号楼", "problem_found": False}
+    good = {
+        "checked_at": "2026-01-05",
+        "place": "幸福里6号楼",
+        "area_type": "residential",
+        "problems": ["none"],
+    }
     record = store.fill_form("duty-sanitation", h.id, "", json.dumps(good))
-    assert (record.template.id, record.template.version) == ("duty-sanitation", 1)
+    assert (record.template.id, record.template.version) == ("duty-sanitation", 2)
     assert json.loads(record.answers_json) == good
     assert [r.id for r in store.list_form_records("duty-sanitation")] == [record.id]
 
@@ -777,7 +783,7 @@ def test_a_template_published_by_staff_reaches_the_phone(tmp_path):
             "label_en": "Bags removed",
             "type": "integer",
             "required": True,
-            "relevant": "${problem_found}",
+            "relevant": "${area_type} = 'market'",
         }
     )
     path = tmp_path / "duty-sanitation.json"
@@ -797,7 +803,12 @@ def test_a_template_published_by_staff_reaches_the_phone(tmp_path):
     assert json.loads(a.template_json("duty-sanitation", None))["version"] == version
 
     h = a.add_household(new_household("同步里5号楼501室"))
-    answers = {"checked_at": "2026-01-05", "place": "幸福里", "problem_found": True}
+    answers = {
+        "checked_at": "2026-01-05",
+        "place": "幸福里",
+        "area_type": "market",
+        "problems": ["none"],
+    }
     with pytest.raises(ApiError.InvalidForm) as e:
         a.fill_form("duty-sanitation", h.id, "", json.dumps(answers))
     assert [err.field for err in e.value.errors] == ["answers.bags"]
@@ -805,8 +816,8 @@ def test_a_template_published_by_staff_reaches_the_phone(tmp_path):
 
     record = a.fill_form("duty-sanitation", h.id, "", json.dumps({**answers, "bags": 3}))
     assert record.template.version == version
-    # Not relevant when no problem was found: then it must be left out.
-    quiet = {**answers, "problem_found": False}
+    # Not relevant away from a market: then it must be left out.
+    quiet = {**answers, "area_type": "street"}
     assert a.fill_form("duty-sanitation", h.id, "", json.dumps(quiet)).template.version == version
 
 

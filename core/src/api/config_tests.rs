@@ -49,10 +49,11 @@ fn set_policy(store: &Store, policy: &Policy) {
         .unwrap();
 }
 
-/// duty-sanitation v2: adds a required `bags` count shown when a problem was found.
-fn sanitation_v2() -> Template {
-    let mut t = crate::forms::find("duty-sanitation", Some(1)).unwrap();
-    t.version = 2;
+/// duty-sanitation v3, published over the built-in v2: adds a required
+/// `bags` count shown when the area type is known.
+fn sanitation_v3() -> Template {
+    let mut t = crate::forms::find("duty-sanitation", Some(2)).unwrap();
+    t.version = 3;
     t.fields.push(Field {
         id: "bags".into(),
         section: String::new(),
@@ -61,11 +62,16 @@ fn sanitation_v2() -> Template {
         field_type: FieldType::Integer,
         required: true,
         choices: vec![],
-        relevant: Some("${problem_found}".into()),
+        relevant: Some("${area_type} != ''".into()),
         constraint: Some(". > 0".into()),
         constraint_message: None,
     });
     t
+}
+
+/// Answers the built-in v2 of duty-sanitation accepts.
+fn v2_answers() -> BTreeMap<String, serde_json::Value> {
+    crate::forms::duties::example_answers("duty-sanitation", "2026-03-10").unwrap()
 }
 
 fn answers(pairs: &[(&str, serde_json::Value)]) -> BTreeMap<String, serde_json::Value> {
@@ -79,17 +85,12 @@ fn answers(pairs: &[(&str, serde_json::Value)]) -> BTreeMap<String, serde_json::
 fn published_versions_coexist_and_the_newest_is_offered() {
     let dir = TempDir::new().unwrap();
     let (store, _clock) = phone(&dir);
-    let v1_answers = answers(&[
-        ("checked_at", json!("2026-03-10")),
-        ("place", json!("3栋")),
-        ("problem_found", json!(true)),
-    ]);
     let old = store
-        .fill_form("duty-sanitation", None, "3栋", v1_answers.clone())
+        .fill_form("duty-sanitation", None, "3栋", v2_answers())
         .unwrap();
-    assert_eq!(old.template.version, 1);
+    assert_eq!(old.template.version, 2, "the newest built-in version");
 
-    assert!(publish(&store, &sanitation_v2()).unwrap());
+    assert!(publish(&store, &sanitation_v3()).unwrap());
     let listed: Vec<(String, u32, String, bool)> = store
         .templates()
         .unwrap()
@@ -101,10 +102,11 @@ fn published_versions_coexist_and_the_newest_is_offered() {
         listed,
         [
             ("duty-sanitation".into(), 1, "builtin".into(), false),
-            ("duty-sanitation".into(), 2, "published".into(), true)
+            ("duty-sanitation".into(), 2, "builtin".into(), false),
+            ("duty-sanitation".into(), 3, "published".into(), true)
         ]
     );
-    assert_eq!(store.template("duty-sanitation", None).unwrap().version, 2);
+    assert_eq!(store.template("duty-sanitation", None).unwrap().version, 3);
     assert_eq!(
         store
             .template("duty-sanitation", Some(1))
@@ -114,24 +116,24 @@ fn published_versions_coexist_and_the_newest_is_offered() {
         6
     );
 
-    // New records use v2, whose extra field is required when shown.
+    // New records use v3, whose extra field is required when shown.
     let err = store
-        .fill_form("duty-sanitation", None, "3栋", v1_answers.clone())
+        .fill_form("duty-sanitation", None, "3栋", v2_answers())
         .unwrap_err();
     assert!(
         err.to_string()
             .contains("answers.bags (清运袋数 / Bags removed)"),
         "{err}"
     );
-    let mut v2_answers = v1_answers.clone();
-    v2_answers.insert("bags".into(), json!(4));
+    let mut v3_answers = v2_answers();
+    v3_answers.insert("bags".into(), json!(4));
     let new = store
-        .fill_form("duty-sanitation", None, "3栋", v2_answers)
+        .fill_form("duty-sanitation", None, "3栋", v3_answers)
         .unwrap();
-    assert_eq!(new.template.version, 2);
+    assert_eq!(new.template.version, 3);
 
-    // The v1 record still reads and edits under v1: `bags` is no field of it.
-    assert_eq!(store.form_record(old.id).unwrap().template.version, 1);
+    // The v2 record still reads and edits under v2: `bags` is no field of it.
+    assert_eq!(store.form_record(old.id).unwrap().template.version, 2);
     store
         .edit_form_record(old.id, answers(&[("place", json!("4栋"))]))
         .unwrap();
@@ -146,24 +148,26 @@ fn published_versions_coexist_and_the_newest_is_offered() {
 fn publishing_rules() {
     let dir = TempDir::new().unwrap();
     let (store, _clock) = phone(&dir);
-    // Not above the built-in v1.
-    let mut same_as_builtin = sanitation_v2();
-    same_as_builtin.version = 1;
-    let err = publish(&store, &same_as_builtin).unwrap_err();
-    assert!(matches!(err, Error::Validation { ref field, .. } if field == "template.version"));
+    // Not at or below a built-in version (v1 and v2 are built in).
+    for version in [1, 2] {
+        let mut same_as_builtin = sanitation_v3();
+        same_as_builtin.version = version;
+        let err = publish(&store, &same_as_builtin).unwrap_err();
+        assert!(matches!(err, Error::Validation { ref field, .. } if field == "template.version"));
+    }
     // Idempotent; different content under a published version is refused.
-    assert!(publish(&store, &sanitation_v2()).unwrap());
-    assert!(!publish(&store, &sanitation_v2()).unwrap());
-    let mut changed = sanitation_v2();
+    assert!(publish(&store, &sanitation_v3()).unwrap());
+    assert!(!publish(&store, &sanitation_v3()).unwrap());
+    let mut changed = sanitation_v3();
     changed.title_zh = "改过的标题".into();
     assert!(publish(&store, &changed).is_err());
     // A malformed template is refused with the structural error.
-    let mut broken = sanitation_v2();
-    broken.version = 3;
-    broken.fields[6].relevant = Some("${missing}".into());
+    let mut broken = sanitation_v3();
+    broken.version = 4;
+    broken.fields.last_mut().unwrap().relevant = Some("${missing}".into());
     let err = publish(&store, &broken).unwrap_err().to_string();
     assert!(err.contains("bags.relevant"), "{err}");
-    assert_eq!(store.template("duty-sanitation", None).unwrap().version, 2);
+    assert_eq!(store.template("duty-sanitation", None).unwrap().version, 3);
 }
 
 #[test]

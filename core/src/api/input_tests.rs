@@ -262,7 +262,7 @@ fn forms_work_logs_and_months() {
         [
             ("checked_at".to_string(), serde_json::json!("2026-03-10")),
             ("place".to_string(), place),
-            ("problem_found".to_string(), serde_json::json!(false)),
+            ("problems".to_string(), serde_json::json!(["none"])),
         ]
         .into_iter()
         .collect()

@@ -118,8 +118,8 @@ fn fill_every_table(store: &Store) {
         })
         .unwrap();
     let meta = server_meta("00aa11bb", "staff-1", store.now()).unwrap();
-    let mut template = crate::forms::find("duty-sanitation", Some(1)).unwrap();
-    template.version = 2;
+    let mut template = crate::forms::find("duty-sanitation", None).unwrap();
+    template.version += 1;
     store
         .db
         .write(|tx| {

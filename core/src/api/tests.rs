@@ -368,21 +368,27 @@ fn forms_and_work_log() {
     let err = store
         .fill_form("duty-river-care", None, "河道", answers.clone())
         .unwrap_err();
-    assert_eq!(field_of(err), "answers.problem_found");
+    assert_eq!(field_of(err), "answers.problems");
     assert!(store.list_form_records(None).unwrap().is_empty());
-    answers.insert("problem_found".to_string(), serde_json::json!(false));
+    answers.insert("problems".to_string(), serde_json::json!(["none"]));
     let record = store
         .fill_form("duty-river-care", None, "河道", answers)
         .unwrap();
-    assert_eq!(record.template.version, 1);
+    assert_eq!(
+        record.template.version, 2,
+        "the river patrol ledger's own form"
+    );
     assert!(matches!(
         store.fill_form("no-such", None, "x", Default::default()),
         Err(Error::NotFound { .. })
     ));
     let mut change = std::collections::BTreeMap::new();
-    change.insert("people_reached".to_string(), serde_json::json!(3));
+    change.insert("earlier_problems".to_string(), serde_json::json!("fixed"));
     let edited = store.edit_form_record(record.id, change).unwrap();
-    assert_eq!(edited.answers["people_reached"], serde_json::json!(3));
+    assert_eq!(
+        edited.answers["earlier_problems"],
+        serde_json::json!("fixed")
+    );
 
     store
         .set_work_log_day("2026-03-10", vec!["走访独居老人".into()], "")

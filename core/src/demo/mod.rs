@@ -17,7 +17,6 @@ use names::*;
 use rand::{Rng, RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 /// What to generate.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize)]
@@ -604,7 +603,7 @@ fn demo_forms(
     years: u32,
     grid: &GridCode,
 ) -> Result<u32> {
-    let duties = crate::forms::default_pack::twelve_duties();
+    let duties = crate::forms::duties::twelve_duties_v2();
     let mut count = 0;
     for month in 0..i64::from(years) * 12 {
         store.db.write(|tx| {
@@ -618,17 +617,12 @@ fn demo_forms(
                     continue;
                 }
                 let date = crate::schedule::local_date(at, store.timezone()).to_string();
-                let problem = g.chance(0.2);
-                let mut answers = BTreeMap::new();
-                answers.insert("checked_at".to_string(), serde_json::json!(date));
-                answers.insert("place".to_string(), serde_json::json!(g.pick(COMMUNITIES)));
-                answers.insert("problem_found".to_string(), serde_json::json!(problem));
-                answers.insert(
-                    "people_reached".to_string(),
-                    serde_json::json!(g.rng.random_range(1..30)),
-                );
-                if problem {
-                    answers.insert("handling".to_string(), serde_json::json!("solved"));
+                // The duty's own fields, as filled where nothing needed
+                // following up, with the place of the work.
+                let mut answers =
+                    crate::forms::duties::example_answers(&duty.id, &date).unwrap_or_default();
+                if answers.contains_key("place") {
+                    answers.insert("place".to_string(), serde_json::json!(g.pick(COMMUNITIES)));
                 }
                 let id = FormRecordId(g.uuid(at));
                 crate::api::fill_form_in(

@@ -63,11 +63,23 @@ impl Template {
                 });
             }
         }
+        // Other fields' `relevant` and `constraint` see only well-shaped
+        // answers: a malformed answer is reported once, on its own field,
+        // not again as a follow-up question it seemed to open.
+        let shaped: BTreeMap<String, Json> = answers
+            .iter()
+            .filter(|(key, value)| {
+                self.field(key)
+                    .is_some_and(|f| value.is_null() || check_value(f, value).is_ok())
+            })
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         for field in &self.fields {
             if field.field_type == FieldType::Note {
                 continue;
             }
-            if let Err(message) = check_field(field, answers, today) {
+            let own = answers.get(&field.id).filter(|v| !v.is_null());
+            if let Err(message) = check_field(field, own, &shaped, today) {
                 errors.push(FieldError {
                     field: format!("answers.{}", field.id),
                     label: field.label(),
@@ -96,15 +108,16 @@ impl Template {
     }
 }
 
-/// Check one field; the error is the message.
+/// Check one field's `answer` with the other answers `context` (the
+/// well-shaped ones); the error is the message.
 fn check_field(
     field: &Field,
-    answers: &BTreeMap<String, Json>,
+    answer: Option<&Json>,
+    context: &BTreeMap<String, Json>,
     today: &str,
 ) -> std::result::Result<(), String> {
-    let answer = answers.get(&field.id).filter(|v| !v.is_null());
     let ctx = Answers {
-        answers,
+        answers: context,
         dot: answer,
         today,
     };

@@ -17,7 +17,14 @@ pub const VISIT_CHECKLIST_ID: &str = "visit-checklist";
 /// Id of the built-in hazard inspection form.
 pub const HAZARD_INSPECTION_ID: &str = "hazard-inspection";
 
-fn field(id: &str, section: &str, zh: &str, en: &str, t: FieldType, required: bool) -> Field {
+pub(super) fn field(
+    id: &str,
+    section: &str,
+    zh: &str,
+    en: &str,
+    t: FieldType,
+    required: bool,
+) -> Field {
     Field {
         id: id.into(),
         section: section.into(),
@@ -32,7 +39,7 @@ fn field(id: &str, section: &str, zh: &str, en: &str, t: FieldType, required: bo
     }
 }
 
-fn choices(list: &[(&str, &str, &str)]) -> Vec<Choice> {
+pub(super) fn choices(list: &[(&str, &str, &str)]) -> Vec<Choice> {
     list.iter()
         .map(|(v, zh, en)| Choice {
             value: (*v).into(),
@@ -107,8 +114,9 @@ pub fn visit_checklist() -> Template {
     }
 }
 
-/// The twelve duties, each a small form: what was checked, whether a problem
-/// was found, what was done.
+/// The twelve duties, version 1: each the same small generic form (what
+/// was checked, whether a problem was found, what was done). Superseded by
+/// version 2 ([`super::duties`]); kept for the records filled with it.
 pub fn twelve_duties() -> Vec<Template> {
     let duties = [
         ("duty-party-building", "党建引领", "Party building"),
@@ -247,9 +255,13 @@ pub fn hazard_inspection() -> Template {
     }
 }
 
-/// Every template of the default pack.
+/// Every template of the default pack: the visit checklist, the hazard
+/// inspection, and both versions of the twelve duties (version 1 stays so
+/// that records filled with it still read and edit; new records use the
+/// newest version, [`super::duties::twelve_duties_v2`]).
 pub fn all() -> Vec<Template> {
     let mut out = vec![visit_checklist(), hazard_inspection()];
     out.extend(twelve_duties());
+    out.extend(super::duties::twelve_duties_v2());
     out
 }

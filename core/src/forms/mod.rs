@@ -5,7 +5,9 @@
 //! - [`expr`]: the XLSForm expression subset for `relevant`/`constraint`;
 //! - [`refs`]: `${field}` references in labels and messages;
 //! - [`answers`]: answer validation (one error per failing field);
-//! - [`default_pack`]: the templates shipped in the core (version 1 of each);
+//! - [`default_pack`]: the templates shipped in the core (version 1 of each,
+//!   and with [`duties`] version 2 of the twelve duty forms, each with the
+//!   fields of its own ledger);
 //! - [`xlsform`]: import of XLSForm workbooks (`.xlsx`) into templates.
 //!
 //! Templates published by staff travel as read-only docs (see
@@ -14,6 +16,7 @@
 
 pub mod answers;
 pub mod default_pack;
+pub mod duties;
 pub mod expr;
 pub mod refs;
 pub mod template;

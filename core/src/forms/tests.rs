@@ -170,7 +170,7 @@ fn every_field_type_accepts_its_shape_and_rejects_others() {
 
 #[test]
 fn every_failing_field_is_reported_once_with_its_label() {
-    let t = find("duty-sanitation", None).unwrap();
+    let t = find("duty-sanitation", Some(1)).unwrap();
     let a = answers(&[
         ("checked_at", json!("yesterday")),
         ("problem_found", json!("no")),
@@ -203,7 +203,7 @@ fn every_failing_field_is_reported_once_with_its_label() {
 }
 
 fn care_form() -> Template {
-    let mut t = find("duty-special-group-care", None).unwrap();
+    let mut t = find("duty-special-group-care", Some(1)).unwrap();
     t.fields.push(Field {
         id: "meals_per_week".into(),
         section: String::new(),
@@ -342,4 +342,28 @@ fn template_json_is_strict() {
     value["fields"][1]["type"] = json!("barcode");
     assert!(Template::from_json(&value.to_string()).is_err());
     assert!(Template::from_json("{").is_err());
+}
+
+#[test]
+fn a_malformed_answer_is_reported_once_not_as_the_follow_ups_it_seems_to_open() {
+    let t = find("duty-sanitation", Some(2)).unwrap();
+    let a = answers(&[
+        ("checked_at", json!("2026-03-10")),
+        ("place", json!("幸福路")),
+        ("area_type", json!("street")),
+        ("problems", json!("maybe")),
+    ]);
+    let fields: Vec<String> = errors(&t, &a, "2026-03-10")
+        .into_iter()
+        .map(|e| e.field)
+        .collect();
+    assert_eq!(fields, ["answers.problems"]);
+    // Well-shaped, the same finding opens its follow-up question.
+    let mut found = a.clone();
+    found.insert("problems".into(), json!(["exposed_waste"]));
+    let fields: Vec<String> = errors(&t, &found, "2026-03-10")
+        .into_iter()
+        .map(|e| e.field)
+        .collect();
+    assert_eq!(fields, ["answers.handling"]);
 }

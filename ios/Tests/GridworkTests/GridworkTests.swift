@@ -247,14 +247,14 @@ final class GridworkTests: XCTestCase {
         let error = await apiError {
             try await gridwork.fillForm(
                 "duty-sanitation", household: household.id,
-                answersJSON: #"{"place": 3, "problem_found": "maybe"}"#)
+                answersJSON: #"{"place": 3, "problems": "maybe"}"#)
         }
         guard case .InvalidForm(let errors, let message)? = error else { return XCTFail("\(String(describing: error))") }
         XCTAssertEqual(
             Set(errors.map(\.field)),
-            ["answers.checked_at", "answers.place", "answers.problem_found"])
+            ["answers.checked_at", "answers.place", "answers.area_type", "answers.problems"])
         let checkedAt = errors.first { $0.field == "answers.checked_at" }
-        XCTAssertEqual(checkedAt?.label, "检查日期 / Date checked")
+        XCTAssertEqual(checkedAt?.label, "巡查日期 / Date checked")
         for fieldError in errors {
             XCTAssertTrue(message.contains(fieldError.field))
         }
@@ -264,7 +264,8 @@ final class GridworkTests: XCTestCase {
         struct Answers: Encodable {
             let checked_at = "2026-01-05"
             let place = "幸福里6号楼"
-            let problem_found = false
+            let area_type = "residential"
+            let problems = ["none"]
         }
         let record = try await gridwork.fillForm("duty-sanitation", household: household.id, answers: Answers())
         XCTAssertEqual(record.template.id, "duty-sanitation")

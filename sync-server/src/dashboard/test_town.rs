@@ -211,7 +211,7 @@ impl Town {
             let answers = [
                 ("checked_at", serde_json::json!(day)),
                 ("place", serde_json::json!("河道")),
-                ("problem_found", serde_json::json!(false)),
+                ("problems", serde_json::json!(["none"])),
             ]
             .into_iter()
             .map(|(k, v)| (k.to_string(), v))

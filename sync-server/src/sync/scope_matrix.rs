@@ -151,7 +151,7 @@ fn make_docs(store: &Store) -> BTreeMap<&'static str, String> {
     let mut answers = BTreeMap::new();
     answers.insert("checked_at".to_string(), serde_json::json!("2026-05-20"));
     answers.insert("place".to_string(), serde_json::json!("河道"));
-    answers.insert("problem_found".to_string(), serde_json::json!(false));
+    answers.insert("problems".to_string(), serde_json::json!(["none"]));
     let record = store
         .fill_form("duty-river-care", None, "河道", answers)
         .unwrap();
@@ -229,11 +229,7 @@ fn every_doc_kind_for_every_account_in_and_out_of_scope() {
     let summary = sync(&a, &link_a);
     assert!(summary.rejected.is_empty(), "{:?}", summary.rejected);
     // A new version of a built-in template, published at the town.
-    let mut template = gridwork_core::forms::builtin()
-        .iter()
-        .find(|t| t.id == "duty-river-care")
-        .unwrap()
-        .clone();
+    let mut template = gridwork_core::forms::find("duty-river-care", None).unwrap();
     template.version += 1;
     crate::publish::publish_template(&world.server, &template, Vec::new(), Some("T1"), "admin")
         .unwrap();

@@ -232,19 +232,19 @@ class RegisterTest {
             assertEquals("builtin", template.source)
             assertTrue(store.templateJson("duty-sanitation", null).contains("\"place\""))
 
-            // checked_at is not a date, place is missing, problem_found is not a yes/no.
+            // checked_at is not a date, place and area_type are missing, problems is not a list.
             val invalid = assertThrows<ApiException.InvalidForm> {
                 store.fillForm(
                     "duty-sanitation",
                     null,
                     "3栋楼道",
-                    """{"checked_at": "not a date", "problem_found": "maybe", "people_reached": 2}""",
+                    """{"checked_at": "not a date", "problems": "maybe"}""",
                 )
             }
             val byField = invalid.errors.associateBy { it.field }
-            assertEquals(setOf("answers.checked_at", "answers.place", "answers.problem_found"), byField.keys)
+            assertEquals(setOf("answers.checked_at", "answers.place", "answers.area_type", "answers.problems"), byField.keys)
             assertEquals("地点 / Place", byField.getValue("answers.place").label)
-            assertEquals("检查日期 / Date checked", byField.getValue("answers.checked_at").label)
+            assertEquals("巡查日期 / Date checked", byField.getValue("answers.checked_at").label)
             assertTrue(invalid.errors.all { it.message.isNotBlank() })
             assertTrue(invalid.summary.contains("answers.place"), invalid.summary)
             assertTrue(store.listFormRecords(null).isEmpty(), "nothing was stored")
@@ -258,7 +258,7 @@ class RegisterTest {
                 "duty-sanitation",
                 null,
                 "3栋楼道",
-                """{"checked_at": "${todayInShanghai()}", "place": "3栋楼道", "problem_found": true, "people_reached": 2}""",
+                """{"checked_at": "${todayInShanghai()}", "place": "3栋楼道", "area_type": "residential", "problems": ["exposed_waste"], "handling": "cleaned"}""",
             )
             assertEquals("duty-sanitation", record.template.id)
             assertEquals(template.version, record.template.version)
