@@ -110,6 +110,29 @@ pub fn feed_since<C: SqlConn + ?Sized>(
     Ok(out)
 }
 
+/// The newest feed number of any doc in `scopes` (`None`: none has one);
+/// one index lookup per scope.
+pub fn feed_newest<C: SqlConn + ?Sized>(
+    conn: &C,
+    scopes: &[GridCode],
+) -> Result<Option<i64>, Error> {
+    let mut newest = None;
+    for scope in scopes {
+        if let Some(seq) = conn
+            .value(
+                "SELECT MAX(seq) FROM doc_feed WHERE scope = ?1",
+                &[scope.as_str().into()],
+            )?
+            .map(|v| v.opt_int())
+            .transpose()?
+            .flatten()
+        {
+            newest = newest.max(Some(seq));
+        }
+    }
+    Ok(newest)
+}
+
 /// Give every stored doc that has no feed row yet one (scope = the doc's
 /// `scope` column), in one transaction. Returns how many were added. Run
 /// after demo seeding and at every start, so docs written by the core

@@ -46,6 +46,16 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/exports"),
     ("GET", "/exports/{file}"),
     // Before /logout, which ends the sessions.
+    ("GET", "/v1/wait"),
+    ("GET", "/invites"),
+    ("POST", "/invites"),
+    ("GET", "/invites/{id}/print"),
+    ("POST", "/invites/{id}/revoke"),
+    ("POST", "/proposals/{id}"),
+    ("GET", "/assets/resident.css"),
+    ("GET", "/r/{token}"),
+    ("POST", "/r/{token}"),
+    ("GET", "/r/t/{tracking}"),
     ("GET", "/photos/{id}"),
     ("GET", "/photos/{id}/thumb"),
     ("GET", "/login"),
@@ -87,6 +97,13 @@ struct World {
     token: String,
     /// A photo of a hazard in DEMO-G01, uploaded by its gridworker.
     photo: String,
+    /// DEMO-G01's invitation link (`id.mac`), and another one to revoke.
+    invite: String,
+    invite_to_revoke: String,
+    /// A resident's request filed through it: its tracking token.
+    tracking: String,
+    /// A resident's proposed contact change in DEMO-G01.
+    proposal: String,
 }
 
 fn add_staff(data: &Path, id: &str, role: &str, grid: &str) {
@@ -220,6 +237,9 @@ fn world() -> (tempfile::TempDir, World) {
         "SELECT id FROM hazards WHERE grid = 'DEMO-G01' ORDER BY id LIMIT 1",
     );
     let photo = upload_a_photo(&addr, &token, dir.path());
+    let (invite, tracking, proposal) = resident_filings(&addr, &data);
+    let to_revoke = admin_json(&data, &["invite", "add", "--grid", "DEMO-G01"], &[]);
+    let invite_to_revoke = to_revoke["invite"]["id"].as_str().unwrap().to_string();
     (
         dir,
         World {
@@ -230,8 +250,54 @@ fn world() -> (tempfile::TempDir, World) {
             hazard,
             token,
             photo,
+            invite,
+            invite_to_revoke,
+            tracking,
+            proposal,
         },
     )
+}
+
+/// DEMO-G01's invitation link, a request filed through it (its tracking
+/// token) and a proposed contact change (its id).
+fn resident_filings(addr: &str, data: &Path) -> (String, String, String) {
+    let made = admin_json(data, &["invite", "add", "--grid", "DEMO-G01"], &[]);
+    let path = made["path"].as_str().unwrap().to_string();
+    let form_token = |body: &str| {
+        let key = r#"name="form" value=""#;
+        let start = body.find(key).unwrap() + key.len();
+        body[start..start + body[start..].find('"').unwrap()].to_string()
+    };
+    let page = common::http::get(addr, &path, &[]);
+    let form = form_token(&page.body);
+    let filed = common::http::post(
+        addr,
+        &path,
+        &[],
+        &[
+            ("form", &form),
+            ("kind", "request"),
+            ("category", "repair"),
+            ("text", "路灯不亮"),
+        ],
+    );
+    assert_eq!(filed.status, 303, "{}", filed.body);
+    let tracking = filed.header("location").unwrap();
+    let tracking = tracking["/r/t/".len()..tracking.find('?').unwrap()].to_string();
+    let proposed = common::http::post(
+        addr,
+        &path,
+        &[],
+        &[
+            ("form", &form),
+            ("kind", "contact"),
+            ("address", "幸福里1号"),
+            ("phone", "13800001111"),
+        ],
+    );
+    assert_eq!(proposed.status, 200, "{}", proposed.body);
+    let proposal = first(data, "SELECT id FROM household_proposals LIMIT 1");
+    (path["/r/".len()..].to_string(), tracking, proposal)
 }
 
 /// DEMO-G01's gridworker reports a hazard with a photo from a phone and
@@ -279,6 +345,13 @@ fn call(world: &World, caller: &str, method: &str, pattern: &str) -> Response {
         "/cases/{id}/transition" => format!("/cases/{}/transition", world.case),
         "/hazards/{id}/transition" => format!("/hazards/{}/transition", world.hazard),
         "/workers/{id}" => "/workers/gw-demo-1".to_owned(),
+        "/invites/{id}/print" => {
+            format!("/invites/{}/print", world.invite.split('.').next().unwrap())
+        }
+        "/invites/{id}/revoke" => format!("/invites/{}/revoke", world.invite_to_revoke),
+        "/proposals/{id}" => format!("/proposals/{}", world.proposal),
+        "/r/{token}" => format!("/r/{}", world.invite),
+        "/r/t/{tracking}" => format!("/r/t/{}", world.tracking),
         p if p.starts_with("/photos/") || p.starts_with("/v1/blobs/") => {
             pattern.replace("{id}", &world.photo)
         }
@@ -324,6 +397,9 @@ fn call(world: &World, caller: &str, method: &str, pattern: &str) -> Response {
     let csrf = who.csrf.clone().unwrap_or_default();
     let form: Option<Vec<(&str, &str)>> = match (method, pattern) {
         ("POST", "/login") => Some(vec![("user", "nobody"), ("password", "x"), ("csrf", "")]),
+        // A link for DEMO-G01 with a lifetime out of range: 400 past every
+        // check of who may act, nothing made.
+        ("POST", "/invites") => Some(vec![("grid", "DEMO-G01"), ("days", "0"), ("csrf", &csrf)]),
         ("POST", _) => Some(vec![("to", "no_such_state"), ("note", ""), ("csrf", &csrf)]),
         _ => None,
     };
@@ -367,6 +443,22 @@ const EXPECTED: &[(&str, &str, [u16; 9])] = &[
     ("GET",  "/v1/blobs/{id}",            [401, 200, 401, 401, 401, 401, 401, 401, 401]),
     ("PUT",  "/v1/blobs/{id}",            [401, 400, 401, 401, 401, 401, 401, 401, 401]),
     ("GET",  "/v1/blobs/{id}/status",     [401, 200, 401, 401, 401, 401, 401, 401, 401]),
+    // A phone's wait; with no cursor its grid's docs are news at once.
+    ("GET",  "/v1/wait",                  [401, 200, 401, 401, 401, 401, 401, 401, 401]),
+    // Residents' links: staff of the subtree make, print and revoke them
+    // (revoking twice is no change) and decide on proposals (an unknown
+    // decision is 400, past the scope check).
+    ("GET",  "/invites",                  [A,   A,   A,   200, 200, 200, 200, 200, A]),
+    ("POST", "/invites",                  [A,   A,   A,   400, 404, 400, 404, 400, A]),
+    ("GET",  "/invites/{id}/print",       [A,   A,   A,   200, 404, 200, 404, 200, A]),
+    ("POST", "/invites/{id}/revoke",      [A,   A,   A,   303, 404, 303, 404, 303, A]),
+    ("POST", "/proposals/{id}",           [A,   A,   A,   400, 404, 400, 404, 400, A]),
+    // The residents' pages need no account: the link is the credential; a
+    // form without the page's signed form token is refused.
+    ("GET",  "/assets/resident.css",      [200, 200, 200, 200, 200, 200, 200, 200, 200]),
+    ("GET",  "/r/{token}",                [200, 200, 200, 200, 200, 200, 200, 200, 200]),
+    ("POST", "/r/{token}",                [403, 403, 403, 403, 403, 403, 403, 403, 403]),
+    ("GET",  "/r/t/{tracking}",           [200, 200, 200, 200, 200, 200, 200, 200, 200]),
 ];
 
 fn expected() -> BTreeMap<(&'static str, &'static str), [u16; 9]> {
@@ -403,7 +495,8 @@ fn declared_routes() -> Vec<(String, String)> {
         let source =
             std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(file)).unwrap();
         for line in source.lines().map(str::trim) {
-            let Some(rest) = line.strip_prefix(".route(\"") else {
+            // `.route("…", …)` anywhere on the line (also inside a merge).
+            let Some((_, rest)) = line.split_once(".route(\"") else {
                 continue;
             };
             let path = rest.split('"').next().unwrap().to_string();

@@ -348,12 +348,6 @@ pub fn decide_proposal_in<C: SqlConn + ?Sized>(
     by: &str,
     now: i64,
 ) -> Result<(), Error> {
-    if !matches!(outcome, "applied" | "dismissed") {
-        return Err(Error::invalid(
-            "outcome",
-            "applied 或 dismissed / applied or dismissed",
-        ));
-    }
     let grid = conn
         .value(
             "SELECT grid FROM household_proposals WHERE id = ?1 AND outcome IS NULL",
@@ -363,6 +357,12 @@ pub fn decide_proposal_in<C: SqlConn + ?Sized>(
         .text()?;
     if !grids.iter().any(|g| g.as_str() == grid) {
         return Err(Error::not_found("proposal", ""));
+    }
+    if !matches!(outcome, "applied" | "dismissed") {
+        return Err(Error::invalid(
+            "outcome",
+            "applied 或 dismissed / applied or dismissed",
+        ));
     }
     conn.exec(
         "UPDATE household_proposals SET outcome = ?2, decided_by = ?3, decided_at = ?4 WHERE id = ?1",

@@ -39,6 +39,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{middleware, Extension, Form, Router};
 use html::Lang;
+use pages::invites;
 use serde::Deserialize;
 
 /// Largest form body the dashboard accepts.
@@ -77,13 +78,10 @@ pub fn routes(config: WebConfig) -> Router<AppState> {
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
         .route("/assets/style.css", get(stylesheet))
-        .route(
-            "/invites",
-            get(pages::invites::index).post(pages::invites::create),
-        )
-        .route("/invites/{id}/revoke", post(pages::invites::revoke))
-        .route("/invites/{id}/print", get(pages::invites::print))
-        .route("/proposals/{id}", post(pages::invites::decide))
+        .route("/invites", get(invites::index).post(invites::create))
+        .route("/invites/{id}/revoke", post(invites::revoke))
+        .route("/invites/{id}/print", get(invites::print))
+        .route("/proposals/{id}", post(invites::decide))
         .route("/assets/resident.css", get(resident::stylesheet))
         .route("/r/{token}", get(resident::form).post(resident::submit))
         .route("/r/t/{tracking}", get(resident::track))
