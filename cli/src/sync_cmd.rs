@@ -89,11 +89,17 @@ fn sync_step(store: &Store, run: &SyncRun<'_>) -> Result<serde_json::Value, Step
 /// Longest pause after a failed sync or wait before trying again.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
+/// How often `sync --watch` syncs when the server has no wait endpoint
+/// (an older server answers 404): a plain periodic sync.
+const PERIODIC: Duration = Duration::from_secs(60);
+
 /// `sync --watch`: sync, then wait for new work and sync again, forever.
 /// Each sync's summary is one compact JSON line on stdout (with the time it
-/// ended); a failure (no signal, server down) is one line on stderr and the
-/// loop retries after a pause growing from 2 s to a minute. A refused token
-/// or a phone of another account ends the loop with the error.
+/// ended); a failure (no signal, server down, a wait refused) is one line
+/// on stderr and the loop syncs again after a pause growing from 2 s to a
+/// minute, reset only once a wait succeeds. A server without the wait
+/// endpoint is synced every minute instead. A refused token or a phone of
+/// another account ends the loop with the error.
 pub fn watch(store: &Store, run: &SyncRun<'_>) -> Outcome {
     let mut backoff = Duration::from_secs(2);
     let mut must_sync = true;
@@ -119,13 +125,22 @@ pub fn watch(store: &Store, run: &SyncRun<'_>) -> Outcome {
                 )
                 .map_err(StepError::from)
         };
+        let waited = !must_sync;
         match step {
             Ok(next) => {
+                if waited {
+                    backoff = Duration::from_secs(2);
+                }
                 must_sync = next;
-                backoff = Duration::from_secs(2);
             }
             Err(StepError::Core(e @ (Error::Unauthorized | Error::AccountMismatch(_)))) => {
                 return Err(Failure::from(e));
+            }
+            Err(StepError::Core(Error::Server {
+                status: 404 | 405, ..
+            })) if waited => {
+                std::thread::sleep(PERIODIC);
+                must_sync = true;
             }
             Err(e) => {
                 output::error(&Failure::from(e).0);

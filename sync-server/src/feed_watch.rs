@@ -28,13 +28,26 @@ use tokio::sync::{watch, Notify};
 pub const POLL_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The per-scope channels and the pump's position (cheap to share).
-#[derive(Default)]
 pub struct FeedWatch {
     scopes: Mutex<HashMap<String, watch::Sender<i64>>>,
     /// The feed number the pump has read up to (0 before its first run).
     seen: AtomicI64,
     poke: Notify,
     started: AtomicBool,
+    /// True once the server is shutting down: every wait ends.
+    closing: watch::Sender<bool>,
+}
+
+impl Default for FeedWatch {
+    fn default() -> Self {
+        FeedWatch {
+            scopes: Mutex::default(),
+            seen: AtomicI64::default(),
+            poke: Notify::default(),
+            started: AtomicBool::default(),
+            closing: watch::channel(false).0,
+        }
+    }
 }
 
 impl FeedWatch {
@@ -46,6 +59,17 @@ impl FeedWatch {
             .entry(scope.to_string())
             .or_insert_with(|| watch::channel(0).0)
             .subscribe()
+    }
+
+    /// End every wait now and from now on (the server is shutting down, so
+    /// graceful shutdown does not sit out the waits' holds).
+    pub fn close(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// A receiver that turns true when the server shuts down.
+    pub fn closing(&self) -> watch::Receiver<bool> {
+        self.closing.subscribe()
     }
 
     /// Tell the pump that something was committed (call after the commit).

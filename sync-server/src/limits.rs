@@ -172,7 +172,17 @@ impl RateLimits {
     /// proposed household change) from `address` through invite `link`:
     /// the address is checked first, so one address cannot use up a
     /// link's allowance for the rest of the group.
+    /// An IPv6 address counts by its /64 (one household's or phone's
+    /// network), so hopping addresses inside it does not multiply the
+    /// allowance.
     pub fn resident_request(&self, address: IpAddr, link: &str) -> Result<(), Error> {
+        let address = match address {
+            IpAddr::V6(v6) => {
+                let bits = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(std::net::Ipv6Addr::from(bits))
+            }
+            v4 => v4,
+        };
         self.resident_by_address.check(&address)?;
         self.resident_by_link.check(&link.to_string())
     }

@@ -71,6 +71,11 @@ pub struct ServeArgs {
     /// `Secure` (use when browsers reach the server over HTTPS, e.g. behind a TLS proxy)
     #[arg(long, default_value_t = false)]
     pub secure_cookies: bool,
+    /// 对外访问地址，用于居民邀请链接与二维码（如 https://grid.example.cn）/ the server's public base
+    /// URL, for residents' invitation links and QR codes (default: the address the dashboard
+    /// was reached at)
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
     /// The database key (`--key-env VAR` / `--key-file PATH`).
     #[command(flatten)]
     pub key: crate::keys::KeyArgs,
@@ -334,12 +339,27 @@ pub async fn run(args: ServeArgs) -> Result<(), Error> {
         _ => None,
     };
     let scheme = if tls.is_some() { "https" } else { "http" };
+    let public_url = args
+        .public_url
+        .as_deref()
+        .map(crate::web::check_public_url)
+        .transpose()?;
     let limits = connection_limits(&args);
+    // Waiting phones may hold half the connections, no more.
+    state
+        .wait_slots
+        .set_capacity((limits.max_connections / 2).max(1));
     let listener = tokio::net::TcpListener::bind(&args.listen).await?;
     let local = listener.local_addr()?;
     // Handlers are installed before we announce the port, so a signal sent
     // right after the announcement already shuts down gracefully.
-    let shutdown = shutdown_signal()?;
+    let signal = shutdown_signal()?;
+    let feed_watch = state.feed_watch.clone();
+    let shutdown = async move {
+        signal.await;
+        // Waits end at once instead of holding the graceful shutdown.
+        feed_watch.close();
+    };
     {
         let mut out = std::io::stdout().lock();
         for token in &seeded.tokens {
@@ -364,6 +384,8 @@ pub async fn run(args: ServeArgs) -> Result<(), Error> {
     let web = crate::web::WebConfig {
         // Cookies over HTTPS are always marked Secure.
         secure_cookies: args.secure_cookies || tls.is_some(),
+        // Set once for the life of the process.
+        public_url: public_url.map(|u| &*Box::leak(u.into_boxed_str())),
     };
     crate::limits::RateLimits::spawn_janitor(state.limits.clone());
     let app = router_with(state, web).layer(tower_http::timeout::TimeoutLayer::with_status_code(

@@ -292,7 +292,7 @@ fn resident_filings(addr: &str, data: &Path) -> (String, String, String) {
             ("form", &form),
             ("kind", "contact"),
             ("address", "幸福里1号"),
-            ("phone", "13800001111"),
+            ("new_phone", "13800001111"),
         ],
     );
     assert_eq!(proposed.status, 200, "{}", proposed.body);

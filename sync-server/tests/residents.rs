@@ -299,7 +299,7 @@ fn a_residents_request_reaches_the_waiting_phone_and_the_response_reaches_the_re
             ("kind", "contact"),
             ("address", "幸福里3号楼201"),
             ("name", "李阿姨"),
-            ("phone", "13900005678"),
+            ("new_phone", "13900005678"),
         ],
     );
     assert_eq!(proposal.status, 200, "{}", proposal.body);
@@ -310,6 +310,33 @@ fn a_residents_request_reaches_the_waiting_phone_and_the_response_reaches_the_re
         "only the real request"
     );
     assert!(phone.list_households().unwrap().is_empty());
+
+    // Sent from another site (a page auto-posting its visitors' browsers):
+    // refused before anything is counted or stored.
+    for header in [
+        ("Origin", "https://evil.example"),
+        ("Sec-Fetch-Site", "cross-site"),
+    ] {
+        let body = common::http::form_encode(&[
+            ("form", &form),
+            ("kind", "request"),
+            ("category", "other"),
+            ("text", "跨站提交"),
+        ]);
+        let reply = common::exchange(
+            &server.addr,
+            "POST",
+            &path,
+            &[
+                ("Content-Type", "application/x-www-form-urlencoded"),
+                header,
+            ],
+            body.as_bytes(),
+        );
+        assert_eq!(reply.status, 403, "{header:?}");
+    }
+    phone.sync(&url, &token, &SyncOptions::default()).unwrap();
+    assert_eq!(phone.list_cases(false).unwrap().len(), 1);
 
     // Revoked: the link says so (410) and files nothing.
     let id = made["invite"]["id"].as_str().unwrap();
@@ -351,15 +378,29 @@ fn the_wait_endpoint_needs_a_token_and_caps_waits_per_token() {
     );
     assert_eq!(reply.status, 200);
     let waited: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
-    assert!(waited["seq"].as_u64().is_some());
-    // Far ahead: nothing new; three waits at once, the third refused.
-    let path = "/v1/wait?cursor=999999&timeout=3";
+    let seq = waited["seq"].as_u64().unwrap();
+    // A cursor past the whole feed (a server restored from an older
+    // backup): sync now.
+    let reply = common::exchange(
+        &server.addr,
+        "GET",
+        "/v1/wait?cursor=999999&timeout=5",
+        &[("Authorization", &auth)],
+        b"",
+    );
+    let restored: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+    assert_eq!(restored["changed"], true);
+    // Up to date: nothing new; three waits at once, the third refused.
+    let path = format!("/v1/wait?cursor={seq}&timeout=3");
+    let path = path.as_str();
     let held: Vec<_> = (0..2)
         .map(|_| {
             let addr = server.addr.clone();
             let auth = auth.clone();
+            let path = path.to_string();
             std::thread::spawn(move || {
-                common::exchange(&addr, "GET", path, &[("Authorization", &auth)], b"").status
+                let reply = common::exchange(&addr, "GET", &path, &[("Authorization", &auth)], b"");
+                (reply.status, reply.text())
             })
         })
         .collect();
@@ -367,6 +408,8 @@ fn the_wait_endpoint_needs_a_token_and_caps_waits_per_token() {
     let third = common::exchange(&server.addr, "GET", path, &[("Authorization", &auth)], b"");
     assert_eq!(third.status, 429);
     for h in held {
-        assert_eq!(h.join().unwrap(), 200);
+        let (status, body) = h.join().unwrap();
+        assert_eq!(status, 200);
+        assert!(body.contains("\"changed\":false"), "{body}");
     }
 }

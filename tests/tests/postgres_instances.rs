@@ -352,3 +352,104 @@ fn templates_and_policies_published_on_postgres_reach_phones_through_any_instanc
     );
     a.sync(&servers[0].url, &token);
 }
+
+/// One plain HTTP request through the core's transport (redirects
+/// followed): status and body.
+fn http(method: &'static str, url: &str, form: Option<&str>) -> (u16, String) {
+    use gridwork_core::sync::{HttpRequest, HttpTransport, Transport};
+    let transport = HttpTransport::new().unwrap();
+    let mut headers = Vec::new();
+    if form.is_some() {
+        headers.push((
+            "Content-Type".to_string(),
+            "application/x-www-form-urlencoded".to_string(),
+        ));
+    }
+    let response = transport
+        .exchange(HttpRequest {
+            method,
+            url: url.to_string(),
+            token: String::new(),
+            headers,
+            body: form.unwrap_or_default().as_bytes().to_vec(),
+        })
+        .unwrap();
+    let body = String::from_utf8_lossy(&response.body).into_owned();
+    (response.status, body)
+}
+
+#[test]
+fn a_residents_request_filed_on_one_instance_wakes_a_phone_waiting_on_the_other() {
+    use gridwork_core::sync::{SyncOptions, WaitOptions};
+    let pg = TestPostgres::start();
+    let url = pg.create_database("residents");
+    let dir = TempDir::new().unwrap();
+    let servers = [
+        Server::start(&dir.path().join("a"), &["--database", &url]),
+        Server::start(&dir.path().join("b"), &["--database", &url]),
+    ];
+    for (code, parent) in [
+        ("T1", None),
+        ("C1", Some("T1")),
+        ("P1", Some("C1")),
+        ("G1", Some("P1")),
+    ] {
+        let mut args = vec!["grid", "add", code, "--name", code];
+        if let Some(parent) = parent {
+            args.extend(["--parent", parent]);
+        }
+        admin_database(&url, &args);
+    }
+    let token = worker_token(&url, "gw-a", "gridworker", "G1");
+    let invite = admin_database(&url, &["invite", "add", "--grid", "G1"]);
+    let link = invite["path"].as_str().unwrap().to_string();
+    let (a_url, b_url) = (servers[0].url.clone(), servers[1].url.clone());
+    let phone_path = dir.path().join("phone.db");
+    {
+        let phone = gridwork_core::Store::open(&phone_path, None).unwrap();
+        phone.init("gw-a", "网格员", "G1").unwrap();
+        phone.sync(&b_url, &token, &SyncOptions::default()).unwrap();
+    }
+    // The phone waits on instance B.
+    let waiting = {
+        let (path, b_url, token) = (phone_path.clone(), b_url.clone(), token.clone());
+        std::thread::spawn(move || {
+            let phone = gridwork_core::Store::open(&path, None).unwrap();
+            let options = WaitOptions {
+                hold_secs: 20,
+                ..Default::default()
+            };
+            phone.wait_for_changes(&b_url, &token, &options).unwrap()
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // A resident files on instance A.
+    let (status, page) = http("GET", &format!("{a_url}{link}"), None);
+    assert_eq!(status, 200);
+    let key = r#"name="form" value=""#;
+    let start = page.find(key).unwrap() + key.len();
+    let form = &page[start..start + page[start..].find('"').unwrap()];
+    let filed = std::time::Instant::now();
+    let body = format!(
+        "form={form}&kind=request&category=repair&text=%E8%B7%AF%E7%81%AF%E4%B8%8D%E4%BA%AE"
+    );
+    let (status, answer) = http("POST", &format!("{a_url}{link}"), Some(&body));
+    // The transport follows the redirect to the tracking page.
+    assert_eq!(status, 200, "{answer}");
+    assert!(answer.contains(r#"data-status="collected""#), "{answer}");
+    assert!(
+        waiting.join().unwrap(),
+        "the phone on the other instance woke"
+    );
+    assert!(
+        filed.elapsed() < std::time::Duration::from_secs(5),
+        "woke {:?} after the filing",
+        filed.elapsed()
+    );
+    let phone = gridwork_core::Store::open(&phone_path, None).unwrap();
+    phone.sync(&b_url, &token, &SyncOptions::default()).unwrap();
+    let cases = phone.list_cases(false).unwrap();
+    assert_eq!(cases.len(), 1);
+    assert_eq!(cases[0].opened_by.0, "resident");
+    assert_eq!(cases[0].category, "设施报修");
+}

@@ -93,7 +93,9 @@ impl Store {
                     overdue: timers.response_due_at <= now,
                 });
             }
-            if timers.handling_due_at <= horizon {
+            // Handled (feedback given or verified): nothing left to do in time.
+            let handled = matches!(case.status, CaseState::Feedback | CaseState::Verified);
+            if !handled && timers.handling_due_at <= horizon {
                 out.push(Reminder {
                     kind: ReminderKind::CaseHandling,
                     id: case.id.to_string(),

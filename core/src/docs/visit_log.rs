@@ -115,11 +115,15 @@ impl VisitDoc {
             },
             answers,
             note: self.note.clone(),
-            follow_up_cases: self
-                .follow_ups
-                .iter()
-                .map(|c| parse_uuid(c, "case id"))
-                .collect::<Result<_, _>>()?,
+            // The same case linked on two phones at once is listed once.
+            follow_up_cases: {
+                let mut seen = std::collections::HashSet::new();
+                self.follow_ups
+                    .iter()
+                    .filter(|c| seen.insert(c.as_str()))
+                    .map(|c| parse_uuid(c, "case id"))
+                    .collect::<Result<_, _>>()?
+            },
             photos: self.photos.clone(),
         })
     }

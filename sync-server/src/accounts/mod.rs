@@ -30,6 +30,12 @@ use gridwork_core::store::sql::SqlConn;
 use gridwork_core::store::Db;
 use serde::Serialize;
 
+/// Worker ids the server uses for its own changes: `resident` opens the
+/// cases residents file through invitation links
+/// ([`crate::intake::requests::RESIDENT_ACTOR`]); `server` is kept for the
+/// server's own edits.
+pub const RESERVED_WORKER_IDS: &[&str] = &[crate::intake::requests::RESIDENT_ACTOR, "server"];
+
 /// The deepest grid level (a gridworker's grid).
 pub const MAX_LEVEL: u8 = 4;
 
@@ -201,6 +207,12 @@ pub fn add_worker_in<C: SqlConn + ?Sized>(
     let id = check_code("id", id)?;
     let name = check_name("name", name)?;
     let grid = check_code("grid", grid)?;
+    if RESERVED_WORKER_IDS.contains(&id.as_str()) {
+        return Err(Error::invalid(
+            "id",
+            "此编号为系统保留 / this id is reserved by the server",
+        ));
+    }
     if conn.exists("SELECT 1 FROM workers WHERE id = ?1", &[(&id).into()])? {
         return Err(Error::Conflict(format!(
             "工作人员编号已存在 / worker id already exists: {id}"

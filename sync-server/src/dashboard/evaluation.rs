@@ -109,8 +109,8 @@ pub struct EvaluationRow {
     pub forms: u32,
     /// Cases of a duty category (帮办代办, 矛盾纠纷, …; see
     /// `gridwork_core::model::DUTY_CASE_CATEGORIES`) this worker opened
-    /// during the month — or, filed by a resident, first responded to:
-    /// each counts as a form record.
+    /// during the month — or, filed by a resident, first responded to —
+    /// and handled to feedback or beyond: each counts as a form record.
     pub duty_cases: u32,
     /// [`FORMS_TARGET_PER_MONTH`].
     pub forms_target: u32,
@@ -342,7 +342,9 @@ pub fn evaluation<C: SqlConn + ?Sized>(
     }
 
     // Each worker's duty cases: opened by them, or filed by a resident
-    // and first answered by them, at the checked opening time.
+    // and first answered by them, at the checked opening time — once the
+    // matter was handled and reported back (feedback or later), so that
+    // registering a request is not yet a ledger record.
     let duty_categories = serde_json::to_string(
         &gridwork_core::model::DUTY_CASE_CATEGORIES
             .iter()
@@ -361,6 +363,7 @@ pub fn evaluation<C: SqlConn + ?Sized>(
                FROM cases c
                LEFT JOIN time_checks tc ON tc.doc_id = 'case/' || c.id AND tc.item = ''
                WHERE c.category {categories} AND {opened} >= ?2 AND {opened} < ?3
+                 AND c.status IN ('feedback', 'verified', 'closed')
              ) duty
              WHERE credited {workers}
              GROUP BY credited",

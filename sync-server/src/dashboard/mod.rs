@@ -119,7 +119,7 @@ pub(crate) fn unverified(check: &str) -> String {
 /// The `cases` read model with `opened_at` and `first_response_at` at the
 /// times the server checked (see [`checked_time`]) and an `unverified` flag:
 /// the first response is the case's first transition in (at, id) order.
-fn checked_cases() -> String {
+pub(crate) fn checked_cases() -> String {
     format!(
         "SELECT c.id, c.grid, c.category, c.status,
                 {opened} AS opened_at, {responded} AS first_response_at,

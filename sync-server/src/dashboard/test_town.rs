@@ -161,15 +161,16 @@ impl Town {
         id
     }
 
-    /// A case of `category` opened by `worker` at `local`, answered
-    /// (registered) by `answered_by` ten minutes later when given.
+    /// A case of `category` opened by `worker` at `local`, moved by
+    /// `handled_by` (ten minutes apart) through `steps`.
     pub(super) fn case_by(
         &self,
         grid_code: &str,
         category: &str,
         worker: &str,
         local: &str,
-        answered_by: Option<&str>,
+        handled_by: &str,
+        steps: &[CaseState],
     ) -> CaseId {
         let id = CaseId::new();
         let input = NewCase {
@@ -181,9 +182,9 @@ impl Town {
         self.db
             .write(|tx| open_case_in(tx, id, &input, &grid(grid_code), &meta(worker, local)))
             .unwrap();
-        if let Some(by) = answered_by {
-            let at = Timestamp(t(local).0 + 10 * 60_000);
-            let m = server_meta("00aa11bb", by, at).unwrap();
+        for (i, step) in steps.iter().enumerate() {
+            let at = Timestamp(t(local).0 + (i as i64 + 1) * 10 * 60_000);
+            let m = server_meta("00aa11bb", handled_by, at).unwrap();
             let doc = DocId::case(id);
             self.db
                 .write(|tx| {
@@ -193,7 +194,7 @@ impl Town {
                         &doc,
                         DocKind::Case,
                         "case",
-                        Step::to(CaseState::Registered, ""),
+                        Step::to(*step, ""),
                         &m,
                     )
                 })

@@ -384,26 +384,60 @@ fn duty_cases_count_as_form_records_of_who_opened_or_first_answered_them() {
             .unwrap()
     };
     assert_eq!((gw2(&before).forms, gw2(&before).duty_cases), (0, 0));
-    // gw-2 opens a 帮办代办 case; a resident files a 邻里纠纷 one that gw-2
-    // answers; a resident's case gw-1 answers, an 环境卫生 case and a
-    // February duty case do not count for gw-2.
-    town.case_by("G-B", "帮办代办", "gw-2", "2026-03-05T09:00", None);
+    // gw-2 handles a 帮办代办 case to feedback; a resident files a 邻里纠纷
+    // one that gw-2 answers and handles. Not counted for gw-2: a resident's
+    // case gw-1 answered, one gw-2 only registered, an 环境卫生 case and a
+    // February duty case.
+    use CaseState::{Feedback, Handling, Registered};
+    let handled = [Registered, Handling, Feedback];
+    town.case_by(
+        "G-B",
+        "帮办代办",
+        "gw-2",
+        "2026-03-05T09:00",
+        "gw-2",
+        &handled,
+    );
     town.case_by(
         "G-B",
         "邻里纠纷",
         "resident",
         "2026-03-06T09:00",
-        Some("gw-2"),
+        "gw-2",
+        &handled,
     );
     town.case_by(
         "G-B",
         "矛盾纠纷",
         "resident",
         "2026-03-06T10:00",
-        Some("gw-1"),
+        "gw-1",
+        &handled,
     );
-    town.case_by("G-B", "环境卫生", "gw-2", "2026-03-07T09:00", None);
-    town.case_by("G-B", "帮办代办", "gw-2", "2026-02-20T09:00", None);
+    town.case_by(
+        "G-B",
+        "养老服务",
+        "resident",
+        "2026-03-06T11:00",
+        "gw-2",
+        &[Registered],
+    );
+    town.case_by(
+        "G-B",
+        "环境卫生",
+        "gw-2",
+        "2026-03-07T09:00",
+        "gw-2",
+        &handled,
+    );
+    town.case_by(
+        "G-B",
+        "帮办代办",
+        "gw-2",
+        "2026-02-20T09:00",
+        "gw-2",
+        &handled,
+    );
     let after = town
         .read(|r| evaluation(r, &evaluees(), "2026-03"))
         .unwrap();

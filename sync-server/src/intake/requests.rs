@@ -122,6 +122,32 @@ fn sha256_hex(text: &str) -> String {
     hex::encode(sha2::Sha256::digest(text.as_bytes()))
 }
 
+/// Check `request`'s fields as [`file_request_in`] does, without storing
+/// anything (so that a refused form is not counted against the limits).
+pub fn check_request(request: &ResidentRequest) -> Result<(), Error> {
+    category_label(request.category.trim())
+        .ok_or_else(|| Error::invalid("category", "请选择问题类别 / choose a category"))?;
+    check_text("text", &request.text, MAX_TEXT_CHARS, true)?;
+    check_text("place", &request.place, MAX_SHORT_CHARS, false)?;
+    check_phone(&request.phone)?;
+    Ok(())
+}
+
+/// Check `proposal`'s fields as [`propose_contact_in`] does, without
+/// storing anything.
+pub fn check_proposal(proposal: &ContactProposal) -> Result<(), Error> {
+    check_text("address", &proposal.address, MAX_SHORT_CHARS, true)?;
+    check_text("name", &proposal.name, MAX_SHORT_CHARS, false)?;
+    if check_phone(&proposal.phone)?.is_empty() {
+        return Err(Error::invalid(
+            "phone",
+            "请填写新的联系电话 / enter the new phone number",
+        ));
+    }
+    check_text("note", &proposal.note, MAX_TEXT_CHARS, false)?;
+    Ok(())
+}
+
 /// File `request` through `invite` at `now` (ms), in one write transaction
 /// of either backend: the case (made by [`RESIDENT_ACTOR`], channel WeChat,
 /// opened at `now`), its feed entry and the tracking row.
@@ -206,10 +232,16 @@ pub fn track_in<C: SqlConn + ?Sized>(conn: &C, tracking: &str) -> Result<Option<
     {
         return Ok(None);
     }
+    // The first response at the time the server checked (a phone's clock
+    // may run fast or its move be back-dated), never before the receipt.
     let Some(row) = conn.row(
-        "SELECT c.category, r.received_at, c.status, c.first_response_at, c.doc_key
-         FROM resident_requests r JOIN cases c ON c.id = r.case_id
-         WHERE r.tracking_hash = ?1",
+        &format!(
+            "SELECT c.category, r.received_at, c.status, cc.first_response_at, c.doc_key
+             FROM resident_requests r JOIN cases c ON c.id = r.case_id
+                  JOIN ({checked}) cc ON cc.id = c.id
+             WHERE r.tracking_hash = ?1",
+            checked = crate::dashboard::checked_cases(),
+        ),
         &[sha256_hex(tracking).as_str().into()],
     )?
     else {
@@ -217,6 +249,7 @@ pub fn track_in<C: SqlConn + ?Sized>(conn: &C, tracking: &str) -> Result<Option<
     };
     let [category, received_at, status, first_response_at, doc_key] =
         crate::sync::storage::cells(row)?;
+    let received_at = received_at.int()?;
     let status = CaseState::parse(&status.text()?)?;
     let closed_at = if status == CaseState::Closed {
         conn.value(
@@ -231,10 +264,10 @@ pub fn track_in<C: SqlConn + ?Sized>(conn: &C, tracking: &str) -> Result<Option<
     };
     Ok(Some(Tracked {
         category: category.text()?,
-        received_at: received_at.int()?,
+        received_at,
         status,
-        first_response_at: first_response_at.opt_int()?,
-        closed_at,
+        first_response_at: first_response_at.opt_int()?.map(|at| at.max(received_at)),
+        closed_at: closed_at.map(|at| at.max(received_at)),
     }))
 }
 

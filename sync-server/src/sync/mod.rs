@@ -128,8 +128,8 @@ async fn answer(
     })
     .await
     .map_err(|e| Error::Internal(e.to_string()))??;
-    if pushes > 0 {
-        // Wake the waiters of the scopes this sync changed.
+    if docs_received > 0 {
+        // Wake the waiters of the scopes this sync may have changed.
         feed_watch.poke();
     }
     stats.docs_received = docs_received;

@@ -10,7 +10,10 @@
 //! Authentication and rate limits are those of `POST /v1/sync` (a wait
 //! counts as one sync request); a device token holds at most
 //! [`MAX_WAITS_PER_TOKEN`] waits at once (more get 429), so one phone
-//! cannot pile up connections.
+//! cannot pile up connections, and the server at most half its connection
+//! cap (more get 503 with `Retry-After`), so waits never crowd out the
+//! dashboard, the residents' pages or sync. On shutdown every wait ends at
+//! once with `changed: false`.
 
 use crate::accounts::Authenticated;
 use crate::error::Error;
@@ -21,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::task::Poll;
 use std::time::Duration;
@@ -53,15 +57,41 @@ pub struct Waited {
     pub seq: u64,
 }
 
-/// Waits in progress per device token (a hash of it), for the cap.
-#[derive(Default)]
+/// Waits in progress per device token (a hash of it) and in all, for the
+/// caps: a waiting phone holds a connection, and the connections are
+/// shared with the dashboard, the residents' pages and sync.
 pub struct WaitSlots {
     held: Mutex<HashMap<[u8; 16], usize>>,
+    total: AtomicUsize,
+    capacity: AtomicUsize,
 }
 
+impl Default for WaitSlots {
+    fn default() -> Self {
+        WaitSlots {
+            held: Mutex::default(),
+            total: AtomicUsize::new(0),
+            capacity: AtomicUsize::new(DEFAULT_MAX_WAITS),
+        }
+    }
+}
+
+/// Waits held at once unless `serve` sets it (half its connection cap).
+pub const DEFAULT_MAX_WAITS: usize = 2048;
+
 impl WaitSlots {
+    /// Hold at most `max` waits at once (more: 503 with a retry time).
+    pub fn set_capacity(&self, max: usize) {
+        self.capacity.store(max.max(1), Ordering::SeqCst);
+    }
+
     fn take(&self, key: [u8; 16]) -> Result<WaitSlot<'_>, Error> {
         let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        if self.total.load(Ordering::SeqCst) >= self.capacity.load(Ordering::SeqCst) {
+            return Err(Error::Busy {
+                retry_after_secs: 30,
+            });
+        }
         let count = held.entry(key).or_default();
         if *count >= MAX_WAITS_PER_TOKEN {
             return Err(Error::TooManyRequests {
@@ -69,6 +99,7 @@ impl WaitSlots {
             });
         }
         *count += 1;
+        self.total.fetch_add(1, Ordering::SeqCst);
         Ok(WaitSlot { slots: self, key })
     }
 }
@@ -81,6 +112,7 @@ struct WaitSlot<'a> {
 impl Drop for WaitSlot<'_> {
     fn drop(&mut self) {
         let mut held = self.slots.held.lock().unwrap_or_else(|e| e.into_inner());
+        self.slots.total.fetch_sub(1, Ordering::SeqCst);
         if let Some(count) = held.get_mut(&self.key) {
             *count -= 1;
             if *count == 0 {
@@ -124,24 +156,34 @@ pub async fn wait(
     let cursor = query.cursor;
     let backend = state.backend.clone();
     let feed_scopes = account.feed_scopes.clone();
-    let newest = tokio::task::spawn_blocking(move || {
+    let (newest, head) = tokio::task::spawn_blocking(move || {
         backend.read(|conn| {
-            Ok(
-                crate::feed::feed_since(conn, &feed_scopes, cursor as i64, 1)?
-                    .first()
-                    .map(|e| e.seq as u64),
-            )
+            Ok((
+                crate::feed::feed_newest(conn, &feed_scopes)?,
+                crate::feed::feed_head(conn)?,
+            ))
         })
     })
     .await
     .map_err(|e| Error::Internal(e.to_string()))??;
-    if let Some(seq) = newest {
-        return Ok(Json(Waited { changed: true, seq }));
+    let newest = newest.unwrap_or(0).max(0) as u64;
+    // Something above the cursor, or a cursor past the whole feed (the
+    // server was restored from an older backup): sync now, so that the
+    // engine can bring the phone up to date or start it over.
+    if newest > cursor || cursor > head.max(0) as u64 {
+        return Ok(Json(Waited {
+            changed: true,
+            seq: newest,
+        }));
     }
     let deadline = tokio::time::Instant::now() + hold;
+    let mut closing = state.feed_watch.closing();
     loop {
-        let woke = tokio::time::timeout_at(deadline, any_changed(&mut receivers)).await;
-        if woke.is_err() {
+        let woke = tokio::select! {
+            woke = tokio::time::timeout_at(deadline, any_changed(&mut receivers)) => woke.is_ok(),
+            _ = closing.wait_for(|closed| *closed) => false,
+        };
+        if !woke {
             return Ok(Json(Waited {
                 changed: false,
                 seq: cursor,

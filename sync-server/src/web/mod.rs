@@ -54,6 +54,32 @@ pub struct WebConfig {
     /// Add `Secure` to every cookie (`serve --secure-cookies`, for a server
     /// reached over HTTPS).
     pub secure_cookies: bool,
+    /// `serve --public-url`: the base of residents' invitation links and
+    /// their QR codes; without it the address the dashboard was reached at.
+    pub public_url: Option<&'static str>,
+}
+
+/// Check `serve --public-url`: `http://` or `https://` and a host, no path
+/// query or spaces; returned without a trailing `/`.
+pub fn check_public_url(url: &str) -> Result<String, Error> {
+    let url = url.trim().trim_end_matches('/');
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    match rest {
+        Some(host)
+            if !host.is_empty()
+                && host
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b)) =>
+        {
+            Ok(url.to_string())
+        }
+        _ => Err(Error::invalid(
+            "public_url",
+            "应为 https://主机名[:端口] / must be https://host[:port]",
+        )),
+    }
 }
 
 /// The dashboard routes, to be merged into the server's router.

@@ -34,6 +34,12 @@
 //! --levels 1,8,32,64 --first-syncs N --days N` and `--households/--years/--seed`
 //! override it; `--workload DIR` keeps the built workload there and reuses it
 //! on the next run with the same sizes.
+//!
+//! `--waiters N` holds N idle phones' waits for new work (`GET /v1/wait`)
+//! instead (see `src/bench/waiters.rs`): the server's memory per waiting
+//! phone and its CPU while they wait, against the same server idle without
+//! them, and how fast a resident's request wakes its grid's phones (and
+//! none of the others). `--wait-grids N` spreads them (default 100).
 
 #[path = "../bench/mod.rs"]
 mod bench;
@@ -45,6 +51,8 @@ mod load_targets;
 mod photo_bench;
 #[path = "../bench/sync.rs"]
 mod sync_bench;
+#[path = "../bench/waiters.rs"]
+mod waiters_bench;
 
 use bench::report::{self, Row};
 use bench::{baseline, rss, size, store_key, timed, timing, Export, Res};
@@ -66,7 +74,8 @@ const USAGE: &str = "usage: bench [--households N] [--years Y] [--seed S] [--enc
 [--list-iters N] [--visit-iters N] [--sync]
        bench --server-load [--small] [--grids N] [--extra-grids N] [--phones N] \
 [--levels 1,8,32,64] [--first-syncs N] [--days N] [--workload DIR] [--backends sqlite,pg1,pg2] [--households N] [--years Y] [--seed S]
-       bench --photo-link [--link-kbps 64] [--drop-every 20] [--photo-bytes 3000000] [--time-scale 100]";
+       bench --photo-link [--link-kbps 64] [--drop-every 20] [--photo-bytes 3000000] [--time-scale 100]
+       bench --waiters 2000 [--wait-grids 100]";
 
 /// What one benchmark run does.
 struct Options {
@@ -81,6 +90,8 @@ struct Options {
     load: Option<load_bench::LoadOptions>,
     /// `--photo-link`, with the link given on the command line.
     photo: Option<photo_bench::PhotoLinkOptions>,
+    /// `--waiters N`.
+    waiters: Option<waiters_bench::WaiterOptions>,
 }
 
 /// What this process was started for.
@@ -102,7 +113,9 @@ fn parse_args(args: &[String]) -> Res<Mode> {
         sync: false,
         load: None,
         photo: None,
+        waiters: None,
     };
+    let mut waiters = waiters_bench::WaiterOptions::default();
     let mut photo = photo_bench::PhotoLinkOptions::default();
     // Sizes of a load run: a preset, then the flags given (in any order).
     let load_requested = args.iter().any(|a| a == "--server-load");
@@ -159,6 +172,11 @@ fn parse_args(args: &[String]) -> Res<Mode> {
             "--drop-every" => photo.drop_every_s = value()?.parse()?,
             "--photo-bytes" => photo.photo_bytes = value()?.parse()?,
             "--time-scale" => photo.time_scale = value()?.parse::<f64>()?.max(1.0),
+            "--waiters" => {
+                waiters.waiters = value()?.parse::<usize>()?.max(1);
+                o.waiters = Some(waiters.clone());
+            }
+            "--wait-grids" => waiters.grids = value()?.parse::<usize>()?.max(1),
             "--help" | "-h" => return Ok(Mode::Help),
             rss::IDLE_ARG => return Ok(Mode::Idle),
             rss::PROBE_ARG => probe = Some(PathBuf::from(value()?)),
@@ -170,6 +188,9 @@ fn parse_args(args: &[String]) -> Res<Mode> {
     }
     if o.photo.is_some() {
         o.photo = Some(photo);
+    }
+    if o.waiters.is_some() {
+        o.waiters = Some(waiters);
     }
     Ok(match probe {
         Some(path) => Mode::Probe(path, o.encrypted),
@@ -186,6 +207,10 @@ fn main() -> ExitCode {
         Mode::Bench(Options {
             photo: Some(photo), ..
         }) => photo_bench::run(&photo),
+        Mode::Bench(Options {
+            waiters: Some(waiters),
+            ..
+        }) => waiters_bench::run(&waiters),
         Mode::Bench(o) if o.sync => sync_bench::run(o.households, o.years, o.seed),
         Mode::Bench(o) => run(&o),
         Mode::Probe(path, encrypted) => rss::probe(&path, encrypted),

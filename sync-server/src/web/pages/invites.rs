@@ -23,9 +23,13 @@ use gridwork_core::model::{GridCode, Timestamp};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use serde::Deserialize;
 
-/// The public base URL of links: `https` behind `--secure-cookies`, the
-/// request's `Host` (letters, digits, `.`, `-`, `:`, `[`, `]` only).
+/// The public base URL of links: `serve --public-url`, else `https` behind
+/// `--secure-cookies` and the request's `Host` (letters, digits, `.`, `-`,
+/// `:`, `[`, `]` only).
 fn base_url(headers: &HeaderMap, config: crate::web::WebConfig) -> String {
+    if let Some(url) = config.public_url {
+        return url.to_string();
+    }
     let host = headers
         .get(axum::http::header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -104,6 +108,11 @@ fn page(view: &View, base: &str) -> Result<String, Error> {
         )?;
     }
     let body = html! {
+        @if !base.starts_with("https://") {
+            p.error { (ctx.t(
+                "注意：链接不是 https 地址，居民填写的信息将明文传输。请以 serve --public-url https://… 启动服务器后再打印。",
+                "Note: the link is not an https address, so what residents type travels unencrypted. Start the server with serve --public-url https://… before printing.")) }
+        }
         p.hint { (ctx.t(
             "把链接或二维码发到网格微信群：居民无需注册即可提交诉求，诉求作为“已采集”事项立即同步到网格员手机，30 分钟计时从服务器收到时开始。持有链接的人都能提交，请定期更换。",
             "Share a link or its QR code in the grid's WeChat group: residents file requests without an account; each becomes a collected case on the gridworker's phone at once, its 30-minute clock starting when the server receives it. Anyone holding the link can file, so renew links from time to time.")) }

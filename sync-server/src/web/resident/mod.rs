@@ -70,6 +70,8 @@ pub struct Submission {
     #[serde(default)]
     phone: String,
     #[serde(default)]
+    new_phone: String,
+    #[serde(default)]
     address: String,
     #[serde(default)]
     name: String,
@@ -118,7 +120,8 @@ fn form_token_ok(state: &AppState, invite: &Invite, token: &str, now: i64) -> bo
     let Ok(at) = at.parse::<i64>() else {
         return false;
     };
-    if at > now || now - at > FORM_TTL_MS {
+    // A minute of clock skew between instances is allowed.
+    if at > now.saturating_add(60_000) || now.checked_sub(at).is_none_or(|age| age > FORM_TTL_MS) {
         return false;
     }
     use subtle::ConstantTimeEq;
@@ -162,10 +165,16 @@ pub async fn submit(
     State(state): State<AppState>,
     Peer(peer): Peer,
     Path(token): Path<String>,
+    headers: axum::http::HeaderMap,
     form: Result<Form<Submission>, axum::extract::rejection::FormRejection>,
 ) -> Response {
     let submission = form.map(|Form(f)| f).unwrap_or_default();
     let lang = Lang::parse(&submission.lang).unwrap_or_default();
+    if cross_site(&headers) {
+        // Another site posting residents' browsers to this link: refused
+        // before anything is counted or stored.
+        return page(StatusCode::FORBIDDEN, pages::failed_form(lang));
+    }
     let result = blocking(move || {
         let invite = match verify(&state, &token)? {
             Ok(invite) => invite,
@@ -183,12 +192,41 @@ pub async fn submit(
                 pages::form(lang, &token, &form, &submission, Some(message)),
             )));
         }
+        let request = ResidentRequest {
+            category: submission.category.clone(),
+            text: submission.text.clone(),
+            place: submission.place.clone(),
+            phone: submission.phone.clone(),
+        };
+        let proposal = ContactProposal {
+            address: submission.address.clone(),
+            name: submission.name.clone(),
+            phone: submission.new_phone.clone(),
+            note: submission.note.clone(),
+        };
+        let contact = submission.kind == "contact";
+        // Fields first: a form sent back for a typo is not counted.
+        let checked = if contact {
+            requests::check_proposal(&proposal)
+        } else {
+            requests::check_request(&request)
+        };
+        if let Err(Error::Invalid { message, .. }) = checked {
+            let form = form_token(&state, &invite, now)?;
+            return Ok(Err((
+                StatusCode::BAD_REQUEST,
+                pages::form(lang, &token, &form, &submission, Some(&message)),
+            )));
+        }
         if let Err(Error::TooManyRequests { retry_after_secs }) =
             state.limits.resident_request(peer.ip(), &invite.id)
         {
+            // The form again, with what was typed, and when to try again.
+            let form = form_token(&state, &invite, now)?;
+            let message = pages::too_many_message(lang, retry_after_secs);
             return Ok(Err((
                 StatusCode::TOO_MANY_REQUESTS,
-                pages::too_many(lang, retry_after_secs),
+                pages::form(lang, &token, &form, &submission, Some(&message)),
             )));
         }
         if !submission.website.is_empty() {
@@ -196,24 +234,12 @@ pub async fn submit(
             tracing::info!(invite = %invite.id, "resident form: honeypot filled, dropped");
             return Ok(Err((StatusCode::OK, pages::thanks(lang))));
         }
-        let outcome = if submission.kind == "contact" {
-            let proposal = ContactProposal {
-                address: submission.address.clone(),
-                name: submission.name.clone(),
-                phone: submission.phone.clone(),
-                note: submission.note.clone(),
-            };
+        let outcome = if contact {
             state
                 .backend
                 .transaction(|conn| requests::propose_contact_in(conn, &invite, &proposal, now))
                 .map(|_| None)
         } else {
-            let request = ResidentRequest {
-                category: submission.category.clone(),
-                text: submission.text.clone(),
-                place: submission.place.clone(),
-                phone: submission.phone.clone(),
-            };
             let filed = match &state.backend {
                 crate::backend::Backend::Sqlite(db) => crate::db::write(db, |tx| {
                     requests::file_request_in(tx, &invite, &request, now)
@@ -259,6 +285,24 @@ pub async fn submit(
         }
         Ok(Err((status, body))) => page(status, body),
         Err(e) => page(StatusCode::INTERNAL_SERVER_ERROR, pages::failed(lang, &e)),
+    }
+}
+
+/// True when the browser says the form was sent from another site:
+/// `Sec-Fetch-Site: cross-site`, or an `Origin` whose host is not this
+/// request's `Host`.
+fn cross_site(headers: &axum::http::HeaderMap) -> bool {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if header("sec-fetch-site") == Some("cross-site") {
+        return true;
+    }
+    match (header("origin"), header("host")) {
+        (Some("null") | None, _) => false,
+        (Some(origin), Some(host)) => {
+            let origin_host = origin.split("://").nth(1).unwrap_or_default();
+            !origin_host.eq_ignore_ascii_case(host)
+        }
+        (Some(_), None) => true,
     }
 }
 

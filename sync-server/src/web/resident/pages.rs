@@ -91,7 +91,7 @@ pub(super) fn form(
                 label for="name" { (lang.pick("联系人（选填）", "Contact person (optional)")) }
                 input #name type="text" name="name" maxlength=(MAX_SHORT_CHARS) value=(values.name);
                 label for="new-phone" { (lang.pick("新的联系电话", "New phone number")) }
-                input #new-phone type="tel" name="phone" maxlength="20" inputmode="tel" required;
+                input #new-phone type="tel" name="new_phone" maxlength="20" inputmode="tel" required value=(values.new_phone);
                 label for="note" { (lang.pick("备注（选填）", "Note (optional)")) }
                 input #note type="text" name="note" maxlength=(MAX_TEXT_CHARS) value=(values.note);
                 button type="submit" { (lang.pick("提交更新", "Send update")) }
@@ -150,19 +150,13 @@ pub(super) fn thanks(lang: Lang) -> String {
     frame(lang, lang.pick("已提交", "Sent"), false, body)
 }
 
-/// Past the rate limit.
-pub(super) fn too_many(lang: Lang, retry_after_secs: u64) -> String {
+/// Past the rate limit: the message shown above the form.
+pub(super) fn too_many_message(lang: Lang, retry_after_secs: u64) -> String {
     let minutes = retry_after_secs.div_ceil(60);
-    let text = match lang {
+    match lang {
         Lang::Zh => format!("提交太频繁，请 {minutes} 分钟后再试，或直接在微信群里联系网格员。"),
         Lang::En => format!("Too many submissions; try again in {minutes} minutes, or write to your gridworker in the WeChat group."),
-    };
-    frame(
-        lang,
-        lang.pick("请稍后再试", "Please wait"),
-        false,
-        html! { p.error { (text) } },
-    )
+    }
 }
 
 /// A failure on our side (no details).
@@ -175,6 +169,12 @@ pub(super) fn failed(lang: Lang, error: &Error) -> String {
         false,
         body,
     )
+}
+
+/// A form sent from another site.
+pub(super) fn failed_form(lang: Lang) -> String {
+    let body = html! { p.error { (lang.pick("请在网格员分享的页面上提交。", "Please send the form from the page your gridworker shared.")) } };
+    frame(lang, lang.pick("无法提交", "Not sent"), false, body)
 }
 
 /// The steps a resident sees, in order: (state reached, zh, en).
