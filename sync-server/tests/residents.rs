@@ -413,3 +413,44 @@ fn the_wait_endpoint_needs_a_token_and_caps_waits_per_token() {
         assert!(body.contains("\"changed\":false"), "{body}");
     }
 }
+
+#[test]
+fn past_the_limit_the_form_comes_back_with_what_was_typed_and_typos_are_not_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("server");
+    common::grid_tree(&data);
+    let made = admin_json(&data, &["invite", "add", "--grid", "G1"], &[]);
+    let path = made["path"].as_str().unwrap().to_owned();
+    // Nine an hour from one address: three at once, then one every 6 minutes.
+    let server = common::start(&data, &["--resident-requests-per-address-hour", "9"]);
+    let page = get(&server.addr, &path, &[]);
+    let form = hidden(&page.body, "form");
+    let send = |text: &str, phone: &str| {
+        post(
+            &server.addr,
+            &path,
+            &[],
+            &[
+                ("form", &form),
+                ("kind", "request"),
+                ("category", "noise"),
+                ("text", text),
+                ("phone", phone),
+            ],
+        )
+    };
+    // Typos are sent back without counting.
+    for _ in 0..5 {
+        assert_eq!(send("楼上装修太吵", "not a phone").status, 400);
+    }
+    for i in 0..3 {
+        assert_eq!(send(&format!("楼上装修太吵 {i}"), "").status, 303);
+    }
+    let refused = send("晚上十点后还在施工", "");
+    assert_eq!(refused.status, 429);
+    assert!(
+        refused.body.contains("晚上十点后还在施工"),
+        "what was typed stays"
+    );
+    assert!(refused.body.contains("分钟后再试"));
+}

@@ -13,7 +13,6 @@ use crate::error::Error;
 use crate::intake::invites::{self, Invite};
 use crate::intake::requests;
 use crate::web::page::{frame, local_time};
-use crate::web::{csrf, csrf_refused};
 use axum::extract::rejection::FormRejection;
 use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode};
@@ -215,9 +214,9 @@ pub async fn create(
     request: PageRequest,
     form: Result<Form<CreateForm>, FormRejection>,
 ) -> Response {
-    let form = match form {
-        Ok(Form(form)) if csrf::tokens_match(&request.ctx.csrf, &form.csrf) => form,
-        _ => return csrf_refused(request.ctx.lang),
+    let form = match request.checked_form(form, "invite") {
+        Ok(form) => form,
+        Err(refused) => return refused,
     };
     request
         .respond(move |view| {
@@ -241,6 +240,18 @@ pub async fn create(
             Ok(Outcome::SeeOther(format!("/invites#invite-{}", invite.id)))
         })
         .await
+}
+
+impl super::StaffForm for CreateForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+impl super::StaffForm for CsrfForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
 }
 
 /// The CSRF field alone (revoke, decide).
@@ -268,9 +279,8 @@ pub async fn revoke(
     Path(id): Path<String>,
     form: Result<Form<CsrfForm>, FormRejection>,
 ) -> Response {
-    match form {
-        Ok(Form(form)) if csrf::tokens_match(&request.ctx.csrf, &form.csrf) => {}
-        _ => return csrf_refused(request.ctx.lang),
+    if let Err(refused) = request.checked_form(form, "revoke_invite") {
+        return refused;
     }
     request
         .respond(move |view| {
@@ -290,9 +300,9 @@ pub async fn decide(
     Path(id): Path<String>,
     form: Result<Form<CsrfForm>, FormRejection>,
 ) -> Response {
-    let form = match form {
-        Ok(Form(form)) if csrf::tokens_match(&request.ctx.csrf, &form.csrf) => form,
-        _ => return csrf_refused(request.ctx.lang),
+    let form = match request.checked_form(form, "decide_proposal") {
+        Ok(form) => form,
+        Err(refused) => return refused,
     };
     request
         .respond(move |view| {

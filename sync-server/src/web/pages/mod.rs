@@ -331,6 +331,34 @@ impl PageRequest {
     }
 }
 
+/// A staff form that carries the session's CSRF token in its `csrf` field.
+pub trait StaffForm {
+    /// The submitted token.
+    fn csrf(&self) -> &str;
+}
+
+impl PageRequest {
+    /// The submitted form of a staff POST if it decoded and its CSRF token
+    /// is the session's; else the 403 page to answer with (nothing done),
+    /// logged with the staff member's id and `action`.
+    #[allow(clippy::result_large_err)]
+    pub fn checked_form<T: StaffForm>(
+        &self,
+        form: Result<axum::Form<T>, axum::extract::rejection::FormRejection>,
+        action: &str,
+    ) -> Result<T, Response> {
+        match form {
+            Ok(axum::Form(form)) if crate::web::csrf::tokens_match(&self.ctx.csrf, form.csrf()) => {
+                Ok(form)
+            }
+            _ => {
+                tracing::warn!(worker = %self.ctx.account.worker_id.0, action, "staff action refused: missing or mismatched CSRF token");
+                Err(crate::web::csrf_refused(self.ctx.lang))
+            }
+        }
+    }
+}
+
 /// The request context of a page at `path`, and the `gw_lang` cookie to
 /// set if the language was chosen by this request.
 pub fn context(

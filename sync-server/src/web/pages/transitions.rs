@@ -18,7 +18,6 @@ use crate::backend::Backend;
 use crate::error::Error;
 use crate::publish::{staff_meta_in, Publisher};
 use crate::web::page::PageCtx;
-use crate::web::{csrf, csrf_refused};
 use axum::extract::rejection::FormRejection;
 use axum::extract::Path;
 use axum::response::Response;
@@ -48,6 +47,12 @@ pub struct TransitionForm {
     all: String,
     /// The list (with its filters and page) to return to.
     back: String,
+}
+
+impl super::StaffForm for TransitionForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
 }
 
 /// Longest note accepted with a transition, in characters.
@@ -171,12 +176,9 @@ async fn apply(
     id: String,
     form: Result<Form<TransitionForm>, FormRejection>,
 ) -> Response {
-    let form = match form {
-        Ok(Form(form)) if csrf::tokens_match(&request.ctx.csrf, &form.csrf) => form,
-        _ => {
-            tracing::warn!(worker = %request.ctx.account.worker_id.0, kind = kind.code(), "staff action refused: missing or mismatched CSRF token");
-            return csrf_refused(request.ctx.lang);
-        }
+    let form = match request.checked_form(form, kind.code()) {
+        Ok(form) => form,
+        Err(refused) => return refused,
     };
     request.respond(move |view| {
         let not_found = || Error::not_found(kind.code(), "");
