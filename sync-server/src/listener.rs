@@ -49,6 +49,10 @@ pub struct ConnectionLimits {
     pub header_timeout: Duration,
     /// Time for one request, its body read and its answer.
     pub request_timeout: Duration,
+    /// Reverse proxies whose `X-Forwarded-For` names the client
+    /// (`serve --trusted-proxy`): the per-address rate limits then count
+    /// the client, not the proxy ([`client_address`]).
+    pub trusted_proxies: Arc<Vec<IpAddr>>,
 }
 
 /// Descriptors kept back from the open-file limit for the database, its
@@ -69,6 +73,7 @@ impl ConnectionLimits {
             max_per_address: (max_connections / 4).max(8),
             header_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(120),
+            trusted_proxies: Arc::default(),
         }
     }
 }
@@ -185,10 +190,12 @@ pub async fn serve(
         let tls = tls.clone();
         let watcher = graceful.watcher();
         let header_timeout = limits.header_timeout;
+        let trusted = limits.trusted_proxies.clone();
         tokio::spawn(async move {
             let _held = (permit, slot);
             let service = hyper::service::service_fn(move |mut request| {
-                request.extensions_mut().insert(ConnectInfo(peer));
+                let client = client_address(peer, request.headers(), &trusted);
+                request.extensions_mut().insert(ConnectInfo(client));
                 app.clone().oneshot(request)
             });
             let result = match tls {
@@ -274,6 +281,34 @@ pub fn tls_acceptor(
     Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
 }
 
+/// The client of a request from `peer`: `peer` itself, or — when `peer` is
+/// one of the `trusted` reverse proxies — the right-most address of
+/// `X-Forwarded-For` that is not itself a trusted proxy (the entries to its
+/// left were written by the client and prove nothing). Port 0 then.
+pub fn client_address(
+    peer: SocketAddr,
+    headers: &axum::http::HeaderMap,
+    trusted: &[IpAddr],
+) -> SocketAddr {
+    if !trusted.contains(&peer.ip()) {
+        return peer;
+    }
+    let forwarded = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect::<Vec<_>>();
+    forwarded
+        .iter()
+        .rev()
+        .filter_map(|entry| entry.parse::<IpAddr>().ok())
+        .find(|ip| !trusted.contains(ip))
+        .map(|ip| SocketAddr::new(ip, 0))
+        .unwrap_or(peer)
+}
+
 /// The peer address of a request served by [`serve`] (loopback for
 /// requests made in-process, e.g. by tests calling the router directly).
 pub fn peer_of<B>(request: &axum::http::Request<B>) -> SocketAddr {
@@ -319,6 +354,36 @@ mod tests {
         assert!(table.take([10, 0, 0, 2].into(), 2).is_some());
         drop(a);
         assert!(table.take(ip, 2).is_some());
+    }
+
+    #[test]
+    fn a_trusted_proxy_names_the_client_and_nobody_else_can() {
+        let proxy: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        let trusted: Vec<IpAddr> = vec!["127.0.0.1".parse().unwrap()];
+        let mut headers = axum::http::HeaderMap::new();
+        // The client wrote the first entry; the proxy appended the real one.
+        headers.append("x-forwarded-for", "6.6.6.6, 203.0.113.7".parse().unwrap());
+        let client = client_address(proxy, &headers, &trusted);
+        assert_eq!(client.ip().to_string(), "203.0.113.7");
+        // Not from a trusted proxy: the header is ignored.
+        let direct: SocketAddr = "198.51.100.2:4000".parse().unwrap();
+        assert_eq!(client_address(direct, &headers, &trusted), direct);
+        // No header, or nothing readable: the proxy itself.
+        assert_eq!(
+            client_address(proxy, &axum::http::HeaderMap::new(), &trusted),
+            proxy
+        );
+        let mut junk = axum::http::HeaderMap::new();
+        junk.append("x-forwarded-for", "unknown".parse().unwrap());
+        assert_eq!(client_address(proxy, &junk, &trusted), proxy);
+        // Two proxies in a row: the right-most untrusted address.
+        let both: Vec<IpAddr> = vec!["127.0.0.1".parse().unwrap(), "10.0.0.5".parse().unwrap()];
+        let mut chain = axum::http::HeaderMap::new();
+        chain.append("x-forwarded-for", "203.0.113.9, 10.0.0.5".parse().unwrap());
+        assert_eq!(
+            client_address(proxy, &chain, &both).ip().to_string(),
+            "203.0.113.9"
+        );
     }
 
     #[test]

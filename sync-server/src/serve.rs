@@ -76,6 +76,10 @@ pub struct ServeArgs {
     /// was reached at)
     #[arg(long, value_name = "URL")]
     pub public_url: Option<String>,
+    /// 受信任的反向代理地址（可重复）：其 X-Forwarded-For 中的客户端地址用于按地址限流 / a reverse
+    /// proxy (repeatable) whose X-Forwarded-For names the client, for the per-address rate limits
+    #[arg(long = "trusted-proxy", value_name = "IP")]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// The database key (`--key-env VAR` / `--key-file PATH`).
     #[command(flatten)]
     pub key: crate::keys::KeyArgs,
@@ -410,6 +414,7 @@ fn connection_limits(args: &ServeArgs) -> crate::listener::ConnectionLimits {
     }
     limits.header_timeout = std::time::Duration::from_secs(args.header_timeout_secs.max(1));
     limits.request_timeout = std::time::Duration::from_secs(args.request_timeout_secs.max(1));
+    limits.trusted_proxies = std::sync::Arc::new(args.trusted_proxies.clone());
     limits
 }
 
