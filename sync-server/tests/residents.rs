@@ -390,27 +390,32 @@ fn the_wait_endpoint_needs_a_token_and_caps_waits_per_token() {
     );
     let restored: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
     assert_eq!(restored["changed"], true);
-    // Up to date: nothing new; three waits at once, the third refused.
-    let path = format!("/v1/wait?cursor={seq}&timeout=3");
-    let path = path.as_str();
-    let held: Vec<_> = (0..2)
-        .map(|_| {
-            let addr = server.addr.clone();
-            let auth = auth.clone();
-            let path = path.to_string();
-            std::thread::spawn(move || {
-                let reply = common::exchange(&addr, "GET", &path, &[("Authorization", &auth)], b"");
-                (reply.status, reply.text())
-            })
+    // Up to date: nothing new. Two waits of one token are held; a third
+    // ends the oldest at once (a phone that cancelled and waits again is
+    // never refused), and the cap holds: two answered late, one early.
+    let path = format!("/v1/wait?cursor={seq}&timeout=4");
+    let wait = |delay_ms: u64| {
+        let (addr, auth, path) = (server.addr.clone(), auth.clone(), path.clone());
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(delay_ms));
+            let started = Instant::now();
+            let reply = common::exchange(&addr, "GET", &path, &[("Authorization", &auth)], b"");
+            (reply.status, reply.text(), started.elapsed())
         })
-        .collect();
-    std::thread::sleep(Duration::from_millis(500));
-    let third = common::exchange(&server.addr, "GET", path, &[("Authorization", &auth)], b"");
-    assert_eq!(third.status, 429);
-    for h in held {
-        let (status, body) = h.join().unwrap();
+    };
+    let (first, second, third) = (wait(0), wait(300), wait(900));
+    let (status, body, took) = first.join().unwrap();
+    assert_eq!(status, 200);
+    assert!(body.contains("\"changed\":false"), "{body}");
+    assert!(
+        took < Duration::from_secs(2),
+        "the oldest wait ended early: {took:?}"
+    );
+    for late in [second, third] {
+        let (status, body, took) = late.join().unwrap();
         assert_eq!(status, 200);
         assert!(body.contains("\"changed\":false"), "{body}");
+        assert!(took >= Duration::from_secs(3), "held: {took:?}");
     }
 }
 

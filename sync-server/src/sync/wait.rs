@@ -9,8 +9,8 @@
 //!
 //! Authentication and rate limits are those of `POST /v1/sync` (a wait
 //! counts as one sync request); a device token holds at most
-//! [`MAX_WAITS_PER_TOKEN`] waits at once (more get 429), so one phone
-//! cannot pile up connections, and the server at most half its connection
+//! [`MAX_WAITS_PER_TOKEN`] waits at once (a newer one ends the oldest with
+//! `changed: false`), so one phone cannot pile up connections, and the server at most half its connection
 //! cap (more get 503 with `Retry-After`), so waits never crowd out the
 //! dashboard, the residents' pages or sync. On shutdown every wait ends at
 //! once with `changed: false`.
@@ -24,10 +24,11 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::Poll;
 use std::time::Duration;
+use tokio::sync::Notify;
 
 /// The longest a wait is held (seconds): under the usual 60 s idle
 /// timeouts of carrier NATs and proxies, and the server's request timeout.
@@ -61,7 +62,9 @@ pub struct Waited {
 /// caps: a waiting phone holds a connection, and the connections are
 /// shared with the dashboard, the residents' pages and sync.
 pub struct WaitSlots {
-    held: Mutex<HashMap<[u8; 16], usize>>,
+    /// Per token, its waits oldest first: (slot number, its "end now" signal).
+    held: Mutex<HashMap<[u8; 16], Vec<(u64, Arc<Notify>)>>>,
+    next: AtomicU64,
     total: AtomicUsize,
     capacity: AtomicUsize,
 }
@@ -70,6 +73,7 @@ impl Default for WaitSlots {
     fn default() -> Self {
         WaitSlots {
             held: Mutex::default(),
+            next: AtomicU64::new(0),
             total: AtomicUsize::new(0),
             capacity: AtomicUsize::new(DEFAULT_MAX_WAITS),
         }
@@ -85,6 +89,10 @@ impl WaitSlots {
         self.capacity.store(max.max(1), Ordering::SeqCst);
     }
 
+    /// A slot for a wait of token `key`. A token already holding
+    /// [`MAX_WAITS_PER_TOKEN`] waits gets one all the same: its oldest wait
+    /// is told to end (a phone that cancelled a wait and waits again must
+    /// not be refused while the server still holds the old request).
     fn take(&self, key: [u8; 16]) -> Result<WaitSlot<'_>, Error> {
         let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
         if self.total.load(Ordering::SeqCst) >= self.capacity.load(Ordering::SeqCst) {
@@ -92,30 +100,40 @@ impl WaitSlots {
                 retry_after_secs: 30,
             });
         }
-        let count = held.entry(key).or_default();
-        if *count >= MAX_WAITS_PER_TOKEN {
-            return Err(Error::TooManyRequests {
-                retry_after_secs: 5,
-            });
+        let waits = held.entry(key).or_default();
+        if waits.len() >= MAX_WAITS_PER_TOKEN {
+            let (_, oldest) = waits.remove(0);
+            // A permit: the old wait ends even if it is not polling yet.
+            oldest.notify_one();
         }
-        *count += 1;
+        let number = self.next.fetch_add(1, Ordering::SeqCst);
+        let ended = Arc::new(Notify::new());
+        waits.push((number, ended.clone()));
         self.total.fetch_add(1, Ordering::SeqCst);
-        Ok(WaitSlot { slots: self, key })
+        Ok(WaitSlot {
+            slots: self,
+            key,
+            number,
+            ended,
+        })
     }
 }
 
 struct WaitSlot<'a> {
     slots: &'a WaitSlots,
     key: [u8; 16],
+    number: u64,
+    /// Signalled when a newer wait of the same token took this one's place.
+    ended: Arc<Notify>,
 }
 
 impl Drop for WaitSlot<'_> {
     fn drop(&mut self) {
         let mut held = self.slots.held.lock().unwrap_or_else(|e| e.into_inner());
         self.slots.total.fetch_sub(1, Ordering::SeqCst);
-        if let Some(count) = held.get_mut(&self.key) {
-            *count -= 1;
-            if *count == 0 {
+        if let Some(waits) = held.get_mut(&self.key) {
+            waits.retain(|(n, _)| *n != self.number);
+            if waits.is_empty() {
                 held.remove(&self.key);
             }
         }
@@ -134,7 +152,7 @@ pub async fn wait(
     let Authenticated(account) = Authenticated::from_request_parts(&mut parts, &state).await?;
     let token = crate::accounts::bearer_token(&parts.headers).unwrap_or_default();
     state.limits.sync_with_token(token)?;
-    let _slot = state.wait_slots.take(token_key(token))?;
+    let slot = state.wait_slots.take(token_key(token))?;
     let hold = Duration::from_secs(
         query
             .timeout
@@ -182,6 +200,7 @@ pub async fn wait(
         let woke = tokio::select! {
             woke = tokio::time::timeout_at(deadline, any_changed(&mut receivers)) => woke.is_ok(),
             _ = closing.wait_for(|closed| *closed) => false,
+            _ = slot.ended.notified() => false,
         };
         if !woke {
             return Ok(Json(Waited {
