@@ -62,8 +62,8 @@ pub struct Waited {
 /// caps: a waiting phone holds a connection, and the connections are
 /// shared with the dashboard, the residents' pages and sync.
 pub struct WaitSlots {
-    /// Per token, its waits oldest first: (slot number, its "end now" signal).
-    held: Mutex<HashMap<[u8; 16], Vec<(u64, Arc<Notify>)>>>,
+    /// Per token, its waits oldest first.
+    held: Mutex<HashMap<[u8; 16], Vec<HeldWait>>>,
     next: AtomicU64,
     total: AtomicUsize,
     capacity: AtomicUsize,
@@ -79,6 +79,9 @@ impl Default for WaitSlots {
         }
     }
 }
+
+/// One held wait: its slot number and its "end now" signal.
+type HeldWait = (u64, Arc<Notify>);
 
 /// Waits held at once unless `serve` sets it (half its connection cap).
 pub const DEFAULT_MAX_WAITS: usize = 2048;
