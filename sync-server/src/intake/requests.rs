@@ -350,8 +350,8 @@ pub fn open_proposals_in<C: SqlConn + ?Sized>(
     for grid in grids {
         for row in conn.rows(
             "SELECT id, grid, address, name, phone, note, received_at, outcome
-             FROM household_proposals WHERE grid = ?1 AND outcome IS NULL ORDER BY received_at",
-            &[grid.as_str().into()],
+             FROM household_proposals WHERE grid = ?1 AND outcome IS NULL ORDER BY received_at LIMIT ?2",
+            &[grid.as_str().into(), (PROPOSALS_SHOWN as i64).into()],
         )? {
             let [id, grid, address, name, phone, note, received_at, outcome] =
                 crate::sync::storage::cells(row)?;
@@ -368,7 +368,31 @@ pub fn open_proposals_in<C: SqlConn + ?Sized>(
         }
     }
     out.sort_by_key(|p| p.received_at);
+    out.truncate(PROPOSALS_SHOWN);
     Ok(out)
+}
+
+/// Open proposals a page shows at most (oldest first; the rest wait their
+/// turn, and the page says how many there are).
+pub const PROPOSALS_SHOWN: usize = 100;
+
+/// How many undecided proposals these grids have.
+pub fn count_open_proposals_in<C: SqlConn + ?Sized>(
+    conn: &C,
+    grids: &[GridCode],
+) -> Result<u32, Error> {
+    let mut total = 0;
+    for grid in grids {
+        total += conn
+            .value(
+                "SELECT count(*) FROM household_proposals WHERE grid = ?1 AND outcome IS NULL",
+                &[grid.as_str().into()],
+            )?
+            .map(|v| v.count())
+            .transpose()?
+            .unwrap_or(0);
+    }
+    Ok(total)
 }
 
 /// Record the decision on proposal `id` (of a grid in `grids`):

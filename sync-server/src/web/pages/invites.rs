@@ -86,7 +86,7 @@ fn page(view: &View, base: &str) -> Result<String, Error> {
     let grids = grids_4th(view);
     let codes: Vec<GridCode> = grids.iter().map(|g| g.code.clone()).collect();
     let now = now_ms();
-    let (links, proposals) = view.state.backend.read(|conn| {
+    let (links, proposals, open_proposals) = view.state.backend.read(|conn| {
         let links = invites::list_in(conn, &codes)?
             .into_iter()
             .map(|invite| {
@@ -94,7 +94,11 @@ fn page(view: &View, base: &str) -> Result<String, Error> {
                 Ok((invite, token))
             })
             .collect::<Result<Vec<(Invite, String)>, Error>>()?;
-        Ok((links, requests::open_proposals_in(conn, &codes)?))
+        Ok((
+            links,
+            requests::open_proposals_in(conn, &codes)?,
+            requests::count_open_proposals_in(conn, &codes)?,
+        ))
     })?;
     if !proposals.is_empty() {
         let grids: Vec<String> = codes.iter().map(|g| g.as_str().to_string()).collect();
@@ -168,7 +172,10 @@ fn page(view: &View, base: &str) -> Result<String, Error> {
         @if proposals.is_empty() {
             p { (ctx.t("没有待核实的变更。", "Nothing to check.")) }
         } @else {
-            p.hint { (ctx.t("核实后在手机上修改住户登记，再标记为“已更新”；登记不会被自动修改。", "Check, change the register on the phone, then mark it applied; the register is never changed by itself.")) }
+            p.hint { (ctx.t("核实后在手机上修改住户登记，再标记为“已更新”；登记不会被自动修改。请先拨打登记的原电话核实，谨防冒名更改。", "Check, change the register on the phone, then mark it applied; the register is never changed by itself. Call the number on the register first: anyone with the link can propose a change.")) }
+            @if open_proposals as usize > proposals.len() {
+                p.hint data-figure="proposals_open" { (ctx.t("待核实共 ", "Open in all: ")) (open_proposals) (ctx.t(" 条，按提交先后显示前 ", ", the oldest ")) (proposals.len()) (ctx.t(" 条。", " shown.")) }
+            }
             table.data #proposals {
                 thead { tr {
                     th { (ctx.t("网格", "Grid")) } th { (ctx.t("住址", "Address")) } th { (ctx.t("联系人", "Contact")) }
