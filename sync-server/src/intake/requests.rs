@@ -122,30 +122,41 @@ fn sha256_hex(text: &str) -> String {
     hex::encode(sha2::Sha256::digest(text.as_bytes()))
 }
 
-/// Check `request`'s fields as [`file_request_in`] does, without storing
-/// anything (so that a refused form is not counted against the limits).
-pub fn check_request(request: &ResidentRequest) -> Result<(), Error> {
-    category_label(request.category.trim())
+/// Check `request`'s fields (the checks [`file_request_in`] makes, callable
+/// before anything is stored or counted against the limits): the case's
+/// category label and its description (text, then place and callback
+/// number on lines of their own).
+pub fn check_request(request: &ResidentRequest) -> Result<(&'static str, String), Error> {
+    let category = category_label(request.category.trim())
         .ok_or_else(|| Error::invalid("category", "请选择问题类别 / choose a category"))?;
-    check_text("text", &request.text, MAX_TEXT_CHARS, true)?;
-    check_text("place", &request.place, MAX_SHORT_CHARS, false)?;
-    check_phone(&request.phone)?;
-    Ok(())
+    let mut description = check_text("text", &request.text, MAX_TEXT_CHARS, true)?;
+    let place = check_text("place", &request.place, MAX_SHORT_CHARS, false)?;
+    let phone = check_phone(&request.phone)?;
+    if !place.is_empty() {
+        description.push_str(&format!("\n地点：{place}"));
+    }
+    if !phone.is_empty() {
+        description.push_str(&format!("\n回电：{phone}"));
+    }
+    Ok((category, description))
 }
 
-/// Check `proposal`'s fields as [`propose_contact_in`] does, without
-/// storing anything.
-pub fn check_proposal(proposal: &ContactProposal) -> Result<(), Error> {
-    check_text("address", &proposal.address, MAX_SHORT_CHARS, true)?;
-    check_text("name", &proposal.name, MAX_SHORT_CHARS, false)?;
-    if check_phone(&proposal.phone)?.is_empty() {
+/// Check `proposal`'s fields (the checks [`propose_contact_in`] makes):
+/// the cleaned proposal.
+pub fn check_proposal(proposal: &ContactProposal) -> Result<ContactProposal, Error> {
+    let checked = ContactProposal {
+        address: check_text("address", &proposal.address, MAX_SHORT_CHARS, true)?,
+        name: check_text("name", &proposal.name, MAX_SHORT_CHARS, false)?,
+        phone: check_phone(&proposal.phone)?,
+        note: check_text("note", &proposal.note, MAX_TEXT_CHARS, false)?,
+    };
+    if checked.phone.is_empty() {
         return Err(Error::invalid(
             "phone",
             "请填写新的联系电话 / enter the new phone number",
         ));
     }
-    check_text("note", &proposal.note, MAX_TEXT_CHARS, false)?;
-    Ok(())
+    Ok(checked)
 }
 
 /// File `request` through `invite` at `now` (ms), in one write transaction
@@ -157,18 +168,7 @@ pub fn file_request_in<P: Publisher + ?Sized>(
     request: &ResidentRequest,
     now: i64,
 ) -> Result<Filed, Error> {
-    let category = category_label(request.category.trim())
-        .ok_or_else(|| Error::invalid("category", "请选择问题类别 / choose a category"))?;
-    let text = check_text("text", &request.text, MAX_TEXT_CHARS, true)?;
-    let place = check_text("place", &request.place, MAX_SHORT_CHARS, false)?;
-    let phone = check_phone(&request.phone)?;
-    let mut description = text;
-    if !place.is_empty() {
-        description.push_str(&format!("\n地点：{place}"));
-    }
-    if !phone.is_empty() {
-        description.push_str(&format!("\n回电：{phone}"));
-    }
+    let (category, description) = check_request(request)?;
     let mut meta = staff_meta_in(tx.sql(), RESIDENT_ACTOR)?;
     meta.at = Timestamp(now);
     let id = CaseId::new();
@@ -313,16 +313,12 @@ pub fn propose_contact_in<C: SqlConn + ?Sized>(
     proposal: &ContactProposal,
     now: i64,
 ) -> Result<String, Error> {
-    let address = check_text("address", &proposal.address, MAX_SHORT_CHARS, true)?;
-    let name = check_text("name", &proposal.name, MAX_SHORT_CHARS, false)?;
-    let phone = check_phone(&proposal.phone)?;
-    if phone.is_empty() {
-        return Err(Error::invalid(
-            "phone",
-            "请填写新的联系电话 / enter the new phone number",
-        ));
-    }
-    let note = check_text("note", &proposal.note, MAX_TEXT_CHARS, false)?;
+    let ContactProposal {
+        address,
+        name,
+        phone,
+        note,
+    } = check_proposal(proposal)?;
     let id = uuid::Uuid::now_v7().to_string();
     conn.exec(
         "INSERT INTO household_proposals (id, grid, invite_id, address, name, phone, note, received_at)

@@ -207,9 +207,9 @@ pub async fn submit(
         let contact = submission.kind == "contact";
         // Fields first: a form sent back for a typo is not counted.
         let checked = if contact {
-            requests::check_proposal(&proposal)
+            requests::check_proposal(&proposal).map(|_| ())
         } else {
-            requests::check_request(&request)
+            requests::check_request(&request).map(|_| ())
         };
         if let Err(Error::Invalid { message, .. }) = checked {
             let form = form_token(&state, &invite, now)?;
