@@ -673,6 +673,10 @@ pub struct Case {
     pub escalated: bool,
     /// Transitions.
     pub transitions: Vec<Transition>,
+    /// Photos of the request itself (blob ids; e.g. the one a resident
+    /// sent through the H5 page). Read one with `photoBytes`, or fetch it
+    /// from the server with `fetchPhoto` when it is not on the phone.
+    pub photos: Vec<String>,
     /// Deadlines as of now.
     pub timers: CaseTimers,
 }
@@ -694,6 +698,9 @@ pub struct NewCase {
     pub resident: Option<ResidentId>,
     /// When it was taken (default now).
     pub opened_at: Option<Timestamp>,
+    /// Photos of the request (ids from `attachPhoto`; default none).
+    #[uniffi(default)]
+    pub photos: Vec<String>,
 }
 
 /// Changes to a case: `None` leaves a field as it is.

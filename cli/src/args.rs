@@ -564,6 +564,10 @@ pub enum CaseCmd {
         /// cases and is about its household.
         #[arg(long, value_name = "VISIT")]
         visit: Option<String>,
+        /// A photo of the request (JPEG, PNG or WebP; repeatable):
+        /// downscaled, stored encrypted on the phone, uploaded by `sync`.
+        #[arg(long = "photo", value_name = "FILE")]
+        photos: Vec<PathBuf>,
     },
     /// Move a case to a new state.
     Transition {

@@ -617,6 +617,7 @@ fn case(store: &Store, cmd: CaseCmd) -> Outcome {
             household,
             resident,
             visit,
+            photos,
         } => {
             let household = household
                 .map(|h| HouseholdId::parse_field(&h, "household"))
@@ -632,6 +633,7 @@ fn case(store: &Store, cmd: CaseCmd) -> Outcome {
                 household,
                 resident,
                 opened_at: None,
+                photos: attach_all(store, &photos, false)?,
             };
             match visit {
                 None => to_json(store.open_case(case)?),

@@ -125,6 +125,18 @@ impl Default for RateLimits {
     }
 }
 
+/// The block `address` counts as for residents: an IPv4 address itself, an
+/// IPv6 address its /64 (one household's or phone's network).
+pub fn address_block(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V6(v6) => {
+            let bits = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(std::net::Ipv6Addr::from(bits))
+        }
+        v4 => v4,
+    }
+}
+
 impl RateLimits {
     /// The limits `args` ask for.
     pub fn new(args: &RateArgs) -> RateLimits {
@@ -176,14 +188,7 @@ impl RateLimits {
     /// network), so hopping addresses inside it does not multiply the
     /// allowance.
     pub fn resident_request(&self, address: IpAddr, link: &str) -> Result<(), Error> {
-        let address = match address {
-            IpAddr::V6(v6) => {
-                let bits = u128::from(v6) & !((1u128 << 64) - 1);
-                IpAddr::V6(std::net::Ipv6Addr::from(bits))
-            }
-            v4 => v4,
-        };
-        self.resident_by_address.check(&address)?;
+        self.resident_by_address.check(&address_block(address))?;
         self.resident_by_link.check(&link.to_string())
     }
 

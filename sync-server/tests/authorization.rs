@@ -494,14 +494,30 @@ fn declared_routes() -> Vec<(String, String)> {
     ] {
         let source =
             std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(file)).unwrap();
-        for line in source.lines().map(str::trim) {
-            // `.route("…", …)` anywhere on the line (also inside a merge).
-            let Some((_, rest)) = line.split_once(".route(\"") else {
+        // Every `.route("…", …)` (also inside a merge, also over several
+        // lines), up to its closing parenthesis.
+        for (start, _) in source.match_indices(".route(") {
+            let call = &source[start + ".route(".len()..];
+            if !call.trim_start().starts_with('"') {
                 continue;
-            };
-            let path = rest.split('"').next().unwrap().to_string();
+            }
+            let mut depth = 1;
+            let end = call
+                .char_indices()
+                .find(|(_, c)| {
+                    match c {
+                        '(' => depth += 1,
+                        ')' => depth -= 1,
+                        _ => {}
+                    }
+                    depth == 0
+                })
+                .map(|(i, _)| i)
+                .expect("a closed .route(");
+            let call = &call[..end];
+            let path = call.split('"').nth(1).unwrap().to_string();
             for (marker, method) in [("get(", "GET"), ("post(", "POST"), ("put(", "PUT")] {
-                if rest.contains(marker) {
+                if call.contains(marker) {
                     found.push((method.to_string(), path.clone()));
                 }
             }

@@ -9,11 +9,15 @@
 //!   that do not hash to the id are dropped.
 //! - A blob is 404 to a device or staff member whose scope holds no record
 //!   naming it, whether or not it exists.
+//! - Issue 16: a resident's photo sent with a request on the H5 page
+//!   becomes the case's own photo (downscaled and re-encoded by the
+//!   server), which the grid's phones fetch and staff see; a file that is
+//!   not a photo or is too large sends the form back with what was typed.
 
 mod common;
 
 use base64::Engine;
-use common::http::{get, try_login};
+use common::http::{get, hidden_field, post_multipart, try_login};
 use common::{admin_json, exchange, start};
 use gridwork_core::model::{HazardState, NewHazard, Workflow};
 use gridwork_core::sync::{HttpTransport, PhotoSyncOptions, SyncOptions};
@@ -547,4 +551,186 @@ fn damaged_chunks_and_forged_bytes_are_refused_and_nothing_is_kept() {
     assert_eq!(reply.status, 304);
     assert!(reply.body.is_empty());
     drop(server);
+}
+
+#[test]
+fn a_residents_photo_becomes_the_cases_own_for_the_phones_and_the_dashboard() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("server");
+    let (token, token_other) = town(&data);
+    let made = admin_json(&data, &["invite", "add", "--grid", "G1"], &[]);
+    let path = made["path"].as_str().unwrap().to_owned();
+    let server = start(&data, &[]);
+    let addr = server.addr.as_str();
+    let url = format!("http://{addr}");
+
+    let page = get(addr, &path, &[]);
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains(r#"enctype="multipart/form-data""#));
+    assert!(page.body.contains(r#"type="file" name="photo""#));
+    let form = hidden_field(&page.body, "form");
+    let text = "楼道里有电动车在充电，插线板就放在地上";
+    let fields = [
+        ("form", form.as_str()),
+        ("kind", "request"),
+        ("lang", "zh"),
+        ("category", "safety"),
+        ("text", text),
+        ("place", "5号楼1单元"),
+        ("website", ""),
+    ];
+
+    // Not a photo, or too large: the form again, with the text, and no case.
+    let not_a_photo = post_multipart(
+        addr,
+        &path,
+        &fields,
+        Some(("photo", "scan.jpg", b"%PDF-1.7 not a picture")),
+    );
+    assert_eq!(not_a_photo.status, 400, "{}", not_a_photo.body);
+    assert!(not_a_photo.body.contains(text), "what was typed is kept");
+    assert!(not_a_photo.body.contains("照片无法识别"));
+    assert!(not_a_photo.body.contains("照片需重新选择"));
+    let mut huge = vec![0u8; gridwork_server::web::resident::photo::MAX_PHOTO_BYTES + 1];
+    huge[..3].copy_from_slice(&[0xFF, 0xD8, 0xFF]);
+    let too_large = post_multipart(addr, &path, &fields, Some(("photo", "big.jpg", &huge)));
+    assert_eq!(too_large.status, 413, "{}", too_large.body);
+    assert!(too_large.body.contains(text));
+    assert!(too_large.body.contains("照片文件过大"));
+    // Far past the limit (the server stops reading): the same answer.
+    huge.resize(huge.len() + 3 * 1024 * 1024, 0x55);
+    let far_too_large = post_multipart(addr, &path, &fields, Some(("photo", "big.jpg", &huge)));
+    assert_eq!(far_too_large.status, 413, "{}", far_too_large.body);
+    assert!(far_too_large.body.contains("照片文件过大"));
+
+    // A picture whose header claims more pixels than the server decodes
+    // (11000×11000, 363 MB as RGB): refused from its header.
+    let claimed = {
+        fn crc32(bytes: &[u8]) -> u32 {
+            let mut crc = !0u32;
+            for &b in bytes {
+                crc ^= u32::from(b);
+                for _ in 0..8 {
+                    crc = if crc & 1 == 1 {
+                        (crc >> 1) ^ 0xEDB8_8320
+                    } else {
+                        crc >> 1
+                    };
+                }
+            }
+            !crc
+        }
+        let chunk = |png: &mut Vec<u8>, kind: &[u8], data: &[u8]| {
+            let mut body = kind.to_vec();
+            body.extend_from_slice(data);
+            png.extend_from_slice(&(data.len() as u32).to_be_bytes());
+            png.extend_from_slice(&body);
+            png.extend_from_slice(&crc32(&body).to_be_bytes());
+        };
+        let mut header = Vec::new();
+        header.extend_from_slice(&11_000u32.to_be_bytes());
+        header.extend_from_slice(&11_000u32.to_be_bytes());
+        header.extend_from_slice(&[8, 2, 0, 0, 0]);
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        chunk(&mut png, b"IHDR", &header);
+        chunk(
+            &mut png,
+            b"IDAT",
+            &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
+        );
+        chunk(&mut png, b"IEND", &[]);
+        png
+    };
+    let bomb = post_multipart(addr, &path, &fields, Some(("photo", "bomb.png", &claimed)));
+    assert_eq!(bomb.status, 400, "{}", bomb.body);
+    assert!(bomb.body.contains("照片尺寸过大"), "{}", bomb.body);
+    // A text field far longer than any form's: not read on, nothing filed.
+    let long = "长".repeat(3_000);
+    let mut padded = fields.to_vec();
+    padded.push(("note", long.as_str()));
+    let refused = post_multipart(addr, &path, &padded, None);
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(refused.body.contains("未能完整收到"));
+    // The URL-encoded form keeps the dashboard's 16 KiB limit.
+    let too_long = common::http::post(addr, &path, &[], &padded);
+    assert_eq!(too_long.status, 400, "{}", too_long.body);
+
+    // An empty file input files the request without a photo.
+    let without = post_multipart(addr, &path, &fields, Some(("photo", "", b"")));
+    assert_eq!(without.status, 303, "{}", without.body);
+    // A 3000×2000 camera JPEG: stored as the phone would store it.
+    let original = {
+        let png = photo(16, 3000, 2000);
+        let picture = image::load_from_memory(&png).unwrap();
+        let mut jpeg = std::io::Cursor::new(Vec::new());
+        picture
+            .write_to(&mut jpeg, image::ImageFormat::Jpeg)
+            .unwrap();
+        jpeg.into_inner()
+    };
+    assert!(original.len() < gridwork_server::web::resident::photo::MAX_PHOTO_BYTES);
+    let sent = post_multipart(
+        addr,
+        &path,
+        &fields,
+        Some(("photo", "IMG_0016.JPG", &original)),
+    );
+    assert_eq!(sent.status, 303, "{}", sent.body);
+
+    let store = phone(dir.path(), "gw1.db", "gw1", "G1");
+    store.sync(&url, &token, &SyncOptions::default()).unwrap();
+    let cases = store.list_cases(false).unwrap();
+    assert_eq!(cases.len(), 2, "the refused forms filed nothing");
+    assert_eq!(cases.iter().filter(|c| c.photos.is_empty()).count(), 1);
+    let case = cases.iter().find(|c| !c.photos.is_empty()).unwrap();
+    assert_eq!(case.photos.len(), 1);
+    assert_eq!(case.opened_by.0, "resident");
+    let id = case.photos[0].clone();
+    let transport = HttpTransport::new().unwrap();
+    let fetched = store
+        .fetch_photo_with(&transport, &url, &token, &id, &PhotoSyncOptions::default())
+        .unwrap();
+    assert_eq!(hex::encode(Sha256::digest(&fetched)), id);
+    let picture =
+        image::load_from_memory_with_format(&fetched, image::ImageFormat::Jpeg).expect("a JPEG");
+    assert_eq!((picture.width(), picture.height()), (1600, 1067));
+    assert!(fetched.len() < original.len());
+
+    // A phone of another grid cannot fetch it.
+    let other = phone(dir.path(), "gw2.db", "gw2", "G2");
+    other
+        .sync(&url, &token_other, &SyncOptions::default())
+        .unwrap();
+    assert!(other
+        .fetch_photo_with(
+            &transport,
+            &url,
+            &token_other,
+            &id,
+            &PhotoSyncOptions::default()
+        )
+        .is_err());
+
+    // The community's staff see it with the case; another community's do not.
+    let session = sign_in(addr, "staff-c1");
+    let cookies = [("gw_session", session.as_str())];
+    let queue = get(addr, "/cases", &cookies);
+    assert_eq!(queue.status, 200);
+    assert!(
+        queue.body.contains(&format!(r#"data-photo="{id}""#)),
+        "{}",
+        queue.body
+    );
+    let thumb = get(addr, &format!("/photos/{id}/thumb"), &cookies);
+    assert_eq!(thumb.status, 200);
+    assert_eq!(thumb.header("content-type"), Some("image/jpeg"));
+    let full = get(addr, &format!("/photos/{id}"), &cookies);
+    assert_eq!(full.bytes, fetched);
+    let outsider = sign_in(addr, "staff-c2");
+    let refused = get(
+        addr,
+        &format!("/photos/{id}"),
+        &[("gw_session", outsider.as_str())],
+    );
+    assert_eq!(refused.status, 404);
 }

@@ -21,15 +21,7 @@ use std::time::{Duration, Instant};
 mod common;
 
 use common::admin_json;
-use common::http::{get, post};
-
-/// The value of hidden field `name` in a page.
-fn hidden(html: &str, name: &str) -> String {
-    let key = format!(r#"name="{name}" value=""#);
-    let start = html.find(&key).unwrap_or_else(|| panic!("no field {name}")) + key.len();
-    let end = html[start..].find('"').unwrap();
-    html[start..start + end].to_owned()
-}
+use common::http::{get, hidden_field as hidden, post};
 
 fn location(response: &common::http::Response) -> String {
     response.header("location").expect("Location").to_owned()

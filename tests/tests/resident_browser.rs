@@ -208,6 +208,19 @@ async fn a_resident_files_on_the_h5_page_and_sees_the_gridworkers_response() {
         .send_keys("13800001234")
         .await
         .unwrap();
+    // A photo from the phone's gallery: a 2000×1500 JPEG.
+    let shot = dir.path().join("IMG_2041.jpg");
+    image::RgbImage::from_fn(2000, 1500, |x, y| {
+        image::Rgb([(x / 8) as u8, (y / 6) as u8, ((x ^ y) & 0xff) as u8])
+    })
+    .save_with_format(&shot, image::ImageFormat::Jpeg)
+    .unwrap();
+    resident
+        .find("#photo")
+        .await
+        .send_keys(shot.to_str().unwrap())
+        .await
+        .unwrap();
     resident.screenshot("resident-form").await;
     let send = resident
         .find("form input[name=\"kind\"][value=\"request\"] ~ button[type=\"submit\"]")
@@ -255,6 +268,31 @@ async fn a_resident_files_on_the_h5_page_and_sees_the_gridworkers_response() {
         "the 30-minute clock runs from the server's receipt"
     );
     assert_eq!(case["timers"]["response_overdue"], false);
+    // The resident's photo is the case's own; the phone fetches it.
+    let photos = case["photos"].as_array().expect("case photos");
+    assert_eq!(photos.len(), 1, "{case}");
+    let photo_id = photos[0].as_str().unwrap();
+    let fetched = dir.path().join("fetched.jpg");
+    let mut show = phone.command(&[
+        "photo",
+        "show",
+        photo_id,
+        "--out",
+        fetched.to_str().unwrap(),
+        "--server",
+        &url,
+        "--token-env",
+        "GRIDWORK_TOKEN",
+    ]);
+    show.env("GRIDWORK_TOKEN", &token);
+    let out = show.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let picture = image::open(&fetched).unwrap();
+    assert_eq!((picture.width(), picture.height()), (1600, 1200));
 
     // The gridworker responds and syncs; the tracking page shows it.
     let id = case["id"].as_str().unwrap();

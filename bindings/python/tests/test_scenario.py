@@ -858,6 +858,23 @@ def test_photos_go_in_as_bytes_and_come_back_as_jpeg(tmp_path):
     )
     assert hazard.photos == [photo.id]
     assert store.upload_queue() == gw.UploadQueue(pending=1, pending_bytes=photo.size)
+    # A case has photos of its own (photos defaults to none).
+    assert store.open_case(new_case("环境卫生", "无照片")).photos == []
+    case = store.open_case(
+        gw.NewCase(
+            channel="", category="环境卫生", description="楼道堆物", urgency="",
+            household=None, resident=None, opened_at=None, photos=[photo.id],
+        )
+    )
+    assert case.photos == [photo.id] and store.case(case.id).photos == [photo.id]
+    with pytest.raises(ApiError.Validation) as e:
+        store.open_case(
+            gw.NewCase(
+                channel="", category="环境卫生", description="未添加的照片", urgency="",
+                household=None, resident=None, opened_at=None, photos=["0" * 64],
+            )
+        )
+    assert e.value.field == "photos"
     # A photo not attached on this phone cannot be named.
     with pytest.raises(ApiError.Validation) as e:
         store.transition_hazard_with_photos(hazard.id, "rectifying", "", ["0" * 64])

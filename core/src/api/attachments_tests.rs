@@ -110,6 +110,62 @@ fn records_name_only_photos_attached_here_and_the_queue_follows_them() {
 }
 
 #[test]
+fn a_case_has_photos_of_its_own_read_back_and_referenced() {
+    let dir = TempDir::new().unwrap();
+    let store = phone(&dir);
+    let shot = store
+        .attach_photo(&png(500, 300, 9), &Default::default())
+        .unwrap();
+    let input = |photos: Vec<String>| NewCase {
+        category: "安全隐患".into(),
+        description: "楼道电动车充电".into(),
+        photos,
+        ..Default::default()
+    };
+    // Only photos attached here, well-formed, at most nine.
+    let unknown = "ab".repeat(32);
+    assert!(matches!(
+        store.open_case(input(vec![unknown])),
+        Err(Error::Validation { .. })
+    ));
+    assert!(store.open_case(input(vec!["not-a-blob".into()])).is_err());
+    assert!(store.open_case(input(vec![shot.id.clone(); 10])).is_err());
+    assert!(
+        store.list_cases(false).unwrap().is_empty(),
+        "nothing written"
+    );
+
+    let case = store.open_case(input(vec![shot.id.clone()])).unwrap();
+    assert_eq!(case.photos, vec![shot.id.clone()]);
+    assert_eq!(store.case(case.id).unwrap().photos, vec![shot.id.clone()]);
+    let refs: Vec<(String, String)> = store
+        .db
+        .read(|conn| {
+            let mut stmt =
+                conn.prepare("SELECT record, item FROM attachment_refs WHERE blob = ?1")?;
+            let rows = stmt.query_map([&shot.id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .unwrap();
+    assert_eq!(refs, vec![("case".to_string(), String::new())]);
+    // The photo waits for upload like a hazard's, and the rows equal a
+    // rebuild's.
+    assert_eq!(store.pending_uploads().unwrap(), vec![shot.id.clone()]);
+    assert!(store.check().unwrap().differences.is_empty());
+    // An edit keeps the photos.
+    let edited = store
+        .edit_case(
+            case.id,
+            CaseEdit {
+                urgency: Some("urgent".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(edited.photos, vec![shot.id]);
+}
+
+#[test]
 fn the_budget_drops_only_confirmed_originals_and_keeps_thumbnails() {
     let dir = TempDir::new().unwrap();
     let store = phone(&dir);

@@ -180,18 +180,35 @@ impl Store {
         self.hazard(id)
     }
 
-    /// Open a case (a resident's request or an event).
+    /// Open a case (a resident's request or an event), with the photos
+    /// of `input.photos` attached on this phone.
     pub fn open_case(&self, input: NewCase) -> Result<Case> {
         let (device, meta) = self.meta()?;
         let id = CaseId::new();
         self.db
-            .write(|tx| open_case_in(tx, id, &input, &device.grid, &meta))?;
+            .write(|tx| open_case_on_phone_in(tx, id, &input, &device.grid, &meta))?;
         self.case(id)
     }
 }
 
+/// [`open_case_in`] on a phone: every photo the case names must be attached
+/// here first (so the upload step has it to send).
+pub(crate) fn open_case_on_phone_in(
+    tx: &mut WriteTx<'_>,
+    id: CaseId,
+    input: &NewCase,
+    grid: &GridCode,
+    meta: &CommitMeta,
+) -> Result<()> {
+    let photos = check_photo_ids(&input.photos, "photos")?;
+    super::attachments::check_attached(tx.sql(), &photos, "photos")?;
+    open_case_in(tx, id, input, grid, meta)
+}
+
 /// Open a case inside a write transaction (a phone's store, or the
 /// server's storage of either backend when it files a resident's request).
+/// The photo ids are checked for shape only: the caller makes sure the
+/// blobs exist (a phone's attachments, the server's blob store).
 pub fn open_case_in<E: DocEditor + ?Sized>(
     tx: &mut E,
     id: CaseId,
@@ -239,6 +256,7 @@ pub fn open_case_in<E: DocEditor + ?Sized>(
         first_response_at: None,
         escalated: false,
         transitions: vec![],
+        photos: check_photo_ids(&input.photos, "photos")?,
         timers: Default::default(),
     };
     let doc = CaseDoc::from_model(&case);

@@ -243,6 +243,7 @@ fn visits_hazards_and_cases() {
         household: None,
         resident: None,
         opened_at: None,
+        photos: vec![],
     };
     assert_eq!(field_of(store.open_case(case.clone())), "description");
     let case = NewCase {

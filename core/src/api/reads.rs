@@ -481,12 +481,12 @@ pub fn read_cases<C: SqlConn + ?Sized>(
     let policies = Policies::load(conn)?;
     let sql = format!(
         "SELECT id, grid, channel, category, description, urgency, household_id, resident_id, opened_by, opened_at,
-                status, first_response_at, escalated, doc_key
+                status, first_response_at, escalated, photos, doc_key
          FROM cases {filter} ORDER BY opened_at DESC, id DESC"
     );
     let mut out = Vec::new();
     for row in conn.rows(&sql, args)? {
-        let [id, grid, channel, category, description, urgency, household, resident, opened_by, opened_at, status, first_response_at, escalated, doc_key] =
+        let [id, grid, channel, category, description, urgency, household, resident, opened_by, opened_at, status, first_response_at, escalated, photos, doc_key] =
             columns(row)?;
         let mut case = Case {
             id: id.text()?.parse().unwrap_or_default(),
@@ -503,6 +503,7 @@ pub fn read_cases<C: SqlConn + ?Sized>(
             first_response_at: first_response_at.opt_int()?.map(Timestamp),
             escalated: escalated.flag()?,
             transitions: read_transitions(conn, "case_transitions", doc_key.int()?)?,
+            photos: serde_json::from_str(&photos.text()?).unwrap_or_default(),
             timers: Default::default(),
         };
         case.timers = schedule::timers::case_timers(&case, policies.of(case.grid.as_str()), now);

@@ -124,7 +124,7 @@ impl Store {
         let mut visit = visit;
         visit.follow_up_cases.push(case_id);
         let recorded = self.db.write(|tx| {
-            super::incidents::open_case_in(tx, case_id, &case, &device.grid, &meta)?;
+            super::incidents::open_case_on_phone_in(tx, case_id, &case, &device.grid, &meta)?;
             self.record_visit_in(tx, VisitId::new(), &visit, &meta)
         })?;
         Ok((recorded, self.case(case_id)?))
@@ -138,7 +138,7 @@ impl Store {
         let case = case_of_visit(case, found.household)?;
         let case_id = CaseId::new();
         self.db.write(|tx| {
-            super::incidents::open_case_in(tx, case_id, &case, &device.grid, &meta)?;
+            super::incidents::open_case_on_phone_in(tx, case_id, &case, &device.grid, &meta)?;
             self.link_follow_up_in(tx, &found, case_id, &meta)
         })?;
         self.case(case_id)

@@ -557,6 +557,7 @@ fn demo_cases(
             household: Some(household),
             resident: None,
             opened_at: Some(at),
+            photos: vec![],
         };
         crate::api::open_case_in(tx, id, &input, grid, &meta_at(at)?)?;
         let path: &[CaseState] = if g.chance(0.15) {

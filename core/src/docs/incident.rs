@@ -262,6 +262,10 @@ pub struct CaseDoc {
     pub opened_at: i64,
     /// Transitions by id.
     pub transitions: BTreeMap<String, TransitionDoc>,
+    /// Photo blob ids of the request itself (absent in docs written before
+    /// cases had photos).
+    #[autosurgeon(missing = "Vec::new")]
+    pub photos: Vec<String>,
 }
 
 impl CaseDoc {
@@ -284,6 +288,7 @@ impl CaseDoc {
                 .iter()
                 .map(|t| (t.id.to_string(), TransitionDoc::from_model(t)))
                 .collect(),
+            photos: c.photos.clone(),
         }
     }
 }
@@ -321,6 +326,7 @@ pub fn materialize_case(doc: &automerge::Automerge) -> Result<Case, HydrateError
             .map(|t| t.at),
         escalated,
         transitions,
+        photos: d.photos,
         timers: Default::default(),
     })
 }

@@ -32,8 +32,9 @@ pub use exif::read_location;
 pub const THUMBNAIL_EDGE: u32 = 320;
 /// Widest or tallest picture decoded, pixels.
 pub const MAX_DIMENSION: u32 = 12_000;
-/// Most memory the decoder may allocate, bytes.
-const MAX_DECODE_ALLOC: u64 = 512 * 1024 * 1024;
+/// Most memory the decoder may allocate by default, bytes
+/// ([`PhotoOptions::max_decode_bytes`]).
+pub const MAX_DECODE_ALLOC: u64 = 512 * 1024 * 1024;
 /// Widest or tallest picture [`thumbnail`] decodes, pixels: photos taken
 /// through [`prepare_photo`] are at most a few thousand pixels, and a
 /// thumbnail is made from bytes someone else uploaded (the server's
@@ -57,6 +58,11 @@ pub struct PhotoOptions {
     /// Keep the photo's EXIF GPS position (only when the form asks for
     /// location); every other EXIF field, and GPS otherwise, is dropped.
     pub keep_location: bool,
+    /// Most memory the decoded picture may take, bytes (default
+    /// [`MAX_DECODE_ALLOC`]); a larger picture is refused from its header
+    /// ([`Error::TooLarge`]). The server, which decodes photos strangers
+    /// send, sets it lower.
+    pub max_decode_bytes: u64,
 }
 
 impl Default for PhotoOptions {
@@ -66,6 +72,7 @@ impl Default for PhotoOptions {
             jpeg_quality: 80,
             max_input_bytes: 20 * 1024 * 1024,
             keep_location: false,
+            max_decode_bytes: MAX_DECODE_ALLOC,
         }
     }
 }
@@ -114,19 +121,14 @@ fn too_big_picture() -> Error {
     }
 }
 
-/// Decode `bytes` upright, within the limits; with its EXIF (TIFF bytes)
-/// when `want_exif`.
-fn decode(bytes: &[u8], want_exif: bool) -> Result<(DynamicImage, Option<Vec<u8>>)> {
-    decode_within(bytes, want_exif, MAX_DIMENSION, MAX_DECODE_ALLOC)
-}
-
-/// [`decode`] within `max_dimension` pixels a side and `max_alloc` bytes.
-fn decode_within(
+/// A decoder of `bytes` (JPEG, PNG or WebP) whose picture is within
+/// `max_dimension` pixels a side and `max_alloc` bytes, judged from the
+/// header alone: nothing is decoded yet.
+fn decoder_within(
     bytes: &[u8],
-    want_exif: bool,
     max_dimension: u32,
     max_alloc: u64,
-) -> Result<(DynamicImage, Option<Vec<u8>>)> {
+) -> Result<impl ImageDecoder + '_> {
     if !is_image(bytes) {
         return Err(unreadable());
     }
@@ -146,12 +148,47 @@ fn decode_within(
     reader.limits(limits.clone());
     // The decoder checks the dimensions against the limits as it is made,
     // from the header alone.
-    let mut decoder = reader.into_decoder().map_err(map_image_error)?;
+    let decoder = reader.into_decoder().map_err(map_image_error)?;
     // `into_decoder` + `from_decoder` do not count the output buffer
     // against `max_alloc` (`ImageReader::decode` would): count it here.
     limits
         .reserve(decoder.total_bytes())
         .map_err(map_image_error)?;
+    Ok(decoder)
+}
+
+/// Check from its header alone that `bytes` is a picture
+/// [`prepare_photo`] takes under `options` (type, input size, dimensions,
+/// decoded size), without decoding it: the same errors, at a fraction of
+/// the cost (a damaged picture body is found only by decoding).
+pub fn probe_photo(bytes: &[u8], options: &PhotoOptions) -> Result<()> {
+    check_input_size(bytes, options)?;
+    decoder_within(bytes, MAX_DIMENSION, options.max_decode_bytes).map(|_| ())
+}
+
+fn check_input_size(bytes: &[u8], options: &PhotoOptions) -> Result<()> {
+    if bytes.len() > options.max_input_bytes {
+        return Err(Error::TooLarge {
+            field: "photo".into(),
+            limit: options.max_input_bytes as u64,
+            message: "照片文件过大，请重新拍摄或选择较小的照片 / the photo file is too large: take or choose a smaller one".into(),
+        });
+    }
+    Ok(())
+}
+
+/// Decode `bytes` within `max_dimension` pixels a side and `max_alloc`
+/// bytes, scaled down to `edge` ([`fit`]) and then turned upright (so no
+/// full-size copy is made to rotate it); with its EXIF (TIFF bytes) when
+/// `want_exif`.
+fn decode_within(
+    bytes: &[u8],
+    want_exif: bool,
+    max_dimension: u32,
+    max_alloc: u64,
+    (edge, filter): (u32, FilterType),
+) -> Result<(DynamicImage, Option<Vec<u8>>)> {
+    let mut decoder = decoder_within(bytes, max_dimension, max_alloc)?;
     let exif = if want_exif {
         decoder.exif_metadata().ok().flatten()
     } else {
@@ -160,7 +197,9 @@ fn decode_within(
     let orientation = decoder
         .orientation()
         .unwrap_or(image::metadata::Orientation::NoTransforms);
-    let mut image = DynamicImage::from_decoder(decoder).map_err(map_image_error)?;
+    let image = DynamicImage::from_decoder(decoder).map_err(map_image_error)?;
+    // The long edge is the same either way round.
+    let mut image = fit(image, edge, filter);
     image.apply_orientation(orientation);
     Ok((image, exif))
 }
@@ -217,13 +256,21 @@ fn not_encoded() -> Error {
 }
 
 /// `image` scaled down so its long edge is at most `edge` (never up); the
-/// aspect ratio is kept.
+/// aspect ratio is kept. A picture over twice `edge` is first shrunk to
+/// about twice `edge` by averaging (`thumbnail`, which needs no full-size
+/// intermediate), then resampled with `filter`.
 fn fit(image: DynamicImage, edge: u32, filter: FilterType) -> DynamicImage {
-    if image.width().max(image.height()) <= edge {
-        image
-    } else {
-        image.resize(edge, edge, filter)
+    let long = image.width().max(image.height());
+    if long <= edge {
+        return image;
     }
+    let image = if long > edge.saturating_mul(2) {
+        let double = edge.saturating_mul(2);
+        image.thumbnail(double, double)
+    } else {
+        image
+    };
+    image.resize(edge, edge, filter)
 }
 
 /// The small JPEG of an upright picture: long edge at most `edge`,
@@ -251,16 +298,15 @@ fn small_jpeg(image: &DynamicImage, edge: u32) -> Result<Vec<u8>> {
 /// [`Error::Validation`] for anything that is not a readable JPEG, PNG or
 /// WebP.
 pub fn prepare_photo(bytes: &[u8], options: &PhotoOptions) -> Result<PreparedPhoto> {
-    if bytes.len() > options.max_input_bytes {
-        return Err(Error::TooLarge {
-            field: "photo".into(),
-            limit: options.max_input_bytes as u64,
-            message: "照片文件过大，请重新拍摄或选择较小的照片 / the photo file is too large: take or choose a smaller one".into(),
-        });
-    }
-    let (image, exif) = decode(bytes, options.keep_location)?;
+    check_input_size(bytes, options)?;
+    let (image, exif) = decode_within(
+        bytes,
+        options.keep_location,
+        MAX_DIMENSION,
+        options.max_decode_bytes,
+        (options.max_long_edge.max(1), FilterType::CatmullRom),
+    )?;
     let location = exif.as_deref().and_then(exif::location_of_tiff);
-    let image = fit(image, options.max_long_edge.max(1), FilterType::CatmullRom);
     let gps = location
         .map(|(lat, lon)| exif::gps_only(lat, lon))
         .transpose()?;
@@ -281,6 +327,12 @@ pub fn prepare_photo(bytes: &[u8], options: &PhotoOptions) -> Result<PreparedPho
 /// phone's for a downloaded photo. Errors as [`prepare_photo`]'s, without
 /// the input size limit (the server bounds upload sizes itself).
 pub fn thumbnail(bytes: &[u8], edge: u32) -> Result<Vec<u8>> {
-    let (image, _) = decode_within(bytes, false, MAX_THUMBNAIL_SOURCE, MAX_THUMBNAIL_ALLOC)?;
+    let (image, _) = decode_within(
+        bytes,
+        false,
+        MAX_THUMBNAIL_SOURCE,
+        MAX_THUMBNAIL_ALLOC,
+        (edge.max(1), FilterType::Triangle),
+    )?;
     small_jpeg(&image, edge)
 }

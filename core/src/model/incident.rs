@@ -243,6 +243,11 @@ pub struct Case {
     pub escalated: bool,
     /// Every transition, in canonical order.
     pub transitions: Vec<Transition>,
+    /// Photos of the request itself (blob ids), e.g. the one a resident
+    /// sent with it; a step's photos are on its transition. Empty for
+    /// cases written before cases had photos.
+    #[serde(default)]
+    pub photos: Vec<String>,
     /// Deadlines under the grid's policy as of the read (not stored in the
     /// doc; default when materialised).
     #[serde(default)]
@@ -266,4 +271,8 @@ pub struct NewCase {
     pub resident: Option<ResidentId>,
     /// When it was taken (defaults to now).
     pub opened_at: Option<Timestamp>,
+    /// Photos of the request (blob ids of photos attached on this phone;
+    /// at most [`super::attachment::MAX_PHOTOS`]).
+    #[serde(default)]
+    pub photos: Vec<String>,
 }

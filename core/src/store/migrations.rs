@@ -15,12 +15,13 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../../sql/005_conflicts_time_checks.sql"),
     include_str!("../../sql/006_photos.sql"),
     include_str!("../../sql/007_assignees.sql"),
+    include_str!("../../sql/008_case_photos.sql"),
 ];
 
 /// Schema versions whose migration adds or changes read models: upgrading
 /// across one of them rebuilds every read model from the docs in the same
 /// transaction, so a new table is filled from the docs stored before it.
-pub const REBUILD_AFTER: &[u32] = &[2, 4, 5, 6, 7];
+pub const REBUILD_AFTER: &[u32] = &[2, 4, 5, 6, 7, 8];
 
 /// The schema version this build writes.
 pub const CURRENT_VERSION: u32 = MIGRATIONS.len() as u32;

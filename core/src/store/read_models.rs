@@ -75,7 +75,9 @@ pub fn replace<C: SqlConn + ?Sized>(
         }
         DocRows::Case(c, conflicts) => {
             write_case(conn, key, c)?;
-            write_transition_refs(conn, key, "case", &c.id.to_string(), &c.transitions)?;
+            let id = c.id.to_string();
+            write_refs(conn, key, "case", &id, "", &c.photos)?;
+            write_transition_refs(conn, key, "case", &id, &c.transitions)?;
             write_conflicts(conn, key, conflicts)
         }
         DocRows::FormRecord(r) => {
@@ -440,8 +442,8 @@ fn write_case<C: SqlConn + ?Sized>(conn: &C, key: i64, c: &Case) -> Result<()> {
     let resident = c.resident.map(|x| x.to_string());
     conn.exec(
         "INSERT INTO cases (id, doc_key, grid, channel, category, description, urgency, household_id, resident_id,
-             opened_by, opened_at, status, first_response_at, escalated)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+             opened_by, opened_at, status, first_response_at, escalated, photos)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         &[
             (&id).into(),
             key.into(),
@@ -457,6 +459,7 @@ fn write_case<C: SqlConn + ?Sized>(conn: &C, key: i64, c: &Case) -> Result<()> {
             c.status.code().into(),
             c.first_response_at.map(|t| t.0).into(),
             c.escalated.into(),
+            json(&c.photos).as_str().into(),
         ],
     )?;
     write_transitions(

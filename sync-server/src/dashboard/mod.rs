@@ -175,6 +175,7 @@ fn case_clocks<C: SqlConn + ?Sized>(
             first_response_at: first_response_at.opt_int()?.map(Timestamp),
             escalated: false,
             transitions: vec![],
+            photos: vec![],
             timers: CaseTimers::default(),
         };
         let timers = case_timers(&case, policies.of(case.grid.as_str()), now);

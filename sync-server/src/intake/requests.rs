@@ -50,6 +50,9 @@ pub struct ResidentRequest {
     pub place: String,
     /// A number to call back (optional).
     pub phone: String,
+    /// Photos sent with it: ids of blobs already in the server's blob
+    /// store (at most one from the H5 page).
+    pub photos: Vec<String>,
 }
 
 /// What filing a request made.
@@ -181,6 +184,7 @@ pub fn file_request_in<P: Publisher + ?Sized>(
             category: category.into(),
             description,
             urgency: "normal".into(),
+            photos: request.photos.clone(),
             ..NewCase::default()
         },
         &grid,

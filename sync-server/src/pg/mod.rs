@@ -35,11 +35,13 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../../sql/pg/002_photos.sql"),
     include_str!("../../sql/pg/003_assignees_handlers.sql"),
     include_str!("../../sql/pg/004_resident_requests.sql"),
+    include_str!("../../sql/pg/005_case_photos.sql"),
 ];
 
 /// A database migrated from a version below this one had a read model
-/// added: its read models are rebuilt from the docs after the upgrade.
-pub const REBUILD_AFTER: i64 = 3;
+/// added or changed (v5: cases' photos): its read models are rebuilt from
+/// the docs after the upgrade.
+pub const REBUILD_AFTER: i64 = 5;
 
 /// The PostgreSQL schema version this build writes.
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;

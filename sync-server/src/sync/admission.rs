@@ -111,6 +111,37 @@ fn map_at(doc: &Automerge, obj: &ObjId, key: &str, heads: Option<&[ChangeHash]>)
     }
 }
 
+/// The texts of the list at `obj[key]`, now or at `heads` (empty when
+/// there is none).
+fn texts_at(doc: &Automerge, obj: &ObjId, key: &str, heads: Option<&[ChangeHash]>) -> Vec<String> {
+    let found = match heads {
+        Some(h) => doc.get_at(obj, key, h),
+        None => doc.get(obj, key),
+    };
+    let Ok(Some((automerge::Value::Object(automerge::ObjType::List), list))) = found else {
+        return Vec::new();
+    };
+    let length = match heads {
+        Some(h) => doc.length_at(&list, h),
+        None => doc.length(&list),
+    };
+    (0..length)
+        .filter_map(|i| {
+            let item = match heads {
+                Some(h) => doc.get_at(&list, i, h),
+                None => doc.get(&list, i),
+            };
+            match item.ok()?? {
+                (automerge::Value::Scalar(s), _) => match s.as_ref() {
+                    automerge::ScalarValue::Str(t) => Some(t.to_string()),
+                    _ => None,
+                },
+                _ => None,
+            }
+        })
+        .collect()
+}
+
 /// The `<key>` part of `<kind>/<key>[/…]`.
 fn id_part(id: &DocId, index: usize) -> &str {
     id.as_str().split('/').nth(index).unwrap_or_default()
@@ -213,6 +244,18 @@ fn record_facts(
 ) {
     if own_id != id_part(id, 1) {
         facts.refuse("record id");
+    }
+    // The record's own photos (a hazard's "before" photos, the photo a
+    // resident sent with a case) are evidence: photos may be added, never
+    // removed or replaced.
+    if let Some(h) = old {
+        let now = texts_at(doc, &ROOT, "photos", None);
+        if texts_at(doc, &ROOT, "photos", Some(h))
+            .iter()
+            .any(|photo| !now.contains(photo))
+        {
+            facts.refuse("photos removed");
+        }
     }
     facts.households.extend(household);
     let Some(now) = map_at(doc, &ROOT, "transitions", None) else {

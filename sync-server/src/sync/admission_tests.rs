@@ -345,6 +345,46 @@ fn authors_are_the_pusher_and_history_is_append_only() {
     );
     assert_eq!(w.heads(&id), kept, "none of it applied");
 
+    // A case's own photos (a resident's evidence) may grow, never shrink
+    // or be swapped.
+    let (first_photo, second_photo, other_photo) =
+        ("a1".repeat(32), "b2".repeat(32), "c3".repeat(32));
+    let pictured_id = CaseId::new();
+    let pictured = DocId::case(pictured_id);
+    let mut with_photo = case(A, pictured_id, "G1", Some(h1), NOW - 60_000);
+    let photos = with_photo
+        .put_object(ROOT, "photos", automerge::ObjType::List)
+        .unwrap();
+    with_photo.insert(&photos, 0, first_photo.as_str()).unwrap();
+    let r = w.push(A, &mut [(&pictured, &mut with_photo)], 0);
+    assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+    let mut added = A.edit(&mut with_photo);
+    added.insert(&photos, 1, second_photo.as_str()).unwrap();
+    let r = w.push(A, &mut [(&pictured, &mut added)], 0);
+    assert!(r.rejected.is_empty(), "a photo added: {:?}", r.rejected);
+    let kept = w.heads(&pictured);
+    let mut dropped = A.edit(&mut added);
+    dropped.delete(&photos, 0).unwrap();
+    assert_eq!(
+        refused(&w.push(A, &mut [(&pictured, &mut dropped)], 0), &pictured),
+        Some(RejectReason::Inconsistent)
+    );
+    let mut swapped = A.edit(&mut added);
+    swapped.put(&photos, 0, other_photo.as_str()).unwrap();
+    assert_eq!(
+        refused(&w.push(A, &mut [(&pictured, &mut swapped)], 0), &pictured),
+        Some(RejectReason::Inconsistent)
+    );
+    let mut replaced = A.edit(&mut added);
+    replaced
+        .put_object(ROOT, "photos", automerge::ObjType::List)
+        .unwrap();
+    assert_eq!(
+        refused(&w.push(A, &mut [(&pictured, &mut replaced)], 0), &pictured),
+        Some(RejectReason::Inconsistent)
+    );
+    assert_eq!(w.heads(&pictured), kept, "none of it applied");
+
     // A visit recorded by gw-a but naming gw-b, and a change to an existing
     // visit's worker.
     let log = DocId::visit_log(h1, 2026);

@@ -109,7 +109,14 @@ pub fn routes(config: WebConfig) -> Router<AppState> {
         .route("/invites/{id}/print", get(invites::print))
         .route("/proposals/{id}", post(invites::decide))
         .route("/assets/resident.css", get(resident::stylesheet))
-        .route("/r/{token}", get(resident::form).post(resident::submit))
+        .route(
+            "/r/{token}",
+            get(resident::form)
+                .post(resident::submit)
+                // The photo: wider than the dashboard's forms (the layer
+                // nearest the handler decides).
+                .layer(DefaultBodyLimit::max(resident::photo::MAX_SUBMISSION_BYTES)),
+        )
         .route("/r/t/{tracking}", get(resident::track))
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
         .layer(Extension(config))

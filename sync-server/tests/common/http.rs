@@ -93,6 +93,60 @@ pub fn post(addr: &str, path: &str, cookies: &[(&str, &str)], form: &[(&str, &st
     request(addr, "POST", path, cookies, Some(form))
 }
 
+/// A `multipart/form-data` POST, as a browser sends a form with a file
+/// input: the text `fields`, then `file` (field name, file name, bytes)
+/// when given.
+pub fn post_multipart(
+    addr: &str,
+    path: &str,
+    fields: &[(&str, &str)],
+    file: Option<(&str, &str, &[u8])>,
+) -> Response {
+    let boundary = "----gridworkTestBoundary7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    if let Some((name, file_name, bytes)) = file {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    let content_type = format!("multipart/form-data; boundary={boundary}");
+    let reply = super::exchange(
+        addr,
+        "POST",
+        path,
+        &[("Content-Type", content_type.as_str())],
+        &body,
+    );
+    Response {
+        status: reply.status,
+        body: reply.text(),
+        headers: reply.headers,
+        bytes: reply.body,
+    }
+}
+
+/// The value of hidden field `name` in a page.
+pub fn hidden_field(html: &str, name: &str) -> String {
+    let key = format!(r#"name="{name}" value=""#);
+    let start = html.find(&key).unwrap_or_else(|| panic!("no field {name}")) + key.len();
+    let end = html[start..].find('"').unwrap();
+    html[start..start + end].to_owned()
+}
+
 /// The value of the hidden `csrf` field in a page.
 pub fn csrf_field(html: &str) -> String {
     let start = html.find(r#"name="csrf" value=""#).expect("csrf field") + 19;

@@ -212,6 +212,7 @@ fn page(view: &View, cases: &[Case], listed: &Listed<'_>) -> String {
                                         td {
                                             (c.description)
                                             @if let Some(h) = c.household { " · " a href={ "/households/" (h) } data-household=(h) { (ctx.t("查看住户", "household")) } }
+                                            (gallery(ctx, ("诉求照片", "Request photos"), &c.photos))
                                         }
                                         td data-field="status" data-status=(c.status.code()) {
                                             (labels::case_state(ctx.lang, c.status))

@@ -130,7 +130,7 @@ fn page(view: &View, h: &Household) -> Result<String, Error> {
                         tr data-case=(c.id) data-status=(c.status.code()) class=[(c.timers.response_overdue || c.timers.handling_overdue).then_some("overdue")] {
                             td { (local_time(c.opened_at)) }
                             td { (c.category) }
-                            td { a href={ "/cases#case-" (c.id) } { (c.description) } }
+                            td { a href={ "/cases#case-" (c.id) } { (c.description) } (super::photos::gallery(ctx, ("诉求照片", "Request photos"), &c.photos)) }
                             td { (labels::case_state(ctx.lang, c.status)) }
                             td { (case_clock(ctx, c)) }
                         }

@@ -2,11 +2,13 @@
 //! invitation link, without an account:
 //!
 //! - `GET /r/{token}`: the request form (category, text, place, callback
-//!   phone) and, folded below, a form proposing new household contact
-//!   details; an unknown link is 404, an expired or revoked one 410;
-//! - `POST /r/{token}`: file it (field `kind` = `request` or `contact`);
+//!   phone, a photo) and, folded below, a form proposing new household
+//!   contact details; an unknown link is 404, an expired or revoked one 410;
+//! - `POST /r/{token}`: file it (field `kind` = `request` or `contact`;
+//!   `multipart/form-data` with an optional `photo` file, or URL-encoded);
 //!   a request becomes a `collected` case (the 30-minute clock starts now)
-//!   and the answer is a 303 to its tracking page;
+//!   with the photo as the case's own ([`photo`]), and the answer is a 303
+//!   to its tracking page;
 //! - `GET /r/t/{tracking}`: the request's status and response times, and
 //!   nothing else; it refreshes itself every 30 s until answered.
 //!
@@ -19,6 +21,7 @@
 //! address and per link ([`crate::limits::RateLimits::resident_request`]).
 
 mod pages;
+pub mod photo;
 
 use crate::db::now_ms;
 use crate::error::Error;
@@ -27,10 +30,9 @@ use crate::intake::requests::{self, ContactProposal, ResidentRequest};
 use crate::listener::Peer;
 use crate::state::AppState;
 use crate::web::html::Lang;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Form;
 use base64::Engine;
 use serde::Deserialize;
 
@@ -80,6 +82,29 @@ pub struct Submission {
     /// The honeypot: hidden from people, filled by form-filling bots.
     #[serde(default)]
     website: String,
+}
+
+impl Submission {
+    /// Set field `name` (as a multipart form sends them one by one); an
+    /// unknown name is ignored, as the URL-encoded form ignores it.
+    fn set(&mut self, name: &str, value: String) {
+        let slot = match name {
+            "kind" => &mut self.kind,
+            "form" => &mut self.form,
+            "lang" => &mut self.lang,
+            "category" => &mut self.category,
+            "text" => &mut self.text,
+            "place" => &mut self.place,
+            "phone" => &mut self.phone,
+            "new_phone" => &mut self.new_phone,
+            "address" => &mut self.address,
+            "name" => &mut self.name,
+            "note" => &mut self.note,
+            "website" => &mut self.website,
+            _ => return,
+        };
+        *slot = value;
+    }
 }
 
 fn page(status: StatusCode, body: String) -> Response {
@@ -160,117 +185,44 @@ pub async fn form(
     }
 }
 
-/// `POST /r/{token}`.
+/// `POST /r/{token}`: the link is checked before the body is read, and at
+/// most [`photo::READERS`] bodies are read at once ([`photo::read`]).
 pub async fn submit(
     State(state): State<AppState>,
     Peer(peer): Peer,
     Path(token): Path<String>,
-    headers: axum::http::HeaderMap,
-    form: Result<Form<Submission>, axum::extract::rejection::FormRejection>,
+    request: Request,
 ) -> Response {
-    let submission = form.map(|Form(f)| f).unwrap_or_default();
-    let lang = Lang::parse(&submission.lang).unwrap_or_default();
-    if cross_site(&headers) {
+    if cross_site(request.headers()) {
         // Another site posting residents' browsers to this link: refused
-        // before anything is counted or stored.
-        return page(StatusCode::FORBIDDEN, pages::failed_form(lang));
+        // before anything is counted, read or stored.
+        return page(StatusCode::FORBIDDEN, pages::failed_form(Lang::default()));
     }
-    let result = blocking(move || {
-        let invite = match verify(&state, &token)? {
-            Ok(invite) => invite,
-            Err(refused) => return Ok(Err(pages::refused(lang, refused))),
-        };
-        let now = now_ms();
-        if !form_token_ok(&state, &invite, &submission.form, now) {
-            let form = form_token(&state, &invite, now)?;
-            let message = lang.pick(
-                "页面已过期，请重新提交 / the page has expired; please send it again",
-                "The page has expired; please send it again.",
-            );
-            return Ok(Err((
-                StatusCode::FORBIDDEN,
-                pages::form(lang, &token, &form, &submission, Some(message)),
-            )));
+    let checked = {
+        let (state, token) = (state.clone(), token.clone());
+        blocking(move || verify(&state, &token)).await
+    };
+    let invite = match checked {
+        Ok(Ok(invite)) => invite,
+        Ok(Err(refused)) => {
+            let (status, body) = pages::refused(Lang::default(), refused);
+            return page(status, body);
         }
-        let request = ResidentRequest {
-            category: submission.category.clone(),
-            text: submission.text.clone(),
-            place: submission.place.clone(),
-            phone: submission.phone.clone(),
-        };
-        let proposal = ContactProposal {
-            address: submission.address.clone(),
-            name: submission.name.clone(),
-            phone: submission.new_phone.clone(),
-            note: submission.note.clone(),
-        };
-        let contact = submission.kind == "contact";
-        // Fields first: a form sent back for a typo is not counted.
-        let checked = if contact {
-            requests::check_proposal(&proposal).map(|_| ())
-        } else {
-            requests::check_request(&request).map(|_| ())
-        };
-        if let Err(Error::Invalid { message, .. }) = checked {
-            let form = form_token(&state, &invite, now)?;
-            return Ok(Err((
-                StatusCode::BAD_REQUEST,
-                pages::form(lang, &token, &form, &submission, Some(&message)),
-            )));
+        Err(e) => {
+            return page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                pages::failed(Lang::default(), &e),
+            )
         }
-        if let Err(Error::TooManyRequests { retry_after_secs }) =
-            state.limits.resident_request(peer.ip(), &invite.id)
-        {
-            // The form again, with what was typed, and when to try again.
-            let form = form_token(&state, &invite, now)?;
-            let message = pages::too_many_message(lang, retry_after_secs);
-            return Ok(Err((
-                StatusCode::TOO_MANY_REQUESTS,
-                pages::form(lang, &token, &form, &submission, Some(&message)),
-            )));
-        }
-        if !submission.website.is_empty() {
-            // A bot filled the hidden field: answer as if accepted, keep nothing.
-            tracing::info!(invite = %invite.id, "resident form: honeypot filled, dropped");
-            return Ok(Err((StatusCode::OK, pages::thanks(lang))));
-        }
-        let outcome = if contact {
-            state
-                .backend
-                .transaction(|conn| requests::propose_contact_in(conn, &invite, &proposal, now))
-                .map(|_| None)
-        } else {
-            let filed = match &state.backend {
-                crate::backend::Backend::Sqlite(db) => crate::db::write(db, |tx| {
-                    requests::file_request_in(tx, &invite, &request, now)
-                }),
-                crate::backend::Backend::Postgres(pg) => {
-                    pg.edit(|tx| requests::file_request_in(tx, &invite, &request, now))
-                }
-            };
-            filed.map(Some)
-        };
-        match outcome {
-            Ok(Some(filed)) => {
-                state.feed_watch.poke();
-                tracing::info!(invite = %invite.id, case = %filed.case_id, grid = %filed.grid, "resident request filed");
-                Ok(Ok(filed.tracking))
-            }
-            Ok(None) => {
-                tracing::info!(invite = %invite.id, grid = %invite.grid, "resident contact change proposed");
-                Ok(Err((StatusCode::OK, pages::thanks(lang))))
-            }
-            Err(Error::Invalid { message, .. }) => {
-                let form = form_token(&state, &invite, now)?;
-                Ok(Err((
-                    StatusCode::BAD_REQUEST,
-                    pages::form(lang, &token, &form, &submission, Some(&message)),
-                )))
-            }
-            Err(e) => Err(e),
-        }
-    })
-    .await;
+    };
+    let Some(received) = photo::read_bounded(request, peer.ip()).await else {
+        return page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            pages::busy(Lang::default()),
+        );
+    };
+    let lang = Lang::parse(&received.submission.lang).unwrap_or_default();
+    let result = blocking(move || file(&state, peer.ip(), &token, &invite, received)).await;
     match result {
         Ok(Ok(tracking)) => {
             let suffix = if lang == Lang::En { "&lang=en" } else { "" };
@@ -285,6 +237,154 @@ pub async fn submit(
         }
         Ok(Err((status, body))) => page(status, body),
         Err(e) => page(StatusCode::INTERNAL_SERVER_ERROR, pages::failed(lang, &e)),
+    }
+}
+
+/// What a post through `invite` comes to: the tracking token of the filed
+/// request, or the page to answer with (the form again with a message, a
+/// thank-you).
+type Filing = Result<String, (StatusCode, String)>;
+
+/// Check and file what was `received` through `invite` (link `token`) from
+/// `address`: the form token, then the fields (a form sent back for a typo
+/// is not counted), then the limits, the honeypot, and last the photo
+/// (decoded only for a counted submission).
+fn file(
+    state: &AppState,
+    address: std::net::IpAddr,
+    token: &str,
+    invite: &Invite,
+    received: photo::Received,
+) -> Result<Filing, Error> {
+    let photo::Received {
+        submission,
+        photo,
+        photo_too_large,
+        unreadable,
+    } = received;
+    let lang = Lang::parse(&submission.lang).unwrap_or_default();
+    let now = now_ms();
+    let again = |status: StatusCode, message: &str| -> Result<Filing, Error> {
+        let form = form_token(state, invite, now)?;
+        let message = with_photo_hint(lang, message, photo.is_some() || photo_too_large);
+        Ok(Err((
+            status,
+            pages::form(lang, token, &form, &submission, Some(&message)),
+        )))
+    };
+    if unreadable {
+        // Nothing is stored or counted: the form again, with what arrived.
+        return again(
+            StatusCode::BAD_REQUEST,
+            lang.pick(
+                "表单未能完整收到，请检查后重新提交 / the form did not arrive whole; check it and send it again",
+                "The form did not arrive whole; check it and send it again.",
+            ),
+        );
+    }
+    if !form_token_ok(state, invite, &submission.form, now) {
+        return again(
+            StatusCode::FORBIDDEN,
+            lang.pick(
+                "页面已过期，请重新提交 / the page has expired; please send it again",
+                "The page has expired; please send it again.",
+            ),
+        );
+    }
+    let mut request = ResidentRequest {
+        category: submission.category.clone(),
+        text: submission.text.clone(),
+        place: submission.place.clone(),
+        phone: submission.phone.clone(),
+        photos: Vec::new(),
+    };
+    let proposal = ContactProposal {
+        address: submission.address.clone(),
+        name: submission.name.clone(),
+        phone: submission.new_phone.clone(),
+        note: submission.note.clone(),
+    };
+    let contact = submission.kind == "contact";
+    let checked = if photo_too_large {
+        Err(photo::too_large())
+    } else if contact {
+        requests::check_proposal(&proposal).map(|_| ())
+    } else {
+        requests::check_request(&request)
+            .map(|_| ())
+            .and_then(|()| photo.as_deref().map_or(Ok(()), photo::check))
+    };
+    if let Err(Error::Invalid { message, .. }) = checked {
+        let status = if photo_too_large {
+            StatusCode::PAYLOAD_TOO_LARGE
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        return again(status, &message);
+    }
+    if let Err(Error::TooManyRequests { retry_after_secs }) =
+        state.limits.resident_request(address, &invite.id)
+    {
+        // The form again, with what was typed, and when to try again.
+        return again(
+            StatusCode::TOO_MANY_REQUESTS,
+            &pages::too_many_message(lang, retry_after_secs),
+        );
+    }
+    if !submission.website.is_empty() {
+        // A bot filled the hidden field: answer as if accepted, keep nothing.
+        tracing::info!(invite = %invite.id, "resident form: honeypot filled, dropped");
+        return Ok(Err((StatusCode::OK, pages::thanks(lang))));
+    }
+    if contact {
+        return match state
+            .backend
+            .transaction(|conn| requests::propose_contact_in(conn, invite, &proposal, now))
+        {
+            Ok(_) => {
+                tracing::info!(invite = %invite.id, grid = %invite.grid, "resident contact change proposed");
+                Ok(Err((StatusCode::OK, pages::thanks(lang))))
+            }
+            Err(Error::Invalid { message, .. }) => again(StatusCode::BAD_REQUEST, &message),
+            Err(e) => Err(e),
+        };
+    }
+    if let Some(bytes) = &photo {
+        match photo::store(state, bytes) {
+            Ok(id) => request.photos.push(id),
+            Err(Error::Invalid { message, .. }) => return again(StatusCode::BAD_REQUEST, &message),
+            Err(e) => return Err(e),
+        }
+    }
+    let filed = match &state.backend {
+        crate::backend::Backend::Sqlite(db) => crate::db::write(db, |tx| {
+            requests::file_request_in(tx, invite, &request, now)
+        }),
+        crate::backend::Backend::Postgres(pg) => {
+            pg.edit(|tx| requests::file_request_in(tx, invite, &request, now))
+        }
+    };
+    match filed {
+        Ok(filed) => {
+            state.feed_watch.poke();
+            tracing::info!(invite = %invite.id, case = %filed.case_id, grid = %filed.grid, photos = request.photos.len(), "resident request filed");
+            Ok(Ok(filed.tracking))
+        }
+        Err(Error::Invalid { message, .. }) => again(StatusCode::BAD_REQUEST, &message),
+        Err(e) => Err(e),
+    }
+}
+
+/// `message` of a refused form, and when a photo had been chosen, that it
+/// must be chosen again (a browser never fills a file input back in).
+fn with_photo_hint(lang: Lang, message: &str, had_photo: bool) -> String {
+    if had_photo && !message.contains("重新选择") {
+        format!(
+            "{message} {}",
+            lang.pick("（照片需重新选择）", "(Choose the photo again.)")
+        )
+    } else {
+        message.to_string()
     }
 }
 

@@ -62,7 +62,7 @@ pub(super) fn form(
         @if let Some(message) = message {
             p.error role="alert" { (message) }
         }
-        form method="post" action=(action) {
+        form method="post" action=(action) enctype="multipart/form-data" {
             (hidden)
             input type="hidden" name="kind" value="request";
             label for="category" { (lang.pick("问题类别", "Category")) }
@@ -78,6 +78,8 @@ pub(super) fn form(
             input #place type="text" name="place" maxlength=(MAX_SHORT_CHARS) value=(values.place);
             label for="phone" { (lang.pick("回电号码（选填）", "Phone to call back (optional)")) }
             input #phone type="tel" name="phone" maxlength="20" inputmode="tel" value=(values.phone);
+            label for="photo" { (lang.pick("照片（选填）", "Photo (optional)")) }
+            input #photo type="file" name="photo" accept="image/*";
             button type="submit" { (lang.pick("提交诉求", "Send")) }
         }
         details open[values.kind == "contact"] {
@@ -172,6 +174,12 @@ pub(super) fn failed(lang: Lang, error: &Error) -> String {
 }
 
 /// A form sent from another site.
+/// The page of a post the server had no room to read now (503).
+pub(super) fn busy(lang: Lang) -> String {
+    let body = html! { p.error { (lang.pick("提交的人较多，请稍后再试。", "Many people are sending right now; please try again in a moment.")) } };
+    frame(lang, lang.pick("请稍后再试", "Try again soon"), false, body)
+}
+
 pub(super) fn failed_form(lang: Lang) -> String {
     let body = html! { p.error { (lang.pick("请在网格员分享的页面上提交。", "Please send the form from the page your gridworker shared.")) } };
     frame(lang, lang.pick("无法提交", "Not sent"), false, body)

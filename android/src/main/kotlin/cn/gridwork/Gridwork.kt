@@ -517,6 +517,7 @@ fun newCase(
     household: HouseholdId? = null,
     resident: ResidentId? = null,
     openedAt: Timestamp? = null,
+    photos: List<String> = emptyList(),
 ): NewCase = NewCase(
     channel = channel,
     category = category,
@@ -525,4 +526,5 @@ fun newCase(
     household = household,
     resident = resident,
     openedAt = openedAt,
+    photos = photos,
 )

@@ -331,6 +331,9 @@ class SyncTest {
                 val hazard = a.reportHazard(
                     newHazard(category = "消防安全", description = "楼道堆物（照片）", photos = listOf(photo.id)),
                 )
+                // A case with a photo of its own.
+                val case = a.openCase(newCase(category = "环境卫生", description = "楼道堆物", photos = listOf(photo.id)))
+                assertEquals(listOf(photo.id), case.photos)
                 a.syncNow(server, TestServer.token('A'), null, null)
                 val uploaded = runBlocking { a.uploadPhotos(server, TestServer.token('A')) }
                 assertEquals(1u, uploaded.uploaded, "$uploaded")
@@ -338,6 +341,7 @@ class SyncTest {
 
                 b.syncNow(server, TestServer.token('B'), null, null)
                 assertEquals(listOf(photo.id), b.hazard(hazard.id).photos)
+                assertEquals(listOf(photo.id), b.case(case.id).photos)
                 assertNull(b.photoBytes(photo.id))
                 val fetched = runBlocking { b.fetchPhoto(server, TestServer.token('B'), photo.id) }
                 assertTrue(fetched.contentEquals(a.photoBytes(photo.id)!!))
