@@ -128,7 +128,8 @@ impl Default for RateLimits {
 /// The block `address` counts as for residents: an IPv4 address itself, an
 /// IPv6 address its /64 (one household's or phone's network).
 pub fn address_block(address: IpAddr) -> IpAddr {
-    match address {
+    // An IPv4 client of a dual-stack listener arrives as ::ffff:a.b.c.d.
+    match address.to_canonical() {
         IpAddr::V6(v6) => {
             let bits = u128::from(v6) & !((1u128 << 64) - 1);
             IpAddr::V6(std::net::Ipv6Addr::from(bits))

@@ -266,7 +266,10 @@ fn fit(image: DynamicImage, edge: u32, filter: FilterType) -> DynamicImage {
     }
     let image = if long > edge.saturating_mul(2) {
         let double = edge.saturating_mul(2);
-        image.thumbnail(double, double)
+        let smaller = image.thumbnail(double, double);
+        // The full-size picture goes before the resampling allocates.
+        drop(image);
+        smaller
     } else {
         image
     };

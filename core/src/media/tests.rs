@@ -107,6 +107,11 @@ fn orientation_is_applied_and_metadata_dropped_unless_location_is_asked() {
     // Upright once: a reader that applies EXIF orientation sees no turn.
     let decoded = image::load_from_memory(&located.bytes).unwrap();
     assert_eq!((decoded.width(), decoded.height()), (300, 400));
+
+    // A large one is scaled down (averaged first) before it is turned:
+    // the same upright size.
+    let large = prepare_photo(&camera_jpeg(4000, 1000, 6), &PhotoOptions::default()).unwrap();
+    assert_eq!((large.width, large.height), (400, 1600));
 }
 
 #[test]
@@ -174,6 +179,24 @@ fn a_tiny_file_claiming_a_huge_picture_is_refused_without_decoding_it() {
         "{refused:?}"
     );
     assert!(matches!(thumbnail(&bomb, 240), Err(Error::TooLarge { .. })));
+    // The header alone tells: probe_photo decodes nothing.
+    assert!(matches!(
+        probe_photo(&bomb, &PhotoOptions::default()),
+        Err(Error::TooLarge { .. })
+    ));
+    assert!(probe_photo(&png(400, 300), &PhotoOptions::default()).is_ok());
+    assert!(matches!(
+        probe_photo(b"not a picture", &PhotoOptions::default()),
+        Err(Error::Validation { .. })
+    ));
+    let small_budget = PhotoOptions {
+        max_decode_bytes: 400 * 300 * 3 - 1,
+        ..Default::default()
+    };
+    assert!(matches!(
+        probe_photo(&png(400, 300), &small_budget),
+        Err(Error::TooLarge { .. })
+    ));
 
     // A JPEG whose frame header is patched to claim 60000×60000.
     let mut jpeg = encode_jpeg(&picture(16, 16), 80, None).unwrap();

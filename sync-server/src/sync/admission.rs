@@ -26,6 +26,7 @@ use crate::accounts::Account;
 use crate::error::Error;
 use automerge::{Automerge, ChangeHash, ObjId, ReadDoc, ROOT};
 use gridwork_core::docs::{self, DocId, DocKind};
+use gridwork_core::model::attachment::{is_blob_id, MAX_PHOTOS};
 use gridwork_core::model::{GridCode, HouseholdId, Timestamp};
 use gridwork_core::sync::protocol::RejectReason;
 use std::collections::BTreeSet;
@@ -112,7 +113,7 @@ fn map_at(doc: &Automerge, obj: &ObjId, key: &str, heads: Option<&[ChangeHash]>)
 }
 
 /// The texts of the list at `obj[key]`, now or at `heads` (empty when
-/// there is none).
+/// there is none; an item that is not a text reads as "").
 fn texts_at(doc: &Automerge, obj: &ObjId, key: &str, heads: Option<&[ChangeHash]>) -> Vec<String> {
     let found = match heads {
         Some(h) => doc.get_at(obj, key, h),
@@ -131,13 +132,13 @@ fn texts_at(doc: &Automerge, obj: &ObjId, key: &str, heads: Option<&[ChangeHash]
                 Some(h) => doc.get_at(&list, i, h),
                 None => doc.get(&list, i),
             };
-            match item.ok()?? {
+            Some(match item.ok()?? {
                 (automerge::Value::Scalar(s), _) => match s.as_ref() {
-                    automerge::ScalarValue::Str(t) => Some(t.to_string()),
-                    _ => None,
+                    automerge::ScalarValue::Str(t) => t.to_string(),
+                    _ => String::new(),
                 },
-                _ => None,
-            }
+                _ => String::new(),
+            })
         })
         .collect()
 }
@@ -246,13 +247,15 @@ fn record_facts(
         facts.refuse("record id");
     }
     // The record's own photos (a hazard's "before" photos, the photo a
-    // resident sent with a case) are evidence: photos may be added, never
-    // removed or replaced.
-    if let Some(h) = old {
-        let now = texts_at(doc, &ROOT, "photos", None);
+    // resident sent with a case) are evidence: at most MAX_PHOTOS blob ids,
+    // which may be added to, never removed or replaced.
+    let photos = texts_at(doc, &ROOT, "photos", None);
+    if photos.len() > MAX_PHOTOS || !photos.iter().all(|p| is_blob_id(p)) {
+        facts.refuse("photos shape");
+    } else if let Some(h) = old {
         if texts_at(doc, &ROOT, "photos", Some(h))
             .iter()
-            .any(|photo| !now.contains(photo))
+            .any(|photo| !photos.contains(photo))
         {
             facts.refuse("photos removed");
         }

@@ -383,6 +383,17 @@ fn authors_are_the_pusher_and_history_is_append_only() {
         refused(&w.push(A, &mut [(&pictured, &mut replaced)], 0), &pictured),
         Some(RejectReason::Inconsistent)
     );
+    for bad in [vec!["a1".repeat(32); 10], vec!["not-a-blob".to_string()]] {
+        let mut shaped = A.edit(&mut added);
+        for (i, photo) in bad.iter().enumerate() {
+            shaped.insert(&photos, 2 + i, photo.as_str()).unwrap();
+        }
+        assert_eq!(
+            refused(&w.push(A, &mut [(&pictured, &mut shaped)], 0), &pictured),
+            Some(RejectReason::Inconsistent),
+            "{bad:?}"
+        );
+    }
     assert_eq!(w.heads(&pictured), kept, "none of it applied");
 
     // A visit recorded by gw-a but naming gw-b, and a change to an existing

@@ -215,14 +215,20 @@ pub async fn submit(
             )
         }
     };
-    let Some(received) = photo::read_bounded(request, peer.ip()).await else {
+    let Some((received, reading)) = photo::read_bounded(request, peer.ip()).await else {
         return page(
             StatusCode::SERVICE_UNAVAILABLE,
             pages::busy(Lang::default()),
         );
     };
     let lang = Lang::parse(&received.submission.lang).unwrap_or_default();
-    let result = blocking(move || file(&state, peer.ip(), &token, &invite, received)).await;
+    let result = blocking(move || {
+        let filed = file(&state, peer.ip(), &token, &invite, received);
+        // The reader is given back once the photo is stored or refused.
+        drop(reading);
+        filed
+    })
+    .await;
     match result {
         Ok(Ok(tracking)) => {
             let suffix = if lang == Lang::En { "&lang=en" } else { "" };
@@ -314,13 +320,17 @@ fn file(
             .map(|_| ())
             .and_then(|()| photo.as_deref().map_or(Ok(()), photo::check))
     };
-    if let Err(Error::Invalid { message, .. }) = checked {
-        let status = if photo_too_large {
-            StatusCode::PAYLOAD_TOO_LARGE
-        } else {
-            StatusCode::BAD_REQUEST
-        };
-        return again(status, &message);
+    match checked {
+        Ok(()) => {}
+        Err(Error::Invalid { message, .. }) => {
+            let status = if photo_too_large {
+                StatusCode::PAYLOAD_TOO_LARGE
+            } else {
+                StatusCode::BAD_REQUEST
+            };
+            return again(status, &message);
+        }
+        Err(e) => return Err(e),
     }
     if let Err(Error::TooManyRequests { retry_after_secs }) =
         state.limits.resident_request(address, &invite.id)

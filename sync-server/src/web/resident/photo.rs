@@ -115,90 +115,108 @@ impl Drop for AddressReader {
     }
 }
 
-/// [`read`] from `address` once one of the [`READERS`] is free and the
-/// address reads fewer than [`READERS_PER_ADDRESS`] bodies; `None` when
-/// the address already has its share or no reader came free within 10 s
-/// (the server is busy). A body not read whole within 60 s is unreadable.
-pub async fn read_bounded(request: Request, address: IpAddr) -> Option<Received> {
-    let _own = AddressReader::take(address)?;
-    let _reader = tokio::time::timeout(READER_WAIT, READING.acquire())
-        .await
-        .ok()?
-        .ok()?;
-    Some(
-        tokio::time::timeout(READ_DEADLINE, read(request))
-            .await
-            .unwrap_or(Received {
-                unreadable: true,
-                ..Received::default()
-            }),
-    )
+/// What a post holds while it is read and checked: one of the
+/// [`READERS`] and one of its address's [`READERS_PER_ADDRESS`], given back
+/// when dropped (after the photo is stored, or the post refused).
+pub struct Reading {
+    _reader: Option<tokio::sync::SemaphorePermit<'static>>,
+    _own: AddressReader,
 }
 
-/// Read the form of `request`: multipart (with an optional `photo` file)
-/// or URL-encoded (at most [`crate::web::MAX_FORM_BYTES`]).
-pub async fn read(request: Request) -> Received {
+/// Read the form of `request` from `address`: a multipart body once one of
+/// the [`READERS`] is free and the address reads fewer than
+/// [`READERS_PER_ADDRESS`] bodies (a URL-encoded one, at most
+/// [`crate::web::MAX_FORM_BYTES`], needs no reader); `None` when the
+/// address already has its share or no reader came free within 10 s (the
+/// server is busy). A body not read whole within 60 s is unreadable, with
+/// the fields read until then kept. The [`Reading`] is to be held until
+/// the post is filed or refused.
+pub async fn read_bounded(request: Request, address: IpAddr) -> Option<(Received, Reading)> {
+    let own = AddressReader::take(address)?;
+    let reader = if is_multipart(&request) {
+        Some(
+            tokio::time::timeout(READER_WAIT, READING.acquire())
+                .await
+                .ok()?
+                .ok()?,
+        )
+    } else {
+        None
+    };
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    let mut received = read_fields(request).await;
-    if received.unreadable
-        && received.photo.is_none()
-        && declared.is_some_and(|n| n > MAX_PHOTO_BYTES)
+    let multipart = reader.is_some();
+    let mut received = Received::default();
+    if tokio::time::timeout(READ_DEADLINE, read(request, &mut received))
+        .await
+        .is_err()
     {
-        // The body limit struck before the photo's own count did.
+        received.unreadable = true;
+    } else if received.unreadable && multipart && declared.is_some_and(|n| n > MAX_SUBMISSION_BYTES)
+    {
+        // A form body past the route's limit: its photo is what is too
+        // large (the limit may strike before the photo's own count does).
         received.unreadable = false;
         received.photo_too_large = true;
     }
-    received
+    Some((
+        received,
+        Reading {
+            _reader: reader,
+            _own: own,
+        },
+    ))
 }
 
-async fn read_fields(request: Request) -> Received {
-    let multipart = request
+fn is_multipart(request: &Request) -> bool {
+    request
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().starts_with("multipart/form-data"));
-    if !multipart {
+        .is_some_and(|v| v.trim_start().starts_with("multipart/form-data"))
+}
+
+/// Read the form of `request` into `received`: multipart (with an optional
+/// `photo` file) or URL-encoded (at most [`crate::web::MAX_FORM_BYTES`]).
+pub async fn read(request: Request, received: &mut Received) {
+    if !is_multipart(&request) {
         // The dashboard's form limit, not the photo's.
         let (parts, body) = request.into_parts();
         let Ok(bytes) = axum::body::to_bytes(body, crate::web::MAX_FORM_BYTES).await else {
-            return Received {
-                unreadable: true,
-                ..Received::default()
-            };
+            received.unreadable = true;
+            return;
         };
         let request = Request::from_parts(parts, axum::body::Body::from(bytes));
         // Not a form at all (no or another content type): no fields, which
         // the form token check then refuses.
-        let submission = Form::<Submission>::from_request(request, &())
+        received.submission = Form::<Submission>::from_request(request, &())
             .await
             .map(|Form(submission)| submission)
             .unwrap_or_default();
-        return Received {
-            submission,
-            ..Received::default()
-        };
+        return;
     }
-    let mut received = Received::default();
     let Ok(mut parts) = Multipart::from_request(request, &()).await else {
         received.unreadable = true;
-        return received;
+        return;
     };
     let mut text_bytes = 0usize;
     for _ in 0..MAX_PARTS {
         let mut field = match parts.next_field().await {
             Ok(Some(field)) => field,
-            Ok(None) => return received,
+            Ok(None) => return,
+            // Past the body limit while skipping the rest of a photo that
+            // was too large: that photo is the answer.
+            Err(_) if received.photo_too_large => return,
             Err(_) => {
                 received.unreadable = true;
-                return received;
+                return;
             }
         };
+        let is_photo = field.name() == Some("photo");
         let name = field.name().unwrap_or_default().to_string();
-        let is_photo = name == "photo";
         let limit = if is_photo {
             MAX_PHOTO_BYTES
         } else {
@@ -215,9 +233,15 @@ async fn read_fields(request: Request) -> Received {
                 }
                 Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
                 Ok(None) => break,
+                // Inside a photo, the body limit (a photo far too large).
+                Err(_) if is_photo => {
+                    received.photo_too_large = true;
+                    received.photo = None;
+                    return;
+                }
                 Err(_) => {
                     received.unreadable = true;
-                    return received;
+                    return;
                 }
             }
         }
@@ -236,13 +260,12 @@ async fn read_fields(request: Request) -> Received {
             Ok(value) if !over => received.submission.set(&name, value),
             _ => {
                 received.unreadable = true;
-                return received;
+                return;
             }
         }
     }
     // More parts than any form of ours has.
     received.unreadable = true;
-    received
 }
 
 /// The refusal of a photo over [`MAX_PHOTO_BYTES`].
@@ -290,4 +313,109 @@ pub fn store(state: &AppState, bytes: &[u8]) -> Result<String, Error> {
         ));
     }
     Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn multipart(parts: &[(&str, &[u8])]) -> Request {
+        let boundary = "XyZbOuNdArY";
+        let mut body = Vec::new();
+        for (name, value) in parts {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"x\"\r\n\r\n").as_bytes(),
+            );
+            body.extend_from_slice(value);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        Request::builder()
+            .method("POST")
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(axum::body::Body::from(body))
+            .unwrap()
+    }
+
+    async fn read_all(request: Request) -> Received {
+        let mut received = Received::default();
+        read(request, &mut received).await;
+        received
+    }
+
+    #[tokio::test]
+    async fn the_fields_photo_and_limits_of_a_multipart_form() {
+        let photo = [0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3];
+        let ok = read_all(multipart(&[
+            ("form", b"123.abc"),
+            ("text", "楼道堆物".as_bytes()),
+            ("unknown", b"ignored"),
+            ("photo", &photo),
+        ]))
+        .await;
+        assert!(!ok.unreadable && !ok.photo_too_large);
+        assert_eq!(ok.submission.form, "123.abc");
+        assert_eq!(ok.submission.text, "楼道堆物");
+        assert_eq!(ok.photo.as_deref(), Some(&photo[..]));
+
+        // An empty file input: no photo.
+        let empty = read_all(multipart(&[("text", b"x"), ("photo", b"")])).await;
+        assert!(empty.photo.is_none() && !empty.unreadable);
+
+        // A text part over 4 KiB: unreadable, the fields before it kept.
+        let long = vec![b'a'; MAX_FIELD_BYTES + 1];
+        let refused = read_all(multipart(&[("text", b"kept"), ("note", &long)])).await;
+        assert!(refused.unreadable);
+        assert_eq!(refused.submission.text, "kept");
+
+        // More parts than any form has.
+        let many: Vec<(&str, &[u8])> = vec![("note", b"x"); MAX_PARTS + 1];
+        assert!(read_all(multipart(&many)).await.unreadable);
+
+        // A photo the body limit cuts off (the default 2 MB here, arriving
+        // in one piece): never taken.
+        let big = vec![0x55; 3 * 1024 * 1024];
+        let cut = read_all(multipart(&[("text", b"kept"), ("photo", &big)])).await;
+        assert!(cut.photo.is_none() && (cut.photo_too_large || cut.unreadable));
+    }
+
+    #[tokio::test]
+    async fn a_url_encoded_form_keeps_the_dashboards_limit() {
+        let form = |body: Vec<u8>| {
+            Request::builder()
+                .method("POST")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(axum::body::Body::from(body))
+                .unwrap()
+        };
+        let ok = read_all(form(b"text=%E6%A5%BC&kind=request".to_vec())).await;
+        assert_eq!(
+            (ok.submission.text.as_str(), ok.submission.kind.as_str()),
+            ("楼", "request")
+        );
+        let mut long = b"text=".to_vec();
+        long.resize(crate::web::MAX_FORM_BYTES + 1, b'a');
+        assert!(read_all(form(long)).await.unreadable);
+    }
+
+    #[test]
+    fn an_address_reads_two_bodies_at_once() {
+        let a: IpAddr = "203.0.113.7".parse().unwrap();
+        let mapped: IpAddr = "::ffff:203.0.113.7".parse().unwrap();
+        let first = AddressReader::take(a).unwrap();
+        let second = AddressReader::take(mapped).expect("the same address, mapped");
+        assert!(AddressReader::take(a).is_none(), "a third waits");
+        assert!(AddressReader::take("203.0.113.8".parse().unwrap()).is_some());
+        drop(first);
+        let third = AddressReader::take(a).expect("one was given back");
+        drop((second, third));
+        assert!(READING_FROM
+            .lock()
+            .unwrap()
+            .as_ref()
+            .is_none_or(|m| !m.contains_key(&a)));
+    }
 }
